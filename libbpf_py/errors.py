@@ -1,0 +1,186 @@
+"""The exception hierarchy of libbpf_py.
+
+Every error the library raises derives from :class:`BpfError`. Where a builtin exception
+fits, the library error inherits it too, so ``except KeyError`` or ``except
+PermissionError`` keep working for code that does not know about libbpf_py.
+
+Messages say what went wrong and what to do next.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+from collections.abc import Sequence
+
+__all__ = [
+    "BpfError",
+    "CompileError",
+    "KeyNotFound",
+    "LayoutError",
+    "MapFullError",
+    "NotFound",
+    "NotSupported",
+    "ObjectFormatError",
+    "PermissionDenied",
+    "PhaseError",
+    "ResourceBusy",
+    "VerifierError",
+    "error_from_errno",
+]
+
+
+class BpfError(Exception):
+    """Base class of every libbpf_py error.
+
+    ``errno`` holds the positive error number when the error came from the kernel or
+    libbpf, else ``None``.
+    """
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PhaseError(BpfError, RuntimeError):
+    """A call was made in a phase of the lifecycle that does not allow it.
+
+    ``phase`` is the phase the handle is in; ``needed`` the phase the call needs.
+    """
+
+    def __init__(self, message: str, *, phase: str = "", needed: str = "") -> None:
+        super().__init__(message)
+        self.phase = phase
+        self.needed = needed
+
+
+class PermissionDenied(BpfError, PermissionError):
+    """The kernel refused the operation (EPERM/EACCES)."""
+
+
+class NotFound(BpfError, FileNotFoundError):
+    """A named thing does not exist: a file, an interface, a pin, an id."""
+
+
+class KeyNotFound(BpfError, KeyError):
+    """A map has no entry for the key (the mapping protocol's ``KeyError``)."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr() the message; keep it readable.
+        return self.message
+
+
+class NotSupported(BpfError):
+    """This kernel (or this libbpf) lacks the feature the call needs."""
+
+
+class ResourceBusy(BpfError):
+    """The hook is taken: another program is attached where this one should go."""
+
+
+class MapFullError(BpfError):
+    """A map update failed because the map holds ``max_entries`` entries already."""
+
+
+class LayoutError(BpfError, ValueError):
+    """A key or value has the wrong size or shape for the map."""
+
+
+class ObjectFormatError(BpfError, ValueError):
+    """A BPF ELF object (or its BTF) is malformed.
+
+    ``section`` and ``offset`` locate the problem when it is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        section: str | None = None,
+        offset: int | None = None,
+        errno: int | None = None,
+    ) -> None:
+        where = ""
+        if section is not None:
+            where = f" (section {section}" + (f", offset {offset:#x})" if offset is not None
+                                              else ")")
+        elif offset is not None:
+            where = f" (offset {offset:#x})"
+        super().__init__(message + where, errno=errno)
+        self.section = section
+        self.offset = offset
+
+
+class CompileError(BpfError):
+    """clang failed to compile a BPF program; ``diagnostics`` holds its output."""
+
+    def __init__(self, message: str, *, diagnostics: str = "", command: Sequence[str] = ()):
+        super().__init__(message + ("\n" + diagnostics if diagnostics else ""))
+        self.diagnostics = diagnostics
+        self.command = list(command)
+
+
+class VerifierError(BpfError):
+    """The kernel's verifier rejected a program.
+
+    ``log`` is the complete verifier log as a list of lines, ``program`` the program's
+    name.
+    """
+
+    def __init__(self, program: str, log: Sequence[str], *, errno: int | None = None):
+        self.program = program
+        self.log = list(log)
+        tail = "\n".join(self.log[-20:]) if self.log else "(the kernel gave no log)"
+        more = (f"\n... ({len(self.log) - 20} earlier lines in VerifierError.log)"
+                if len(self.log) > 20 else "")
+        super().__init__(
+            f"the verifier rejected program {program!r}"
+            + (f" ({os.strerror(errno)})" if errno else "")
+            + f"; the end of its log:{more}\n{tail}",
+            errno=errno,
+        )
+
+
+def _has_admin_capabilities() -> bool:
+    """Whether this process holds CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN or CAP_SYS_ADMIN."""
+    try:
+        with open(f"/proc/{os.getpid()}/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    caps = int(line.split()[1], 16)
+                    sys_admin = bool(caps & (1 << 21))
+                    bpf = bool(caps & (1 << 39))
+                    return sys_admin or bpf
+    except OSError:
+        pass
+    return os.geteuid() == 0
+
+
+def missing_capability_hint() -> str:
+    """Say which capability is missing, or that the kernel itself refuses."""
+    if _has_admin_capabilities():
+        return ("this process has CAP_BPF/CAP_SYS_ADMIN, so the kernel itself refuses this "
+                "program or attach kind (lockdown, a sysctl, or an LSM)")
+    return ("this process lacks CAP_BPF (and CAP_SYS_ADMIN/CAP_NET_ADMIN/CAP_PERFMON for "
+            "some program kinds): run it as root")
+
+
+def error_from_errno(err: int, action: str, *, hint: str = "") -> BpfError:
+    """Build the library exception for a positive ``errno`` raised while doing ``action``."""
+    err = abs(err)
+    text = f"{action}: {os.strerror(err)}" + (f"; {hint}" if hint else "")
+    if err in (_errno.EPERM, _errno.EACCES):
+        return PermissionDenied(f"{text}; {missing_capability_hint()}", errno=err)
+    if err in (_errno.ENOENT, _errno.ENODEV, _errno.ENXIO, _errno.ESRCH):
+        return NotFound(text, errno=err)
+    if err in (_errno.EOPNOTSUPP, _errno.ENOTSUP, _errno.ENOSYS, _errno.EPROTONOSUPPORT):
+        return NotSupported(text, errno=err)
+    if err in (_errno.EBUSY, _errno.EEXIST):
+        return ResourceBusy(text, errno=err)
+    if err == _errno.E2BIG:
+        return MapFullError(text, errno=err)
+    return BpfError(text, errno=err)
