@@ -1,0 +1,132 @@
+"""Build the CFFI module ``libbpf_py._libbpf`` against the vendored, pinned libbpf.
+
+The declarations are read from ``csrc/cdef/*.h`` in the order of ``CDEF_FILES``; the C
+helpers in ``csrc/helpers.c`` are compiled into the same module.
+
+Environment:
+- ``LIBBPF_PY_SYSTEM_LIBBPF=1`` links the system libbpf (found with pkg-config) instead
+  of the vendored one; it must be at least the pinned version.
+- ``LIBBPF_PY_SANITIZE=address`` builds the C parts with AddressSanitizer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from cffi import FFI
+
+ROOT = Path(__file__).resolve().parent
+CDEF_DIR = ROOT / "csrc" / "cdef"
+CDEF_FILES = ["00-types.h", "10-bpf.h", "20-libbpf.h", "30-btf.h", "90-helpers.h"]
+VENDOR = ROOT / "vendor"
+PACKAGE = ROOT / "libbpf_py"
+
+
+def pinned_version() -> str:
+    text = (VENDOR / "libbpf.pin").read_text()
+    match = re.search(r"^VERSION=(\S+)$", text, re.M)
+    if not match:
+        raise SystemExit("vendor/libbpf.pin has no VERSION= line")
+    return match.group(1)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(".")[:2])
+
+
+def vendored_paths() -> tuple[list[str], list[str], list[str]]:
+    """Build the vendored libbpf if needed; return include dirs, extra objects, libs."""
+    build = VENDOR / "build"
+    if not (build / "usr" / "lib64" / "libbpf.a").exists() or not any(build.glob(".built-*")):
+        if not (VENDOR / "download").exists() and not os.environ.get("LIBBPF_PY_TARBALL"):
+            raise SystemExit(
+                "libbpf_py: the pinned libbpf is not fetched; run 'vendor/fetch.sh' as root "
+                "first (or set LIBBPF_PY_TARBALL=/path/to/libbpf_X.orig.tar.gz)")
+    subprocess.run([str(VENDOR / "build.sh")], check=True)
+    include = [str(build / "src" / "include" / "uapi"), str(build / "usr" / "include")]
+    return include, [str(build / "usr" / "lib64" / "libbpf.a")], ["elf", "z"]
+
+
+def system_paths(pinned: str) -> tuple[list[str], list[str], list[str]]:
+    """Use the system libbpf through pkg-config, refusing one older than the pin."""
+    try:
+        version = subprocess.run(["pkg-config", "--modversion", "libbpf"], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise SystemExit("libbpf_py: LIBBPF_PY_SYSTEM_LIBBPF=1 but pkg-config finds no libbpf")
+    if _version_tuple(version) < _version_tuple(pinned):
+        raise SystemExit(f"libbpf_py: the system libbpf is {version}, older than the pinned "
+                         f"{pinned}; unset LIBBPF_PY_SYSTEM_LIBBPF to use the vendored one")
+    cflags = subprocess.run(["pkg-config", "--cflags-only-I", "libbpf"], check=True,
+                            capture_output=True, text=True).stdout.split()
+    return [f[2:] for f in cflags], [], ["bpf", "elf", "z"]
+
+
+def copy_package_data(include_dirs: list[str]) -> None:
+    """Ship the BPF-side headers and libbpf's licence inside the package for compile()."""
+    dest = PACKAGE / "include"
+    for sub in ("bpf", "linux"):
+        shutil.rmtree(dest / sub, ignore_errors=True)
+        (dest / sub).mkdir(parents=True, exist_ok=True)
+    for inc in include_dirs:
+        for sub in ("bpf", "linux"):
+            src = Path(inc) / sub
+            if src.is_dir():
+                for header in src.glob("*.h"):
+                    shutil.copy2(header, dest / sub / header.name)
+    licence = VENDOR / "build" / "LICENSE.libbpf"
+    if licence.exists():
+        shutil.copy2(licence, PACKAGE / "LICENSE.libbpf")
+
+
+def make_ffi() -> FFI:
+    pinned = pinned_version()
+    if os.environ.get("LIBBPF_PY_SYSTEM_LIBBPF") == "1":
+        include_dirs, extra_objects, libraries = system_paths(pinned)
+    else:
+        include_dirs, extra_objects, libraries = vendored_paths()
+    copy_package_data(include_dirs)
+    package_version = re.search(r'^version = "([^"]+)"',
+                                (ROOT / "pyproject.toml").read_text(), re.M)
+    assert package_version is not None
+
+    ffi = FFI()
+    for name in CDEF_FILES:
+        ffi.cdef((CDEF_DIR / name).read_text())
+    ffi.cdef("const char *lpy_package_version(void);\nconst char *lpy_pinned_libbpf(void);")
+    source = "\n".join([
+        "#include <linux/bpf.h>",
+        "#include <bpf/bpf.h>",
+        "#include <bpf/btf.h>",
+        "#include <bpf/libbpf.h>",
+        f'static const char *lpy_package_version(void) {{ return "{package_version.group(1)}"; }}',
+        f'static const char *lpy_pinned_libbpf(void) {{ return "{pinned}"; }}',
+        (ROOT / "csrc" / "helpers.c").read_text(),
+    ])
+    extra_compile_args = ["-O2", "-Wno-unused-function"]
+    extra_link_args: list[str] = []
+    sanitize = os.environ.get("LIBBPF_PY_SANITIZE")
+    if sanitize:
+        extra_compile_args += [f"-fsanitize={sanitize}", "-fno-omit-frame-pointer", "-O1"]
+        extra_link_args += [f"-fsanitize={sanitize}"]
+    ffi.set_source(
+        "libbpf_py._libbpf",
+        source,
+        include_dirs=[*include_dirs, str(ROOT / "csrc")],
+        extra_objects=extra_objects,
+        libraries=libraries,
+        extra_compile_args=extra_compile_args,
+        extra_link_args=extra_link_args,
+    )
+    return ffi
+
+
+ffibuilder = make_ffi()
+
+if __name__ == "__main__":
+    ffibuilder.compile(tmpdir=str(ROOT / "build" / "cffi"), verbose="-v" in sys.argv)

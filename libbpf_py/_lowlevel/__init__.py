@@ -1,0 +1,21 @@
+"""The unsafe layer: the compiled CFFI module, the error funnel and libbpf's log.
+
+Names here keep libbpf's C names. Nothing above this layer touches ``lib`` without going
+through :func:`check` or :func:`check_ptr`.
+"""
+
+from __future__ import annotations
+
+from libbpf_py._lowlevel.funnel import check, check_ptr, errno_of
+from libbpf_py._lowlevel.loader import ffi, lib
+from libbpf_py._lowlevel.printlog import capture_program_logs, update_print_level
+
+__all__ = [
+    "capture_program_logs",
+    "check",
+    "check_ptr",
+    "errno_of",
+    "ffi",
+    "lib",
+    "update_print_level",
+]

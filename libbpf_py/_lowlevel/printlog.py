@@ -1,0 +1,81 @@
+"""libbpf's messages: forwarded to ``logging``, with verifier logs captured per thread.
+
+libbpf prints through one process-wide callback. Its print callback takes a ``va_list``,
+so a C trampoline (csrc/helpers.c) formats each message and calls :func:`_on_print`.
+The callback runs in the thread that called libbpf, so a load in one thread captures its
+own verifier logs in a thread-local list, whatever other threads do meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from libbpf_py._lowlevel.loader import ffi, lib
+
+LOGGER = logging.getLogger("libbpf_py.libbpf")
+_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
+_LOG_BLOCK = re.compile(
+    r"^prog '(?P<prog>[^']*)': -- BEGIN PROG LOAD LOG --\n(?P<log>.*)-- END PROG LOAD LOG --\n?$",
+    re.S,
+)
+_local = threading.local()
+
+
+def _captures() -> list[dict[str, list[str]]]:
+    stack: list[dict[str, list[str]]] | None = getattr(_local, "captures", None)
+    if stack is None:
+        stack = _local.captures = []
+    return stack
+
+
+@ffi.def_extern()  # type: ignore[misc]
+def lpy_on_print(level: int, msg: object, length: int) -> None:
+    """Receive one formatted libbpf message (called from C; never raises)."""
+    try:
+        text = ffi.unpack(msg, length).decode("utf-8", "replace")
+        block = _LOG_BLOCK.match(text)
+        stack = _captures()
+        if block is not None:
+            lines = block.group("log").splitlines()
+            if stack:
+                stack[-1][block.group("prog")] = lines
+            LOGGER.log(_LEVELS.get(level, logging.DEBUG) if not stack else logging.DEBUG,
+                       "prog %r: verifier log (%d lines)%s", block.group("prog"), len(lines),
+                       "" if stack else ":\n" + block.group("log"))
+            return
+        LOGGER.log(_LEVELS.get(level, logging.DEBUG), "%s", text.rstrip("\n"))
+    except Exception:  # pragma: no cover - a callback from C must not raise
+        LOGGER.exception("failed to handle a libbpf message")
+
+
+def update_print_level(*, want_debug: bool = False) -> None:
+    """Let C drop messages nobody will read, so quiet runs stay fast."""
+    if want_debug or LOGGER.isEnabledFor(logging.DEBUG):
+        level = 2
+    elif LOGGER.isEnabledFor(logging.INFO):
+        level = 1
+    else:
+        level = 0
+    lib.lpy_print_set_level(level)
+
+
+@contextmanager
+def capture_program_logs(*, want_debug: bool = False) -> Iterator[dict[str, list[str]]]:
+    """Collect, per program name, the verifier logs libbpf prints in this thread."""
+    logs: dict[str, list[str]] = {}
+    stack = _captures()
+    stack.append(logs)
+    update_print_level(want_debug=want_debug)
+    try:
+        yield logs
+    finally:
+        stack.pop()
+        update_print_level()
+
+
+lib.lpy_print_install()
+update_print_level()
