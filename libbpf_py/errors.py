@@ -145,6 +145,10 @@ class VerifierError(BpfError):
         )
 
 
+# The kernel-internal ENOTSUPP leaks to user space from some BPF commands (test_run).
+_ENOTSUPP = 524
+
+
 def _has_admin_capabilities() -> bool:
     """Whether this process holds CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN or CAP_SYS_ADMIN."""
     try:
@@ -177,6 +181,9 @@ def error_from_errno(err: int, action: str, *, hint: str = "") -> BpfError:
         return PermissionDenied(f"{text}; {missing_capability_hint()}", errno=err)
     if err in (_errno.ENOENT, _errno.ENODEV, _errno.ENXIO, _errno.ESRCH):
         return NotFound(text, errno=err)
+    if err == _ENOTSUPP:
+        return NotSupported(f"{action}: the kernel does not support this operation here"
+                            + (f"; {hint}" if hint else ""), errno=err)
     if err in (_errno.EOPNOTSUPP, _errno.ENOTSUP, _errno.ENOSYS, _errno.EPROTONOSUPPORT):
         return NotSupported(text, errno=err)
     if err in (_errno.EBUSY, _errno.EEXIST):

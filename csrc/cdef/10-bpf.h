@@ -153,3 +153,11 @@ int bpf_task_fd_query(int pid, int fd, __u32 flags, char *buf, __u32 *buf_len, _
 int bpf_enable_stats(enum bpf_stats_type type);
 int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts);
 int bpf_prog_stream_read(int prog_fd, __u32 stream_id, void *buf, __u32 buf_len, struct bpf_prog_stream_read_opts *opts);
+
+/* The per-kind union is left to the C compiler; only the common flags are set here. */
+struct bpf_link_create_opts {
+    size_t sz;
+    __u32 flags;
+    ...;
+};
+int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type attach_type, const struct bpf_link_create_opts *opts);

@@ -12,3 +12,14 @@ __s64 btf__resolve_size(const struct btf *btf, __u32 type_id);
 int btf__fd(const struct btf *btf);
 const void *btf__raw_data(const struct btf *btf, __u32 *size);
 const char *btf__name_by_offset(const struct btf *btf, __u32 offset);
+
+/* The header every BTF type starts with; kind-specific data follows it in memory. */
+struct btf_type {
+    __u32 name_off;
+    __u32 info;
+    union {
+        __u32 size;
+        __u32 type;
+    };
+};
+const struct btf_type *btf__type_by_id(const struct btf *btf, __u32 id);

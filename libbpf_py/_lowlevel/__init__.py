@@ -6,7 +6,7 @@ through :func:`check` or :func:`check_ptr`.
 
 from __future__ import annotations
 
-from libbpf_py._lowlevel.funnel import check, check_ptr, errno_of
+from libbpf_py._lowlevel.funnel import check, check_ptr, errno_of, raise_errno
 from libbpf_py._lowlevel.loader import ffi, lib
 from libbpf_py._lowlevel.printlog import capture_program_logs, update_print_level
 
@@ -17,5 +17,6 @@ __all__ = [
     "errno_of",
     "ffi",
     "lib",
+    "raise_errno",
     "update_print_level",
 ]

@@ -5,13 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from libbpf_py._lowlevel.loader import ffi, lib
-from libbpf_py.errors import BpfError, error_from_errno
+from libbpf_py.errors import BpfError, ObjectFormatError, error_from_errno
+
+# libbpf's own error numbers (LIBBPF_ERRNO__*) start at 4000; these four mean the object
+# itself is malformed.
+_LIBBPF_ERRNO_START = 4000
+_FORMAT_ERRNOS = {4000, 4001, 4003, 4005}  # LIBELF, FORMAT, ENDIAN, RELOC
+
+
+def raise_errno(err: int, action: str, *, hint: str = "") -> BpfError:
+    """Build the library error for a positive errno, knowing libbpf's own numbers."""
+    if err >= _LIBBPF_ERRNO_START:
+        buf = ffi.new("char[]", 256)
+        lib.libbpf_strerror(-err, buf, 256)
+        text = f"{action}: {ffi.string(buf).decode(errors='replace')}" + (
+            f"; {hint}" if hint else "")
+        if err in _FORMAT_ERRNOS:
+            return ObjectFormatError(text, errno=err)
+        return BpfError(text, errno=err)
+    return error_from_errno(err, action, hint=hint)
 
 
 def check(ret: int, action: str, *, hint: str = "") -> int:
     """Return ``ret`` if it is not negative, else raise the error for ``-ret``."""
     if ret < 0:
-        raise error_from_errno(-ret, action, hint=hint)
+        raise raise_errno(-ret, action, hint=hint)
     return ret
 
 
@@ -27,8 +45,8 @@ def check_ptr(ptr: Any, action: str, *, hint: str = "") -> Any:
     """Return ``ptr`` if libbpf returned a valid pointer, else raise from its errno."""
     err = errno_of(ptr)
     if err:
-        raise error_from_errno(err, action, hint=hint)
+        raise raise_errno(err, action, hint=hint)
     return ptr
 
 
-__all__ = ["BpfError", "check", "check_ptr", "errno_of"]
+__all__ = ["BpfError", "check", "check_ptr", "errno_of", "raise_errno"]

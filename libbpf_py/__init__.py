@@ -1,0 +1,118 @@
+"""libbpf_py: the whole life of an eBPF program from Python.
+
+Phases and the names that own them::
+
+    compile(source)              1 source          -> a BPF ELF object file
+    ObjectFile(path).inspect()   2 compiled object -> ObjectSpec (pure Python)
+    ObjectFile(path).open()      3 open            -> OpenObject
+    OpenObject.load()            4 load            -> LoadedObject
+    Program.attach_xdp(dev)      5 attach          -> Link
+    Map[key], Program.test_run   6 execute
+    Link.detach(), close()       7 tear down
+
+Everything that needs the compiled libbpf module is imported lazily, so
+``libbpf_py.inspect`` and ``ObjectFile.inspect()`` work without it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from libbpf_py.enums import AttachType, LinkType, MapType, ProgType, XdpMode
+from libbpf_py.errors import (
+    BpfError,
+    CompileError,
+    KeyNotFound,
+    LayoutError,
+    MapFullError,
+    NotFound,
+    NotSupported,
+    ObjectFormatError,
+    PermissionDenied,
+    PhaseError,
+    ResourceBusy,
+    VerifierError,
+)
+from libbpf_py.explain import explain, explaining
+from libbpf_py.objfile import ObjectFile
+
+if TYPE_CHECKING:
+    from libbpf_py.compiler import compile
+    from libbpf_py.link import Link, LinkInfo
+    from libbpf_py.loaded import LoadedObject
+    from libbpf_py.maps import Map, MapInfo
+    from libbpf_py.open_object import OpenMap, OpenObject, OpenProgram
+    from libbpf_py.program import Program, ProgramInfo, TestRunResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AttachType",
+    "BpfError",
+    "CompileError",
+    "KeyNotFound",
+    "LayoutError",
+    "Link",
+    "LinkInfo",
+    "LinkType",
+    "LoadedObject",
+    "Map",
+    "MapFullError",
+    "MapInfo",
+    "MapType",
+    "NotFound",
+    "NotSupported",
+    "ObjectFile",
+    "ObjectFormatError",
+    "OpenMap",
+    "OpenObject",
+    "OpenProgram",
+    "PermissionDenied",
+    "PhaseError",
+    "ProgType",
+    "Program",
+    "ProgramInfo",
+    "ResourceBusy",
+    "TestRunResult",
+    "VerifierError",
+    "XdpMode",
+    "compile",
+    "explain",
+    "explaining",
+    "libbpf_version",
+]
+
+_LAZY = {
+    "compile": "libbpf_py.compiler",
+    "Link": "libbpf_py.link",
+    "LinkInfo": "libbpf_py.link",
+    "LoadedObject": "libbpf_py.loaded",
+    "Map": "libbpf_py.maps",
+    "MapInfo": "libbpf_py.maps",
+    "OpenMap": "libbpf_py.open_object",
+    "OpenObject": "libbpf_py.open_object",
+    "OpenProgram": "libbpf_py.open_object",
+    "Program": "libbpf_py.program",
+    "ProgramInfo": "libbpf_py.program",
+    "TestRunResult": "libbpf_py.program",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'libbpf_py' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def libbpf_version() -> str:
+    """The version of the libbpf linked into libbpf_py, e.g. ``"1.7.0"``."""
+    from libbpf_py._lowlevel import ffi, lib
+
+    pinned = str(ffi.string(lib.lpy_pinned_libbpf()).decode())
+    linked = f"{lib.libbpf_major_version()}.{lib.libbpf_minor_version()}"
+    return pinned if pinned.startswith(linked) else linked

@@ -1,0 +1,155 @@
+"""Phase 4's result: an object whose maps exist and whose programs the kernel accepted."""
+
+from __future__ import annotations
+
+import errno
+import os
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from libbpf_py._handle import BpfObjectHandle, c_string
+from libbpf_py._lowlevel import check, errno_of, ffi, lib, raise_errno
+from libbpf_py._owner import Owner
+from libbpf_py.enums import MapType
+from libbpf_py.errors import PhaseError
+from libbpf_py.explain import narrate
+from libbpf_py.link import Link
+from libbpf_py.maps import Map
+from libbpf_py.program import Program
+
+if TYPE_CHECKING:
+    from libbpf_py.objfile import ObjectFile
+
+__all__ = ["LoadedObject"]
+
+
+class LoadedObject(Owner):
+    """A loaded BPF object: its :attr:`programs` are in the kernel, its :attr:`maps` exist.
+
+    Closing it (or leaving its ``with`` block) destroys every link made from its programs
+    first, then unloads the programs and frees the maps. Its programs and maps keep it
+    alive, and become unusable once it is closed.
+    """
+
+    _phase_name = "loaded"
+
+    def __init__(self, handle: BpfObjectHandle, source: ObjectFile,
+                 logs: dict[str, list[str]]) -> None:
+        self._handle = handle
+        self._source = source
+        self._all_links: weakref.WeakSet[Link] = weakref.WeakSet()
+        self._kept_links: list[Link] = []
+        ptr = handle.ptr
+        btf = lib.bpf_object__btf(ptr)
+        programs: dict[str, Program] = {}
+        prog = lib.bpf_object__next_program(ptr, ffi.NULL)
+        while prog != ffi.NULL:
+            program = Program(self, prog, logs.get(c_string(lib.bpf_program__name(prog))))
+            programs[program.name] = program
+            prog = lib.bpf_object__next_program(ptr, prog)
+        maps: dict[str, Map] = {}
+        m = lib.bpf_object__next_map(ptr, ffi.NULL)
+        while m != ffi.NULL:
+            fd = lib.bpf_map__fd(m)
+            if fd >= 0:
+                name = c_string(lib.bpf_map__name(m))
+                maps[name] = Map(
+                    self, m, fd, name, MapType.coerce(lib.bpf_map__type(m)),
+                    lib.bpf_map__key_size(m), lib.bpf_map__value_size(m),
+                    lib.bpf_map__max_entries(m), lib.bpf_map__map_flags(m), btf,
+                    lib.bpf_map__btf_key_type_id(m), lib.bpf_map__btf_value_type_id(m))
+            m = lib.bpf_object__next_map(ptr, m)
+        self._programs = programs
+        self._maps = maps
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (f"<LoadedObject {self._handle.name!r} {len(self._programs)} programs "
+                f"{len(self._maps)} maps{' closed' if self._closed else ''}>")
+
+    def _require_open(self, needed: str) -> None:
+        if self._closed:
+            raise PhaseError(f"{needed} needs a loaded object, but "
+                             f"{self._handle.name!r} is closed", phase="closed",
+                             needed="loaded")
+
+    @property
+    def name(self) -> str:
+        """The object's name."""
+        return self._handle.name
+
+    @property
+    def programs(self) -> Mapping[str, Program]:
+        """The object's programs by name."""
+        self._require_open("programs")
+        return self._programs
+
+    @property
+    def maps(self) -> Mapping[str, Map]:
+        """The object's maps by name."""
+        self._require_open("maps")
+        return self._maps
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        """The links :meth:`attach` made, which this object keeps until it closes."""
+        return tuple(link for link in self._kept_links if not link.closed)
+
+    def _track(self, link: Link) -> None:
+        self._require_open("attaching")
+        self._all_links.add(link)
+
+    def attach(self) -> list[Link]:
+        """Attach every program whose section names its target, like a skeleton does.
+
+        Programs whose sections name no target (``xdp``, ``tc``, ...) or whose autoattach
+        is off are skipped. The links are kept by this object (see :attr:`links`).
+        """
+        self._require_open("attach()")
+        made: list[Link] = []
+        try:
+            for program in self._programs.values():
+                if not program.loaded or not lib.bpf_program__autoattach(program._ptr):
+                    continue
+                ptr = lib.bpf_program__attach(program._ptr)
+                err = errno_of(ptr)
+                if err in (errno.EOPNOTSUPP, errno.ENOTSUP):
+                    continue
+                if err:
+                    raise raise_errno(err, f"auto-attaching program {program.name!r} "
+                                           f"(section {program.section!r})")
+                if ptr == ffi.NULL:
+                    continue
+                narrate(f"bpf_program__attach({program.name!r})",
+                        f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
+                made.append(program._link(ptr, f"{program.name} ({program.section})",
+                                          owned_by_object=True))
+        except BaseException:
+            for link in made:
+                link.close()
+            raise
+        self._kept_links.extend(made)
+        return made
+
+    def pin_maps(self, folder: str | os.PathLike[str]) -> None:
+        """Pin every map under ``folder`` (a bpffs directory) by its name."""
+        self._require_open("pin_maps()")
+        check(lib.bpf_object__pin_maps(self._handle.ptr, os.fsencode(folder)),
+              f"pinning the maps of {self.name!r} under {folder}")
+
+    def unpin_maps(self, folder: str | os.PathLike[str]) -> None:
+        """Remove the pins :meth:`pin_maps` made under ``folder``."""
+        self._require_open("unpin_maps()")
+        check(lib.bpf_object__unpin_maps(self._handle.ptr, os.fsencode(folder)),
+              f"unpinning the maps of {self.name!r} under {folder}")
+
+    def _release(self) -> None:
+        with self._handle.lock:
+            # Links first: a link must never outlive the program it attaches.
+            for link in list(self._all_links):
+                link.close()
+            self._kept_links.clear()
+            for m in self._maps.values():
+                m._invalidate()
+            self._handle.close()
