@@ -1,0 +1,82 @@
+"""Global variables and externs, found through the DATASECs of ``.BTF``, with their
+initial values decoded from the section bytes."""
+
+from __future__ import annotations
+
+from libbpf_py.errors import ObjectFormatError
+
+from .btf import Btf
+from .btf_types import Datasec, Linkage, Var
+from .elf import ElfObject
+from .spec import GlobalVar
+from .values import decode_value
+
+__all__ = ["NOT_GLOBALS", "kconfig_size", "read_globals"]
+
+# DATASECs that declare other things than variables.
+NOT_GLOBALS = frozenset({".maps", ".struct_ops", ".struct_ops.link", "?.struct_ops",
+                         "?.struct_ops.link", "license", "version"})
+_EXTERN_SECTIONS = (".kconfig", ".ksyms")
+
+
+def read_globals(elf: ElfObject, btf: Btf | None) -> dict[str, GlobalVar]:
+    """Every VAR of every data DATASEC, keyed by name (a later duplicate gets its section
+    appended: ``name@section``)."""
+    out: dict[str, GlobalVar] = {}
+    if btf is None:
+        return out
+    for t in btf.types:
+        if not isinstance(t, Datasec) or t.name in NOT_GLOBALS:
+            continue
+        sec = elf.by_name.get(t.name)
+        data = sec.data if sec is not None else b""
+        is_extern = t.name in _EXTERN_SECTIONS
+        for vsi in t.vars:
+            var = btf.types[vsi.type_id]
+            if not isinstance(var, Var):
+                continue  # .ksyms also lists FUNCs: those are kfuncs, not variables
+            raw = bytes(data[vsi.offset:vsi.offset + vsi.size])
+            if not is_extern and sec is not None and sec.data and len(raw) != vsi.size:
+                raise ObjectFormatError(f"variable {var.name!r} ({vsi.offset}+{vsi.size}) "
+                                        f"lies outside its section", section=t.name,
+                                        offset=vsi.offset)
+            if is_extern:
+                value: object = None
+            else:
+                # .bss has no bytes in the file: its initial value is all zero.
+                value = decode_value(btf, var.type_id, raw or bytes(vsi.size))
+            key = var.name if var.name not in out else f"{var.name}@{t.name}"
+            out[key] = GlobalVar(
+                name=var.name, section=t.name, offset=vsi.offset, size=vsi.size,
+                type=btf.types[var.type_id], linkage=_linkage(var.linkage), value=value,
+                raw=raw)
+    return out
+
+
+def _linkage(linkage: Linkage) -> str:
+    return {Linkage.STATIC: "static", Linkage.GLOBAL: "global"}.get(linkage, "extern")
+
+
+def kconfig_size(btf: Btf | None) -> int:
+    """The size of libbpf's ``.kconfig`` map: externs laid out by libbpf's rule (sorted
+    by alignment descending, then size, then name; each aligned)."""
+    if btf is None:
+        return 0
+    ds = None
+    for type_id in btf.ids_by_name(".kconfig"):
+        cand = btf.types[type_id]
+        if isinstance(cand, Datasec):
+            ds = cand
+            break
+    if ds is None:
+        return 0
+    items = []
+    for vsi in ds.vars:
+        var = btf.types[vsi.type_id]
+        if isinstance(var, Var):
+            items.append((-btf.align_of(var.type_id), btf.size_of(var.type_id), var.name))
+    off = 0
+    for neg_align, size, _ in sorted(items):
+        align = -neg_align
+        off = (off + align - 1) // align * align + size
+    return off
