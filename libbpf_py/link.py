@@ -133,7 +133,12 @@ class Link(Owner):
     def _release(self) -> None:
         if self._ptr is not None:
             ptr, self._ptr = self._ptr, None
+            fd = int(lib.bpf_link__fd(ptr))
             lib.bpf_link__destroy(ptr)
+            if self._disconnected and fd >= 0:
+                # libbpf closes a link's fd only in its detach step, which a disconnected
+                # link skips; the fd is still ours to release.
+                os.close(fd)
         elif self._fd >= 0:
             fd, self._fd = self._fd, -1
             os.close(fd)

@@ -19,7 +19,7 @@ from libbpf_py._lowlevel.loader import ffi, lib
 LOGGER = logging.getLogger("libbpf_py.libbpf")
 _LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
 _LOG_BLOCK = re.compile(
-    r"^prog '(?P<prog>[^']*)': -- BEGIN PROG LOAD LOG --\n(?P<log>.*)-- END PROG LOAD LOG --\n?$",
+    r"^(?:libbpf: )?prog '(?P<prog>[^']*)': -- BEGIN PROG LOAD LOG --\n(?P<log>.*)-- END PROG LOAD LOG --\n?$",
     re.S,
 )
 _local = threading.local()
