@@ -42,11 +42,12 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 def vendored_paths() -> tuple[list[str], list[str], list[str]]:
     """Build the vendored libbpf if needed; return include dirs, extra objects, libs."""
     build = VENDOR / "build"
-    if not (build / "usr" / "lib64" / "libbpf.a").exists() or not any(build.glob(".built-*")):
-        if not (VENDOR / "download").exists() and not os.environ.get("LIBBPF_PY_TARBALL"):
-            raise SystemExit(
-                "libbpf_py: the pinned libbpf is not fetched; run 'vendor/fetch.sh' as root "
-                "first (or set LIBBPF_PY_TARBALL=/path/to/libbpf_X.orig.tar.gz)")
+    built = (build / "usr" / "lib64" / "libbpf.a").exists() and any(build.glob(".built-*"))
+    fetched = (VENDOR / "download").exists() or os.environ.get("LIBBPF_PY_TARBALL")
+    if not built and not fetched:
+        raise SystemExit(
+            "libbpf_py: the pinned libbpf is not fetched; run 'vendor/fetch.sh' as root "
+            "first (or set LIBBPF_PY_TARBALL=/path/to/libbpf_X.orig.tar.gz)")
     subprocess.run([str(VENDOR / "build.sh")], check=True)
     include = [str(build / "src" / "include" / "uapi"), str(build / "usr" / "include")]
     return include, [str(build / "usr" / "lib64" / "libbpf.a")], ["elf", "z"]
@@ -58,7 +59,8 @@ def system_paths(pinned: str) -> tuple[list[str], list[str], list[str]]:
         version = subprocess.run(["pkg-config", "--modversion", "libbpf"], check=True,
                                  capture_output=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        raise SystemExit("libbpf_py: LIBBPF_PY_SYSTEM_LIBBPF=1 but pkg-config finds no libbpf")
+        raise SystemExit(
+            "libbpf_py: LIBBPF_PY_SYSTEM_LIBBPF=1 but pkg-config finds no libbpf") from None
     if _version_tuple(version) < _version_tuple(pinned):
         raise SystemExit(f"libbpf_py: the system libbpf is {version}, older than the pinned "
                          f"{pinned}; unset LIBBPF_PY_SYSTEM_LIBBPF to use the vendored one")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from types import TracebackType
 from typing import Self
@@ -59,7 +60,5 @@ class Owner:
         if not self._closed:
             warnings.warn(f"unclosed {self!r}: close it or use a with block",
                           ResourceWarning, stacklevel=2, source=self)
-            try:
+            with contextlib.suppress(Exception):  # never raise from a finalizer
                 self.close()
-            except Exception:  # noqa: S110 - never raise from a finalizer
-                pass

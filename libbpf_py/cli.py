@@ -55,10 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the library and libbpf versions")
     version.set_defaults(func=_cmd_version)
 
+    import importlib
+
     try:
-        from libbpf_py.inspect import cli as inspect_cli
+        inspect_cli = importlib.import_module("libbpf_py.inspect.cli")
     except ImportError:
-        inspect_cli = None  # type: ignore[assignment]
+        inspect_cli = None
     if inspect_cli is not None and hasattr(inspect_cli, "add_arguments"):
         insp = sub.add_parser("inspect", help="describe a compiled BPF object (no root needed)")
         inspect_cli.add_arguments(insp)

@@ -56,7 +56,7 @@ def _source_of(source: str | os.PathLike[str]) -> tuple[str, Path | None]:
     return str(source), None
 
 
-def compile(  # noqa: A001 - the phase is called "compile" in the guide
+def compile(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
     *,

@@ -170,7 +170,7 @@ def missing_capability_hint() -> str:
         return ("this process has CAP_BPF/CAP_SYS_ADMIN, so the kernel itself refuses this "
                 "program or attach kind (lockdown, a sysctl, or an LSM)")
     return ("this process lacks CAP_BPF (and CAP_SYS_ADMIN/CAP_NET_ADMIN/CAP_PERFMON for "
-            "some program kinds): run it as root")
+            "some program kinds): run it as root, with its capabilities")
 
 
 def error_from_errno(err: int, action: str, *, hint: str = "") -> BpfError:

@@ -31,7 +31,7 @@ def narrate(call: str, result: str, *, phase: str = "") -> None:
         LOGGER.info("%s%s -> %s", prefix, call, result)
 
 
-class explain:  # noqa: N801 - used like a function: libbpf_py.explain()
+class explain:
     """Switch teaching mode on; as a context manager, restore the previous state on exit.
 
     >>> import libbpf_py

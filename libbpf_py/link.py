@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -149,7 +150,5 @@ class Link(Owner):
         if not self._closed and not self._disconnected and not self._owned_by_object:
             super().__del__()
         elif not self._closed:
-            try:
+            with contextlib.suppress(Exception):  # never raise from a finalizer
                 self.close()
-            except Exception:  # noqa: S110 - never raise from a finalizer
-                pass

@@ -29,7 +29,8 @@ _DEV_NAME = re.compile(rf"^{PREFIX}h(\d+)x\d+$")
 
 _SENDER = """
 import socket, sys, time
-src, dst, port, count, payload = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode()
+src, dst, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+payload = sys.argv[5].encode()
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((src, 0))
 for i in range(count):

@@ -56,9 +56,10 @@ def open_object(
         what = source.path or obj_name
         exc = raise_errno(err, f"libbpf could not open {what}")
         if isinstance(exc, NotFound | ObjectFormatError) or err in (22, 4001, 4003):
-            raise ObjectFormatError(f"libbpf could not open {what}: {exc.message.split(': ', 1)[-1]}"
-                                    " (libbpf's own messages are on the 'libbpf_py.libbpf' "
-                                    "logger)", errno=err) from None
+            reason = exc.message.split(": ", 1)[-1]
+            raise ObjectFormatError(f"libbpf could not open {what}: {reason} (libbpf's own "
+                                    "messages are on the 'libbpf_py.libbpf' logger)",
+                                    errno=err) from None
         raise exc
     handle = BpfObjectHandle(ptr, buffer, obj_name)
     obj = OpenObject(handle, source)

@@ -69,7 +69,7 @@ def test_open_settings_take_effect(bpf_objects: dict[str, Path]) -> None:
             assert loaded.programs["drop_all"].loaded
             assert not loaded.programs["count_getpid"].loaded
             with pytest.raises(PhaseError, match="not loaded"):
-                loaded.programs["count_getpid"].fd
+                _ = loaded.programs["count_getpid"].fd
             pkt = b"\0" * 64
             assert loaded.programs["drop_all"].test_run(pkt).retval == 1  # XDP_DROP
 

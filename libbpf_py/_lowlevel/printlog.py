@@ -19,7 +19,8 @@ from libbpf_py._lowlevel.loader import ffi, lib
 LOGGER = logging.getLogger("libbpf_py.libbpf")
 _LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
 _LOG_BLOCK = re.compile(
-    r"^(?:libbpf: )?prog '(?P<prog>[^']*)': -- BEGIN PROG LOAD LOG --\n(?P<log>.*)-- END PROG LOAD LOG --\n?$",
+    r"^(?:libbpf: )?prog '(?P<prog>[^']*)': -- BEGIN PROG LOAD LOG --\n"
+    r"(?P<log>.*)-- END PROG LOAD LOG --\n?$",
     re.S,
 )
 _local = threading.local()
@@ -32,7 +33,7 @@ def _captures() -> list[dict[str, list[str]]]:
     return stack
 
 
-@ffi.def_extern()  # type: ignore[misc]
+@ffi.def_extern()  # type: ignore[untyped-decorator]
 def lpy_on_print(level: int, msg: object, length: int) -> None:
     """Receive one formatted libbpf message (called from C; never raises)."""
     try:

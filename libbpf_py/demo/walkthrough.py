@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from libbpf_py.demo import filter_source
+from libbpf_py.enums import MapType
 
 __all__ = ["DemoResult", "run_walkthrough"]
 
@@ -74,7 +75,8 @@ def _check_environment(n: _Narrator) -> None:
            "for CO-RE, and clang to compile C for the BPF target.")
     n.item(f"kernel:       {platform.release()}")
     n.item(f"root:         {'yes' if os.geteuid() == 0 else 'NO - run as root'}")
-    n.item(f"kernel BTF:   {'/sys/kernel/btf/vmlinux' if Path('/sys/kernel/btf/vmlinux').exists() else 'MISSING'}")
+    btf = Path("/sys/kernel/btf/vmlinux")
+    n.item(f"kernel BTF:   {btf if btf.exists() else 'MISSING'}")
     n.item(f"bpffs:        {'mounted' if os.path.ismount('/sys/fs/bpf') else 'not mounted'}")
     n.item(f"clang:        {find_clang()}")
     n.item(f"libbpf:       {libbpf_version()} (vendored, linked statically)")
@@ -116,7 +118,8 @@ def run_walkthrough(out: TextIO = sys.stdout,
         n.item(f"program {prog.name}: section {prog.section!r}, type {prog.type.label}, "
                f"{prog.insn_count} instructions")
     for m in spec.maps.values():
-        n.item(f"map {m.name}: {m.type.label}, key {m.key_size} B, value {m.value_size} B, "
+        kind = m.type.label if isinstance(m.type, MapType) else str(m.type)
+        n.item(f"map {m.name}: {kind}, key {m.key_size} B, value {m.value_size} B, "
                f"max_entries {m.max_entries}")
 
     with VethPair() as net:
