@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .helpers import helper_name
-from .insn import ALU, ALU64, JMP, JMP32, LD, LDX, ST, STX, Instruction
+from .insn import ALU, ALU64, JMP, JMP32, LD, LDX, ST, Instruction
 from .spec import ProgramSpec, Relocation, RelocationKind
 
 __all__ = ["disassemble", "instruction_text"]

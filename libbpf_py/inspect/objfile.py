@@ -217,10 +217,7 @@ def _relocation(elf: ElfObject, btf: Btf | None, insn: Instruction, sym: Symbol,
     kind = RelocationKind.OTHER
     target = sym.name
     if target_sec is None:
-        if insn.code == _CALL:
-            kind = RelocationKind.KFUNC
-        else:
-            kind = _extern_kind(btf, sym.name)
+        kind = RelocationKind.KFUNC if insn.code == _CALL else _extern_kind(btf, sym.name)
     elif target_sec.name in (".maps", "maps"):
         kind = RelocationKind.MAP
     elif target_sec.is_program:

@@ -83,16 +83,16 @@ def _decode(btf: Btf, type_id: int, data: bytes, depth: int, budget: list[int]) 
         out: dict[str, object] = {}
         for m in t.members:
             if m.bitfield_size:
-                value: object = _bitfield(btf, m.type_id, data, m.bits_offset,
+                item: object = _bitfield(btf, m.type_id, data, m.bits_offset,
                                           m.bitfield_size)
             else:
                 start = m.bits_offset // 8
                 size = btf.size_of(m.type_id)
-                value = _decode(btf, m.type_id, data[start:start + size], depth + 1, budget)
-            if not m.name and isinstance(value, dict):
-                out.update(value)
+                item = _decode(btf, m.type_id, data[start:start + size], depth + 1, budget)
+            if not m.name and isinstance(item, dict):
+                out.update(item)
             else:
-                out[m.name] = value
+                out[m.name] = item
         return out
     return None
 

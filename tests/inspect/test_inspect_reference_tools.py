@@ -1,0 +1,115 @@
+"""Every corpus object against the reference tools of this machine: bpftool for BTF,
+llvm-readelf for sections and symbols, llvm-objdump for the disassembly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import NAMES, tool
+
+from libbpf_py.inspect import ObjectSpec, read_object
+from libbpf_py.inspect.disasm import disassemble
+from libbpf_py.inspect.elf import read_elf
+from libbpf_py.inspect.jsonout import btf_type_json
+
+
+def run(*argv: str) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(NAMES) >= 25
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_btf_equals_bpftool(name: str, corpus: dict[str, Path],
+                            specs: dict[str, ObjectSpec]) -> None:
+    expected = json.loads(run(tool("bpftool"), "btf", "dump", "file", str(corpus[name]),
+                              "-j"))["types"]
+    btf = specs[name].btf
+    assert btf is not None
+    mine = [btf_type_json(t) for t in btf.types[1:]]
+    assert len(mine) == len(expected)
+    for ours, theirs in zip(mine, expected, strict=True):
+        assert ours == theirs, f"type {theirs['id']} differs"
+
+
+def _readelf_json(path: Path, flag: str) -> Any:
+    return json.loads(run(tool("llvm-readelf-19"), flag, "--elf-output-style=JSON",
+                          str(path)))[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sections_equal_readelf(name: str, corpus: dict[str, Path]) -> None:
+    expected = [s["Section"] for s in _readelf_json(corpus[name], "-S")["Sections"]]
+    elf = read_elf(corpus[name].read_bytes())
+    assert len(elf.sections) == len(expected)
+    for ours, theirs in zip(elf.sections, expected, strict=True):
+        assert (ours.index, ours.name, ours.type, ours.flags, ours.offset, ours.size,
+                ours.link, ours.info, ours.addralign, ours.entsize) == (
+            theirs["Index"], theirs["Name"]["Name"], theirs["Type"]["Value"],
+            theirs["Flags"]["Value"], theirs["Offset"], theirs["Size"], theirs["Link"],
+            theirs["Info"], theirs["AddressAlignment"], theirs["EntrySize"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_symbols_equal_readelf(name: str, corpus: dict[str, Path]) -> None:
+    expected = [s["Symbol"] for s in _readelf_json(corpus[name], "-s")["Symbols"]]
+    elf = read_elf(corpus[name].read_bytes())
+    assert len(elf.symbols) == len(expected)
+    for ours, theirs in zip(elf.symbols, expected, strict=True):
+        # readelf shows a section symbol under its section's name.
+        name = ours.name or (elf.sections[ours.shndx].name if ours.type == 3 else "")
+        assert (name, ours.value, ours.size, ours.type, ours.bind, ours.visibility,
+                ours.shndx) == (
+            theirs["Name"]["Name"], theirs["Value"], theirs["Size"], theirs["Type"]["Value"],
+            theirs["Binding"]["Value"], theirs["Other"]["Value"] & 3,
+            theirs["Section"]["Value"])
+
+
+def objdump_text(path: Path) -> dict[str, dict[int, str]]:
+    """llvm-objdump -d: section -> {instruction index: text after the bytes}."""
+    out = run(tool("llvm-objdump-19"), "-d", str(path))
+    result: dict[str, dict[int, str]] = {}
+    section = None
+    for line in out.splitlines():
+        if line.startswith("Disassembly of section "):
+            section = line[len("Disassembly of section "):-1]
+            result[section] = {}
+            continue
+        parts = line.split("\t")
+        head = parts[0].strip()
+        if section is not None and len(parts) >= 3 and head[:-1].isdigit() \
+                and head.endswith(":"):
+            result[section][int(head[:-1])] = "\t".join(parts[2:]).strip()
+    return result
+
+
+def our_text(spec: ObjectSpec) -> dict[str, dict[int, str]]:
+    functions = [*spec.programs.values(), *spec.subprograms.values()]
+    result: dict[str, dict[int, str]] = {}
+    for f in functions:
+        for line in disassemble(f, functions, style="llvm"):
+            index, text = line.split(":\t", 1)
+            result.setdefault(f.section, {})[int(index)] = text
+    return result
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_disassembly_equals_objdump(name: str, corpus: dict[str, Path],
+                                    specs: dict[str, ObjectSpec]) -> None:
+    expected = objdump_text(corpus[name])
+    ours = our_text(specs[name])
+    assert ours.keys() == expected.keys()
+    for section, lines in expected.items():
+        assert ours[section] == lines, f"section {section}"
+
+
+def test_reading_twice_gives_the_same_spec(corpus: dict[str, Path]) -> None:
+    path = corpus["tp_execve"]
+    a, b = read_object(path.read_bytes(), path.name), read_object(path.read_bytes(), path.name)
+    assert a.programs.keys() == b.programs.keys() and a.maps == b.maps
