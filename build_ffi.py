@@ -1,7 +1,8 @@
 """Build the CFFI module ``libbpf_py._libbpf`` against the vendored, pinned libbpf.
 
-The declarations are read from ``csrc/cdef/*.h`` in the order of ``CDEF_FILES``; the C
-helpers in ``csrc/helpers.c`` are compiled into the same module.
+The declarations are read from ``csrc/cdef/*.h`` in the order of their numeric name
+prefixes (``00-types.h`` before ``10-bpf.h`` ...); the C helpers ``csrc/*.c`` are compiled
+into the same module, in name order.
 
 Environment:
 - ``LIBBPF_PY_SYSTEM_LIBBPF=1`` links the system libbpf (found with pkg-config) instead
@@ -22,7 +23,8 @@ from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent
 CDEF_DIR = ROOT / "csrc" / "cdef"
-CDEF_FILES = ["00-types.h", "10-bpf.h", "20-libbpf.h", "30-btf.h", "90-helpers.h"]
+CDEF_FILES = sorted(p.name for p in CDEF_DIR.glob("[0-9][0-9]-*.h"))
+C_SOURCES = sorted((ROOT / "csrc").glob("*.c"))
 VENDOR = ROOT / "vendor"
 PACKAGE = ROOT / "libbpf_py"
 
@@ -108,7 +110,7 @@ def make_ffi() -> FFI:
         "#include <bpf/libbpf.h>",
         f'static const char *lpy_package_version(void) {{ return "{package_version.group(1)}"; }}',
         f'static const char *lpy_pinned_libbpf(void) {{ return "{pinned}"; }}',
-        (ROOT / "csrc" / "helpers.c").read_text(),
+        *(path.read_text() for path in C_SOURCES),
     ])
     extra_compile_args = ["-O2", "-Wno-unused-function"]
     extra_link_args: list[str] = []
