@@ -31,6 +31,7 @@ __all__ = [
     "internal_map_name",
     "internal_maps",
     "legacy_maps",
+    "struct_ops_maps",
 ]
 
 BPF_F_RDONLY_PROG = 1 << 7
@@ -253,6 +254,39 @@ def _mmapable(btf: Btf, ds: Datasec | None) -> bool:
         if isinstance(var, Var) and var.linkage != Linkage.STATIC:
             return True
     return False
+
+
+_STRUCT_OPS_SECTIONS = (".struct_ops", ".struct_ops.link", "?.struct_ops", "?.struct_ops.link")
+BPF_F_LINK = 1 << 13
+
+
+def struct_ops_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
+    """The STRUCT_OPS maps: one per variable of a ``.struct_ops[.link]`` section.
+
+    ``initial_slots`` maps a member's byte offset to the program it is set to.
+    """
+    out: list[MapSpec] = []
+    if btf is None:
+        return out
+    for name in _STRUCT_OPS_SECTIONS:
+        sec = elf.by_name.get(name)
+        ds = _datasec(btf, name)
+        if sec is None or ds is None:
+            continue
+        funcs = {r.offset: elf.symbols[r.symbol].name for r in elf.relocations(sec.index)}
+        for vsi in ds.vars:
+            var = btf.types[vsi.type_id]
+            if not isinstance(var, Var):
+                continue
+            spec = MapSpec(name=var.name, type=MapType.STRUCT_OPS, key_size=4,
+                           value_size=btf.size_of(var.type_id), max_entries=1,
+                           flags=BPF_F_LINK if name.endswith(".link") else 0, section=name,
+                           value_type=btf.types[var.type_id], btf_var_id=var.id)
+            for off, target in funcs.items():
+                if vsi.offset <= off < vsi.offset + vsi.size:
+                    spec.initial_slots[off - vsi.offset] = target
+            out.append(spec)
+    return out
 
 
 def internal_maps(elf: ElfObject, btf: Btf | None, obj_name: str,

@@ -14,7 +14,7 @@ from .btf_types import Datasec, Var
 from .core import describe_core
 from .elf import SHT_PROGBITS, ElfObject, Section, Symbol, read_elf
 from .insn import Instruction, decode
-from .maps import btf_maps, data_section_kind, internal_maps, legacy_maps
+from .maps import btf_maps, data_section_kind, internal_maps, legacy_maps, struct_ops_maps
 from .sections import match_section
 from .spec import (
     MapSpec,
@@ -62,8 +62,9 @@ def read_object(data: bytes, name: str | None = None) -> ObjectSpec:
         (subprograms if sec.name == ".text" else programs)[sym.name] = spec
     maps: dict[str, MapSpec] = {}
     legacy = legacy_maps(elf)
-    for m in (*btf_maps(elf, btf), *legacy, *internal_maps(elf, btf, obj_name,
-                                                              kconfig_size(btf))):
+    for m in (*btf_maps(elf, btf), *legacy,
+              *internal_maps(elf, btf, obj_name, kconfig_size(btf)),
+              *struct_ops_maps(elf, btf)):
         maps.setdefault(m.name, m)
     return ObjectSpec(
         name=obj_name,
