@@ -17,7 +17,7 @@ from libbpf_py.explain import narrate
 if TYPE_CHECKING:
     from libbpf_py.program import Program
 
-__all__ = ["Link", "LinkInfo"]
+__all__ = ["Link", "LinkInfo", "link_info"]
 
 
 @dataclass(frozen=True)
@@ -73,28 +73,7 @@ class Link(Owner):
 
     def info(self) -> LinkInfo:
         """Ask the kernel about this link: its id, kind, program and target."""
-        out = ffi.new("struct lpy_link_info *")
-        check(lib.lpy_link_get_info(self.fd, out), f"reading the info of {self._description}")
-        attach: AttachType | None = None
-        if out.attach_type or out.type == LinkType.CGROUP:
-            try:
-                attach = AttachType(out.attach_type)
-            except ValueError:
-                attach = None
-        interface = None
-        if out.ifindex:
-            try:
-                interface = socket.if_indextoname(out.ifindex)
-            except OSError:
-                interface = None
-        try:
-            link_type = LinkType(out.type)
-        except ValueError:
-            link_type = LinkType.UNSPEC
-        return LinkInfo(id=out.id, type=link_type, program_id=out.prog_id,
-                        attach_type=attach, ifindex=out.ifindex, interface=interface,
-                        cgroup_id=out.cgroup_id,
-                        target=ffi.string(out.target).decode(errors="replace"))
+        return link_info(self.fd, self._description)
 
     @property
     def id(self) -> int:
@@ -152,3 +131,30 @@ class Link(Owner):
         elif not self._closed:
             with contextlib.suppress(Exception):  # never raise from a finalizer
                 self.close()
+
+
+def link_info(fd: int, description: str = "") -> LinkInfo:
+    """Ask the kernel about the link behind ``fd`` (``bpf_link_get_info_by_fd``)."""
+    out = ffi.new("struct lpy_link_info *")
+    what = description or f"the link of fd {fd}"
+    check(lib.lpy_link_get_info(fd, out), f"reading the info of {what}")
+    attach: AttachType | None = None
+    if out.attach_type or out.type == LinkType.CGROUP:
+        try:
+            attach = AttachType(out.attach_type)
+        except ValueError:
+            attach = None
+    interface = None
+    if out.ifindex:
+        try:
+            interface = socket.if_indextoname(out.ifindex)
+        except OSError:
+            interface = None
+    try:
+        link_type = LinkType(out.type)
+    except ValueError:
+        link_type = LinkType.UNSPEC
+    return LinkInfo(id=out.id, type=link_type, program_id=out.prog_id,
+                    attach_type=attach, ifindex=out.ifindex, interface=interface,
+                    cgroup_id=out.cgroup_id,
+                    target=ffi.string(out.target).decode(errors="replace"))

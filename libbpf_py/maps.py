@@ -21,7 +21,7 @@ from libbpf_py.errors import KeyNotFound, MapFullError, PhaseError
 if TYPE_CHECKING:
     from libbpf_py.loaded import LoadedObject
 
-__all__ = ["Map", "MapInfo", "UpdateFlag"]
+__all__ = ["Map", "MapInfo", "UpdateFlag", "map_info"]
 
 _PERCPU = {MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH,
            MapType.PERCPU_CGROUP_STORAGE}
@@ -205,14 +205,7 @@ class Map:
 
     def info(self) -> MapInfo:
         """Ask the kernel about this map."""
-        info = ffi.new("struct bpf_map_info *")
-        size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
-        check(lib.bpf_map_get_info_by_fd(self.fd, info, size),
-              f"reading the info of map {self.name!r}")
-        return MapInfo(id=info.id, name=ffi.string(info.name).decode(errors="replace"),
-                       type=MapType.coerce(info.type), key_size=info.key_size,
-                       value_size=info.value_size, max_entries=info.max_entries,
-                       flags=info.map_flags, btf_id=info.btf_id)
+        return map_info(self.fd, self.name)
 
     @property
     def id(self) -> int:
@@ -225,3 +218,15 @@ class Map:
 
 
 _MISSING: Any = object()
+
+
+def map_info(fd: int, name: str = "") -> MapInfo:
+    """Ask the kernel about the map behind ``fd`` (``bpf_map_get_info_by_fd``)."""
+    info = ffi.new("struct bpf_map_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
+    what = f"map {name!r}" if name else f"the map of fd {fd}"
+    check(lib.bpf_map_get_info_by_fd(fd, info, size), f"reading the info of {what}")
+    return MapInfo(id=info.id, name=ffi.string(info.name).decode(errors="replace"),
+                   type=MapType.coerce(info.type), key_size=info.key_size,
+                   value_size=info.value_size, max_entries=info.max_entries,
+                   flags=info.map_flags, btf_id=info.btf_id)

@@ -16,7 +16,7 @@ from libbpf_py.explain import narrate
 if TYPE_CHECKING:
     from libbpf_py.loaded import LoadedObject
 
-__all__ = ["Program", "ProgramInfo", "TestRunResult"]
+__all__ = ["Program", "ProgramInfo", "TestRunResult", "program_info"]
 
 _TEST_RUN_HEADROOM = 4096  # room for programs that grow the packet (adjust_head/tail)
 
@@ -88,28 +88,7 @@ class Program(AttachMixin):
 
     def info(self) -> ProgramInfo:
         """Ask the kernel about this program: id, tag, sizes, maps, run statistics."""
-        fd = self.fd
-        info = ffi.new("struct bpf_prog_info *")
-        size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
-        check(lib.bpf_prog_get_info_by_fd(fd, info, size), f"reading the info of {self.name!r}")
-        count = info.nr_map_ids
-        map_ids: tuple[int, ...] = ()
-        if count:
-            ids = ffi.new("__u32[]", count)
-            again = ffi.new("struct bpf_prog_info *")
-            again.nr_map_ids = count
-            again.map_ids = int(ffi.cast("uintptr_t", ids))
-            size[0] = ffi.sizeof("struct bpf_prog_info")
-            check(lib.bpf_prog_get_info_by_fd(fd, again, size),
-                  f"reading the map ids of {self.name!r}")
-            map_ids = tuple(ids[i] for i in range(min(count, again.nr_map_ids)))
-        return ProgramInfo(
-            id=info.id, name=ffi.string(info.name).decode(errors="replace"),
-            type=ProgType.coerce(info.type), tag=bytes(info.tag).hex(),
-            jited_size=info.jited_prog_len, xlated_size=info.xlated_prog_len,
-            load_time_ns=info.load_time, map_ids=map_ids, btf_id=info.btf_id,
-            run_count=info.run_cnt, run_time_ns=info.run_time_ns,
-            verified_insns=info.verified_insns)
+        return program_info(self.fd, self.name)
 
     @property
     def id(self) -> int:
@@ -181,3 +160,29 @@ class Program(AttachMixin):
             ctx_out=bytes(ffi.buffer(ctx_out, opts.ctx_size_out)) if ctx_out is not None
             else None,
             duration_ns=opts.duration)
+
+
+def program_info(fd: int, name: str = "") -> ProgramInfo:
+    """Ask the kernel about the program behind ``fd`` (``bpf_prog_get_info_by_fd``)."""
+    what = f"program {name!r}" if name else f"the program of fd {fd}"
+    info = ffi.new("struct bpf_prog_info *")
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
+    check(lib.bpf_prog_get_info_by_fd(fd, info, size), f"reading the info of {what}")
+    count = info.nr_map_ids
+    map_ids: tuple[int, ...] = ()
+    if count:
+        ids = ffi.new("__u32[]", count)
+        again = ffi.new("struct bpf_prog_info *")
+        again.nr_map_ids = count
+        again.map_ids = int(ffi.cast("uintptr_t", ids))
+        size[0] = ffi.sizeof("struct bpf_prog_info")
+        check(lib.bpf_prog_get_info_by_fd(fd, again, size),
+              f"reading the map ids of {what}")
+        map_ids = tuple(ids[i] for i in range(min(count, again.nr_map_ids)))
+    return ProgramInfo(
+        id=info.id, name=ffi.string(info.name).decode(errors="replace"),
+        type=ProgType.coerce(info.type), tag=bytes(info.tag).hex(),
+        jited_size=info.jited_prog_len, xlated_size=info.xlated_prog_len,
+        load_time_ns=info.load_time, map_ids=map_ids, btf_id=info.btf_id,
+        run_count=info.run_cnt, run_time_ns=info.run_time_ns,
+        verified_insns=info.verified_insns)
