@@ -142,6 +142,14 @@ class ElfObject:
                 self.symtab = s
         self.symbols = self._read_symbols()
         self._relocs: dict[int, list[Reloc]] | None = None
+        self._objects: dict[str, Symbol] | None = None
+
+    def object_symbols(self) -> dict[str, Symbol]:
+        """Global or weak OBJECT symbols by name (what libbpf matches BTF VARs against)."""
+        if self._objects is None:
+            self._objects = {s.name: s for s in self.symbols
+                             if s.type == 1 and s.bind in (1, 2) and s.name}
+        return self._objects
 
     def section(self, index: int) -> Section | None:
         """The section with this index, or ``None``."""

@@ -20,6 +20,7 @@ from .btf_types import (
     Struct,
     Var,
 )
+from .datasec import place_vars
 from .elf import SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, ElfObject, Section
 from .spec import MapSpec, Pinning
 
@@ -189,11 +190,11 @@ def btf_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
     # Inner maps and programs in __array(values, ...) slots arrive as relocations.
     slot_targets = {r.offset: elf.symbols[r.symbol].name for r in elf.relocations(sec.index)}
     maps = []
-    for vsi in datasec.vars:
-        var = btf.types[vsi.type_id]
-        if not isinstance(var, Var):
-            raise _fail(f"DATASEC .maps entry {var.id} is a {var.kind.name}, not a VAR",
-                        vsi.offset)
+    for entry in datasec.vars:
+        if not isinstance(btf.types[entry.type_id], Var):
+            raise _fail(f"DATASEC .maps entry {entry.type_id} is not a VAR", entry.offset)
+    for vsi in place_vars(elf, btf, datasec):
+        var = vsi.var
         body = btf.skip_qualifiers(var.type_id)
         if not isinstance(body, Struct):
             raise _fail(f"map {var.name!r} is not a struct", vsi.offset)
@@ -246,14 +247,10 @@ def _datasec(btf: Btf | None, name: str) -> Datasec | None:
     return None
 
 
-def _mmapable(btf: Btf, ds: Datasec | None) -> bool:
+def _mmapable(elf: ElfObject, btf: Btf, ds: Datasec | None) -> bool:
     if ds is None:
         return False
-    for vsi in ds.vars:
-        var = btf.types[vsi.type_id]
-        if isinstance(var, Var) and var.linkage != Linkage.STATIC:
-            return True
-    return False
+    return any(p.linkage != Linkage.STATIC for p in place_vars(elf, btf, ds))
 
 
 _STRUCT_OPS_SECTIONS = (".struct_ops", ".struct_ops.link", "?.struct_ops", "?.struct_ops.link")
@@ -274,10 +271,8 @@ def struct_ops_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
         if sec is None or ds is None:
             continue
         funcs = {r.offset: elf.symbols[r.symbol].name for r in elf.relocations(sec.index)}
-        for vsi in ds.vars:
-            var = btf.types[vsi.type_id]
-            if not isinstance(var, Var):
-                continue
+        for vsi in place_vars(elf, btf, ds):
+            var = vsi.var
             spec = MapSpec(name=var.name, type=MapType.STRUCT_OPS, key_size=4,
                            value_size=btf.size_of(var.type_id), max_entries=1,
                            flags=BPF_F_LINK if name.endswith(".link") else 0, section=name,
@@ -299,14 +294,14 @@ def internal_maps(elf: ElfObject, btf: Btf | None, obj_name: str,
             continue
         ds = _datasec(btf, sec.name)
         flags = BPF_F_RDONLY_PROG if kind == "rodata" else 0
-        if btf is not None and _mmapable(btf, ds):
+        if btf is not None and _mmapable(elf, btf, ds):
             flags |= BPF_F_MMAPABLE
         out.append(MapSpec(name=internal_map_name(obj_name, sec.name), type=MapType.ARRAY,
                            key_size=4, value_size=sec.size, max_entries=1, flags=flags,
                            section=sec.name, value_type=ds, internal=True))
     if kconfig_size and btf is not None:
         ds = _datasec(btf, ".kconfig")
-        flags = BPF_F_RDONLY_PROG | (BPF_F_MMAPABLE if _mmapable(btf, ds) else 0)
+        flags = BPF_F_RDONLY_PROG | (BPF_F_MMAPABLE if _mmapable(elf, btf, ds) else 0)
         out.append(MapSpec(name=internal_map_name(obj_name, ".kconfig"), type=MapType.ARRAY,
                            key_size=4, value_size=kconfig_size, max_entries=1, flags=flags,
                            section=".kconfig", value_type=ds, internal=True))

@@ -12,6 +12,7 @@ from .btf import Btf, read_btf
 from .btf_ext import BtfExt, read_btf_ext
 from .btf_types import Datasec, Var
 from .core import describe_core
+from .datasec import find_datasec, place_vars
 from .elf import SHT_PROGBITS, ElfObject, Section, Symbol, read_elf
 from .insn import Instruction, decode
 from .maps import btf_maps, data_section_kind, internal_maps, legacy_maps, struct_ops_maps
@@ -185,16 +186,13 @@ def _function_at(funcs: list[tuple[Section, Symbol]], shndx: int, offset: int) -
     return None
 
 
-def _var_at(btf: Btf | None, section: str, offset: int) -> str | None:
-    if btf is None:
+def _var_at(elf: ElfObject, btf: Btf | None, section: str, offset: int) -> str | None:
+    ds = find_datasec(btf, section)
+    if btf is None or ds is None:
         return None
-    for type_id in btf.ids_by_name(section):
-        ds = btf.types[type_id]
-        if isinstance(ds, Datasec):
-            for v in ds.vars:
-                if v.offset <= offset < v.offset + max(v.size, 1):
-                    name = btf.types[v.type_id].name
-                    return name if v.offset == offset else f"{name}+{offset - v.offset}"
+    for v in place_vars(elf, btf, ds):
+        if v.offset <= offset < v.offset + max(v.size, 1):
+            return v.var.name if v.offset == offset else f"{v.var.name}+{offset - v.offset}"
     return None
 
 
@@ -234,7 +232,7 @@ def _relocation(elf: ElfObject, btf: Btf | None, insn: Instruction, sym: Symbol,
         kind = RelocationKind.GLOBAL
         if sym.type == _STT_SECTION:
             where = sym.value + (insn.imm if insn.code == _LD_IMM64 else 0)
-            target = _var_at(btf, target_sec.name, where) or f"{target_sec.name}+{where:#x}"
+            target = _var_at(elf, btf, target_sec.name, where) or f"{target_sec.name}+{where:#x}"
     elif target_sec.name == ".addr_space.1":
         kind = RelocationKind.ARENA
     section = target_sec.name if target_sec is not None else ""

@@ -7,6 +7,7 @@ from libbpf_py.errors import ObjectFormatError
 
 from .btf import Btf
 from .btf_types import Datasec, Linkage, Var
+from .datasec import place_vars
 from .elf import ElfObject
 from .spec import GlobalVar
 from .values import decode_value
@@ -31,24 +32,22 @@ def read_globals(elf: ElfObject, btf: Btf | None) -> dict[str, GlobalVar]:
         sec = elf.by_name.get(t.name)
         data = sec.data if sec is not None else b""
         is_extern = t.name in _EXTERN_SECTIONS
-        for vsi in t.vars:
-            var = btf.types[vsi.type_id]
-            if not isinstance(var, Var):
-                continue  # .ksyms also lists FUNCs: those are kfuncs, not variables
-            raw = bytes(data[vsi.offset:vsi.offset + vsi.size])
-            if not is_extern and sec is not None and sec.data and len(raw) != vsi.size:
-                raise ObjectFormatError(f"variable {var.name!r} ({vsi.offset}+{vsi.size}) "
+        for place in place_vars(elf, btf, t):
+            var = place.var
+            raw = bytes(data[place.offset:place.offset + place.size])
+            if not is_extern and data and len(raw) != place.size:
+                raise ObjectFormatError(f"variable {var.name!r} ({place.offset}+{place.size}) "
                                         f"lies outside its section", section=t.name,
-                                        offset=vsi.offset)
+                                        offset=place.offset)
             if is_extern:
                 value: object = None
             else:
                 # .bss has no bytes in the file: its initial value is all zero.
-                value = decode_value(btf, var.type_id, raw or bytes(vsi.size))
+                value = decode_value(btf, var.type_id, raw or bytes(place.size))
             key = var.name if var.name not in out else f"{var.name}@{t.name}"
             out[key] = GlobalVar(
-                name=var.name, section=t.name, offset=vsi.offset, size=vsi.size,
-                type=btf.types[var.type_id], linkage=_linkage(var.linkage), value=value,
+                name=var.name, section=t.name, offset=place.offset, size=place.size,
+                type=btf.types[var.type_id], linkage=_linkage(place.linkage), value=value,
                 raw=raw)
     return out
 
