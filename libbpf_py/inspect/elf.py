@@ -186,24 +186,34 @@ class ElfObject:
         return symbols
 
     def relocations(self, target: int) -> list[Reloc]:
-        """The REL records that apply to section ``target`` (in file order)."""
+        """The REL records that apply to section ``target`` (in file order).
+
+        Only the REL sections of that target are decoded: the ones for DWARF are large
+        and nothing here needs them.
+        """
         if self._relocs is None:
             self._relocs = {}
-            for s in self.sections:
-                if s.type != SHT_REL:
-                    continue
-                if s.size % 16:
-                    raise ObjectFormatError(f"relocation section size {s.size} is not a "
-                                            "multiple of 16", section=s.name, offset=0)
-                out = self._relocs.setdefault(s.info, [])
-                for i, (off, info) in enumerate(struct.iter_unpack(self.endian + "QQ", s.data)):
-                    sym = info >> 32
-                    if sym >= len(self.symbols):
-                        raise ObjectFormatError(f"relocation {i} names symbol {sym}, but the "
-                                                f"symbol table has {len(self.symbols)}",
-                                                section=s.name, offset=16 * i)
-                    out.append(Reloc(off, sym, info & 0xFFFFFFFF))
-        return self._relocs.get(target, [])
+        cached = self._relocs.get(target)
+        if cached is not None:
+            return cached
+        out: list[Reloc] = []
+        fmt = self.endian + "QQ"
+        for s in self.sections:
+            if s.type != SHT_REL or s.info != target:
+                continue
+            if s.size % 16:
+                raise ObjectFormatError(f"relocation section size {s.size} is not a "
+                                        "multiple of 16", section=s.name, offset=0)
+            count = len(self.symbols)
+            for i, (off, info) in enumerate(struct.iter_unpack(fmt, s.data)):
+                sym = info >> 32
+                if sym >= count:
+                    raise ObjectFormatError(f"relocation {i} names symbol {sym}, but the "
+                                            f"symbol table has {count}",
+                                            section=s.name, offset=16 * i)
+                out.append(Reloc(off, sym, info & 0xFFFFFFFF))
+        self._relocs[target] = out
+        return out
 
 
 def _shoff(data: bytes) -> int:

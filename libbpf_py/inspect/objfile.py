@@ -14,7 +14,7 @@ from .btf_types import Datasec, Var
 from .core import describe_core
 from .datasec import find_datasec, place_vars
 from .elf import SHT_PROGBITS, ElfObject, Section, Symbol, read_elf
-from .insn import Instruction, decode
+from .insn import InstructionList
 from .maps import btf_maps, data_section_kind, internal_maps, legacy_maps, struct_ops_maps
 from .sections import match_section
 from .spec import (
@@ -142,7 +142,7 @@ def _functions(elf: ElfObject) -> list[tuple[Section, Symbol]]:
 def _program(elf: ElfObject, btf: Btf | None, ext: BtfExt, sec: Section, sym: Symbol,
              funcs: list[tuple[Section, Symbol]]) -> ProgramSpec:
     start, end = sym.value, sym.value + sym.size
-    insns = decode(sec.data[start:end], elf.byteorder, sec.name, start)
+    insns = InstructionList(sec.data[start:end], elf.byteorder, sec.name, start)
     rule = match_section(sec.name)
     is_sub = sec.name == ".text"
     spec = ProgramSpec(
@@ -152,7 +152,7 @@ def _program(elf: ElfObject, btf: Btf | None, ext: BtfExt, sec: Section, sym: Sy
         attach_target=None if is_sub else rule.attach_target,
         autoload=rule.autoload, sleepable=rule.sleepable, is_global=sym.bind != 0,
         offset=start, insn_count=sym.size // 8, instructions=insns)
-    by_slot = {i.index: i for i in insns}
+    wide = set(insns.ld_imm64_slots)
     for line in ext.line_info.get(sec.name, ()):
         if start <= line.insn_off < end:
             spec.lines.append(SourceLine((line.insn_off - start) // 8, line.file, line.line,
@@ -167,12 +167,14 @@ def _program(elf: ElfObject, btf: Btf | None, ext: BtfExt, sec: Section, sym: Sy
                     describe_core(btf, rec, sym.name, (rec.insn_off - start) // 8))
     for r in elf.relocations(sec.index):
         if start <= r.offset < end:
-            insn = by_slot.get((r.offset - start) // 8)
-            if insn is None:
-                raise ObjectFormatError(f"relocation at {r.offset:#x} points into the middle "
-                                        "of an ld_imm64", section=".rel" + sec.name,
+            slot = (r.offset - start) // 8
+            if r.offset % 8 or slot - 1 in wide:
+                raise ObjectFormatError(f"relocation at {r.offset:#x} does not point at the "
+                                        "start of an instruction", section=".rel" + sec.name,
                                         offset=r.offset)
-            rel = _relocation(elf, btf, insn, elf.symbols[r.symbol], r.offset, start, funcs)
+            code, imm = sec.data[r.offset], _imm(sec.data, r.offset, elf.endian)
+            rel = _relocation(elf, btf, code, imm, elf.symbols[r.symbol], r.offset, start,
+                              funcs)
             spec.relocations.append(rel)
             if rel.kind == RelocationKind.CALL and rel.target not in spec.calls:
                 spec.calls.append(rel.target)
@@ -209,29 +211,33 @@ def _extern_kind(btf: Btf | None, name: str) -> RelocationKind:
         else RelocationKind.KSYM
 
 
-def _relocation(elf: ElfObject, btf: Btf | None, insn: Instruction, sym: Symbol,
+def _imm(code: bytes, offset: int, endian: str) -> int:
+    return int(struct.unpack_from(endian + "i", code, offset + 4)[0])
+
+
+def _relocation(elf: ElfObject, btf: Btf | None, code: int, imm: int, sym: Symbol,
                 offset: int, start: int, funcs: list[tuple[Section, Symbol]]) -> Relocation:
     index = (offset - start) // 8
     target_sec = elf.section(sym.shndx) if sym.is_defined else None
     kind = RelocationKind.OTHER
     target = sym.name
     if target_sec is None:
-        kind = RelocationKind.KFUNC if insn.code == _CALL else _extern_kind(btf, sym.name)
+        kind = RelocationKind.KFUNC if code == _CALL else _extern_kind(btf, sym.name)
     elif target_sec.name in (".maps", "maps"):
         kind = RelocationKind.MAP
     elif target_sec.is_program:
-        if insn.code == _CALL:
+        if code == _CALL:
             kind = RelocationKind.CALL
-            where = sym.value + (insn.imm + 1) * 8 if sym.type == _STT_SECTION else sym.value
+            where = sym.value + (imm + 1) * 8 if sym.type == _STT_SECTION else sym.value
         else:
             kind = RelocationKind.FUNC_POINTER
-            where = sym.value + insn.imm if sym.type == _STT_SECTION else sym.value
+            where = sym.value + imm if sym.type == _STT_SECTION else sym.value
         target = _function_at(funcs, target_sec.index, where) or \
             f"{target_sec.name}+{where:#x}"
     elif data_section_kind(target_sec) is not None or target_sec.name in (".kconfig",):
         kind = RelocationKind.GLOBAL
         if sym.type == _STT_SECTION:
-            where = sym.value + (insn.imm if insn.code == _LD_IMM64 else 0)
+            where = sym.value + (imm if code == _LD_IMM64 else 0)
             target = _var_at(elf, btf, target_sec.name, where) or f"{target_sec.name}+{where:#x}"
     elif target_sec.name == ".addr_space.1":
         kind = RelocationKind.ARENA

@@ -13,7 +13,7 @@ from libbpf_py.enums import AttachType, MapType, ProgType
 
 from .btf_ext import CoreKind
 from .btf_types import BtfType
-from .insn import Instruction
+from .insn import InstructionList
 
 if TYPE_CHECKING:
     from .btf import Btf
@@ -113,7 +113,7 @@ class ProgramSpec:
     is_global: bool
     offset: int
     insn_count: int
-    instructions: list[Instruction]
+    instructions: InstructionList
     lines: list[SourceLine] = field(default_factory=list)
     relocations: list[Relocation] = field(default_factory=list)
     core_relocations: list[CoreRelocation] = field(default_factory=list)

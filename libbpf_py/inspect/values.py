@@ -102,7 +102,8 @@ def _bitfield(btf: Btf, type_id: int, data: bytes, bits_offset: int, nbits: int)
     signed = (isinstance(t, Int) and t.is_signed) or (isinstance(t, Enum) and t.signed)
     first = bits_offset // 8
     last = (bits_offset + nbits + 7) // 8
-    chunk = data[first:last]
+    # A short value (damaged BTF) reads as zero bits rather than shifting by a negative.
+    chunk = data[first:last].ljust(last - first, b"\0")
     if btf.byteorder == "little":
         value = (int.from_bytes(chunk, "little") >> (bits_offset % 8)) & ((1 << nbits) - 1)
     else:
