@@ -1,0 +1,240 @@
+/* C helpers of the attach layer (libbpf_py/attach.py, features.py, link.py).
+ *
+ * They exist because the options they fill are unions that CFFI cannot declare
+ * partially (bpf_link_create_opts, bpf_link_info, bpf_iter_link_info), and because
+ * perf_event_open has no libc wrapper. Every function returns -errno on failure. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+/* Load "r0 = retval; exit": the smallest program a feature probe can attach. */
+static int lpy_prog_load_min(int prog_type, int expected_attach_type, int attach_btf_id,
+                             int attach_prog_fd, int retval)
+{
+    struct bpf_insn insns[2];
+    LIBBPF_OPTS(bpf_prog_load_opts, opts);
+    int fd;
+
+    memset(insns, 0, sizeof(insns));
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+    insns[0].dst_reg = BPF_REG_0;
+    insns[0].imm = retval;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    opts.expected_attach_type = expected_attach_type;
+    opts.attach_btf_id = attach_btf_id;
+    opts.attach_prog_fd = attach_prog_fd;
+    fd = bpf_prog_load(prog_type, "lpy_probe", "GPL", insns, 2, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
+/* perf_event_open(2) with the fields the attach kinds need: software events, tracepoint
+ * ids, and the kprobe/uprobe PMUs (config1 = name or path, config2 = offset). */
+static int lpy_perf_event_open(__u32 type, __u64 config, __u64 config1, __u64 config2,
+                               __u64 period, int freq, int pid, int cpu)
+{
+    struct perf_event_attr attr;
+    long fd;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.size = sizeof(attr);
+    attr.type = type;
+    attr.config = config;
+    attr.config1 = config1;
+    attr.config2 = config2;
+    if (freq) {
+        attr.freq = 1;
+        attr.sample_freq = period;
+    } else {
+        attr.sample_period = period;
+    }
+    fd = syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+static int lpy_link_create_kprobe_multi(int prog_fd, const char **syms, __u32 cnt,
+                                        __u32 flags)
+{
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    int fd;
+
+    opts.kprobe_multi.syms = syms;
+    opts.kprobe_multi.cnt = cnt;
+    opts.kprobe_multi.flags = flags;
+    fd = bpf_link_create(prog_fd, 0, BPF_TRACE_KPROBE_MULTI, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
+static int lpy_link_create_uprobe_multi(int prog_fd, const char *path,
+                                        const unsigned long *offsets, __u32 cnt,
+                                        __u32 flags, int pid)
+{
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    int fd;
+
+    opts.uprobe_multi.path = path;
+    opts.uprobe_multi.offsets = offsets;
+    opts.uprobe_multi.cnt = cnt;
+    opts.uprobe_multi.flags = flags;
+    opts.uprobe_multi.pid = pid;
+    fd = bpf_link_create(prog_fd, 0, BPF_TRACE_UPROBE_MULTI, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
+/* tcx and netkit share the relative-ordering options. */
+static int lpy_link_create_ordered(int prog_fd, int ifindex, int attach_type, __u32 flags,
+                                   __u32 relative_fd, __u32 relative_id,
+                                   __u64 expected_revision)
+{
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    int fd;
+
+    opts.flags = flags;
+    opts.tcx.relative_fd = relative_fd;
+    opts.tcx.relative_id = relative_id;
+    opts.tcx.expected_revision = expected_revision;
+    fd = bpf_link_create(prog_fd, ifindex, attach_type, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
+static int lpy_link_create_netfilter(int prog_fd, __u32 pf, __u32 hooknum, __s32 priority,
+                                     __u32 flags)
+{
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    int fd;
+
+    opts.netfilter.pf = pf;
+    opts.netfilter.hooknum = hooknum;
+    opts.netfilter.priority = priority;
+    opts.netfilter.flags = flags;
+    fd = bpf_link_create(prog_fd, 0, BPF_NETFILTER, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
+/* An iterator over one map's elements (map_fd >= 0) or a target without parameters. */
+static struct bpf_link *lpy_program_attach_iter(const struct bpf_program *prog, int map_fd)
+{
+    union bpf_iter_link_info info;
+    LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+
+    if (map_fd < 0)
+        return bpf_program__attach_iter(prog, NULL);
+    memset(&info, 0, sizeof(info));
+    info.map.map_fd = map_fd;
+    opts.link_info = &info;
+    opts.link_info_len = sizeof(info);
+    return bpf_program__attach_iter(prog, &opts);
+}
+
+struct lpy_link_detail {
+    __u32 type;
+    __u32 map_id;
+    __u32 pf;
+    __u32 hooknum;
+    __s32 priority;
+    __u32 flags;
+    __u32 perf_type;
+    __u32 count;
+    __u32 pid;
+    __u32 target_obj_id;
+    __u32 target_btf_id;
+    __u64 offset;
+    __u64 config;
+    char name[512];
+};
+
+/* The kind-specific details of a link that the lead's lpy_link_get_info leaves out:
+ * names behind pointers (tracepoints, files, iterator targets), maps, hooks. */
+static int lpy_link_get_detail(int link_fd, struct lpy_link_detail *out)
+{
+    struct bpf_link_info info;
+    __u32 len = sizeof(info);
+    int err;
+
+    memset(&info, 0, sizeof(info));
+    memset(out, 0, sizeof(*out));
+    err = bpf_link_get_info_by_fd(link_fd, &info, &len);
+    if (err)
+        return err;
+    out->type = info.type;
+    /* Ask again with a buffer where the kind reports a name. */
+    memset(&info.raw_tracepoint, 0, sizeof(info) - offsetof(struct bpf_link_info, raw_tracepoint));
+    switch (out->type) {
+    case BPF_LINK_TYPE_RAW_TRACEPOINT:
+        info.raw_tracepoint.tp_name = (__u64)(unsigned long)out->name;
+        info.raw_tracepoint.tp_name_len = sizeof(out->name);
+        break;
+    case BPF_LINK_TYPE_ITER:
+        info.iter.target_name = (__u64)(unsigned long)out->name;
+        info.iter.target_name_len = sizeof(out->name);
+        break;
+    case BPF_LINK_TYPE_UPROBE_MULTI:
+        info.uprobe_multi.path = (__u64)(unsigned long)out->name;
+        info.uprobe_multi.path_size = sizeof(out->name);
+        break;
+    case BPF_LINK_TYPE_PERF_EVENT:
+        /* Every perf-event kind keeps its name pointer and length at the same place. */
+        info.perf_event.uprobe.file_name = (__u64)(unsigned long)out->name;
+        info.perf_event.uprobe.name_len = sizeof(out->name);
+        break;
+    default:
+        break;
+    }
+    len = sizeof(info);
+    info.type = out->type;
+    err = bpf_link_get_info_by_fd(link_fd, &info, &len);
+    if (err)
+        return err;
+    switch (out->type) {
+    case BPF_LINK_TYPE_TRACING:
+        out->target_obj_id = info.tracing.target_obj_id;
+        out->target_btf_id = info.tracing.target_btf_id;
+        break;
+    case BPF_LINK_TYPE_ITER:
+        out->map_id = info.iter.map.map_id;
+        break;
+    case BPF_LINK_TYPE_STRUCT_OPS:
+        out->map_id = info.struct_ops.map_id;
+        break;
+    case BPF_LINK_TYPE_SOCKMAP:
+        out->map_id = info.sockmap.map_id;
+        break;
+    case BPF_LINK_TYPE_NETFILTER:
+        out->pf = info.netfilter.pf;
+        out->hooknum = info.netfilter.hooknum;
+        out->priority = info.netfilter.priority;
+        out->flags = info.netfilter.flags;
+        break;
+    case BPF_LINK_TYPE_KPROBE_MULTI:
+        out->count = info.kprobe_multi.count;
+        out->flags = info.kprobe_multi.flags;
+        break;
+    case BPF_LINK_TYPE_UPROBE_MULTI:
+        out->count = info.uprobe_multi.count;
+        out->flags = info.uprobe_multi.flags;
+        out->pid = info.uprobe_multi.pid;
+        break;
+    case BPF_LINK_TYPE_PERF_EVENT:
+        out->perf_type = info.perf_event.type;
+        if (info.perf_event.type == BPF_PERF_EVENT_EVENT) {
+            out->config = info.perf_event.event.config;
+            out->flags = info.perf_event.event.type;
+            out->name[0] = '\0';
+        } else if (info.perf_event.type == BPF_PERF_EVENT_UPROBE ||
+                   info.perf_event.type == BPF_PERF_EVENT_URETPROBE) {
+            out->offset = info.perf_event.uprobe.offset;
+        } else if (info.perf_event.type == BPF_PERF_EVENT_KPROBE ||
+                   info.perf_event.type == BPF_PERF_EVENT_KRETPROBE) {
+            out->offset = info.perf_event.kprobe.offset;
+            out->config = info.perf_event.kprobe.addr;
+        }
+        break;
+    default:
+        break;
+    }
+    out->name[sizeof(out->name) - 1] = '\0';
+    return 0;
+}

@@ -1,0 +1,547 @@
+"""Feature probes: ask the running kernel what it supports, and why not when it does not.
+
+Each probe really tries the thing (loads a two-instruction program, creates a map,
+opens a perf event, creates a link where doing so has no effect on the system) and
+reports the kernel's answer. Tests use :func:`check` to skip with the probed reason::
+
+    reason = libbpf_py.features.check("attach:kprobe")
+    if reason:
+        pytest.skip(reason)
+
+Feature names:
+
+- ``prog_type:<name>`` (``prog_type:xdp``), ``map_type:<name>`` (``map_type:arena``)
+- ``helper:<prog_type>:<helper>`` (``helper:xdp:bpf_redirect_map``)
+- ``attach:<kind>``: one of :data:`ATTACH_KINDS`
+- ``kconfig:CONFIG_X`` (needs a readable kernel config)
+
+Results are cached for the life of the process; :func:`clear_cache` forgets them.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import gzip
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from libbpf_py.enums import AttachType, MapType, ProgType
+
+__all__ = [
+    "ATTACH_KINDS",
+    "cgroup2_mount",
+    "check",
+    "clear_cache",
+    "has_attach",
+    "has_helper",
+    "has_kconfig",
+    "has_map_type",
+    "has_prog_type",
+    "kconfig",
+    "require",
+]
+
+_TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+_PMU = Path("/sys/bus/event_source/devices")
+# Kernel functions present in every build this library targets; probes attach to them.
+_PROBE_FUNC = "vfs_read"
+_FENTRY_TARGET = "bpf_fentry_test1"
+_FMOD_RET_TARGET = "bpf_modify_return_test"
+_LSM_HOOK = "file_open"  # libbpf adds the bpf_lsm_ prefix
+_NO_SUCH_IFINDEX = 0x7FFFFFF0  # asked on purpose: ENODEV proves the kind exists
+_PERF_TYPE_SOFTWARE = 1
+_PERF_TYPE_TRACEPOINT = 2
+_PERF_COUNT_SW_CPU_CLOCK = 0
+_NFPROTO_IPV4 = 2
+_NF_INET_LOCAL_IN = 1
+_NF_ACCEPT = 1
+
+
+def check(feature: str) -> str | None:
+    """Return ``None`` if this kernel has ``feature``, else the probed reason it lacks it.
+
+    Raises ``ValueError`` for a feature name this module does not know (a typo is not
+    a missing kernel feature).
+    """
+    kind, _, rest = feature.partition(":")
+    if not rest:
+        raise ValueError(f"feature {feature!r} has no ':'; use e.g. 'prog_type:xdp', "
+                         "'map_type:hash', 'helper:xdp:bpf_redirect', 'attach:kprobe', "
+                         "'kconfig:CONFIG_BPF'")
+    if kind == "prog_type":
+        return _prog_type(ProgType.coerce(rest))
+    if kind == "map_type":
+        return _map_type(MapType.coerce(rest))
+    if kind == "helper":
+        prog, _, helper = rest.partition(":")
+        return _helper(ProgType.coerce(prog), helper)
+    if kind == "attach":
+        probe = _ATTACH_PROBES.get(rest.lower())
+        if probe is None:
+            raise ValueError(f"unknown attach kind {rest!r}; one of: {', '.join(ATTACH_KINDS)}")
+        return _cached_attach(rest.lower())
+    if kind == "kconfig":
+        return _kconfig_reason(rest)
+    raise ValueError(f"unknown feature kind {kind!r} in {feature!r}; one of: prog_type, "
+                     "map_type, helper, attach, kconfig")
+
+
+def require(feature: str) -> None:
+    """Raise :class:`~libbpf_py.errors.NotSupported` with the probed reason if missing."""
+    from libbpf_py.errors import NotSupported
+
+    reason = check(feature)
+    if reason is not None:
+        raise NotSupported(f"{feature}: {reason}")
+
+
+def has_prog_type(prog_type: ProgType | int | str) -> bool:
+    """Whether the kernel loads programs of ``prog_type``."""
+    return _prog_type(ProgType.coerce(prog_type)) is None
+
+
+def has_map_type(map_type: MapType | int | str) -> bool:
+    """Whether the kernel creates maps of ``map_type``."""
+    return _map_type(MapType.coerce(map_type)) is None
+
+
+def has_helper(prog_type: ProgType | int | str, helper: str) -> bool:
+    """Whether programs of ``prog_type`` may call ``helper`` (``"bpf_redirect"``)."""
+    return _helper(ProgType.coerce(prog_type), helper) is None
+
+
+def has_attach(kind: str) -> bool:
+    """Whether attach kind ``kind`` (one of :data:`ATTACH_KINDS`) works on this kernel."""
+    return check(f"attach:{kind}") is None
+
+
+def has_kconfig(option: str) -> bool:
+    """Whether the kernel was built with ``option`` (``"CONFIG_KPROBES"``) as y or m."""
+    return _kconfig_reason(option) is None
+
+
+def clear_cache() -> None:
+    """Forget every probe result (e.g. after loading a kernel module)."""
+    for fn in (_prog_type, _map_type, _helper, _cached_attach, kconfig):
+        fn.cache_clear()
+
+
+# --- program and map types, helpers ------------------------------------------------
+
+def _lib() -> tuple[Any, Any]:
+    from libbpf_py._lowlevel import ffi, lib
+
+    return ffi, lib
+
+
+def _strerror(err: int) -> str:
+    return "ENOTSUPP" if err == 524 else f"{errno.errorcode.get(err, err)} ({os.strerror(err)})"
+
+
+def _refusal(err: int) -> str:
+    """Explain an errno from a probe load, telling EPERM-with-capabilities apart."""
+    from libbpf_py.errors import missing_capability_hint
+
+    if err in (errno.EPERM, errno.EACCES):
+        text = f"the kernel answered {_strerror(err)}; {missing_capability_hint()}"
+        lockdown = _lockdown()
+        return text + (f" [{lockdown}]" if lockdown else "")
+    return f"the kernel answered {_strerror(err)}"
+
+
+def _lockdown() -> str:
+    try:
+        return "lockdown: " + Path("/sys/kernel/security/lockdown").read_text().strip()
+    except OSError:
+        pass
+    for mode in ("INTEGRITY", "CONFIDENTIALITY"):
+        if kconfig().get(f"CONFIG_LOCK_DOWN_KERNEL_FORCE_{mode}") == "y":
+            return f"the kernel config forces lockdown: CONFIG_LOCK_DOWN_KERNEL_FORCE_{mode}=y"
+    return ""
+
+
+def _btf_id(name: str, attach_type: AttachType) -> int:
+    _, lib = _lib()
+    return int(lib.libbpf_find_vmlinux_btf_id(name.encode(), attach_type))
+
+
+def _load_min(prog_type: ProgType, attach: AttachType | int = 0, btf_id: int = 0,
+              retval: int = 0, attach_prog_fd: int = 0) -> int:
+    """Load ``r0 = retval; exit``; return its fd or -errno."""
+    _, lib = _lib()
+    return int(lib.lpy_prog_load_min(prog_type, attach, btf_id,
+                                     attach_prog_fd, retval))
+
+
+# Program types whose loads need an attach target: the probe names one.
+_TARGETS: dict[ProgType, tuple[str, AttachType]] = {
+    ProgType.TRACING: (_FENTRY_TARGET, AttachType.TRACE_FENTRY),
+    ProgType.LSM: (_LSM_HOOK, AttachType.LSM_MAC),
+}
+
+
+@functools.cache
+def _prog_type(prog_type: ProgType) -> str | None:
+    ffi, lib = _lib()
+    if lib.libbpf_probe_bpf_prog_type(prog_type, ffi.NULL) == 1:
+        return None
+    # libbpf only says yes or no; load a program ourselves to learn the kernel's errno.
+    attach: AttachType | int = 0
+    btf_id = 0
+    if prog_type in _TARGETS:
+        name, attach = _TARGETS[prog_type]
+        btf_id = _btf_id(name, attach)
+        if btf_id < 0:
+            return (f"{prog_type.label} programs: the kernel's BTF has no {name} to attach "
+                    f"to ({_strerror(-btf_id)})")
+    fd = _load_min(prog_type, attach, btf_id)
+    if fd >= 0:
+        os.close(fd)
+        return None
+    return f"the kernel does not load {prog_type.label} programs: {_refusal(-fd)}"
+
+
+@functools.cache
+def _map_type(map_type: MapType) -> str | None:
+    ffi, lib = _lib()
+    ret = lib.libbpf_probe_bpf_map_type(map_type, ffi.NULL)
+    if ret == 1:
+        return None
+    detail = f" ({_strerror(-ret)})" if ret < 0 else ""
+    return f"the kernel does not create {map_type.label} maps (libbpf's probe){detail}"
+
+
+@functools.cache
+def _helper(prog_type: ProgType, helper: str) -> str | None:
+    from libbpf_py.inspect.helpers import HELPERS
+
+    by_name = {name: hid for hid, name in HELPERS.items()}
+    name = helper if helper.startswith("bpf_") else f"bpf_{helper}"
+    if name not in by_name:
+        raise ValueError(f"unknown BPF helper {helper!r} (see libbpf_py.inspect.helpers)")
+    reason = _prog_type(prog_type)
+    if reason:
+        return reason
+    ffi, lib = _lib()
+    ret = lib.libbpf_probe_bpf_helper(prog_type, by_name[name], ffi.NULL)
+    if ret == 1:
+        return None
+    detail = f" ({_strerror(-ret)})" if ret < 0 else ""
+    return f"the kernel does not allow helper {name} in {prog_type.label} programs{detail}"
+
+
+# --- kernel config -----------------------------------------------------------------
+
+@functools.cache
+def kconfig() -> dict[str, str]:
+    """The running kernel's build config (``CONFIG_X`` → ``y``/``m``/value), if readable.
+
+    Read from ``/proc/config.gz`` or ``/boot/config-<release>``; empty when neither is.
+    """
+    text = ""
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            text = f.read()
+    except OSError:
+        try:
+            text = Path(f"/boot/config-{os.uname().release}").read_text()
+        except OSError:
+            return {}
+    config: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            key, _, value = line.partition("=")
+            config[key] = value.strip('"')
+    return config
+
+
+def _kconfig_reason(option: str) -> str | None:
+    option = option if option.startswith("CONFIG_") else f"CONFIG_{option}"
+    config = kconfig()
+    if not config:
+        return (f"cannot tell whether {option} is set: the kernel config is not readable "
+                f"(no /proc/config.gz, no /boot/config-{os.uname().release})")
+    value = config.get(option)
+    if value in ("y", "m"):
+        return None
+    return f"{option} is not set in this kernel's config"
+
+
+def _kconfig_note(*options: str) -> str:
+    unset = [o for o in options if kconfig() and o not in kconfig()]
+    return f" ({', '.join(unset)} not set in the kernel config)" if unset else ""
+
+
+# --- attach kinds ------------------------------------------------------------------
+
+def _tracefs() -> Path | None:
+    for path in _TRACEFS:
+        if Path(path, "events").is_dir():
+            return Path(path)
+    return None
+
+
+def cgroup2_mount() -> str | None:
+    """Where the cgroup v2 hierarchy is mounted, or None."""
+    try:
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == "cgroup2":
+                    return fields[1]
+    except OSError:
+        pass
+    return None
+
+
+def _close(fd: int) -> None:
+    if fd >= 0:
+        os.close(fd)
+
+
+def _with_prog(prog_type: ProgType, attach: AttachType | int, try_attach: Callable[[int], int],
+               *, target: str = "", retval: int = 0, what: str) -> str | None:
+    """Load a minimal program and hand its fd to ``try_attach`` (returns fd or -errno)."""
+    btf_id = 0
+    if target:
+        btf_id = _btf_id(target, AttachType(attach))
+        if btf_id < 0:
+            return f"{what}: the kernel's BTF has no {target} ({_strerror(-btf_id)})"
+    prog = _load_min(prog_type, attach, btf_id, retval)
+    if prog < 0:
+        return f"{what}: loading a {prog_type.label} program failed: {_refusal(-prog)}"
+    try:
+        link = try_attach(prog)
+    finally:
+        os.close(prog)
+    if link >= 0:
+        os.close(link)
+        return None
+    return f"{what}: attaching failed: {_refusal(-link)}"
+
+
+def _pmu_type(name: str) -> int | None:
+    try:
+        return int(Path(_PMU, name, "type").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _probe_kprobe() -> str | None:
+    ffi, lib = _lib()
+    pmu = _pmu_type("kprobe")
+    tracefs = _tracefs()
+    legacy = tracefs is not None and Path(tracefs, "kprobe_events").exists()
+    if pmu is None and not legacy:
+        return ("this kernel has no kprobes: no kprobe PMU in /sys/bus/event_source/devices "
+                "and no kprobe_events in tracefs" + _kconfig_note("CONFIG_KPROBES",
+                                                                  "CONFIG_KPROBE_EVENTS"))
+    if pmu is not None:
+        name = ffi.new("char[]", _PROBE_FUNC.encode())
+        fd = int(lib.lpy_perf_event_open(
+            pmu, 0, int(ffi.cast("uintptr_t", name)), 0, 1, 0, -1, 0))
+        if fd < 0:
+            return f"opening a kprobe on {_PROBE_FUNC} failed: {_refusal(-fd)}"
+        os.close(fd)
+    return _prog_type(ProgType.KPROBE)
+
+
+def _probe_kprobe_multi() -> str | None:
+    ffi, lib = _lib()
+
+    def attach(prog: int) -> int:
+        name = ffi.new("char[]", _PROBE_FUNC.encode())
+        syms = ffi.new("const char *[]", [name])
+        return int(lib.lpy_link_create_kprobe_multi(prog, syms, 1, 0))
+
+    reason = _with_prog(ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI, attach,
+                        what="kprobe_multi")
+    return reason + _kconfig_note("CONFIG_FPROBE", "CONFIG_KPROBES") if reason else None
+
+
+def _entry_offset(path: str) -> int:
+    """The file offset of an ELF executable's entry point (where uprobe probes attach)."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        entry = elf.header.e_entry
+        for seg in elf.iter_segments():
+            if seg["p_type"] == "PT_LOAD" and seg["p_vaddr"] <= entry < \
+                    seg["p_vaddr"] + seg["p_filesz"]:
+                return int(entry - seg["p_vaddr"] + seg["p_offset"])
+    raise ValueError(f"{path}: entry point outside every loadable segment")
+
+
+def _probe_uprobe() -> str | None:
+    ffi, lib = _lib()
+    pmu = _pmu_type("uprobe")
+    tracefs = _tracefs()
+    legacy = tracefs is not None and Path(tracefs, "uprobe_events").exists()
+    if pmu is None and not legacy:
+        return ("this kernel has no uprobes: no uprobe PMU in /sys/bus/event_source/devices "
+                "and no uprobe_events in tracefs" + _kconfig_note("CONFIG_UPROBE_EVENTS"))
+    if pmu is not None:
+        exe = os.path.realpath(sys.executable)
+        path = ffi.new("char[]", os.fsencode(exe))
+        # An uprobe on this process's entry point, which never runs again; never enabled.
+        fd = int(lib.lpy_perf_event_open(
+            pmu, 0, int(ffi.cast("uintptr_t", path)), _entry_offset(exe), 1, 0,
+            os.getpid(), -1))
+        if fd < 0:
+            return f"opening a uprobe on {exe} failed: {_refusal(-fd)}"
+        os.close(fd)
+    return _prog_type(ProgType.KPROBE)
+
+
+def _probe_uprobe_multi() -> str | None:
+    ffi, lib = _lib()
+    exe = os.path.realpath(sys.executable)
+
+    def attach(prog: int) -> int:
+        offsets = ffi.new("unsigned long[]", [_entry_offset(exe)])
+        return int(lib.lpy_link_create_uprobe_multi(
+            prog, os.fsencode(exe), offsets, 1, 0, os.getpid()))
+
+    return _with_prog(ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI, attach,
+                      what="uprobe_multi")
+
+
+def _probe_tracepoint() -> str | None:
+    _, lib = _lib()
+    tracefs = _tracefs()
+    if tracefs is None:
+        return "tracefs is not mounted (libbpf_py.mounts.ensure_tracefs() mounts it)"
+    try:
+        tp_id = int(Path(tracefs, "events/syscalls/sys_enter_getpid/id").read_text())
+    except (OSError, ValueError):
+        return (f"tracepoint syscalls/sys_enter_getpid is not in {tracefs}/events"
+                + _kconfig_note("CONFIG_FTRACE_SYSCALLS"))
+    fd = int(lib.lpy_perf_event_open(_PERF_TYPE_TRACEPOINT, tp_id, 0, 0, 1, 0, -1, 0))
+    if fd < 0:
+        return f"opening tracepoint syscalls/sys_enter_getpid failed: {_refusal(-fd)}"
+    os.close(fd)
+    return _prog_type(ProgType.TRACEPOINT)
+
+
+def _probe_raw_tracepoint() -> str | None:
+    _, lib = _lib()
+    return _with_prog(ProgType.RAW_TRACEPOINT, 0,
+                      lambda prog: int(lib.bpf_raw_tracepoint_open(b"sys_enter", prog)),
+                      what="raw_tracepoint")
+
+
+def _tracing(attach: AttachType, target: str, what: str) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        ffi, lib = _lib()
+        prog_type = ProgType.LSM if attach is AttachType.LSM_MAC else ProgType.TRACING
+        return _with_prog(prog_type, attach, lambda prog: int(
+            lib.bpf_link_create(prog, 0, attach, ffi.NULL)),
+            target=target, what=what)
+    return probe
+
+
+def _probe_iter() -> str | None:
+    return _tracing(AttachType.TRACE_ITER, "bpf_map", "iterators")()
+
+
+def _probe_freplace() -> str | None:
+    # An extension needs a target program with BTF; without one the kernel answers
+    # EINVAL when it supports extensions at all, and refuses (EPERM) when it does not.
+    fd = _load_min(ProgType.EXT, 0, 1)
+    if fd >= 0:
+        os.close(fd)
+        return None
+    if fd == -errno.EINVAL:
+        return None
+    return f"freplace (extension programs): loading one failed: {_refusal(-fd)}"
+
+
+def _probe_perf_event() -> str | None:
+    _, lib = _lib()
+    fd = int(lib.lpy_perf_event_open(_PERF_TYPE_SOFTWARE, _PERF_COUNT_SW_CPU_CLOCK,
+                                     0, 0, 1000, 1, 0, -1))
+    if fd < 0:
+        return f"opening a cpu-clock perf event failed: {_refusal(-fd)}"
+    os.close(fd)
+    return _prog_type(ProgType.PERF_EVENT)
+
+
+def _ordered(attach: AttachType, what: str, *options: str) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        _, lib = _lib()
+        reason = _with_prog(ProgType.SCHED_CLS, attach, lambda prog: int(
+            lib.lpy_link_create_ordered(prog, _NO_SUCH_IFINDEX, attach, 0, 0, 0, 0)),
+            what=what)
+        # A missing interface (ENODEV) means the kernel knows the attach kind.
+        if reason is None or "ENODEV" in reason:
+            return None
+        return reason + _kconfig_note(*options)
+    return probe
+
+
+def _probe_netfilter() -> str | None:
+    _, lib = _lib()
+    # Accepts every packet, attached for the blink of the probe.
+    return _with_prog(ProgType.NETFILTER, AttachType.NETFILTER, lambda prog: int(
+        lib.lpy_link_create_netfilter(prog, _NFPROTO_IPV4, _NF_INET_LOCAL_IN, -128, 0)),
+        retval=_NF_ACCEPT, what="netfilter")
+
+
+def _probe_cgroup() -> str | None:
+    if cgroup2_mount() is None:
+        return "no cgroup v2 hierarchy is mounted"
+    return _prog_type(ProgType.CGROUP_SKB)
+
+
+def _needs(*features: str) -> Callable[[], str | None]:
+    def probe() -> str | None:
+        for feature in features:
+            reason = check(feature)
+            if reason:
+                return reason
+        return None
+    return probe
+
+
+_ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
+    "xdp": _needs("prog_type:xdp"),
+    "tc": _needs("prog_type:sched_cls"),
+    "tcx": _ordered(AttachType.TCX_INGRESS, "tcx", "CONFIG_NET_XGRESS"),
+    "netkit": _ordered(AttachType.NETKIT_PRIMARY, "netkit", "CONFIG_NETKIT"),
+    "tracepoint": _probe_tracepoint,
+    "raw_tracepoint": _probe_raw_tracepoint,
+    "fentry": _tracing(AttachType.TRACE_FENTRY, _FENTRY_TARGET, "fentry"),
+    "fexit": _tracing(AttachType.TRACE_FEXIT, _FENTRY_TARGET, "fexit"),
+    "fmod_ret": _tracing(AttachType.MODIFY_RETURN, _FMOD_RET_TARGET, "fmod_ret"),
+    "lsm": _tracing(AttachType.LSM_MAC, _LSM_HOOK, "lsm"),
+    "freplace": _probe_freplace,
+    "kprobe": _probe_kprobe,
+    "kretprobe": _probe_kprobe,
+    "kprobe_multi": _probe_kprobe_multi,
+    "uprobe": _probe_uprobe,
+    "uretprobe": _probe_uprobe,
+    "usdt": _probe_uprobe,
+    "uprobe_multi": _probe_uprobe_multi,
+    "perf_event": _probe_perf_event,
+    "cgroup": _probe_cgroup,
+    "socket_filter": _needs("prog_type:socket_filter"),
+    "sk_lookup": _needs("prog_type:sk_lookup"),
+    "netns": _needs("prog_type:sk_lookup"),
+    "sockmap": _needs("map_type:sockmap", "prog_type:sk_skb", "prog_type:sk_msg"),
+    "netfilter": _probe_netfilter,
+    "iter": _probe_iter,
+    "struct_ops": _needs("map_type:struct_ops", "prog_type:struct_ops"),
+}
+
+#: Every attach kind :func:`check` can probe as ``attach:<kind>``.
+ATTACH_KINDS: tuple[str, ...] = tuple(_ATTACH_PROBES)
+
+
+@functools.cache
+def _cached_attach(kind: str) -> str | None:
+    return _ATTACH_PROBES[kind]()
