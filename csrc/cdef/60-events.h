@@ -1,0 +1,56 @@
+/* Event channels (csrc/events.c): ring buffers drained in batches, and the trampolines
+ * that carry ring buffer and perf buffer callbacks into Python. */
+
+/* Records drained from ring buffers, packed back to back in one buffer. Record i is
+ * data[offsets[i] .. offsets[i + 1]) and came from the ring with index rings[i]. */
+struct lpy_batch {
+    char *data;
+    size_t used;
+    size_t capacity;
+    __u64 *offsets;
+    __u32 *rings;
+    size_t count;
+    size_t slots;
+    __u32 min_size;
+    __u32 max_size;
+    int failed;
+};
+
+struct lpy_batch *lpy_batch_new(void);
+void lpy_batch_free(struct lpy_batch *batch);
+/* Move the records out into `out` (whose arrays the caller frees with lpy_free) and
+ * leave `batch` empty, so that memory handed to Python is never reallocated. */
+void lpy_batch_take(struct lpy_batch *batch, struct lpy_batch *out);
+void lpy_free(void *ptr);
+
+/* One ring of a poller: either copies into the poller's batch or calls into Python. */
+struct lpy_ring_ctx {
+    struct lpy_batch **batch;
+    void *handle;
+    __u32 index;
+    int mode;
+};
+
+#define LPY_MODE_BATCH ...
+#define LPY_MODE_CALLBACK ...
+#define LPY_STOP ...
+
+struct ring_buffer *lpy_ring_buffer_new(int map_fd, struct lpy_ring_ctx *ctx);
+int lpy_ring_buffer_add(struct ring_buffer *rb, int map_fd, struct lpy_ring_ctx *ctx);
+struct perf_buffer *lpy_perf_buffer_new(int map_fd, size_t page_cnt, void *handle);
+
+extern "Python" int lpy_on_ring_record(void *handle, void *data, size_t size);
+extern "Python" void lpy_on_perf_sample(void *handle, int cpu, void *data, __u32 size);
+extern "Python" void lpy_on_perf_lost(void *handle, int cpu, __u64 count);
+
+/* BPF_PROG_TEST_RUN with the fewest allocations: one call, results written to out. */
+struct lpy_test_run {
+    __u32 retval;
+    __u32 duration;
+    __u32 data_size_out;
+    __u32 ctx_size_out;
+};
+int lpy_test_run(int prog_fd, const void *data, __u32 data_len, void *data_out,
+                 __u32 data_out_cap, const void *ctx, __u32 ctx_len, void *ctx_out,
+                 int repeat, __u32 flags, __u32 cpu, __u32 batch_size,
+                 struct lpy_test_run *out);
