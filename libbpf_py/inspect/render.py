@@ -107,6 +107,11 @@ def _body(btf: Btf, t: BtfType, indent: int, depth: int) -> str:
     return "\n".join(lines)
 
 
+def _var_decl(btf: Btf, var: Var) -> str:
+    prefix = {Linkage.STATIC: "static ", Linkage.EXTERN: "extern "}.get(var.linkage, "")
+    return f"{prefix}{_decl(btf, var.type_id, var.name, 0, 0).strip()};"
+
+
 def render_c(btf: Btf, type_id: int) -> str:
     """A C definition of the type: structs, unions and enums with their bodies,
     typedefs, functions as prototypes, variables and DATASECs as declarations."""
@@ -123,13 +128,13 @@ def render_c(btf: Btf, type_id: int) -> str:
             "extern " if t.linkage == Linkage.EXTERN else "")
         return f"{static}{_decl(btf, t.type_id, t.name, 0, 0).strip()};"
     if isinstance(t, Var):
-        prefix = {Linkage.STATIC: "static ", Linkage.EXTERN: "extern "}.get(t.linkage, "")
-        return f"{prefix}{_decl(btf, t.type_id, t.name, 0, 0).strip()};"
+        return _var_decl(btf, t)
     if isinstance(t, Datasec):
         lines = [f'/* section "{t.name}", {t.size} bytes */']
         for v in t.vars:
             var = btf.type_by_id(v.type_id)
-            lines.append(f"/* +{v.offset:#x} ({v.size}) */ " + render_c(btf, var.id))
+            text = _var_decl(btf, var) if isinstance(var, Var) else f"/* {var.kind.name} */"
+            lines.append(f"/* +{v.offset:#x} ({v.size}) */ {text}")
         return "\n".join(lines)
     if isinstance(t, DeclTag):
         where = "" if t.component_idx < 0 else f" (component {t.component_idx})"
