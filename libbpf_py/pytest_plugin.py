@@ -1,0 +1,384 @@
+"""The pytest plugin of libbpf_py: kernel-program tests in a few lines, leaving nothing behind.
+
+Installing libbpf_py activates it (entry point ``pytest11``). It offers:
+
+Fixtures
+    ``netns_pair``    two network namespaces joined by a veth pair (:class:`NetnsPair`)
+    ``bpf_compile``   ``bpf_compile("prog.bpf.c")`` CO-RE compiles, cached per session
+    ``bpf_object``    ``bpf_object("prog.bpf.c")`` compiles, opens and loads; closed after
+    ``bpf_leak_check`` fails the test that leaves fds, pins or namespaces behind
+    ``assert_verdict`` the :func:`assert_verdict` helper
+
+Markers
+    ``requires_root``                    skip, naming the missing capabilities
+    ``requires_kernel_feature(*names)``  skip, naming the probed reason
+    ``bpf_leak_check``                   run the leak check for this test
+
+The ini option ``bpf_leak_check = true`` (or ``--bpf-leak-check``) checks every test.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from libbpf_py.loaded import LoadedObject
+    from libbpf_py.netns import NetnsPair
+    from libbpf_py.program import Program, TestRunResult
+
+__all__ = [
+    "VERDICTS",
+    "LeakSnapshot",
+    "assert_verdict",
+    "capability_problem",
+    "find_leaks",
+    "take_snapshot",
+    "verdict_name",
+]
+
+_CAP_SYS_ADMIN, _CAP_NET_ADMIN, _CAP_BPF = 21, 12, 39
+
+#: Return values by name for the program types whose return value is a verdict.
+VERDICTS: dict[str, dict[str, int]] = {
+    "xdp": {"XDP_ABORTED": 0, "XDP_DROP": 1, "XDP_PASS": 2, "XDP_TX": 3, "XDP_REDIRECT": 4},
+    "tc": {"TC_ACT_UNSPEC": -1, "TC_ACT_OK": 0, "TC_ACT_RECLASSIFY": 1, "TC_ACT_SHOT": 2,
+           "TC_ACT_PIPE": 3, "TC_ACT_STOLEN": 4, "TC_ACT_QUEUED": 5, "TC_ACT_REPEAT": 6,
+           "TC_ACT_REDIRECT": 7},
+    "cgroup": {"DENY": 0, "ALLOW": 1},
+}
+
+
+# -- root and kernel features ---------------------------------------------------------------
+
+def capability_problem() -> str | None:
+    """None if this process may load BPF programs, else which capabilities it lacks.
+
+    Read from ``CapEff`` in ``/proc/self/status``, so a root shell without capabilities
+    (``setpriv --bounding-set=-all``) is told apart from a real root.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+    except (OSError, StopIteration, ValueError):
+        return None if os.geteuid() == 0 else "this process is not root"
+    missing = [name for name, bit in (("CAP_BPF", _CAP_BPF), ("CAP_NET_ADMIN", _CAP_NET_ADMIN),
+                                      ("CAP_SYS_ADMIN", _CAP_SYS_ADMIN))
+               if not caps >> bit & 1]
+    if not missing:
+        return None
+    return (f"needs root: this process (uid {os.geteuid()}, CapEff {caps:#x}) lacks "
+            f"{', '.join(missing)}")
+
+
+def _feature_problem(feature: str) -> str | None:
+    from libbpf_py import features  # written alongside; imported only when a test asks
+
+    return features.check(feature)
+
+
+# -- leak check ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LeakSnapshot:
+    """What this process holds at one moment: fds (described), bpffs pins, namespaces."""
+
+    fds: dict[int, str]
+    pins: frozenset[str]
+    namespaces: frozenset[str]
+    interfaces: frozenset[str]
+
+
+def _describe_fd(fd: int) -> str | None:
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None  # the listing's own fd, closed since
+    if target.startswith("anon_inode:bpf"):
+        try:
+            with open(f"/proc/self/fdinfo/{fd}") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            return target
+        for key in ("link_id", "prog_id", "map_id"):
+            if key in fields:
+                kind = key.removesuffix("_id")
+                extra = fields.get("prog_type") or fields.get("map_type") or ""
+                return f"{target} ({kind} id {fields[key].strip()}" \
+                       f"{', type ' + extra.strip() if extra else ''})"
+    return target
+
+
+def _pins(root: Path = Path("/sys/fs/bpf")) -> frozenset[str]:
+    found: set[str] = set()
+    if not os.path.ismount(root):
+        return frozenset()
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _e: None):
+        found.update(os.path.join(dirpath, n) for n in filenames)
+        # iproute2 keeps its own pinned state in ip/ and tc/; not the test's doing.
+        if dirpath == str(root):
+            dirnames[:] = [d for d in dirnames if d not in ("ip", "tc", "xdp")]
+    return frozenset(found)
+
+
+def take_snapshot() -> LeakSnapshot:
+    """Record this process's fds, the pins under /sys/fs/bpf, and libbpf_py namespaces."""
+    from libbpf_py.netns import PREFIX
+
+    described = {int(fd): _describe_fd(int(fd)) for fd in os.listdir("/proc/self/fd")}
+    fds = {fd: what for fd, what in described.items() if what is not None}
+    mine = f"{PREFIX}-{os.getpid()}-"
+    try:
+        namespaces = frozenset(n for n in os.listdir("/run/netns") if n.startswith(mine))
+    except OSError:
+        namespaces = frozenset()
+    dev_prefix = f"{PREFIX}h{os.getpid()}x"
+    try:
+        interfaces = frozenset(n for n in os.listdir("/sys/class/net")
+                               if n.startswith(dev_prefix[:15]))
+    except OSError:
+        interfaces = frozenset()
+    return LeakSnapshot(fds, _pins(), namespaces, interfaces)
+
+
+def find_leaks(before: LeakSnapshot, after: LeakSnapshot) -> list[str]:
+    """What ``after`` holds that ``before`` did not, one readable line per thing."""
+    leaks = [f"fd {fd}: {what}" for fd, what in sorted(after.fds.items())
+             if fd not in before.fds or before.fds[fd] != what]
+    leaks += [f"pin {p}" for p in sorted(after.pins - before.pins)]
+    leaks += [f"network namespace {n}" for n in sorted(after.namespaces - before.namespaces)]
+    leaks += [f"interface {n}" for n in sorted(after.interfaces - before.interfaces)]
+    return leaks
+
+
+def _settled_leaks(before: LeakSnapshot) -> list[str]:
+    # Namespaces and pins are removed by other processes (ip) or by deferred kernel work;
+    # give them a moment before calling them leaked.
+    import time
+
+    leaks: list[str] = []
+    for _ in range(20):
+        gc.collect()
+        leaks = find_leaks(before, take_snapshot())
+        if not leaks:
+            return leaks
+        time.sleep(0.025)
+    return leaks
+
+
+@pytest.fixture
+def bpf_leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test if it leaves fds (BPF programs, maps, links), pins or namespaces."""
+    gc.collect()
+    before = take_snapshot()
+    yield
+    leaks = _settled_leaks(before)
+    if leaks:
+        pytest.fail(f"{request.node.nodeid} leaked {len(leaks)} resource(s):\n  "
+                    + "\n  ".join(leaks), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _libbpf_py_leak_check_auto(request: pytest.FixtureRequest) -> None:
+    # Set up before every other function fixture, so its check runs after their teardown.
+    config = request.config
+    if ("bpf_leak_check" in request.fixturenames or "no_fd_leak" in request.fixturenames
+            or config.getoption("bpf_leak_check") or config.getini("bpf_leak_check")
+            or request.node.get_closest_marker("bpf_leak_check") is not None):
+        request.getfixturevalue("bpf_leak_check")
+
+
+# -- networks, compiling, loading ------------------------------------------------------------
+
+@pytest.fixture
+def netns_pair() -> Iterator[NetnsPair]:
+    """Two fresh network namespaces joined by a veth pair; removed after the test."""
+    problem = capability_problem()
+    if problem:
+        pytest.skip(f"netns_pair {problem}")
+    from libbpf_py.netns import NetnsPair
+
+    with NetnsPair() as pair:
+        yield pair
+
+
+@pytest.fixture(scope="session")
+def _libbpf_py_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {"": tmp_path_factory.mktemp("bpf_compile")}
+
+
+@pytest.fixture
+def bpf_compile(request: pytest.FixtureRequest,
+                _libbpf_py_compile_cache: dict[str, Path]) -> Callable[..., Path]:
+    """``bpf_compile(source, cflags=(), include_dirs=())`` → the compiled object's path.
+
+    ``source`` is a path (relative to the test file) or the C text itself. Results are
+    cached for the session by source text and flags.
+    """
+    from libbpf_py import compile
+
+    base = request.path.parent
+    out_dir = _libbpf_py_compile_cache[""]
+
+    def compile_it(source: str | os.PathLike[str], *, cflags: tuple[str, ...] | list[str] = (),
+                   include_dirs: tuple[str, ...] | list[str] = ()) -> Path:
+        if isinstance(source, str) and "\n" in source:
+            text, name = source, "inline"
+        else:
+            path = Path(source)
+            path = path if path.is_absolute() else base / path
+            text, name = path.read_text() if path.exists() else "", path.name
+            include_dirs = (str(path.parent), *include_dirs)
+            if not text:
+                from libbpf_py.errors import NotFound
+
+                raise NotFound(f"no BPF source file at {path}")
+        key = hashlib.sha256(repr((text, tuple(cflags), tuple(include_dirs))).encode())
+        digest = key.hexdigest()[:16]
+        cached = _libbpf_py_compile_cache.get(digest)
+        if cached is not None and cached.exists():
+            return cached
+        stem = name.removesuffix(".c").removesuffix(".bpf")
+        src = out_dir / f"{stem}-{digest}.bpf.c"
+        src.write_text(text)
+        out = compile(src, out_dir / f"{stem}-{digest}.bpf.o", cflags=list(cflags),
+                      include_dirs=list(include_dirs))
+        _libbpf_py_compile_cache[digest] = out
+        return out
+
+    return compile_it
+
+
+@pytest.fixture
+def bpf_object(bpf_compile: Callable[..., Path]) -> Iterator[Callable[..., LoadedObject]]:
+    """``bpf_object(path or source, before_load=None, **open_options)`` → a LoadedObject.
+
+    C sources are compiled with ``bpf_compile``; objects are opened, given to
+    ``before_load(open_object)`` if set, loaded, and closed after the test.
+    """
+    problem = capability_problem()
+    if problem:
+        pytest.skip(f"bpf_object {problem}")
+    import libbpf_py
+
+    made: list[LoadedObject] = []
+
+    def load(source: str | os.PathLike[str], *,
+             before_load: Callable[[Any], None] | None = None,
+             **open_options: Any) -> LoadedObject:
+        text = str(source)
+        path = Path(text) if "\n" not in text and text.endswith(".o") else bpf_compile(source)
+        with libbpf_py.ObjectFile(path).open(**open_options) as opened:
+            if before_load is not None:
+                before_load(opened)
+            loaded = opened.load()
+        made.append(loaded)
+        return loaded
+
+    yield load
+    while made:
+        made.pop().close()
+
+
+# -- verdicts --------------------------------------------------------------------------------
+
+def _verdict_table(program: Program) -> dict[str, int]:
+    label = program.type.name.lower()
+    if label == "xdp":
+        return VERDICTS["xdp"]
+    if label in ("sched_cls", "sched_act"):
+        return VERDICTS["tc"]
+    if label.startswith("cgroup"):
+        return VERDICTS["cgroup"]
+    return {}
+
+
+def verdict_name(program: Program, retval: int) -> str:
+    """The name of ``retval`` for ``program``'s type (``XDP_DROP``), else the number."""
+    for name, value in _verdict_table(program).items():
+        if value == retval:
+            return name
+    return str(retval)
+
+
+def _verdict_value(program: Program, verdict: str | int) -> int:
+    if isinstance(verdict, int):
+        return verdict
+    table = _verdict_table(program)
+    wanted = verdict.upper()
+    for name, value in table.items():
+        if wanted in (name, name.split("_")[-1], name.removeprefix("TC_ACT_")):
+            return value
+    known = ", ".join(table) or "none: give the number"
+    raise ValueError(f"{verdict!r} is not a verdict of {program.type.label} programs "
+                     f"(known: {known})")
+
+
+def assert_verdict(program: Program, packet: object, verdict: str | int, *,
+                   repeat: int = 1) -> TestRunResult:
+    """Run ``program`` on ``packet`` (BPF_PROG_TEST_RUN) and assert it returns ``verdict``.
+
+    ``verdict`` is a name (``"XDP_DROP"``, ``"drop"``, ``"TC_ACT_SHOT"``) or a number;
+    ``packet`` is bytes or a scapy packet. On failure the message names both verdicts and
+    decodes the packet. Returns the run's result for further checks.
+    """
+    from libbpf_py.packets import as_bytes, describe
+
+    data = as_bytes(packet)
+    expected = _verdict_value(program, verdict)
+    result = program.test_run(data, repeat=repeat)
+    if result.retval != expected:
+        __tracebackhide__ = True
+        raise AssertionError(
+            f"{program.type.label} program {program.name!r} returned "
+            f"{verdict_name(program, result.retval)} ({result.retval}), expected "
+            f"{verdict_name(program, expected)} ({expected})\n"
+            f"  packet: {describe(data)}\n  bytes:  {data.hex()}")
+    return result
+
+
+@pytest.fixture(name="assert_verdict")
+def _assert_verdict_fixture() -> Callable[..., TestRunResult]:
+    """The :func:`assert_verdict` helper, as a fixture for tests that import nothing."""
+    return assert_verdict
+
+
+# -- hooks -----------------------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--bpf-leak-check`` and the ``bpf_leak_check`` ini option."""
+    group = parser.getgroup("libbpf_py", "libbpf_py: BPF programs on the real kernel")
+    group.addoption("--bpf-leak-check", action="store_true", dest="bpf_leak_check",
+                    help="fail every test that leaks fds, bpffs pins or network namespaces")
+    parser.addini("bpf_leak_check", type="bool", default=False,
+                  help="run libbpf_py's leak check on every test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers."""
+    config.addinivalue_line("markers", "requires_root: skip unless this process can load BPF "
+                                       "programs (the skip names the missing capabilities)")
+    config.addinivalue_line("markers", "requires_kernel_feature(*features): skip unless the "
+                                       "kernel has each feature (libbpf_py.features probes)")
+    config.addinivalue_line("markers", "bpf_leak_check: fail the test if it leaks fds, pins "
+                                       "or network namespaces")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip tests whose ``requires_root`` or ``requires_kernel_feature`` is not met."""
+    if item.get_closest_marker("requires_root") is not None:
+        problem = capability_problem()
+        if problem:
+            pytest.skip(problem)
+    for marker in item.iter_markers("requires_kernel_feature"):
+        for feature in marker.args:
+            reason = _feature_problem(str(feature))
+            if reason:
+                pytest.skip(f"kernel feature {feature}: {reason}")
