@@ -1,0 +1,338 @@
+"""Records typed from BTF: the bytes of a C type as Python values, and as a numpy dtype.
+
+An event channel is told the record's C type by name (``"struct event"``); this module
+finds it in the BTF of the map's object and builds, once, a decoder (bytes -> value), an
+encoder (value -> bytes) and a numpy dtype. Structs and unions decode to named tuples
+(attribute access, ``==``), arrays to lists, ``char`` arrays to ``bytes`` up to the
+first NUL, integers and enums to ``int``.
+"""
+
+from __future__ import annotations
+
+import collections
+import keyword
+import struct
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from libbpf_py.errors import LayoutError
+from libbpf_py.inspect import Btf, BtfKind, read_btf
+from libbpf_py.inspect.btf_types import Array, BtfType, Enum, Float, Int, Ptr, Struct
+
+if TYPE_CHECKING:
+    import numpy
+
+__all__ = ["RecordType", "btf_of_map", "kernel_btf", "record_type"]
+
+Decoder = Callable[[Any, int], Any]
+_SCALAR_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
+                 (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
+_KIND_WORDS = {"struct": BtfKind.STRUCT, "union": BtfKind.UNION, "enum": BtfKind.ENUM}
+
+
+class RecordType:
+    """One C type from BTF, with its decoder, encoder and numpy dtype built once."""
+
+    def __init__(self, btf: Btf, type_id: int, name: str) -> None:
+        self.btf = btf
+        self.type_id = type_id
+        self.name = name
+        self.size = btf.size_of(type_id)
+        self._decode = _decoder(btf, type_id, 0)
+        self._flat = _flat_struct(btf, type_id)
+        self._dtype: Any = None
+
+    def __repr__(self) -> str:
+        return f"<RecordType {self.name!r} {self.size} bytes>"
+
+    def decode(self, data: bytes | bytearray | memoryview) -> Any:
+        """Decode one record; it must hold at least :attr:`size` bytes."""
+        if len(data) < self.size:
+            raise LayoutError(f"a record of {len(data)} bytes is too short for "
+                              f"{self.name} ({self.size} bytes)")
+        if self._flat is not None:
+            layout, cls = self._flat
+            return cls._make(layout.unpack_from(data))
+        return self._decode(data, 0)
+
+    def encode(self, value: Any) -> bytes:
+        """Encode raw bytes (exactly :attr:`size`), a mapping of fields, or a decoded value."""
+        if isinstance(value, bytes | bytearray | memoryview):
+            if len(value) != self.size:
+                raise LayoutError(f"{self.name} is {self.size} bytes, got {len(value)}")
+            return bytes(value)
+        out = bytearray(self.size)
+        _encode(self.btf, self.type_id, value, out, 0, self.name)
+        return bytes(out)
+
+    def dtype(self) -> numpy.dtype[Any]:
+        """The numpy dtype of this type (bitfields are left out; they have no dtype)."""
+        if self._dtype is None:
+            self._dtype = _dtype(self.btf, self.type_id)
+        return self._dtype  # type: ignore[no-any-return]
+
+
+def _follow(btf: Btf, type_id: int) -> BtfType:
+    return btf.skip_qualifiers(type_id)
+
+
+def _named_tuple(name: str, fields: list[str]) -> Any:
+    safe = name if name.isidentifier() and not keyword.iskeyword(name) else "record"
+    return collections.namedtuple(safe, fields, rename=True)  # noqa: PYI024
+
+
+def _members(btf: Btf, t: Struct, base_bits: int) -> list[tuple[str, int, int, int]]:
+    """(name, type id, bit offset, bitfield size), anonymous members flattened as in C."""
+    out: list[tuple[str, int, int, int]] = []
+    for m in t.members:
+        if not m.name:
+            inner = _follow(btf, m.type_id)
+            if isinstance(inner, Struct):
+                out.extend(_members(btf, inner, base_bits + m.bits_offset))
+                continue
+        out.append((m.name, m.type_id, base_bits + m.bits_offset, m.bitfield_size))
+    return out
+
+
+def _scalar(btf: Btf, type_id: int) -> tuple[str, int] | None:
+    """The struct-module code and size of an integer, enum, float or pointer type."""
+    t = _follow(btf, type_id)
+    if isinstance(t, Int) and t.nr_bits == t.size * 8 and not t.bits_offset:
+        if t.is_bool and t.size == 1:
+            return "?", 1
+        code = _SCALAR_CODES.get((t.size, t.is_signed))
+        return (code, t.size) if code else None
+    if isinstance(t, Enum):
+        code = _SCALAR_CODES.get((t.size, t.signed))
+        return (code, t.size) if code else None
+    if isinstance(t, Float) and t.size in (4, 8):
+        return ("f" if t.size == 4 else "d"), t.size
+    if isinstance(t, Ptr):
+        return "Q", 8
+    return None
+
+
+def _is_char(btf: Btf, type_id: int) -> bool:
+    t = _follow(btf, type_id)
+    return isinstance(t, Int) and t.size == 1 and (t.is_char or t.name in ("char", "signed char",
+                                                                           "unsigned char"))
+
+
+def _flat_struct(btf: Btf, type_id: int) -> tuple[struct.Struct, Any] | None:
+    """A single struct.Struct for a struct of scalars only (the fast path)."""
+    t = _follow(btf, type_id)
+    if not isinstance(t, Struct) or t.is_union:
+        return None
+    fmt, pos, names = "<", 0, []
+    for name, member_type, bits, bitfield in _members(btf, t, 0):
+        scalar = _scalar(btf, member_type)
+        if bitfield or bits % 8 or scalar is None or bits // 8 < pos:
+            return None
+        code, size = scalar
+        fmt += "x" * (bits // 8 - pos) + code
+        pos = bits // 8 + size
+        names.append(name)
+    return struct.Struct(fmt), _named_tuple(t.name, names)
+
+
+def _bitfield(bits: int, width: int, signed: bool) -> Decoder:
+    first, shift = bits // 8, bits % 8
+    nbytes = (shift + width + 7) // 8
+    mask = (1 << width) - 1
+
+    def decode(buf: Any, off: int) -> int:
+        raw = int.from_bytes(buf[off + first:off + first + nbytes], "little")
+        value = (raw >> shift) & mask
+        if signed and value >> (width - 1):
+            value -= 1 << width
+        return value
+
+    return decode
+
+
+def _decoder(btf: Btf, type_id: int, depth: int) -> Decoder:
+    if depth > 32:
+        raise LayoutError(f"BTF type {type_id} nests deeper than 32 levels")
+    t = _follow(btf, type_id)
+    scalar = _scalar(btf, type_id)
+    if scalar is not None:
+        unpack = struct.Struct("<" + scalar[0]).unpack_from
+        return lambda buf, off: unpack(buf, off)[0]
+    if isinstance(t, Array):
+        count, item_size = t.nelems, btf.size_of(t.type_id)
+        if _is_char(btf, t.type_id):
+            def text(buf: Any, off: int) -> bytes:
+                return bytes(buf[off:off + count]).split(b"\0", 1)[0]
+            return text
+        item = _decoder(btf, t.type_id, depth + 1)
+        return lambda buf, off: [item(buf, off + i * item_size) for i in range(count)]
+    if isinstance(t, Struct):
+        fields = []
+        for name, member_type, bits, bitfield in _members(btf, t, 0):
+            if bitfield:
+                inner = _follow(btf, member_type)
+                signed = isinstance(inner, Int) and inner.is_signed or (
+                    isinstance(inner, Enum) and inner.signed)
+                fields.append((name, _bitfield(bits, bitfield, signed), 0))
+            else:
+                fields.append((name, _decoder(btf, member_type, depth + 1), bits // 8))
+        cls = _named_tuple(t.name, [f[0] for f in fields])
+        parts = [(decode, offset) for _, decode, offset in fields]
+        return lambda buf, off: cls._make([d(buf, off + o) for d, o in parts])
+    size = btf.size_of(type_id)
+    return lambda buf, off: bytes(buf[off:off + size])
+
+
+def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: str) -> None:
+    t = _follow(btf, type_id)
+    scalar = _scalar(btf, type_id)
+    if scalar is not None:
+        try:
+            struct.pack_into("<" + scalar[0], out, off, value)
+        except struct.error as exc:
+            raise LayoutError(f"{what}: {value!r} does not fit ({exc})") from None
+        return
+    if isinstance(t, Array):
+        item_size = btf.size_of(t.type_id)
+        if isinstance(value, bytes | bytearray) and _is_char(btf, t.type_id):
+            if len(value) > t.nelems:
+                raise LayoutError(f"{what} holds {t.nelems} bytes, got {len(value)}")
+            out[off:off + len(value)] = value
+            return
+        items = list(value)
+        if len(items) > t.nelems:
+            raise LayoutError(f"{what} holds {t.nelems} items, got {len(items)}")
+        for i, item in enumerate(items):
+            _encode(btf, t.type_id, item, out, off + i * item_size, f"{what}[{i}]")
+        return
+    if isinstance(t, Struct):
+        members = {name: (mt, bits, bf) for name, mt, bits, bf in _members(btf, t, 0)}
+        if isinstance(value, Mapping):
+            given = dict(value)
+        elif hasattr(value, "_asdict"):
+            given = value._asdict()
+        else:
+            raise TypeError(f"{what} is {t.kind.name.lower()} {t.name}: give a mapping of its "
+                            f"fields or bytes, not {type(value).__name__}")
+        unknown = set(given) - set(members)
+        if unknown:
+            raise LayoutError(f"{what} ({t.name}) has no field {sorted(unknown)[0]!r}; its "
+                              f"fields: {', '.join(members)}")
+        for name, item in given.items():
+            mt, bits, bitfield = members[name]
+            if bitfield:
+                first, shift = bits // 8, bits % 8
+                nbytes = (shift + bitfield + 7) // 8
+                mask = ((1 << bitfield) - 1) << shift
+                raw = int.from_bytes(out[off + first:off + first + nbytes], "little")
+                raw = (raw & ~mask) | ((int(item) << shift) & mask)
+                out[off + first:off + first + nbytes] = raw.to_bytes(nbytes, "little")
+            else:
+                _encode(btf, mt, item, out, off + bits // 8, f"{what}.{name}")
+        return
+    raise LayoutError(f"{what}: cannot encode a value of BTF kind {t.kind.name}")
+
+
+def _dtype(btf: Btf, type_id: int) -> Any:
+    import numpy as np
+
+    t = _follow(btf, type_id)
+    scalar = _scalar(btf, type_id)
+    if scalar is not None:
+        return np.dtype("<" + scalar[0])
+    if isinstance(t, Array):
+        if _is_char(btf, t.type_id):
+            return np.dtype(f"S{t.nelems}")
+        return np.dtype((_dtype(btf, t.type_id), (t.nelems,)))
+    if isinstance(t, Struct):
+        names, formats, offsets = [], [], []
+        for name, member_type, bits, bitfield in _members(btf, t, 0):
+            if bitfield or bits % 8:
+                continue
+            names.append(name)
+            formats.append(_dtype(btf, member_type))
+            offsets.append(bits // 8)
+        return np.dtype({"names": names, "formats": formats, "offsets": offsets,
+                         "itemsize": t.size})
+    return np.dtype(f"V{btf.size_of(type_id)}")
+
+
+def find_type(btf: Btf, name: str) -> int:
+    """The id of the type called ``name`` ("struct event", "event_t", "__u64")."""
+    text = " ".join(name.split())
+    word, _, rest = text.partition(" ")
+    kind = _KIND_WORDS.get(word)
+    wanted = rest if kind is not None else text
+    for type_id in btf.ids_by_name(wanted):
+        t = btf[type_id]
+        if kind is None and t.kind in (BtfKind.FUNC, BtfKind.VAR, BtfKind.DATASEC,
+                                       BtfKind.FWD, BtfKind.DECL_TAG, BtfKind.FUNC_PROTO):
+            continue
+        if kind is not None and t.kind != kind and not (
+                kind == BtfKind.ENUM and t.kind == BtfKind.ENUM64):
+            continue
+        return type_id
+    structs = sorted(f"{'union' if t.kind == BtfKind.UNION else 'struct'} {t.name}"
+                     for t in btf if isinstance(t, Struct) and t.name)
+    hint = f"; types of that kind here: {', '.join(structs[:12])}" if structs else ""
+    raise LayoutError(f"no BTF type named {name!r} in this object{hint}")
+
+
+def record_type(btf: Btf, name: str) -> RecordType:
+    """The :class:`RecordType` called ``name`` in ``btf``."""
+    return RecordType(btf, find_type(btf, name), " ".join(name.split()))
+
+
+_btf_cache: weakref.WeakKeyDictionary[Any, Btf] = weakref.WeakKeyDictionary()
+_kernel_btf: list[Btf] = []
+_lock = threading.Lock()
+
+
+def _btf_from_libbpf(ptr: Any) -> Btf:
+    from libbpf_py._lowlevel import ffi, lib
+
+    size = ffi.new("__u32 *")
+    raw = lib.btf__raw_data(ptr, size)
+    if raw == ffi.NULL:
+        raise LayoutError("libbpf gave no BTF data for this object")
+    return read_btf(bytes(ffi.buffer(raw, size[0])))
+
+
+def btf_of_map(m: Any) -> Btf:
+    """The BTF of the object a map belongs to (or of the map itself), parsed once."""
+    from libbpf_py._lowlevel import ffi, lib
+
+    owner = getattr(m, "_owner", None)
+    with _lock:
+        if owner is not None:
+            cached = _btf_cache.get(owner)
+            if cached is not None:
+                return cached
+            ptr = lib.bpf_object__btf(owner._handle.ptr)
+            if ptr == ffi.NULL:
+                raise LayoutError(f"the object of map {m.name!r} has no BTF: compile it "
+                                  "with -g to decode records by type name")
+            btf = _btf_from_libbpf(ptr)
+            _btf_cache[owner] = btf
+            return btf
+    btf_id = m.info().btf_id
+    if not btf_id:
+        raise LayoutError(f"map {m.name!r} carries no BTF: give records as bytes")
+    ptr = lib.btf__load_from_kernel_by_id(btf_id)
+    if ptr == ffi.NULL:
+        raise LayoutError(f"cannot read the BTF (id {btf_id}) of map {m.name!r}")
+    try:
+        return _btf_from_libbpf(ptr)
+    finally:
+        lib.btf__free(ptr)
+
+
+def kernel_btf() -> Btf:
+    """The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once per process."""
+    with _lock:
+        if not _kernel_btf:
+            with open("/sys/kernel/btf/vmlinux", "rb") as f:
+                _kernel_btf.append(read_btf(f.read()))
+        return _kernel_btf[0]
