@@ -1,4 +1,13 @@
-"""Phase 5's result: a link keeps a program attached to its hook while it is held."""
+"""Phase 5's result: a link keeps a program attached to its hook while it is held.
+
+Three kinds of attachment hide behind :class:`Link`:
+
+- a BPF link made by libbpf (``struct bpf_link *``) or by ``bpf_link_create`` (an fd):
+  the kernel detaches it when its last fd closes, unless it is pinned;
+- an attachment that is not a BPF link (legacy tc through netlink, XDP through netlink,
+  a socket filter): it outlives every fd by kernel design, so the library removes it
+  itself on :meth:`Link.detach`, on close, and when its object closes.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +15,14 @@ import contextlib
 import errno
 import os
 import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py._owner import Owner
 from libbpf_py.enums import AttachType, LinkType
+from libbpf_py.errors import BpfError, NotFound, NotSupported, PhaseError
 from libbpf_py.explain import narrate
 
 if TYPE_CHECKING:
@@ -19,10 +30,20 @@ if TYPE_CHECKING:
 
 __all__ = ["Link", "LinkInfo", "link_info"]
 
+_PERF_EVENT_KINDS = {0: "", 1: "uprobe", 2: "uretprobe", 3: "kprobe", 4: "kretprobe",
+                     5: "tracepoint", 6: "event"}
+_NF_FAMILIES = {2: "ipv4", 10: "ipv6"}
+_NF_HOOKS = {0: "prerouting", 1: "local_in", 2: "forward", 3: "local_out", 4: "postrouting"}
+
 
 @dataclass(frozen=True)
 class LinkInfo:
-    """What the kernel reports about a link (``bpf_link_get_info_by_fd``)."""
+    """What the kernel reports about a link (``bpf_link_get_info_by_fd``).
+
+    ``target`` names what the link attaches to in words: a tracepoint, a file, an
+    iterator target, a netfilter hook, an interface. Fields that do not apply to the
+    link's kind are 0 or empty.
+    """
 
     id: int
     type: LinkType
@@ -32,6 +53,18 @@ class LinkInfo:
     interface: str | None
     cgroup_id: int
     target: str
+    map_id: int = 0
+    netns_ino: int = 0
+    perf_event: str = ""
+    offset: int = 0
+    count: int = 0
+    pid: int = 0
+    priority: int = 0
+    target_program_id: int = 0
+
+
+# A detach step of an attachment that is not a BPF link: returns nothing, raises on error.
+Detacher = Callable[[], None]
 
 
 class Link(Owner):
@@ -46,12 +79,15 @@ class Link(Owner):
     _phase_name = "attached"
 
     def __init__(self, *, ptr: Any = None, fd: int = -1, program: Program | None = None,
-                 description: str = "", owned_by_object: bool = False) -> None:
+                 description: str = "", owned_by_object: bool = False,
+                 detacher: Detacher | None = None) -> None:
         self._ptr = ptr
         self._fd = fd
         self._program = program
         self._description = description
         self._owned_by_object = owned_by_object
+        self._detacher = detacher
+        self._pin_path: str | None = None
         self._disconnected = False
         self._closed = False
 
@@ -60,20 +96,70 @@ class Link(Owner):
                                                else "attached")
         return f"<Link {self._description} {state}>"
 
+    @classmethod
+    def from_pin(cls, path: str | os.PathLike[str]) -> Link:
+        """Open the link pinned at ``path`` (made by this or another process)."""
+        fd = lib.bpf_obj_get(os.fsencode(path))
+        if fd < 0:
+            if -fd == errno.ENOENT:
+                raise NotFound(f"nothing is pinned at {os.fspath(path)}", errno=-fd)
+            check(fd, f"opening the pin {os.fspath(path)}")
+        return cls._checked(int(fd), f"pinned at {os.fspath(path)}", os.fspath(path))
+
+    @classmethod
+    def from_id(cls, link_id: int) -> Link:
+        """Open the link the kernel knows by ``link_id`` (``bpftool link show``)."""
+        fd = lib.bpf_link_get_fd_by_id(link_id)
+        if fd < 0:
+            if -fd == errno.ENOENT:
+                raise NotFound(f"the kernel has no link with id {link_id}", errno=-fd)
+            check(fd, f"opening link id {link_id}")
+        return cls._checked(int(fd), f"id {link_id}", None)
+
+    @classmethod
+    def _checked(cls, fd: int, what: str, pin: str | None) -> Link:
+        try:
+            info = link_info(fd)
+        except BpfError:
+            os.close(fd)
+            raise NotFound(f"the BPF object {what} is not a link (a program or a map?)") \
+                from None
+        link = cls(fd=fd, description=f"{info.type.label} link {info.id} ({what})")
+        link._pin_path = pin
+        return link
+
     @property
     def program(self) -> Program | None:
         """The program this link attaches, when it was made from one."""
         return self._program
 
     @property
+    def is_bpf_link(self) -> bool:
+        """Whether this is a kernel BPF link (False for netlink tc/XDP, socket filters)."""
+        return self._detacher is None
+
+    @property
     def fd(self) -> int:
-        """The link's file descriptor."""
+        """The link's file descriptor (-1 for attachments that are not BPF links)."""
         self._require_open("Link.fd")
         return int(lib.bpf_link__fd(self._ptr)) if self._ptr is not None else self._fd
 
+    @property
+    def pin_path(self) -> str | None:
+        """Where this link is pinned, if it is."""
+        return self._pin_path
+
+    def _need_bpf_link(self, what: str) -> int:
+        self._require_open(what)
+        if self._detacher is not None:
+            raise NotSupported(f"{what}: {self._description} is not a BPF link (legacy tc, "
+                               "netlink XDP and socket filters have no link fd); use "
+                               "attach_tcx/attach_xdp for a link")
+        return self.fd
+
     def info(self) -> LinkInfo:
         """Ask the kernel about this link: its id, kind, program and target."""
-        return link_info(self.fd, self._description)
+        return link_info(self._need_bpf_link("Link.info()"), self._description)
 
     @property
     def id(self) -> int:
@@ -84,18 +170,21 @@ class Link(Owner):
         """Detach the program from its hook now, even if the link is pinned, and close."""
         if self._closed:
             return
-        ret = lib.bpf_link_detach(self.fd)
-        # Links that predate BPF_LINK_DETACH (perf events, legacy kinds) detach on close.
-        if ret < 0 and -ret not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOTSUP):
-            check(ret, f"detaching {self._description}")
-        narrate(f"bpf_link_detach({self._description})", "detached", phase="tear down")
+        if self._detacher is None:
+            ret = lib.bpf_link_detach(self.fd)
+            # Links that predate BPF_LINK_DETACH (perf events, legacy kinds) detach on
+            # close.
+            if ret < 0 and -ret not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOTSUP):
+                check(ret, f"detaching {self._description}")
+            narrate(f"bpf_link_detach({self._description})", "detached", phase="tear down")
+        self._disconnected = False  # a detached attachment is removed on close, always
         self.close()
 
     def disconnect(self) -> None:
         """Let the attachment outlive this handle: closing only releases the fd.
 
-        A link outlives its fd only if it is pinned (or its kind does so by kernel
-        design); otherwise the kernel detaches it when the last fd closes.
+        A BPF link outlives its fd only if it is pinned; legacy tc, netlink XDP and
+        socket filters outlive it by kernel design (see docs/attach.md).
         """
         self._require_open("Link.disconnect()")
         self._disconnected = True
@@ -104,13 +193,107 @@ class Link(Owner):
 
     def pin(self, path: str | os.PathLike[str]) -> None:
         """Pin the link in bpffs, so it (and the attachment) outlives this process."""
-        self._require_open("Link.pin()")
+        fd = self._need_bpf_link("Link.pin()")
+        where = os.fspath(path)
+        if self._pin_path is not None:
+            raise PhaseError(f"{self._description} is already pinned at {self._pin_path}; "
+                             "unpin() it first", phase="pinned", needed="attached")
         if self._ptr is not None:
-            check(lib.bpf_link__pin(self._ptr, os.fsencode(path)), f"pinning link at {path}")
+            ret = lib.bpf_link__pin(self._ptr, os.fsencode(where))
         else:
-            check(lib.bpf_obj_pin(self._fd, os.fsencode(path)), f"pinning link at {path}")
+            ret = lib.bpf_obj_pin(fd, os.fsencode(where))
+        if ret < 0 and -ret == errno.ENOENT:
+            raise NotFound(f"pinning {self._description} at {where}: its folder does not "
+                           "exist, or is not on a bpffs mount", errno=-ret)
+        check(ret, f"pinning {self._description} at {where}")
+        self._pin_path = where
+        narrate(f"bpf_obj_pin({self._description}, {where!r})", "pinned", phase="attach")
+
+    def unpin(self) -> None:
+        """Remove this link's pin; the attachment then lasts as long as its fds."""
+        self._need_bpf_link("Link.unpin()")
+        if self._pin_path is None:
+            raise PhaseError(f"{self._description} is not pinned", phase="attached",
+                             needed="pinned")
+        if self._ptr is not None and lib.bpf_link__pin_path(self._ptr) != ffi.NULL:
+            check(lib.bpf_link__unpin(self._ptr), f"unpinning {self._description}")
+        else:
+            # Someone removed it already: the state we want.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._pin_path)
+        narrate(f"unlink({self._pin_path!r})", "unpinned", phase="tear down")
+        self._pin_path = None
+
+    def update(self, program: Program) -> None:
+        """Replace the attached program with ``program`` in one step (``BPF_LINK_UPDATE``).
+
+        The hook is never empty in between: every event runs either the old or the new
+        program. This is the way to replace an XDP program, which cannot be attached
+        over another one.
+        """
+        fd = self._need_bpf_link("Link.update()")
+        new_fd = program.fd
+        ret = lib.bpf_link_update(fd, new_fd, ffi.NULL)
+        if ret < 0:
+            hint = ""
+            if -ret == errno.EINVAL:
+                hint = ("the new program must have the same type and attach type as the "
+                        "attached one, and this link kind must support updates")
+            check(ret, f"replacing the program of {self._description} with "
+                       f"{program.name!r}", hint=hint)
+        narrate(f"bpf_link_update({self._description}, {program.name!r})", "replaced",
+                phase="attach")
+        self._program = program
+
+    def read(self) -> bytes:
+        """Run an iterator link once and return everything it wrote (``bpf_iter_create``)."""
+        return b"".join(self._chunks())
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Run an iterator link and yield its output line by line, as it is produced."""
+        rest = b""
+        for chunk in self._chunks():
+            rest += chunk
+            *lines, rest = rest.split(b"\n")
+            for line in lines:
+                yield line + b"\n"
+        if rest:
+            yield rest
+
+    def _chunks(self) -> Iterator[bytes]:
+        fd = self._need_bpf_link("reading an iterator")
+        iter_fd = lib.bpf_iter_create(fd)
+        if iter_fd < 0:
+            if -iter_fd == errno.EINVAL:
+                raise NotSupported(f"{self._description} is not an iterator link; only "
+                                   "links from attach_iter() can be read", errno=-iter_fd)
+            check(iter_fd, f"starting iterator {self._description}")
+        try:
+            while True:
+                try:
+                    chunk = os.read(iter_fd, 65536)
+                except OSError as exc:
+                    if exc.errno == errno.EAGAIN:
+                        continue  # the kernel asks to retry after an internal restart
+                    raise BpfError(f"reading iterator {self._description}: "
+                                   f"{os.strerror(exc.errno or 0)}",
+                                   errno=exc.errno) from None
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            os.close(iter_fd)
 
     def _release(self) -> None:
+        if self._detacher is not None:
+            detacher, self._detacher = self._detacher, None
+            if not self._disconnected:
+                detacher()
+            narrate(f"removing {self._description}",
+                    "left attached" if self._disconnected else "detached", phase="tear down")
+            # Keep reporting "not a BPF link" after close.
+            self._detacher = _closed_detacher
+            return
         if self._ptr is not None:
             ptr, self._ptr = self._ptr, None
             fd = int(lib.bpf_link__fd(ptr))
@@ -133,11 +316,17 @@ class Link(Owner):
                 self.close()
 
 
+def _closed_detacher() -> None:
+    return None
+
+
 def link_info(fd: int, description: str = "") -> LinkInfo:
     """Ask the kernel about the link behind ``fd`` (``bpf_link_get_info_by_fd``)."""
     out = ffi.new("struct lpy_link_info *")
     what = description or f"the link of fd {fd}"
     check(lib.lpy_link_get_info(fd, out), f"reading the info of {what}")
+    detail = ffi.new("struct lpy_link_detail *")
+    check(lib.lpy_link_get_detail(fd, detail), f"reading the details of {what}")
     attach: AttachType | None = None
     if out.attach_type or out.type == LinkType.CGROUP:
         try:
@@ -154,7 +343,21 @@ def link_info(fd: int, description: str = "") -> LinkInfo:
         link_type = LinkType(out.type)
     except ValueError:
         link_type = LinkType.UNSPEC
+    target = ffi.string(out.target).decode(errors="replace") or \
+        ffi.string(detail.name).decode(errors="replace")
+    perf = ""
+    if link_type is LinkType.PERF_EVENT:
+        perf = _PERF_EVENT_KINDS.get(detail.perf_type, str(detail.perf_type))
+        if perf == "event":
+            target = f"perf event type {detail.flags} config {detail.config}"
+    elif link_type is LinkType.NETFILTER:
+        target = (f"{_NF_FAMILIES.get(detail.pf, detail.pf)} "
+                  f"{_NF_HOOKS.get(detail.hooknum, detail.hooknum)}")
+    elif link_type in (LinkType.XDP, LinkType.TCX, LinkType.NETKIT) and not target:
+        target = interface or (f"ifindex {out.ifindex}" if out.ifindex else "")
     return LinkInfo(id=out.id, type=link_type, program_id=out.prog_id,
                     attach_type=attach, ifindex=out.ifindex, interface=interface,
-                    cgroup_id=out.cgroup_id,
-                    target=ffi.string(out.target).decode(errors="replace"))
+                    cgroup_id=out.cgroup_id, target=target, map_id=detail.map_id,
+                    netns_ino=out.netns_ino, perf_event=perf, offset=detail.offset,
+                    count=detail.count, pid=detail.pid, priority=detail.priority,
+                    target_program_id=detail.target_obj_id)
