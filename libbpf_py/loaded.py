@@ -15,7 +15,7 @@ from libbpf_py.enums import MapType
 from libbpf_py.errors import PhaseError
 from libbpf_py.explain import narrate
 from libbpf_py.link import Link
-from libbpf_py.maps import Map
+from libbpf_py.maps import Map, libbpf_btf
 from libbpf_py.program import Program
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class LoadedObject(Owner):
         self._all_links: weakref.WeakSet[Link] = weakref.WeakSet()
         self._kept_links: list[Link] = []
         ptr = handle.ptr
-        btf = lib.bpf_object__btf(ptr)
+        types = libbpf_btf(lib.bpf_object__btf(ptr))  # one codec set per object
         programs: dict[str, Program] = {}
         prog = lib.bpf_object__next_program(ptr, ffi.NULL)
         while prog != ffi.NULL:
@@ -57,8 +57,9 @@ class LoadedObject(Owner):
                 maps[name] = Map(
                     self, m, fd, name, MapType.coerce(lib.bpf_map__type(m)),
                     lib.bpf_map__key_size(m), lib.bpf_map__value_size(m),
-                    lib.bpf_map__max_entries(m), lib.bpf_map__map_flags(m), btf,
-                    lib.bpf_map__btf_key_type_id(m), lib.bpf_map__btf_value_type_id(m))
+                    lib.bpf_map__max_entries(m), lib.bpf_map__map_flags(m), types=types,
+                    key_type_id=lib.bpf_map__btf_key_type_id(m),
+                    value_type_id=lib.bpf_map__btf_value_type_id(m))
             m = lib.bpf_object__next_map(ptr, m)
         self._programs = programs
         self._maps = maps
