@@ -64,10 +64,10 @@ def _regions(data: bytes) -> list[tuple[int, int]]:
     shoff = struct.unpack_from("<Q", data, 0x28)[0]
     regions = [(0, 64), (shoff, shoff + 64 * len(elf.sections))]
     for s in elf.sections:
-        if s.name in (".BTF", ".BTF.ext", ".symtab", ".maps", ".strtab") or s.is_program \
-                or s.type == 9 and not s.name.startswith(".rel.debug"):
-            if s.size:
-                regions.append((s.offset, s.offset + s.size))
+        wanted = (s.name in (".BTF", ".BTF.ext", ".symtab", ".maps", ".strtab")
+                  or s.is_program or (s.type == 9 and not s.name.startswith(".rel.debug")))
+        if wanted and s.size:
+            regions.append((s.offset, s.offset + s.size))
     return regions
 
 
