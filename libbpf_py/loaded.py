@@ -14,6 +14,7 @@ from libbpf_py._owner import Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import PhaseError
 from libbpf_py.explain import narrate
+from libbpf_py.globals import Globals, HasGlobals, read_sections
 from libbpf_py.link import Link
 from libbpf_py.maps import Map, libbpf_btf
 from libbpf_py.program import Program
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["LoadedObject"]
 
 
-class LoadedObject(Owner):
+class LoadedObject(HasGlobals, Owner):
     """A loaded BPF object: its :attr:`programs` are in the kernel, its :attr:`maps` exist.
 
     Closing it (or leaving its ``with`` block) destroys every link made from its programs
@@ -42,6 +43,7 @@ class LoadedObject(Owner):
         self._kept_links: list[Link] = []
         ptr = handle.ptr
         types = libbpf_btf(lib.bpf_object__btf(ptr))  # one codec set per object
+        self._types = types
         programs: dict[str, Program] = {}
         prog = lib.bpf_object__next_program(ptr, ffi.NULL)
         while prog != ffi.NULL:
@@ -145,6 +147,13 @@ class LoadedObject(Owner):
         check(lib.bpf_object__unpin_maps(self._handle.ptr, os.fsencode(folder)),
               f"unpinning the maps of {self.name!r} under {folder}")
 
+    def _build_globals(self) -> Globals:
+        def dead(section: str) -> PhaseError:
+            return PhaseError(f"the {section} globals of {self._handle.name!r} are gone: "
+                              "the object is closed", phase="closed", needed="loaded")
+
+        return read_sections(self._handle.ptr, self._types, True, dead)
+
     def _release(self) -> None:
         with self._handle.lock:
             # Links first: a link must never outlive the program it attaches.
@@ -153,4 +162,5 @@ class LoadedObject(Owner):
             self._kept_links.clear()
             for m in self._maps.values():
                 m._invalidate()
+            self._drop_globals()  # libbpf unmaps the sections on close
             self._handle.close()

@@ -12,6 +12,7 @@ from libbpf_py._owner import Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
 from libbpf_py.errors import BpfError, NotFound, ObjectFormatError, PhaseError, VerifierError
 from libbpf_py.explain import narrate
+from libbpf_py.globals import Globals, HasGlobals, read_sections
 
 if TYPE_CHECKING:
     from libbpf_py.inspect import ObjectSpec
@@ -68,10 +69,11 @@ def open_object(
     return obj
 
 
-class OpenObject(Owner):
+class OpenObject(HasGlobals, Owner):
     """An object libbpf has opened but not loaded (``bpf_object__open``).
 
-    Change what is needed on :attr:`programs` and :attr:`maps`, then :meth:`load`.
+    Change what is needed on :attr:`programs`, :attr:`maps` and the initial values of
+    globals (:attr:`globals`, :attr:`bss`, :attr:`data`, :attr:`rodata`), then :meth:`load`.
     ``load()`` hands the object over: afterwards this handle and its programs and maps
     are spent and raise :class:`~libbpf_py.errors.PhaseError`.
     """
@@ -137,6 +139,20 @@ class OpenObject(Owner):
         """The pure-Python description of the object (same as ``ObjectFile.inspect()``)."""
         return self._source.inspect()
 
+    def _build_globals(self) -> Globals:
+        from libbpf_py.maps import libbpf_btf
+
+        def dead(section: str) -> PhaseError:
+            if self._spent_by:
+                return PhaseError(f"the {section} globals of this OpenObject are spent (it "
+                                  f"was {self._spent_by}): use the LoadedObject's globals",
+                                  phase="spent", needed="open")
+            return PhaseError(f"the {section} globals belong to a closed OpenObject",
+                              phase="closed", needed="open")
+
+        types = libbpf_btf(lib.bpf_object__btf(self._handle.ptr))
+        return read_sections(self._handle.ptr, types, False, dead)
+
     def load(self, log_level: int = 0) -> LoadedObject:
         """Phase 4: create the maps, relocate, verify and load every program.
 
@@ -157,6 +173,7 @@ class OpenObject(Owner):
                 ret = lib.bpf_object__load(handle.ptr)
             self._spent_by = "loaded" if ret == 0 else "spent by a failed load()"
             self._closed = True
+            self._drop_globals()
             if ret < 0:
                 narrate(f"bpf_object__load({handle.name!r})", f"error {-ret}", phase="load")
                 handle.close()
@@ -170,6 +187,7 @@ class OpenObject(Owner):
                 raise
 
     def _release(self) -> None:
+        self._drop_globals()
         if not self._spent_by:
             self._handle.close()
 
