@@ -1,0 +1,61 @@
+"""Helpers of the attach tests: probed skips, polling, a helper process, cgroups."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def need(feature: str) -> None:
+    """Skip the test with the probed reason when this kernel lacks ``feature``."""
+    from libbpf_py import features
+
+    reason = features.check(feature)
+    if reason:
+        pytest.skip(f"{feature}: {reason}")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass (robust to load)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+class Target:
+    """A running helper binary: each call() makes it call lpy_target() once."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen([str(path)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.pid = self.proc.pid
+
+    def call(self, times: int = 1) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        for _ in range(times):
+            self.proc.stdin.write("go\n")
+            self.proc.stdin.flush()
+            assert self.proc.stdout.readline() == "ok\n"
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc.wait(timeout=10)
+
+
+def in_cgroup(path: Path, code: str) -> None:
+    """Run Python ``code`` in a child process that first joins cgroup ``path``."""
+    script = f"import os\nopen({str(path / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
+    proc = subprocess.run([sys.executable, "-c", script + code], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
