@@ -10,9 +10,28 @@ import ipaddress
 import socket
 import struct
 
-__all__ = ["ETH_P_ARP", "ETH_P_IP", "ETH_P_IPV6", "as_bytes", "build", "checksum", "describe",
-           "ethernet", "icmp4", "icmp6", "icmp_packet", "ipv4", "ipv6", "tcp", "tcp_packet",
-           "udp", "udp_packet"]
+__all__ = [
+    "ETH_P_ARP",
+    "ETH_P_IP",
+    "ETH_P_IPV6",
+    "VERDICTS",
+    "as_bytes",
+    "build",
+    "checksum",
+    "describe",
+    "ethernet",
+    "icmp4",
+    "icmp6",
+    "icmp_packet",
+    "ipv4",
+    "ipv6",
+    "tcp",
+    "tcp_packet",
+    "udp",
+    "udp_packet",
+    "verdict_name",
+    "verdict_value",
+]
 
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
@@ -230,3 +249,48 @@ def build(expression: str) -> bytes:
     if not isinstance(result, bytes):
         raise ValueError(f"packet expression {expression!r} does not build bytes")
     return result
+
+
+#: Return values by name for the program types whose return value is a packet's fate.
+VERDICTS: dict[str, dict[str, int]] = {
+    "xdp": {"XDP_ABORTED": 0, "XDP_DROP": 1, "XDP_PASS": 2, "XDP_TX": 3, "XDP_REDIRECT": 4},
+    "tc": {"TC_ACT_UNSPEC": -1, "TC_ACT_OK": 0, "TC_ACT_RECLASSIFY": 1, "TC_ACT_SHOT": 2,
+           "TC_ACT_PIPE": 3, "TC_ACT_STOLEN": 4, "TC_ACT_QUEUED": 5, "TC_ACT_REPEAT": 6,
+           "TC_ACT_REDIRECT": 7},
+    "cgroup": {"DENY": 0, "ALLOW": 1},
+}
+
+
+def _verdicts(prog_type: str) -> dict[str, int]:
+    label = prog_type.lower()
+    if label in ("sched_cls", "sched_act", "tc"):
+        return VERDICTS["tc"]
+    if label.startswith("cgroup"):
+        return VERDICTS["cgroup"]
+    return VERDICTS.get(label, {})
+
+
+def verdict_name(prog_type: str, retval: int) -> str:
+    """The name of a return value for a program type (``"xdp"``, 1 → ``XDP_DROP``)."""
+    for name, value in _verdicts(prog_type).items():
+        if value == retval:
+            return name
+    return str(retval)
+
+
+def verdict_value(prog_type: str, verdict: str | int) -> int:
+    """The number of a verdict given by name (``XDP_DROP``, ``drop``) or number."""
+    if isinstance(verdict, int):
+        return verdict
+    table = _verdicts(prog_type)
+    wanted = verdict.strip().upper()
+    for name, value in table.items():
+        if wanted in (name, name.split("_")[-1], name.removeprefix("TC_ACT_")):
+            return value
+    try:
+        return int(wanted, 0)
+    except ValueError:
+        pass
+    known = ", ".join(table) or "none: give the number"
+    raise ValueError(f"{verdict!r} is not a verdict of {prog_type.lower()} programs "
+                     f"(known: {known})")

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from libbpf_py.program import Program, TestRunResult
 
 __all__ = [
-    "VERDICTS",
     "LeakSnapshot",
     "assert_verdict",
     "capability_problem",
@@ -45,16 +44,6 @@ __all__ = [
 ]
 
 _CAP_SYS_ADMIN, _CAP_NET_ADMIN, _CAP_BPF = 21, 12, 39
-
-#: Return values by name for the program types whose return value is a verdict.
-VERDICTS: dict[str, dict[str, int]] = {
-    "xdp": {"XDP_ABORTED": 0, "XDP_DROP": 1, "XDP_PASS": 2, "XDP_TX": 3, "XDP_REDIRECT": 4},
-    "tc": {"TC_ACT_UNSPEC": -1, "TC_ACT_OK": 0, "TC_ACT_RECLASSIFY": 1, "TC_ACT_SHOT": 2,
-           "TC_ACT_PIPE": 3, "TC_ACT_STOLEN": 4, "TC_ACT_QUEUED": 5, "TC_ACT_REPEAT": 6,
-           "TC_ACT_REDIRECT": 7},
-    "cgroup": {"DENY": 0, "ALLOW": 1},
-}
-
 
 # -- root and kernel features ---------------------------------------------------------------
 
@@ -289,36 +278,11 @@ def bpf_object(bpf_compile: Callable[..., Path]) -> Iterator[Callable[..., Loade
 
 # -- verdicts --------------------------------------------------------------------------------
 
-def _verdict_table(program: Program) -> dict[str, int]:
-    label = program.type.name.lower()
-    if label == "xdp":
-        return VERDICTS["xdp"]
-    if label in ("sched_cls", "sched_act"):
-        return VERDICTS["tc"]
-    if label.startswith("cgroup"):
-        return VERDICTS["cgroup"]
-    return {}
-
-
 def verdict_name(program: Program, retval: int) -> str:
     """The name of ``retval`` for ``program``'s type (``XDP_DROP``), else the number."""
-    for name, value in _verdict_table(program).items():
-        if value == retval:
-            return name
-    return str(retval)
+    from libbpf_py.packets import verdict_name as name_of
 
-
-def _verdict_value(program: Program, verdict: str | int) -> int:
-    if isinstance(verdict, int):
-        return verdict
-    table = _verdict_table(program)
-    wanted = verdict.upper()
-    for name, value in table.items():
-        if wanted in (name, name.split("_")[-1], name.removeprefix("TC_ACT_")):
-            return value
-    known = ", ".join(table) or "none: give the number"
-    raise ValueError(f"{verdict!r} is not a verdict of {program.type.label} programs "
-                     f"(known: {known})")
+    return name_of(program.type.name, retval)
 
 
 def assert_verdict(program: Program, packet: object, verdict: str | int, *,
@@ -329,10 +293,10 @@ def assert_verdict(program: Program, packet: object, verdict: str | int, *,
     ``packet`` is bytes or a scapy packet. On failure the message names both verdicts and
     decodes the packet. Returns the run's result for further checks.
     """
-    from libbpf_py.packets import as_bytes, describe
+    from libbpf_py.packets import as_bytes, describe, verdict_value
 
     data = as_bytes(packet)
-    expected = _verdict_value(program, verdict)
+    expected = verdict_value(program.type.name, verdict)
     result = program.test_run(data, repeat=repeat)
     if result.retval != expected:
         __tracebackhide__ = True

@@ -1,0 +1,269 @@
+"""``prog``, ``map`` and ``link``: what the kernel holds now, by id, pin or name."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from libbpf_py.cli import _kernel
+from libbpf_py.cli._common import emit_json, print_table, wants_json
+from libbpf_py.cli._values import decode, decode_percpu, encode, encode_percpu
+from libbpf_py.errors import KeyNotFound, NotFound
+from libbpf_py.explain import narrate
+
+__all__ = ["add_link", "add_map", "add_prog"]
+
+
+@contextlib.contextmanager
+def _closing(fd: int) -> Iterator[int]:
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _each(kind: str) -> Iterator[int]:
+    for ident in _kernel.ids(kind):
+        try:
+            fd = _kernel.fd_of(kind, ident)
+        except NotFound:
+            continue  # gone between listing and opening
+        with _closing(fd):
+            yield fd
+
+
+def _info_dict(info: Any) -> dict[str, Any]:
+    out = dataclasses.asdict(info)
+    for key, value in out.items():
+        if hasattr(value, "name") and hasattr(value, "value"):
+            out[key] = value.name.lower()
+    return out
+
+
+# -- prog ------------------------------------------------------------------------------------
+
+def _prog_list(args: argparse.Namespace) -> int:
+    from libbpf_py.program import program_info
+
+    infos = [program_info(fd) for fd in _each("prog")]
+    if wants_json(args):
+        emit_json([_info_dict(i) for i in infos])
+        return 0
+    print_table(["id", "type", "name", "tag", "maps", "runs"],
+                [[i.id, i.type.name.lower(), i.name, i.tag, ",".join(map(str, i.map_ids)) or "-",
+                  i.run_count] for i in infos], empty="no programs are loaded")
+    return 0
+
+
+def _prog_show(args: argparse.Namespace) -> int:
+    from libbpf_py.program import program_info
+
+    with _closing(_kernel.open_ref("prog", args.ref)) as fd:
+        info = program_info(fd)
+    if wants_json(args):
+        emit_json(_info_dict(info))
+        return 0
+    for key, value in _info_dict(info).items():
+        print(f"{key + ':':18}{value}")
+    return 0
+
+
+def add_prog(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``prog list`` and ``prog show``."""
+    prog = sub.add_parser("prog", parents=[common], help="list or show loaded programs",
+                          description="Programs the kernel holds, from any process.")
+    verbs = prog.add_subparsers(dest="verb", required=True, metavar="VERB")
+    lst = verbs.add_parser("list", parents=[common], help="every loaded program")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(func=_prog_list)
+    show = verbs.add_parser("show", parents=[common], help="one program in detail")
+    show.add_argument("ref", metavar="PROG", help="id:N, a bpffs pin path, or a name")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=_prog_show)
+
+
+# -- map -------------------------------------------------------------------------------------
+
+def _map_list(args: argparse.Namespace) -> int:
+    from libbpf_py.maps import map_info
+
+    infos = [map_info(fd) for fd in _each("map")]
+    if wants_json(args):
+        emit_json([_info_dict(i) for i in infos])
+        return 0
+    print_table(["id", "type", "name", "key", "value", "max_entries"],
+                [[i.id, i.type.name.lower(), i.name, f"{i.key_size}B", f"{i.value_size}B",
+                  i.max_entries] for i in infos], empty="no maps exist")
+    return 0
+
+
+class _TypedMap:
+    def __init__(self, ref: str) -> None:
+        self.map = _kernel.open_map(ref)
+        self.btf, self.key_type, self.value_type = _kernel.map_btf(self.map.fd)
+
+    def close(self) -> None:
+        os.close(self.map.fd)
+
+    def key(self, text: str) -> bytes:
+        return encode(text, self.btf, self.key_type, self.map.key_size, "key")
+
+    def value(self, text: str) -> bytes:
+        one = encode(text, self.btf, self.value_type, self.map.value_size, "value")
+        return (encode_percpu(one, self.map.value_size, self.map.cpus) if self.map.percpu
+                else one)
+
+    def show_key(self, raw: bytes) -> Any:
+        return decode(raw, self.btf, self.key_type)
+
+    def show_value(self, raw: bytes) -> Any:
+        if self.map.percpu:
+            return decode_percpu(raw, self.btf, self.value_type, self.map.value_size,
+                                 self.map.cpus)
+        return decode(raw, self.btf, self.value_type)
+
+
+@contextlib.contextmanager
+def _typed(ref: str) -> Iterator[_TypedMap]:
+    typed = _TypedMap(ref)
+    try:
+        yield typed
+    finally:
+        typed.close()
+
+
+def _print_entries(args: argparse.Namespace, m: _TypedMap,
+                   entries: list[tuple[Any, Any]]) -> None:
+    if wants_json(args):
+        emit_json([{"key": k, "value": v} for k, v in entries])
+        return
+    import json
+
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else json.dumps(value)
+
+    print_table(["key", "value"], [[text(k), text(v)] for k, v in entries],
+                empty=f"map {m.map.name!r} is empty")
+
+
+def _map_dump(args: argparse.Namespace) -> int:
+    with _typed(args.ref) as m:
+        entries = []
+        for raw in m.map.raw_keys():
+            value = m.map.lookup(raw)
+            if value is not None:
+                entries.append((m.show_key(raw), m.show_value(value)))
+        narrate(f"bpf_map_get_next_key/bpf_map_lookup_elem({m.map.name!r})",
+                f"{len(entries)} entries", phase="execute")
+        _print_entries(args, m, entries)
+    return 0
+
+
+def _map_lookup(args: argparse.Namespace) -> int:
+    with _typed(args.ref) as m:
+        key = m.key(args.key)
+        value = m.map.lookup(key)
+        narrate(f"bpf_map_lookup_elem({m.map.name!r}, {key.hex()})",
+                "found" if value is not None else "ENOENT", phase="execute")
+        if value is None:
+            raise KeyNotFound(f"map {m.map.name!r} has no entry for key {args.key}")
+        _print_entries(args, m, [(m.show_key(key), m.show_value(value))])
+    return 0
+
+
+def _map_update(args: argparse.Namespace) -> int:
+    with _typed(args.ref) as m:
+        key, value = m.key(args.key), m.value(args.value)
+        m.map.update(key, value)
+        stored = m.map.lookup(key)
+        if stored is not None:
+            _print_entries(args, m, [(m.show_key(key), m.show_value(stored))])
+    return 0
+
+
+def _map_delete(args: argparse.Namespace) -> int:
+    with _typed(args.ref) as m:
+        m.map.delete(m.key(args.key))
+    if not wants_json(args):
+        print(f"deleted key {args.key} from map {args.ref}")
+    return 0
+
+
+def add_map(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``map list|dump|lookup|update|delete``."""
+    mp = sub.add_parser("map", parents=[common], help="list, dump, read and change maps",
+                        description="Maps the kernel holds, typed by their BTF. Keys and "
+                        "values: 42, 0x2a, 198.18.0.2, an enumerator, JSON, or hex:0a000001.")
+    verbs = mp.add_subparsers(dest="verb", required=True, metavar="VERB")
+    lst = verbs.add_parser("list", parents=[common], help="every map")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(func=_map_list)
+    for verb, func, helptext, extra in (
+            ("dump", _map_dump, "every entry, typed", ()),
+            ("lookup", _map_lookup, "one entry", ("key",)),
+            ("update", _map_update, "set one entry", ("key", "value")),
+            ("delete", _map_delete, "remove one entry", ("key",))):
+        p = verbs.add_parser(verb, parents=[common], help=helptext)
+        p.add_argument("ref", metavar="MAP", help="id:N, a bpffs pin path, or a name")
+        for name in extra:
+            p.add_argument(name, metavar=name.upper())
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(func=func)
+
+
+# -- link ------------------------------------------------------------------------------------
+
+def _link_list(args: argparse.Namespace) -> int:
+    from libbpf_py.link import link_info
+
+    infos = [link_info(fd) for fd in _each("link")]
+    if wants_json(args):
+        emit_json([_info_dict(i) for i in infos])
+        return 0
+    rows = []
+    for i in infos:
+        target = i.interface or (f"ifindex {i.ifindex}" if i.ifindex else "") or i.target
+        if not target and i.cgroup_id:
+            target = f"cgroup {i.cgroup_id}"
+        rows.append([i.id, i.type.name.lower(), i.program_id,
+                     i.attach_type.name.lower() if i.attach_type is not None else "-",
+                     target or "-"])
+    print_table(["id", "type", "prog", "attach", "target"], rows, empty="no links exist")
+    return 0
+
+
+def _link_detach(args: argparse.Namespace) -> int:
+    from libbpf_py._lowlevel import check, lib
+    from libbpf_py.link import link_info
+
+    with _closing(_kernel.open_ref("link", args.ref)) as fd:
+        info = link_info(fd)
+        check(lib.bpf_link_detach(fd), f"detaching link id {info.id}")
+        narrate(f"bpf_link_detach(link id {info.id})", "detached", phase="tear down")
+    if "/" in args.ref:
+        os.unlink(args.ref)
+    if wants_json(args):
+        emit_json({"detached": info.id})
+    else:
+        print(f"link {info.id} detached (program {info.program_id} no longer runs there)"
+              + (f"; pin {args.ref} removed" if "/" in args.ref else ""))
+    return 0
+
+
+def add_link(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``link list`` and ``link detach``."""
+    lk = sub.add_parser("link", parents=[common], help="list or detach links")
+    verbs = lk.add_subparsers(dest="verb", required=True, metavar="VERB")
+    lst = verbs.add_parser("list", parents=[common], help="every link")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(func=_link_list)
+    det = verbs.add_parser("detach", parents=[common], help="detach one link now")
+    det.add_argument("ref", metavar="LINK", help="id:N or a bpffs pin path (removed too)")
+    det.add_argument("--json", action="store_true", help="print JSON")
+    det.set_defaults(func=_link_detach)
+
+
