@@ -30,10 +30,10 @@ class RecordSink(Protocol):
 class SampleSink(Protocol):
     """What a PerfBuffer offers to the sample and lost trampolines."""
 
-    def sample(self, cpu: int, data: Any, size: int) -> None:
+    def take_sample(self, cpu: int, data: Any, size: int) -> None:
         """Handle one sample (``data`` is valid only during the call)."""
 
-    def lost(self, cpu: int, count: int) -> None:
+    def take_lost(self, cpu: int, count: int) -> None:
         """Handle a report of ``count`` samples lost on ``cpu``."""
 
     def fail(self, exc: BaseException) -> None:
@@ -57,7 +57,7 @@ def lpy_on_perf_sample(handle: Any, cpu: int, data: Any, size: int) -> None:
     """One perf buffer sample."""
     sink: SampleSink = ffi.from_handle(handle)
     try:
-        sink.sample(cpu, data, size)
+        sink.take_sample(cpu, data, size)
     except BaseException as exc:  # noqa: BLE001 - re-raised by the poll in the caller
         sink.fail(exc)
 
@@ -67,6 +67,6 @@ def lpy_on_perf_lost(handle: Any, cpu: int, count: int) -> None:
     """A perf buffer's report of lost samples."""
     sink: SampleSink = ffi.from_handle(handle)
     try:
-        sink.lost(cpu, count)
+        sink.take_lost(cpu, count)
     except BaseException as exc:  # noqa: BLE001 - re-raised by the poll in the caller
         sink.fail(exc)

@@ -109,10 +109,15 @@ class PerCpuCodec:
         self.size = self.slot * ncpus
 
     def encode(self, value: Any) -> bytes:
-        """Encode one value (written to every CPU) or a sequence of one per CPU."""
+        """Encode one value (written to every CPU) or a sequence of one per CPU.
+
+        A :class:`PerCpu` is always one value per CPU. Where a single value may itself be
+        a sequence (structs take tuples, arrays take lists), a ``list`` is per CPU for
+        structs and a list of sequences per CPU for arrays; tuples are single values.
+        """
         if isinstance(value, bytes | bytearray | memoryview) and len(value) == self.size:
             return bytes(value)
-        if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray | str):
+        if self._per_cpu(value):
             if len(value) != self.ncpus:
                 raise LayoutError(f"a per-CPU value needs one value per possible CPU "
                                   f"({self.ncpus}), got {len(value)}")
@@ -121,6 +126,19 @@ class PerCpuCodec:
             items = [value] * self.ncpus
         pad = b"\0" * (self.slot - self.inner.size)
         return b"".join(self.inner.encode(v) + pad for v in items)
+
+    def _per_cpu(self, value: Any) -> bool:
+        if isinstance(value, PerCpu):
+            return True
+        if not isinstance(value, Sequence) or isinstance(value, bytes | bytearray | str):
+            return False
+        shape = getattr(self.inner, "takes_sequences", "")
+        if shape == "struct":
+            return isinstance(value, list)
+        if shape == "array":
+            return isinstance(value, list) and all(
+                isinstance(v, list | tuple) for v in value)
+        return True
 
     def decode(self, data: bytes) -> PerCpu:
         """Decode into a :class:`PerCpu` list."""

@@ -6,7 +6,7 @@ import ipaddress
 import socket
 from typing import Any
 
-from libbpf_py._codec import Codec, IntCodec
+from libbpf_py._codec import IntCodec
 from libbpf_py.errors import LayoutError
 
 __all__ = ["CpumapValueCodec", "DevmapValueCodec", "FdValueCodec", "LpmKeyCodec"]
@@ -178,7 +178,3 @@ class CpumapValueCodec:
         if self.size == 4:
             return qsize
         return qsize, int.from_bytes(data[4:8], "little")
-
-
-def _check(codec: Codec) -> Codec:
-    return codec

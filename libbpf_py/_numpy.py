@@ -33,21 +33,16 @@ def dtype_of(codec: Codec) -> Any:
         return np.dtype((dtype_of(codec.elem), (codec.n,)))
     if isinstance(codec, StructCodec):
         names, formats, offsets = [], [], []
-        spans: set[int] = set()
+        # numpy has no bitfields: each storage span appears once, as raw bytes.
         for f in codec.fields:
-            if f.bits:
-                # numpy has no bitfields: the storage bytes appear once, as raw bytes.
-                if f.offset in spans:
-                    continue
-                spans.add(f.offset)
-                end = max(g.offset + (g.shift + g.bits + 7) // 8 for g in codec.fields
-                          if g.bits and g.offset == f.offset)
-                names.append(f"bitfields_at_{f.offset}")
-                formats.append(np.dtype(f"V{end - f.offset}"))
-            else:
+            if not f.bits:
                 names.append(f.name)
                 formats.append(dtype_of(f.codec))
-            offsets.append(f.offset)
+                offsets.append(f.offset)
+        for start, end, _ in codec.spans:
+            names.append(f"bitfields_at_{start}")
+            formats.append(np.dtype(f"V{end - start}"))
+            offsets.append(start)
         return np.dtype({"names": names, "formats": formats, "offsets": offsets,
                          "itemsize": codec.size})
     if isinstance(codec, PerCpuCodec):

@@ -24,7 +24,8 @@ from libbpf_py.inspect.btf_types import Array, BtfType, Enum, Float, Int, Ptr, S
 if TYPE_CHECKING:
     import numpy
 
-__all__ = ["RecordType", "btf_of_map", "kernel_btf", "record_type"]
+__all__ = ["RecordType", "btf_of_map", "btf_of_object", "btf_of_program_id", "find_type",
+           "kernel_btf", "record_type"]
 
 Decoder = Callable[[Any, int], Any]
 _SCALAR_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
@@ -300,33 +301,44 @@ def _btf_from_libbpf(ptr: Any) -> Btf:
     return read_btf(bytes(ffi.buffer(raw, size[0])))
 
 
-def btf_of_map(m: Any) -> Btf:
-    """The BTF of the object a map belongs to (or of the map itself), parsed once."""
+def btf_of_object(owner: Any) -> Btf:
+    """The BTF of a LoadedObject, parsed once per object."""
     from libbpf_py._lowlevel import ffi, lib
 
-    owner = getattr(m, "_owner", None)
     with _lock:
-        if owner is not None:
-            cached = _btf_cache.get(owner)
-            if cached is not None:
-                return cached
-            ptr = lib.bpf_object__btf(owner._handle.ptr)
-            if ptr == ffi.NULL:
-                raise LayoutError(f"the object of map {m.name!r} has no BTF: compile it "
-                                  "with -g to decode records by type name")
-            btf = _btf_from_libbpf(ptr)
-            _btf_cache[owner] = btf
-            return btf
-    btf_id = m.info().btf_id
+        cached = _btf_cache.get(owner)
+        if cached is not None:
+            return cached
+        ptr = lib.bpf_object__btf(owner._handle.ptr)
+        if ptr == ffi.NULL:
+            raise LayoutError(f"object {owner.name!r} has no BTF: compile it with -g to "
+                              "use types by name")
+        btf = _btf_from_libbpf(ptr)
+        _btf_cache[owner] = btf
+        return btf
+
+
+def btf_of_program_id(btf_id: int) -> Btf:
+    """The BTF the kernel holds under ``btf_id`` (of a map or program), parsed."""
+    from libbpf_py._lowlevel import ffi, lib
+
     if not btf_id:
-        raise LayoutError(f"map {m.name!r} carries no BTF: give records as bytes")
+        raise LayoutError("this map or program carries no BTF: use bytes")
     ptr = lib.btf__load_from_kernel_by_id(btf_id)
     if ptr == ffi.NULL:
-        raise LayoutError(f"cannot read the BTF (id {btf_id}) of map {m.name!r}")
+        raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}")
     try:
         return _btf_from_libbpf(ptr)
     finally:
         lib.btf__free(ptr)
+
+
+def btf_of_map(m: Any) -> Btf:
+    """The BTF of the object a map belongs to (or of the map itself), parsed once."""
+    owner = getattr(m, "_owner", None)
+    if owner is not None:
+        return btf_of_object(owner)
+    return btf_of_program_id(m.info().btf_id)
 
 
 def kernel_btf() -> Btf:

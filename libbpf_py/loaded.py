@@ -16,7 +16,7 @@ from libbpf_py.errors import PhaseError
 from libbpf_py.explain import narrate
 from libbpf_py.globals import Globals, HasGlobals, read_sections
 from libbpf_py.link import Link
-from libbpf_py.maps import Map, libbpf_btf
+from libbpf_py.maps import Map, declared_types, libbpf_btf
 from libbpf_py.program import Program
 
 if TYPE_CHECKING:
@@ -56,12 +56,15 @@ class LoadedObject(HasGlobals, Owner):
             fd = lib.bpf_map__fd(m)
             if fd >= 0:
                 name = c_string(lib.bpf_map__name(m))
+                key_id = lib.bpf_map__btf_key_type_id(m)
+                value_id = lib.bpf_map__btf_value_type_id(m)
+                if not key_id and not value_id:
+                    key_id, value_id = declared_types(types, name)
                 maps[name] = Map(
                     self, m, fd, name, MapType.coerce(lib.bpf_map__type(m)),
                     lib.bpf_map__key_size(m), lib.bpf_map__value_size(m),
                     lib.bpf_map__max_entries(m), lib.bpf_map__map_flags(m), types=types,
-                    key_type_id=lib.bpf_map__btf_key_type_id(m),
-                    value_type_id=lib.bpf_map__btf_value_type_id(m))
+                    key_type_id=key_id, value_type_id=value_id)
             m = lib.bpf_object__next_map(ptr, m)
         self._programs = programs
         self._maps = maps

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from libbpf_py._map_codecs import (
     DevmapValueCodec,
     FdValueCodec,
     LpmKeyCodec,
-    fd_of,
 )
 from libbpf_py._owner import Owner
 from libbpf_py.enums import MapType
@@ -285,26 +283,29 @@ class Map(Owner):
             raise
 
     @classmethod
-    def from_pin(cls, path: str | os.PathLike[str]) -> Map:
-        """Open the map pinned at ``path`` (typed from its BTF, if it has one)."""
+    def from_pin(cls, path: str | os.PathLike[str], *, key_type: Any = None,
+                 value_type: Any = None) -> Map:
+        """Open the map pinned at ``path``, typed from its BTF if it has one (or from
+        ``key_type``/``value_type``, as for :meth:`create`)."""
         fd = check(lib.bpf_obj_get(os.fsencode(path)), f"opening the pinned map {path}")
-        return cls._from_fd(fd, str(path))
+        return cls._from_fd(fd, str(path), key_type, value_type)
 
     @classmethod
-    def from_id(cls, map_id: int) -> Map:
+    def from_id(cls, map_id: int, *, key_type: Any = None, value_type: Any = None) -> Map:
         """Open the map with kernel id ``map_id`` (``bpftool map show id N``)."""
         fd = check(lib.bpf_map_get_fd_by_id(map_id), f"opening the map with id {map_id}")
-        return cls._from_fd(fd, f"id {map_id}")
+        return cls._from_fd(fd, f"id {map_id}", key_type, value_type)
 
     @classmethod
-    def _from_fd(cls, fd: int, where: str) -> Map:
+    def _from_fd(cls, fd: int, where: str, key_type: Any, value_type: Any) -> Map:
         try:
             info = map_info(fd)
             types = _kernel_btf(info.btf_id) if info.btf_id else None
             return cls(None, ffi.NULL, fd, info.name or where, info.type, info.key_size,
                        info.value_size, info.max_entries, info.flags, types=types,
                        key_type_id=info.btf_key_type_id,
-                       value_type_id=info.btf_value_type_id, owns_fd=True)
+                       value_type_id=info.btf_value_type_id, key_type=key_type,
+                       value_type=value_type, owns_fd=True)
         except BaseException:
             os.close(fd)
             raise
@@ -989,6 +990,38 @@ def libbpf_btf(btf: Any) -> TypeCodecs | None:
     return TypeCodecs(read_btf(ffi.unpack(ffi.cast("char *", data), size[0])))
 
 
+def declared_types(types: TypeCodecs | None, name: str) -> tuple[int, int]:
+    """The key and value type ids a ``.maps`` definition declares for map ``name``.
+
+    libbpf drops the BTF ids of maps whose kernel type takes no BTF (queues, stacks,
+    fd maps...) at load; the definition in ``.maps`` still names the types.
+    """
+    from libbpf_py.inspect.btf_types import Datasec, Ptr, Struct, Var
+
+    if types is None:
+        return 0, 0
+    btf = types.btf
+    for ds_id in btf.ids_by_name(".maps"):
+        ds = btf.type_by_id(ds_id)
+        if not isinstance(ds, Datasec):
+            continue
+        for vsi in ds.vars:
+            var = btf.type_by_id(vsi.type_id)
+            if not isinstance(var, Var) or var.name != name:
+                continue
+            st = btf.skip_qualifiers(var.type_id)
+            if not isinstance(st, Struct):
+                return 0, 0
+            found = {"key": 0, "value": 0}
+            for m in st.members:
+                if m.name in found:
+                    ptr = btf.skip_qualifiers(m.type_id)
+                    if isinstance(ptr, Ptr):
+                        found[m.name] = ptr.type_id
+            return found["key"], found["value"]
+    return 0, 0
+
+
 def map_info(fd: int, name: str = "") -> MapInfo:
     """Ask the kernel about the map behind ``fd`` (``bpf_map_get_info_by_fd``)."""
     info = ffi.new("struct bpf_map_info *")
@@ -1003,5 +1036,3 @@ def map_info(fd: int, name: str = "") -> MapInfo:
                    btf_value_type_id=info.btf_value_type_id)
 
 
-# sys is used by tests that check reference counts of the fast path
-_ = (sys, fd_of)

@@ -87,14 +87,16 @@ class FloatCodec:
 class EnumCodec(IntCodec):
     """An enum: decodes to a member of a generated ``IntEnum`` (unknown values stay int)."""
 
-    def __init__(self, t: Enum, what: str) -> None:
+    def __init__(self, t: Enum, what: str, cls: type[enum.IntEnum] | None = None) -> None:
         super().__init__(t.size, t.signed, what)
-        name = _identifier(t.name or "anonymous_enum")
-        members = {}
-        for v in t.values:
-            if v.name and v.name.isidentifier() and v.value not in members.values():
-                members[v.name] = v.value
-        self.enum: type[enum.IntEnum] = enum.IntEnum(name, members)  # type: ignore[misc]
+        if cls is None:
+            members = {}
+            for v in t.values:
+                if v.name and v.name.isidentifier() and v.value not in members.values():
+                    members[v.name] = v.value
+            cls = enum.IntEnum(_identifier(t.name or "anonymous_enum"),  # type: ignore[misc]
+                               members)
+        self.enum: type[enum.IntEnum] = cls
         self._by_value = {int(m): m for m in self.enum}
         self._names = {v.name: v.value for v in t.values}
         self.c_name = f"enum {t.name}" if t.name else "enum"
@@ -153,6 +155,8 @@ class CharArrayCodec:
 
 class ArrayCodec:
     """``T name[N]`` as a list of N decoded elements."""
+
+    takes_sequences = "array"
 
     def __init__(self, elem: Codec, n: int, what: str) -> None:
         self.elem = elem
@@ -282,13 +286,17 @@ class StructCodec:
     nested aggregates and bitfield storage as byte strings) and two generated functions.
     """
 
-    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str) -> None:
+    takes_sequences = "struct"
+
+    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
+                 cls: type[TypedValue] | None = None) -> None:
         self.size = size
         self.what = what
         self.c_name = c_name
         self.fields = fields
         names = [f.name for f in fields]
-        self.cls = _make_class(c_name, names, [_zero_of(f.codec) for f in fields], False)
+        self.cls = cls or _make_class(c_name, names, [_zero_of(f.codec) for f in fields],
+                                      False)
         self._compile()
 
     def _compile(self) -> None:
@@ -298,16 +306,7 @@ class StructCodec:
         dec_args: list[str] = []
         enc_items: list[str] = []
         scope: dict[str, Any] = {"_cls": self.cls, "_sx": _sign_extend, "_bf": _bitfield}
-        # Bitfields sharing bytes are one storage item; group them by byte span.
-        spans: list[tuple[int, int, list[int]]] = []
-        for i, f in enumerate(self.fields):
-            if f.bits:
-                end = f.offset + (f.shift + f.bits + 7) // 8
-                if spans and f.offset < spans[-1][1]:
-                    start, old_end, members = spans[-1]
-                    spans[-1] = (start, max(old_end, end), [*members, i])
-                else:
-                    spans.append((f.offset, end, [i]))
+        spans = self.spans = bitfield_spans(self.fields)
         span_of = {i: s for s in spans for i in s[2]}
         done_spans: set[int] = set()
         dec_by_field: dict[int, str] = {}
@@ -440,13 +439,16 @@ class StructCodec:
 class UnionCodec:
     """A union: decodes every member from the same bytes; encodes the one member given."""
 
-    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str) -> None:
+    takes_sequences = "struct"
+
+    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
+                 cls: type[TypedValue] | None = None) -> None:
         self.size = size
         self.what = what
         self.c_name = c_name
         self.fields = fields
-        self.cls = _make_class(c_name, [f.name for f in fields],
-                               [_zero_of(f.codec) for f in fields], True)
+        self.cls = cls or _make_class(c_name, [f.name for f in fields],
+                                      [_zero_of(f.codec) for f in fields], True)
 
     def decode(self, data: bytes) -> Any:
         """Decode: every member is readable; re-encoding gives back the same bytes."""
@@ -523,6 +525,20 @@ def _zero_of(codec: Codec) -> Callable[[], Any]:
     return lambda: b"\0" * size
 
 
+def bitfield_spans(fields: Sequence[_Field]) -> list[tuple[int, int, list[int]]]:
+    """Bitfields sharing bytes form one storage span: (first byte, end byte, members)."""
+    spans: list[tuple[int, int, list[int]]] = []
+    for i, f in enumerate(fields):
+        if f.bits:
+            end = f.offset + (f.shift + f.bits + 7) // 8
+            if spans and f.offset < spans[-1][1]:
+                start, old_end, members = spans[-1]
+                spans[-1] = (start, max(old_end, end), [*members, i])
+            else:
+                spans.append((f.offset, end, [i]))
+    return spans
+
+
 def _sign_extend(v: int, bits: int) -> int:
     return v - (1 << bits) if v >> (bits - 1) else v
 
@@ -543,6 +559,8 @@ class TypeCodecs:
     def __init__(self, btf: Btf) -> None:
         self.btf = btf
         self._cache: dict[tuple[int, str], Codec] = {}
+        # One Python class per C type, whichever map or global it is used by.
+        self._classes: dict[int, Any] = {}
 
     def codec(self, type_id: int, what: str = "the value") -> Codec:
         """The codec for BTF type ``type_id`` (typedefs and qualifiers followed)."""
@@ -574,7 +592,8 @@ class TypeCodecs:
             else:
                 codec = BytesCodec(t.size, what)
         elif isinstance(t, Enum):
-            codec = EnumCodec(t, what)
+            codec = EnumCodec(t, what, self._classes.get(t.id))
+            self._classes[t.id] = codec.enum
             codec.fmt = _INT_FMT.get((t.size, t.signed))  # type: ignore[attr-defined]
         elif isinstance(t, Float):
             codec = FloatCodec(t.size, what)
@@ -590,8 +609,10 @@ class TypeCodecs:
         elif isinstance(t, Struct):
             fields = self._fields(t, what, depth)
             c_name = f"{'union' if t.is_union else 'struct'} {t.name or '(anonymous)'}"
-            codec = (UnionCodec(c_name, t.size, fields, what) if t.is_union
-                     else StructCodec(c_name, t.size, fields, what))
+            cls = self._classes.get(t.id)
+            codec = (UnionCodec(c_name, t.size, fields, what, cls) if t.is_union
+                     else StructCodec(c_name, t.size, fields, what, cls))
+            self._classes[t.id] = codec.cls
         else:
             codec = BytesCodec(self.btf.size_of(type_id), what)
         if depth:
