@@ -98,6 +98,10 @@ _LAZY = {
 }
 
 
+# The submodule libbpf_py.globals shadows the builtin globals() here once imported.
+_namespace = globals()
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -105,7 +109,7 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
+    _namespace[name] = value
     return value
 
 
