@@ -14,7 +14,7 @@ from libbpf_py._owner import Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import PhaseError
 from libbpf_py.explain import narrate
-from libbpf_py.globals import Globals, HasGlobals, read_sections
+from libbpf_py.global_data import Globals, HasGlobals, read_sections
 from libbpf_py.link import Link
 from libbpf_py.maps import Map, declared_types, libbpf_btf
 from libbpf_py.program import Program

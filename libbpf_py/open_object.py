@@ -12,7 +12,7 @@ from libbpf_py._owner import Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
 from libbpf_py.errors import BpfError, NotFound, ObjectFormatError, PhaseError, VerifierError
 from libbpf_py.explain import narrate
-from libbpf_py.globals import Globals, HasGlobals, read_sections
+from libbpf_py.global_data import Globals, HasGlobals, read_sections
 
 if TYPE_CHECKING:
     from libbpf_py.inspect import ObjectSpec

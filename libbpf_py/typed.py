@@ -40,12 +40,13 @@ _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
 _DEPTH = 64
 
 
-def _raw(value: Any, size: int, what: str) -> bytes | None:
+def _raw(value: Any, size: int, what: str, layout: str = "") -> bytes | None:
     """``value`` as exact-size bytes if it is a bytes-like, else None."""
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
         if len(raw) != size:
-            raise LayoutError(f"{what} must be exactly {size} bytes, got {len(raw)}")
+            raise LayoutError(f"{what} must be exactly {size} bytes"
+                              f"{f' ({layout})' if layout else ''}, got {len(raw)}")
         return raw
     return None
 
@@ -397,7 +398,7 @@ class StructCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode an instance, a dict, a tuple, or raw bytes of exactly ``size``."""
-        raw = _raw(value, self.size, self.what)
+        raw = _raw(value, self.size, self.what, self.describe())
         if raw is not None:
             return raw
         values = self.values_of(value)
@@ -467,7 +468,7 @@ class UnionCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode bytes, a dict with one member, or an instance (its one given member)."""
-        raw = _raw(value, self.size, self.what)
+        raw = _raw(value, self.size, self.what, self.describe())
         if raw is not None:
             return raw
         if isinstance(value, self.cls):

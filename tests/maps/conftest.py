@@ -27,3 +27,10 @@ def typed(typed_object: Path) -> Iterator[libbpf_py.LoadedObject]:
         pytest.skip("loading BPF objects needs root")
     with libbpf_py.ObjectFile(typed_object).open() as opened, opened.load() as loaded:
         yield loaded
+
+
+@pytest.fixture(scope="session")
+def pinned_object(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/bpf/maps/pinned.bpf.c (a LIBBPF_PIN_BY_NAME map), compiled."""
+    out = tmp_path_factory.mktemp("bpf_pinned")
+    return libbpf_py.compile(SOURCES / "pinned.bpf.c", out / "pinned.bpf.o")

@@ -108,14 +108,19 @@ def _property(name: str, offset: int, codec: Codec) -> property:
             try:
                 return self._views[fmt][index]
             except KeyError:
-                self._views[fmt] = self._mem.cast(fmt)
-                return self._views[fmt][index]
+                pass
             except ValueError:
                 raise self._closed_error() from None
+            if self._released:
+                raise self._closed_error()
+            view = self._views[fmt] = self._mem.cast(fmt)
+            return view[index]
 
         def set_int(self: GlobalSection, value: Any) -> None:
             if self._frozen:
                 raise self._frozen_error(name)
+            if self._released:
+                raise self._closed_error()
             try:
                 view = self._views.get(fmt)
                 if view is None:
