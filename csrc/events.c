@@ -180,8 +180,8 @@ struct lpy_test_run {
     __u32 ctx_size_out;
 };
 
-static int lpy_test_run(int prog_fd, const void *data, __u32 data_len, void *data_out,
-                        __u32 data_out_cap, const void *ctx, __u32 ctx_len, void *ctx_out,
+static int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *data_out,
+                        __u32 data_out_cap, const char *ctx, __u32 ctx_len, void *ctx_out,
                         int repeat, __u32 flags, __u32 cpu, __u32 batch_size,
                         struct lpy_test_run *out)
 {
@@ -205,5 +205,31 @@ static int lpy_test_run(int prog_fd, const void *data, __u32 data_len, void *dat
     out->duration = opts.duration;
     out->data_size_out = opts.data_size_out;
     out->ctx_size_out = opts.ctx_size_out;
+    return err;
+}
+
+struct lpy_test_req {
+    char *out;
+    __u32 out_cap;
+    __u32 retval;
+    __u32 duration;
+    __u32 size_out;
+};
+
+static int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, int repeat,
+                               struct lpy_test_req *req)
+{
+    LIBBPF_OPTS(bpf_test_run_opts, opts,
+        .data_in = data,
+        .data_size_in = data_len,
+        .data_out = req->out,
+        .data_size_out = req->out_cap,
+        .repeat = repeat,
+    );
+    int err = bpf_prog_test_run_opts(prog_fd, &opts);
+
+    req->retval = opts.retval;
+    req->duration = opts.duration;
+    req->size_out = opts.data_size_out;
     return err;
 }

@@ -34,6 +34,8 @@ _TEST_RUN_HEADROOM = 4096  # room for programs that grow the packet (adjust_head
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 # Kinds whose test run takes no packet, runs once, and answers through the context.
 _RUN_ONCE = {ProgType.RAW_TRACEPOINT, ProgType.SYSCALL}
+# Kinds whose results need more than the one-call path gives (see _test_run).
+_SLOW = _RUN_ONCE | {ProgType.FLOW_DISSECTOR}
 _PACKET_KINDS = {ProgType.XDP, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.SOCKET_FILTER,
                  ProgType.CGROUP_SKB, ProgType.FLOW_DISSECTOR, ProgType.LWT_IN,
                  ProgType.LWT_OUT, ProgType.LWT_XMIT, ProgType.LWT_SEG6LOCAL}
@@ -47,9 +49,8 @@ _KERNEL_CTX = {ProgType.XDP: "struct xdp_md", ProgType.SCHED_CLS: "struct __sk_b
 _STREAMS = {"stdout": 1, "stderr": 2}
 _scratch = threading.local()
 _FAST_MAX = 2048  # packets up to this size take the one-call path of test_run
-lpy_test_run = lib.lpy_test_run
+lpy_test_run_packet = lib.lpy_test_run_packet
 unpack = ffi.unpack
-NULL = ffi.NULL
 
 
 class TestRunFlag:
@@ -138,7 +139,7 @@ class Program(AttachMixin):
         self.verifier_log = verifier_log or []
         self._fd = int(lib.bpf_program__fd(ptr))
         self._ctx_type: RecordType | None | bool = False  # False: not looked up yet
-        self._fast = self._fd >= 0 and self.type not in _RUN_ONCE
+        self._fast = self._fd >= 0 and self.type not in _SLOW
 
     @classmethod
     def _standalone(cls, fd: int) -> Program:
@@ -161,7 +162,7 @@ class Program(AttachMixin):
         self.expected_attach_type = AttachType.coerce(0)
         self.verifier_log = []
         self._ctx_type = False
-        self._fast = self.type not in _RUN_ONCE
+        self._fast = self.type not in _SLOW
         return self
 
     @classmethod
@@ -280,12 +281,16 @@ class Program(AttachMixin):
         for insn in self.xlated_instructions():
             text = instruction_text(insn)
             if insn.code == 0x85 and insn.src == 0:
-                name = helper_name(insn.imm)
-                if name is not None:
-                    text = f"call {name}#{insn.imm}"
-            elif insn.code == 0x18 and insn.src in (1, 2):  # BPF_PSEUDO_MAP_FD / _VALUE
-                kind = "map" if insn.src == 1 else "map value"
-                text += f"\t; {kind} id {insn.imm}"
+                # The kernel stores a helper call as an offset from __bpf_call_base.
+                name = _kernel_function(insn.imm) or helper_name(insn.imm)
+                text = f"call {name}" if name else text
+            elif insn.code == 0x85 and insn.src == 1:
+                text = f"call pc{insn.imm:+d}"
+            elif insn.code == 0x18 and insn.src == 1 and insn.imm64 is not None:
+                text = f"r{insn.dst} = map[id:{insn.imm64 & 0xFFFFFFFF}]"
+            elif insn.code == 0x18 and insn.src == 2 and insn.imm64 is not None:
+                text = (f"r{insn.dst} = map[id:{insn.imm64 & 0xFFFFFFFF}][0]"
+                        f"+{insn.imm64 >> 32}")
             lines.append(f"{insn.index:>5}: {text}")
         return lines
 
@@ -359,15 +364,12 @@ class Program(AttachMixin):
             # The common case in one C call and no allocation but the result: tests run
             # programs millions of times, and every Python step here is paid each time.
             try:
-                out, res = _scratch.fast
+                req = _scratch.req
             except AttributeError:
-                out, res = _scratch.fast = (ffi.new("char[]", _FAST_MAX + _TEST_RUN_HEADROOM),
-                                            ffi.new("struct lpy_test_run *"))
-            n = len(data)
-            if lpy_test_run(self._fd, data, n, out, n + _TEST_RUN_HEADROOM, NULL, 0, NULL,
-                            repeat, 0, 0, 0, res) == 0:
-                return tuple.__new__(TestRunResult, (res.retval, unpack(out, res.data_size_out),
-                                                     None, res.duration, None))
+                req = _new_request()
+            if lpy_test_run_packet(self._fd, data, len(data), repeat, req) == 0:
+                return tuple.__new__(TestRunResult, (req.retval, unpack(req.out, req.size_out),
+                                                     None, req.duration, None))
         return self._test_run(data, ctx, repeat, cpu, flags, batch_size)
 
     def _test_run(self, data: bytes, ctx: Any, repeat: int, cpu: int | None, flags: int,
@@ -417,7 +419,12 @@ class Program(AttachMixin):
             elif ctx_out != ffi.NULL:
                 ctx_bytes = ffi.buffer(ctx_out, result.ctx_size_out)[:]
         context = None
-        if ctx_type is not None and ctx_bytes is not None and len(ctx_bytes) >= ctx_type.size:
+        if kind == ProgType.FLOW_DISSECTOR:
+            # The dissected flow keys come back as the output data.
+            keys = self._context_type()
+            if keys is not None and len(out_bytes) >= keys.size:
+                context = keys.decode(out_bytes)
+        elif ctx_type is not None and ctx_bytes is not None and len(ctx_bytes) >= ctx_type.size:
             context = ctx_type.decode(ctx_bytes)
         return TestRunResult(retval, out_bytes, ctx_bytes, result.duration, context)
 
@@ -439,6 +446,11 @@ class Program(AttachMixin):
                 return LayoutError(f"{what}: {len(raw)} bytes of data do not fit one page "
                                    f"({_PAGE} bytes) less the kernel's head and tail room",
                                    errno=err)
+        if err == errno.ENOMEM and kind == ProgType.XDP and len(raw) > _PAGE - 512:
+            return LayoutError(f"{what}: {len(raw)} bytes of data are more than an XDP test "
+                               "run holds (one page plus the fragments of one frame)",
+                               errno=err)
+        if err == errno.EINVAL:
             if flags & TestRunFlag.XDP_LIVE_FRAMES:
                 return LayoutError(f"{what}: live frames need an XDP program, a ctx naming "
                                    "ingress_ifindex, and a packet; the kernel refused this "
@@ -450,8 +462,14 @@ class Program(AttachMixin):
         return raise_errno(err, what)
 
 
-def _new_result(values: tuple[Any, ...]) -> TestRunResult:
-    return tuple.__new__(TestRunResult, values)  # type: ignore[type-var]
+def _new_request() -> Any:
+    req = ffi.new("struct lpy_test_req *")
+    out = ffi.new("char[]", _FAST_MAX + _TEST_RUN_HEADROOM)
+    req.out = out
+    req.out_cap = _FAST_MAX + _TEST_RUN_HEADROOM
+    _scratch.req = req
+    _scratch.req_out = out  # the request points into it: keep it alive with the request
+    return req
 
 
 def _out_buffer(size: int) -> Any:
@@ -469,6 +487,30 @@ def _result_struct() -> Any:
     if res is None:
         res = _scratch.result = ffi.new("struct lpy_test_run *")
     return res
+
+
+_kallsyms: dict[int, str] = {}
+_call_base: list[int] = []
+
+
+def _kernel_function(offset: int) -> str | None:
+    """The kernel function at ``__bpf_call_base + offset``, as bpftool finds it."""
+    if not _call_base:
+        try:
+            with open("/proc/kallsyms") as f:
+                for line in f:
+                    addr, kind, name = line.split()[:3]
+                    if name == "__bpf_call_base":
+                        _call_base.append(int(addr, 16))
+                    elif kind in "tTW":
+                        _kallsyms.setdefault(int(addr, 16), name)
+        except OSError:
+            pass
+        if not _call_base:
+            _call_base.append(0)
+    if not _call_base[0]:  # kptr_restrict hides addresses: no names then
+        return None
+    return _kallsyms.get(_call_base[0] + offset)
 
 
 def _require_program_fd(fd: int) -> None:
@@ -511,6 +553,9 @@ def _find_ctx_type(program: Program) -> RecordType | None:
     from libbpf_py.inspect import BtfKind
     from libbpf_py.inspect.btf_types import Func, FuncProto, Ptr, Struct
 
+    if program.type == ProgType.FLOW_DISSECTOR:
+        # Its function takes a __sk_buff, but its test run's context is the flow keys.
+        return record_type(kernel_btf(), "struct bpf_flow_keys")
     try:
         btf = (btf_of_object(program._owner) if program._owner is not None
                else btf_of_program_id(program.info().btf_id))

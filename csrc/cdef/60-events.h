@@ -43,14 +43,26 @@ extern "Python" int lpy_on_ring_record(void *handle, void *data, size_t size);
 extern "Python" void lpy_on_perf_sample(void *handle, int cpu, void *data, __u32 size);
 extern "Python" void lpy_on_perf_lost(void *handle, int cpu, __u64 count);
 
-/* BPF_PROG_TEST_RUN with the fewest allocations: one call, results written to out. */
+/* BPF_PROG_TEST_RUN with the fewest allocations: one call, results written to out.
+ * data and ctx are char pointers so that Python bytes pass without a copy. */
 struct lpy_test_run {
     __u32 retval;
     __u32 duration;
     __u32 data_size_out;
     __u32 ctx_size_out;
 };
-int lpy_test_run(int prog_fd, const void *data, __u32 data_len, void *data_out,
-                 __u32 data_out_cap, const void *ctx, __u32 ctx_len, void *ctx_out,
+int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *data_out,
+                 __u32 data_out_cap, const char *ctx, __u32 ctx_len, void *ctx_out,
                  int repeat, __u32 flags, __u32 cpu, __u32 batch_size,
                  struct lpy_test_run *out);
+
+/* The one-call path of Program.test_run: a packet in, the packet out into req->out. */
+struct lpy_test_req {
+    char *out;
+    __u32 out_cap;
+    __u32 retval;
+    __u32 duration;
+    __u32 size_out;
+};
+int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, int repeat,
+                        struct lpy_test_req *req);
