@@ -190,6 +190,8 @@ class Map(Owner):
             return _explicit(key_type, self.key_size, what)
         if self.key_type is not None:
             return self.key_type.codec
+        if self.type in _ARRAYS and self.key_size == 4:
+            return simple_type("u32", 4, what)  # array keys are indexes
         return BytesCodec(self.key_size, what)
 
     def _choose_value(self, value_type: Any) -> Codec:
