@@ -523,8 +523,10 @@ class AttachMixin:
         if errno_of(ptr) == errno.ENOENT:
             raise NotFound(f"{what}: {path} has no USDT probe {provider}:{name}",
                            errno=errno.ENOENT)
-        return self._made(ptr, f"bpf_program__attach_usdt({provider}:{name})", what,
+        link = self._made(ptr, f"bpf_program__attach_usdt({provider}:{name})", what,
                           f"{self.name} (usdt {path}:{provider}:{name})")
+        link._composite = True
+        return link
 
     def attach_perf_event(self, event: str | int = "cpu-clock", *, frequency: int = 0,
                           period: int = 0, pid: int = 0, cpu: int = -1) -> Link:

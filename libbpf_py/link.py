@@ -88,6 +88,8 @@ class Link(Owner):
         self._owned_by_object = owned_by_object
         self._detacher = detacher
         self._pin_path: str | None = None
+        # libbpf's USDT link groups one uprobe link per call site and has no fd of its own.
+        self._composite = False
         self._disconnected = False
         self._closed = False
 
@@ -142,6 +144,8 @@ class Link(Owner):
     def fd(self) -> int:
         """The link's file descriptor (-1 for attachments that are not BPF links)."""
         self._require_open("Link.fd")
+        if self._composite:
+            return -1
         return int(lib.bpf_link__fd(self._ptr)) if self._ptr is not None else self._fd
 
     @property
@@ -155,7 +159,11 @@ class Link(Owner):
             raise NotSupported(f"{what}: {self._description} is not a BPF link (legacy tc, "
                                "netlink XDP and socket filters have no link fd); use "
                                "attach_tcx/attach_xdp for a link")
-        return self.fd
+        fd = self.fd
+        if fd < 0:
+            raise NotSupported(f"{what}: {self._description} is a group of links (libbpf "
+                               "makes one uprobe link per USDT call site) with no single fd")
+        return fd
 
     def info(self) -> LinkInfo:
         """Ask the kernel about this link: its id, kind, program and target."""
@@ -167,18 +175,31 @@ class Link(Owner):
         return self.info().id
 
     def detach(self) -> None:
-        """Detach the program from its hook now, even if the link is pinned, and close."""
+        """Detach the program from its hook now, even if the link is pinned, and close.
+
+        Some link kinds (perf events, raw tracepoints, tracing) cannot be detached by
+        force: for them this closes this handle, and raises
+        :class:`~libbpf_py.errors.NotSupported` if a pin or another fd keeps the
+        attachment alive.
+        """
         if self._closed:
             return
-        if self._detacher is None:
+        link_id = 0
+        if self._detacher is None and self.fd >= 0:
             ret = lib.bpf_link_detach(self.fd)
-            # Links that predate BPF_LINK_DETACH (perf events, legacy kinds) detach on
-            # close.
             if ret < 0 and -ret not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOTSUP):
                 check(ret, f"detaching {self._description}")
+            if ret < 0:
+                # This kind detaches only when its last fd closes: see if ours was last.
+                link_id = self.info().id
             narrate(f"bpf_link_detach({self._description})", "detached", phase="tear down")
         self._disconnected = False  # a detached attachment is removed on close, always
         self.close()
+        if link_id and _link_exists(link_id):
+            raise NotSupported(f"detaching {self._description}: the kernel cannot force this "
+                               f"kind of link off its hook; link id {link_id} stays attached "
+                               "while a pin or another process's fd holds it (unpin it, or "
+                               "close those fds)", errno=errno.EOPNOTSUPP)
 
     def disconnect(self) -> None:
         """Let the attachment outlive this handle: closing only releases the fd.
@@ -188,8 +209,6 @@ class Link(Owner):
         """
         self._require_open("Link.disconnect()")
         self._disconnected = True
-        if self._ptr is not None:
-            lib.bpf_link__disconnect(self._ptr)
 
     def pin(self, path: str | os.PathLike[str]) -> None:
         """Pin the link in bpffs, so it (and the attachment) outlives this process."""
@@ -205,7 +224,9 @@ class Link(Owner):
         if ret < 0 and -ret == errno.ENOENT:
             raise NotFound(f"pinning {self._description} at {where}: its folder does not "
                            "exist, or is not on a bpffs mount", errno=-ret)
-        check(ret, f"pinning {self._description} at {where}")
+        check(ret, f"pinning {self._description} at {where}",
+              hint="pins live on a bpffs mount such as /sys/fs/bpf "
+                   "(libbpf_py.mounts.ensure_bpffs() mounts it)" if -ret == errno.EINVAL else "")
         self._pin_path = where
         narrate(f"bpf_obj_pin({self._description}, {where!r})", "pinned", phase="attach")
 
@@ -296,7 +317,18 @@ class Link(Owner):
             return
         if self._ptr is not None:
             ptr, self._ptr = self._ptr, None
-            fd = int(lib.bpf_link__fd(ptr))
+            fd = -1 if self._composite else int(lib.bpf_link__fd(ptr))
+            if self._disconnected and self._pin_path is None and \
+                    lib.bpf_link__pin_path(ptr) == ffi.NULL:
+                # Unpinned, the attachment ends with our fd anyway (kernel design); the
+                # normal destroy also frees what libbpf keeps beside the link (the perf
+                # event fd of tracepoint, uprobe and perf-event links).
+                lib.bpf_link__destroy(ptr)
+                narrate(f"bpf_link__destroy({self._description})", "detached (not pinned)",
+                        phase="tear down")
+                return
+            if self._disconnected:
+                lib.bpf_link__disconnect(ptr)
             lib.bpf_link__destroy(ptr)
             if self._disconnected and fd >= 0:
                 # libbpf closes a link's fd only in its detach step, which a disconnected
@@ -318,6 +350,14 @@ class Link(Owner):
 
 def _closed_detacher() -> None:
     return None
+
+
+def _link_exists(link_id: int) -> bool:
+    fd = lib.bpf_link_get_fd_by_id(link_id)
+    if fd < 0:
+        return False
+    os.close(fd)
+    return True
 
 
 def link_info(fd: int, description: str = "") -> LinkInfo:

@@ -135,6 +135,8 @@ def test_usdt_runs_then_stops(obj: LoadedObject, target: Target, target_binary: 
     link = obj.programs["on_tick"].attach_usdt(target_binary, "lpytest", "tick",
                                                pid=target.pid)
     assert moved(obj, 5, lambda: target.call(3)) == 3  # the probe saw its argument, 42
+    with pytest.raises(NotSupported, match="no single fd"):
+        link.info()
     link.detach()
     assert moved(obj, 5, lambda: target.call(3)) == 0
 
