@@ -91,7 +91,8 @@ class GlobalSection:
         self._mem.release()
 
     def _closed_error(self) -> PhaseError:
-        return self._dead(self._section)
+        error: PhaseError = self._dead(self._section)
+        return error
 
     def _frozen_error(self, name: str) -> PhaseError:
         return PhaseError(f"{self._section}.{name} cannot change: {self._frozen}",
@@ -274,7 +275,8 @@ class HasGlobals:
         if name not in sections:
             raise AttributeError(f"the object has no {name} section with variables "
                                  f"(it has: {', '.join(sections) or 'none'})")
-        return sections[name]
+        section: GlobalSection = sections[name]
+        return section
 
     @property
     def bss(self) -> GlobalSection:

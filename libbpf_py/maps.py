@@ -13,6 +13,7 @@ hot paths never dispatch on types per call:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import warnings
@@ -210,10 +211,10 @@ class Map(Owner):
 
     def _specialize(self) -> None:
         """Pick the class whose hot paths fit this map, once."""
-        if self.type == MapType.ARRAY and self.flags & _BPF_F_MMAPABLE:
-            if self._map_memory():
-                self.__class__ = _MmapArray
-                return
+        if (self.type == MapType.ARRAY and self.flags & _BPF_F_MMAPABLE
+                and self._map_memory()):
+            self.__class__ = _MmapArray
+            return
         k, v = self.key_codec, self.value_codec
         if (self.type in _PLAIN and type(k) is IntCodec and type(v) is IntCodec
                 and k.size <= 8 and v.size <= 8):
@@ -358,10 +359,8 @@ class Map(Owner):
         if self._owner is None and not self._closed and self._owns_fd:
             warnings.warn(f"unclosed {self!r}: close it or use a with block",
                           ResourceWarning, stacklevel=2, source=self)
-            try:
+            with contextlib.suppress(Exception):  # never raise from a finalizer
                 self._invalidate()
-            except Exception:  # noqa: S110 - never raise from a finalizer
-                pass
 
     def _raise_closed(self, what: str) -> None:
         whose = "its object was closed" if self._owner is not None else "it was closed"

@@ -91,12 +91,13 @@ class EnumCodec(IntCodec):
     def __init__(self, t: Enum, what: str, cls: type[enum.IntEnum] | None = None) -> None:
         super().__init__(t.size, t.signed, what)
         if cls is None:
-            members = {}
+            members: dict[str, int] = {}
             for v in t.values:
                 if v.name and v.name.isidentifier() and v.value not in members.values():
                     members[v.name] = v.value
-            cls = enum.IntEnum(_identifier(t.name or "anonymous_enum"),  # type: ignore[misc]
-                               members)
+            made: Any = enum.IntEnum(_identifier(t.name or "anonymous_enum"),  # type: ignore[misc]
+                                     members)
+            cls = made
         self.enum: type[enum.IntEnum] = cls
         self._by_value = {int(m): m for m in self.enum}
         self._names = {v.name: v.value for v in t.values}
@@ -218,7 +219,7 @@ class TypedValue:
 
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
-            return self._astuple() == other._astuple()  # type: ignore[attr-defined]
+            return self._astuple() == other._astuple()
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -254,7 +255,7 @@ def _make_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]
     src = f"def __init__(self, {params}):\n{body or '    pass'}\n"
     scope: dict[str, Any] = {"_MISSING": _MISSING, "_FIELDS": tuple(fields)}
     scope.update({f"_d{i}": d for i, d in enumerate(defaults)})
-    exec(src, scope)  # noqa: S102 - generated from BTF names made into identifiers
+    exec(src, scope)
     slots = tuple(fields) + (("_given", "_raw") if union else ())
     ns = {"__slots__": slots, "__init__": scope["__init__"], "_fields": tuple(fields),
           "_c_name": c_name, "__doc__": f"A Python view of ``{c_name}`` (generated from BTF)."}
@@ -373,7 +374,7 @@ class StructCodec:
         src = (f"def decode(data):\n    t = _S.unpack(data)\n"
                f"    return _cls({', '.join(dec_args)})\n"
                f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n")
-        exec(src, scope)  # noqa: S102 - generated from the BTF layout, no user text
+        exec(src, scope)
         self.decode: Callable[[bytes], Any] = scope["decode"]
         self._pack: Callable[..., bytes] = scope["pack"]
 

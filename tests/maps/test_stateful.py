@@ -449,7 +449,8 @@ class _MapOfMaps(_Loaded):
         got = self.m.get(k)
         assert got == self.model.get(k)
         if got is not None:
-            with Map.from_id(got, key_type="u32", value_type="u64") as inner:  # the id opens the very inner map
+            # the id opens the very inner map
+            with Map.from_id(got, key_type="u32", value_type="u64") as inner:
                 assert inner[0] == 100 + self.ids.index(got)
 
     @invariant()

@@ -35,7 +35,7 @@ def test_program_and_python_see_the_same_values(typed_object: Path) -> None:
         assert result.retval == 2        # XDP_PASS: the program found our typed entry
         # what the program wrote back, read by Python
         out = flows[(6, KEY[1], 81, 5, VAL[8])]
-        packets, delta, _, _, arr, (a, b), word, sbits, ubits = VAL
+        packets, delta, _, _, _, (a, b), word, sbits, ubits = VAL
         assert M.val_of(out) == (packets * 4 + 9, -delta, 6, b"Bbc", (1, 2, 3), (a, b + 1),
                                  word ^ 0xFFFFFFFF, -sbits, ubits + 1)
         assert type(out.color).__name__ == "color" and out.color.name == "BLUE"
@@ -51,7 +51,7 @@ def test_program_and_python_see_the_same_values(typed_object: Path) -> None:
             loaded.rodata.ro_multiplier = 5
         assert loaded.rodata.ro_multiplier == 4
     with pytest.raises(PhaseError) as info:
-        loaded.bss.query_addr
+        _ = loaded.bss.query_addr
     assert info.value.phase == "closed"
 
 
@@ -73,7 +73,7 @@ def test_globals_phases(typed_object: Path) -> None:
         bss.query_addr = 1  # the OpenObject's view is spent
     assert info.value.phase == "spent"
     with pytest.raises(PhaseError):
-        opened.globals
+        _ = opened.globals
     with loaded:
         assert loaded.bss.last_seen.packets == 7   # the initial value reached the kernel
         assert loaded.globals.as_dict()["data_value"] == 7
@@ -87,9 +87,9 @@ def test_bad_input(typed: LoadedObject) -> None:
         flows[(1, 2)] = bytes(48)
     with pytest.raises(LayoutError, match="no field named 'bogus'"):
         flows[{"bogus": 1}] = bytes(48)
-    with pytest.raises(LayoutError, match="field 'flags'.*3-bit bitfield"):
+    with pytest.raises(LayoutError, match=r"field 'flags'.*3-bit bitfield"):
         flows[(6, 1, 80, 8, 0)] = bytes(48)
-    with pytest.raises(LayoutError, match="field 'tag'.*char\\[6\\]"):
+    with pytest.raises(LayoutError, match=r"field 'tag'.*char\[6\]"):
         flows[KEY] = {"tag": b"too long!"}
     with pytest.raises(LayoutError, match="exactly 3 elements"):
         flows[KEY] = {"arr": [1, 2]}
