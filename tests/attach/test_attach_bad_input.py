@@ -1,0 +1,131 @@
+"""Bad input to attach calls: clear library errors naming what was not found."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import libbpf_py
+from libbpf_py import features
+from libbpf_py.errors import NotFound
+from libbpf_py.loaded import LoadedObject
+from tests.conftest import requires_root
+
+pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
+
+
+@pytest.fixture
+def trace(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
+    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened, \
+            opened.load() as loaded:
+        yield loaded
+
+
+@pytest.fixture
+def net(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
+    with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened, \
+            opened.load() as loaded:
+        yield loaded
+
+
+@pytest.fixture
+def cgroup_obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
+    with libbpf_py.ObjectFile(attach_objects["cgroup"]).open() as opened, \
+            opened.load() as loaded:
+        yield loaded
+
+
+def no_links_of(obj: LoadedObject) -> bool:
+    from libbpf_py import kernel
+
+    ids = {p.id for p in obj.programs.values() if p.loaded}
+    return not any(entry.info().program_id in ids for entry in kernel.links())
+
+
+@pytest.mark.parametrize("method,args", [
+    ("attach_xdp", ("lpy-no-such0",)),
+    ("attach_tcx", ("lpy-no-such0",)),
+    ("attach_tc", ("lpy-no-such0",)),
+    ("attach_xdp", (2**30,)),
+])
+def test_unknown_interface(net: LoadedObject, method: str, args: tuple[object, ...]) -> None:
+    program = net.programs["xdp_count" if method == "attach_xdp" else "tc_count"]
+    with pytest.raises(NotFound) as err:
+        getattr(program, method)(*args)
+    assert str(args[0]) in str(err.value) and "interface" in str(err.value)
+    assert isinstance(err.value, FileNotFoundError)
+    assert no_links_of(net)
+
+
+def test_unknown_tracepoint(trace: LoadedObject) -> None:
+    with pytest.raises(NotFound, match="no tracepoint syscalls/sys_enter_lpy_nothing"):
+        trace.programs["tp_getpid"].attach_tracepoint("syscalls/sys_enter_lpy_nothing")
+    with pytest.raises(NotFound, match="no raw tracepoint 'lpy_nothing'"):
+        trace.programs["raw_sys_enter"].attach_raw_tracepoint("lpy_nothing")
+    with pytest.raises(ValueError, match="category/name"):
+        trace.programs["tp_getpid"].attach_tracepoint("sys_enter_getpid")
+    assert no_links_of(trace)
+
+
+def test_unknown_binary(trace: LoadedObject) -> None:
+    with pytest.raises(NotFound, match="/nonexistent/lpy-binary"):
+        trace.programs["on_target"].attach_uprobe("/nonexistent/lpy-binary", "main")
+    with pytest.raises(NotFound, match="lpy-not-on-path"):
+        trace.programs["on_tick"].attach_usdt("lpy-not-on-path", "p", "n")
+
+
+def test_unknown_function_in_a_binary(trace: LoadedObject, target_binary: Path) -> None:
+    with pytest.raises(NotFound) as err:
+        trace.programs["on_target"].attach_uprobe(target_binary, "lpy_no_such_function")
+    assert "lpy_no_such_function" in str(err.value) and str(target_binary) in str(err.value)
+    with pytest.raises(NotFound, match="lpy_nothing_matches"):
+        trace.programs["on_targets"].attach_uprobe_multi(target_binary,
+                                                         "lpy_nothing_matches*")
+    with pytest.raises(NotFound, match="no USDT probe lpytest:nope"):
+        trace.programs["on_tick"].attach_usdt(target_binary, "lpytest", "nope")
+    assert no_links_of(trace)
+
+
+def test_unknown_kernel_function(trace: LoadedObject) -> None:
+    with pytest.raises(NotFound, match="no function 'lpy_no_such_kernel_function'"):
+        trace.programs["on_vfs_read"].attach_kprobe("lpy_no_such_kernel_function")
+
+
+def test_unknown_cgroup_path(cgroup_obj: LoadedObject) -> None:
+    with pytest.raises(NotFound) as err:
+        cgroup_obj.programs["cg_egress"].attach_cgroup("/sys/fs/cgroup/lpy-no-such-group")
+    assert "/sys/fs/cgroup/lpy-no-such-group" in str(err.value)
+    assert "cgroup v2" in str(err.value)
+    assert no_links_of(cgroup_obj)
+
+
+def test_unknown_netns_perf_event_and_hook(trace: LoadedObject, net: LoadedObject) -> None:
+    with pytest.raises(NotFound, match="lpy-no-such-ns"):
+        net.programs["lookup_count"].attach_netns("lpy-no-such-ns")
+    with pytest.raises(NotFound, match="no software perf event 'lpy-clock'"):
+        trace.programs["on_cpu_clock"].attach_perf_event("lpy-clock")
+    with pytest.raises(ValueError, match="not one of"):
+        net.programs["nf_count"].attach_netfilter("sideways")
+    with pytest.raises(ValueError, match="not one of"):
+        net.programs["tc_count"].attach_tcx("lo", "upwards")
+
+
+def test_uprobe_on_a_process_that_does_not_exist(trace: LoadedObject,
+                                                 target_binary: Path) -> None:
+    # The highest pid the kernel could ever hand out, plus one.
+    pid = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    with pytest.raises(NotFound, match=f"no process with pid {pid}"):
+        trace.programs["on_target"].attach_uprobe(target_binary, "lpy_target", pid=pid)
+
+
+def test_feature_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown attach kind"):
+        features.check("attach:lpy-teleport")
+    with pytest.raises(ValueError, match="has no ':'"):
+        features.check("xdp")
+    with pytest.raises(ValueError, match="unknown ProgType"):
+        features.check("prog_type:lpy")
+    with pytest.raises(ValueError, match="unknown BPF helper"):
+        features.check("helper:xdp:lpy_nothing")

@@ -1,0 +1,84 @@
+"""Feature probes: every answer is None or a reason the kernel gave, and agrees with what
+the attach methods then do. Nothing here hard-codes what this kernel supports."""
+
+from __future__ import annotations
+
+import pytest
+
+from libbpf_py import features
+from libbpf_py.enums import MapType, ProgType
+from tests.conftest import requires_root
+
+pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
+
+
+@pytest.mark.parametrize("kind", features.ATTACH_KINDS)
+def test_every_attach_kind_gets_an_answer(kind: str) -> None:
+    reason = features.check(f"attach:{kind}")
+    assert reason is None or (isinstance(reason, str) and len(reason) > 20)
+    assert features.has_attach(kind) is (reason is None)
+
+
+def test_core_kinds_this_library_needs_are_present() -> None:
+    # A kernel without these cannot run the rest of the suite at all.
+    for feature in ("prog_type:xdp", "prog_type:socket_filter", "map_type:array",
+                    "map_type:hash", "helper:xdp:bpf_map_lookup_elem"):
+        assert features.check(feature) is None, feature
+
+
+def test_program_and_map_type_answers_agree_with_libbpf() -> None:
+    from libbpf_py._lowlevel import ffi, lib
+
+    for prog_type in ProgType:
+        if prog_type is ProgType.UNSPEC:
+            continue
+        libbpf_says = lib.libbpf_probe_bpf_prog_type(prog_type, ffi.NULL) == 1
+        if libbpf_says:
+            assert features.has_prog_type(prog_type), prog_type
+    for map_type in MapType:
+        if map_type is MapType.UNSPEC:
+            continue
+        libbpf_says = lib.libbpf_probe_bpf_map_type(map_type, ffi.NULL) == 1
+        assert features.has_map_type(map_type) is libbpf_says, map_type
+
+
+def test_missing_kprobes_are_named_from_the_kernel_config() -> None:
+    reason = features.check("attach:kprobe")
+    config = features.kconfig()
+    if reason is None:
+        assert not config or config.get("CONFIG_KPROBES") == "y"
+        return
+    assert "kprobe" in reason
+    if config:
+        assert "CONFIG_KPROBES" not in config
+        assert "CONFIG_KPROBES" in reason
+
+
+def test_kconfig_answers_match_the_config_file() -> None:
+    config = features.kconfig()
+    if not config:
+        assert "not readable" in (features.check("kconfig:CONFIG_BPF") or "")
+        return
+    assert features.check("kconfig:CONFIG_BPF") is None
+    assert features.has_kconfig("BPF_SYSCALL") is (config.get("CONFIG_BPF_SYSCALL") == "y")
+    assert "not set" in (features.check("kconfig:CONFIG_LPY_NEVER_A_REAL_OPTION") or "")
+
+
+def test_helper_probe_distinguishes_program_types() -> None:
+    # bpf_redirect is a networking helper: socket filters may not call it.
+    assert features.has_helper("xdp", "bpf_redirect")
+    reason = features.check("helper:socket_filter:bpf_redirect")
+    assert reason is not None and "bpf_redirect" in reason
+
+
+def test_require_raises_not_supported_with_the_reason() -> None:
+    from libbpf_py.errors import NotSupported
+
+    missing = [k for k in features.ATTACH_KINDS if not features.has_attach(k)]
+    if not missing:
+        pytest.skip("this kernel has every attach kind")
+    with pytest.raises(NotSupported) as err:
+        features.require(f"attach:{missing[0]}")
+    assert features.check(f"attach:{missing[0]}") in str(err.value)
+    features.clear_cache()
+    assert not features.has_attach(missing[0])
