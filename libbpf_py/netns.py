@@ -24,7 +24,8 @@ from typing import Self
 
 from libbpf_py.errors import BpfError, PermissionDenied
 
-__all__ = ["Capture", "NetnsEnd", "NetnsPair", "VethPair", "entered", "sweep_stale"]
+__all__ = ["Capture", "NetnsEnd", "NetnsPair", "VethPair", "capability_problem", "entered",
+           "sweep_stale"]
 
 PREFIX = "lpy"
 _counter = itertools.count()
@@ -56,6 +57,29 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
                                    "pairs needs CAP_NET_ADMIN and CAP_SYS_ADMIN: run as root")
         raise BpfError(f"ip {' '.join(args)} failed: {text}")
     return proc
+
+
+_CAP_SYS_ADMIN, _CAP_NET_ADMIN, _CAP_BPF = 21, 12, 39
+
+
+def capability_problem() -> str | None:
+    """None if this process may load BPF programs and make namespaces, else what it lacks.
+
+    Read from ``CapEff`` in ``/proc/self/status``, so a root shell without capabilities
+    (``setpriv --bounding-set=-all``) is told apart from a real root.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+    except (OSError, StopIteration, ValueError):
+        return None if os.geteuid() == 0 else "this process is not root"
+    missing = [name for name, bit in (("CAP_BPF", _CAP_BPF), ("CAP_NET_ADMIN", _CAP_NET_ADMIN),
+                                      ("CAP_SYS_ADMIN", _CAP_SYS_ADMIN))
+               if not caps >> bit & 1]
+    if not missing:
+        return None
+    return (f"needs root: this process (uid {os.geteuid()}, CapEff {caps:#x}) lacks "
+            f"{', '.join(missing)}")
 
 
 def _pid_alive(pid: int) -> bool:

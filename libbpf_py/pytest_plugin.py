@@ -43,29 +43,9 @@ __all__ = [
     "verdict_name",
 ]
 
-_CAP_SYS_ADMIN, _CAP_NET_ADMIN, _CAP_BPF = 21, 12, 39
+from libbpf_py.netns import capability_problem
 
 # -- root and kernel features ---------------------------------------------------------------
-
-def capability_problem() -> str | None:
-    """None if this process may load BPF programs, else which capabilities it lacks.
-
-    Read from ``CapEff`` in ``/proc/self/status``, so a root shell without capabilities
-    (``setpriv --bounding-set=-all``) is told apart from a real root.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
-    except (OSError, StopIteration, ValueError):
-        return None if os.geteuid() == 0 else "this process is not root"
-    missing = [name for name, bit in (("CAP_BPF", _CAP_BPF), ("CAP_NET_ADMIN", _CAP_NET_ADMIN),
-                                      ("CAP_SYS_ADMIN", _CAP_SYS_ADMIN))
-               if not caps >> bit & 1]
-    if not missing:
-        return None
-    return (f"needs root: this process (uid {os.geteuid()}, CapEff {caps:#x}) lacks "
-            f"{', '.join(missing)}")
-
 
 def _feature_problem(feature: str) -> str | None:
     from libbpf_py import features  # written alongside; imported only when a test asks

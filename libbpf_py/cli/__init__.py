@@ -35,6 +35,18 @@ def _cmd_stubs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inspect_with(run: Any) -> Any:
+    def inspect(args: argparse.Namespace) -> int:
+        from libbpf_py.objfile import ObjectFile
+
+        # Reading the header first gives the shared exit codes (66 missing, 65 not an
+        # object) before the inspector's own checks.
+        ObjectFile(args.object)
+        return int(run(args))
+
+    return inspect
+
+
 def _common() -> argparse.ArgumentParser:
     # Options every subcommand repeats, so both "libbpf-py --explain map list" and
     # "libbpf-py map list --explain" work; SUPPRESS keeps a later default from
@@ -68,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         insp = sub.add_parser("inspect", parents=[common],
                               help="describe a compiled BPF object (no root needed)")
         inspect_cli.add_arguments(insp)
-        insp.set_defaults(func=inspect_cli.run)
+        insp.set_defaults(func=_inspect_with(inspect_cli.run))
     phases.add_load(sub, common)
     phases.add_attach(sub, common)
     phases.add_run(sub, common)

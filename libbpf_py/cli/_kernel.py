@@ -98,10 +98,11 @@ def open_ref(kind: str, ref: str) -> int:
             raise error_from_errno(-fd, f"opening the pin {text}",
                                    hint="is it on a bpffs (/sys/fs/bpf)?")
         narrate(f"bpf_obj_get({text!r})", f"fd {fd}", phase="inspect")
-        if _kind_of_fd(int(fd)) != kind:
+        found = _kind_of_fd(int(fd))
+        if found != kind:
             os.close(fd)
-            raise BpfError(f"{text} pins a {_WORDS.get(_kind_of_fd(int(fd)), 'thing')}, not a "
-                           f"{_WORDS[kind]}")
+            raise ValueError(f"{text} pins a {_WORDS.get(found, 'thing')}, not a "
+                             f"{_WORDS[kind]}")
         return int(fd)
     if kind == "link":
         raise ValueError(f"links have no names: give id:N or a pin path, not {ref!r}")

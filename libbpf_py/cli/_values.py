@@ -67,7 +67,7 @@ def encode(text: str, btf: Any, type_id: int, size: int, what: str) -> bytes:
             raise ValueError(f"encodes to {len(out)} bytes, not {size}")
         return out
     except (ValueError, OverflowError, TypeError, KeyError) as exc:
-        detail = str(exc).strip("'\"")
+        detail = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         raise ValueError(f"bad {what} text {text!r}: {detail}; {what} is "
                          f"{type_text(btf, type_id, size)}") from None
 

@@ -81,14 +81,20 @@ def _check_environment(n: _Narrator) -> None:
            "/sys/kernel/btf/vmlinux; libbpf needs it to relocate the program, and bpffs "
            "(/sys/fs/bpf) is where BPF objects can be pinned to outlive a process.")
     n.item(f"kernel:       {platform.release()}")
-    n.item(f"root:         {'yes' if os.geteuid() == 0 else 'NO - run as root'}")
+    from libbpf_py.netns import capability_problem
+
+    problem = capability_problem()
+    n.item(f"root:         {'yes' if problem is None else 'NO - ' + problem}")
     btf = Path("/sys/kernel/btf/vmlinux")
     n.item(f"kernel BTF:   {btf if btf.exists() else 'MISSING'}")
     n.item(f"bpffs:        {'mounted' if os.path.ismount('/sys/fs/bpf') else 'not mounted'}")
     n.item(f"clang:        {find_clang()}")
     n.item(f"libbpf:       {libbpf_version()} (vendored, linked statically)")
-    if os.geteuid() != 0:
-        raise SystemExit("the demo loads programs into the kernel: run it as root")
+    if problem is not None:
+        from libbpf_py.errors import PermissionDenied
+
+        raise PermissionDenied(f"the walkthrough loads programs into the kernel and {problem}: "
+                               "run it as root")
 
 
 def run_walkthrough(out: TextIO = sys.stdout,
