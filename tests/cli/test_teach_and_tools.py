@@ -90,8 +90,9 @@ def test_stubs_type_check_with_mypy(cli, cli_object: Path, tmp_path: Path) -> No
         "    obj.maps['lpy_cli_points']['one']\n")
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-                           "--follow-imports=silent", "use.py", "lpy_cli.pyi"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "MYPYPATH": str(repo)})
+                           "--follow-imports=silent", "use.py", "lpy_cli.pyi"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MYPYPATH": str(repo)})
     out = proc.stdout
     assert 'Revealed type is "lpy_cli.Point"' in out, out
     import re
