@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from libbpf_py.errors import ResourceBusy
 from libbpf_py.kernel import net
 from libbpf_py.loaded import LoadedObject
 from libbpf_py.netdev import tc_filters, tcx_programs, xdp_holder
+from libbpf_py.netns import VethPair
 from tests.attach.helpers import need, wait_for
 from tests.conftest import requires_root
 
@@ -29,44 +30,44 @@ def obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
         yield loaded
 
 
-def moved(obj: LoadedObject, slot: int, action: object) -> int:
+def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:
     """Run ``action`` and return how much counter ``slot`` moved."""
     before = obj.maps["hits"][slot]
-    action()  # type: ignore[operator]
+    action()
     return int(obj.maps["hits"][slot] - before)
 
 
-def test_xdp_runs_then_stops(obj: LoadedObject, veth: object) -> None:
+def test_xdp_runs_then_stops(obj: LoadedObject, veth: VethPair) -> None:
     need("attach:xdp")
     prog = obj.programs["xdp_count"]
-    link = prog.attach_xdp(veth.host, mode="skb")  # type: ignore[attr-defined]
+    link = prog.attach_xdp(veth.host, mode="skb")
     try:
-        assert link.info().interface == veth.host  # type: ignore[attr-defined]
-        assert xdp_holder(veth.host).program_id == prog.id  # type: ignore[attr-defined]
-        assert moved(obj, 0, lambda: veth.send_udp(5)) >= 5  # type: ignore[attr-defined]
+        assert link.info().interface == veth.host
+        assert xdp_holder(veth.host).program_id == prog.id
+        assert moved(obj, 0, lambda: veth.send_udp(5)) >= 5
     finally:
         link.detach()
-    assert xdp_holder(veth.host).program_id == 0  # type: ignore[attr-defined]
-    assert moved(obj, 0, lambda: veth.send_udp(5)) == 0  # type: ignore[attr-defined]
+    assert xdp_holder(veth.host).program_id == 0
+    assert moved(obj, 0, lambda: veth.send_udp(5)) == 0
 
 
 def test_xdp_netlink_attachment_is_removed_by_the_library(obj: LoadedObject,
-                                                         veth: object) -> None:
+                                                         veth: VethPair) -> None:
     prog = obj.programs["xdp_count"]
-    link = prog.attach_xdp(veth.host, mode="skb", netlink=True)  # type: ignore[attr-defined]
+    link = prog.attach_xdp(veth.host, mode="skb", netlink=True)
     assert not link.is_bpf_link
-    holder = xdp_holder(veth.host)  # type: ignore[attr-defined]
+    holder = xdp_holder(veth.host)
     assert (holder.program_id, holder.link_id, holder.mode) == (prog.id, None, "skb")
-    assert moved(obj, 0, lambda: veth.send_udp(3)) >= 3  # type: ignore[attr-defined]
+    assert moved(obj, 0, lambda: veth.send_udp(3)) >= 3
     obj.close()  # the object's teardown removes what netlink would keep
-    assert xdp_holder(veth.host).program_id == 0  # type: ignore[attr-defined]
+    assert xdp_holder(veth.host).program_id == 0
 
 
-def test_xdp_conflict_names_the_link_holder(obj: LoadedObject, veth: object) -> None:
+def test_xdp_conflict_names_the_link_holder(obj: LoadedObject, veth: VethPair) -> None:
     first = obj.programs["xdp_drop_a"]
-    with first.attach_xdp(veth.host, mode="skb") as link:  # type: ignore[attr-defined]
+    with first.attach_xdp(veth.host, mode="skb") as link:
         with pytest.raises(ResourceBusy) as err:
-            obj.programs["xdp_drop_b"].attach_xdp(veth.host, mode="skb")  # type: ignore[attr-defined]
+            obj.programs["xdp_drop_b"].attach_xdp(veth.host, mode="skb")
         text = str(err.value)
         assert f"program id {first.id}" in text
         assert f"link id {link.id}" in text and "bpftool link detach" in text
@@ -74,30 +75,30 @@ def test_xdp_conflict_names_the_link_holder(obj: LoadedObject, veth: object) -> 
         link.detach()
 
 
-def test_xdp_conflict_names_the_netlink_holder(obj: LoadedObject, veth: object,
+def test_xdp_conflict_names_the_netlink_holder(obj: LoadedObject, veth: VethPair,
                                                attach_objects: dict[str, Path]) -> None:
     # A netlink attachment made by another tool, as an operator would.
-    subprocess.run(["ip", "link", "set", "dev", veth.host, "xdpgeneric", "obj",  # type: ignore[attr-defined]
+    subprocess.run(["ip", "link", "set", "dev", veth.host, "xdpgeneric", "obj",
                     str(attach_objects["net"]), "sec", "xdp"], check=True,
                    capture_output=True)
     try:
-        holder = xdp_holder(veth.host)  # type: ignore[attr-defined]
+        holder = xdp_holder(veth.host)
         assert holder.program_id and holder.link_id is None and holder.mode == "skb"
         with pytest.raises(ResourceBusy) as err:
-            obj.programs["xdp_count"].attach_xdp(veth.host)  # type: ignore[attr-defined]
+            obj.programs["xdp_count"].attach_xdp(veth.host)
         text = str(err.value)
         assert f"program id {holder.program_id}" in text
-        assert f"ip link set dev {veth.host} xdpgeneric off" in text  # type: ignore[attr-defined]
+        assert f"ip link set dev {veth.host} xdpgeneric off" in text
     finally:
-        subprocess.run(["ip", "link", "set", "dev", veth.host, "xdpgeneric", "off"],  # type: ignore[attr-defined]
+        subprocess.run(["ip", "link", "set", "dev", veth.host, "xdpgeneric", "off"],
                        check=True)
 
 
-def test_xdp_skb_and_native_conflict_is_explained(obj: LoadedObject, veth: object) -> None:
-    skb = obj.programs["xdp_drop_a"].attach_xdp(veth.host, mode="skb", netlink=True)  # type: ignore[attr-defined]
+def test_xdp_skb_and_native_conflict_is_explained(obj: LoadedObject, veth: VethPair) -> None:
+    skb = obj.programs["xdp_drop_a"].attach_xdp(veth.host, mode="skb", netlink=True)
     try:
         with pytest.raises(ResourceBusy) as err:
-            obj.programs["xdp_drop_b"].attach_xdp(veth.host, mode="native",  # type: ignore[attr-defined]
+            obj.programs["xdp_drop_b"].attach_xdp(veth.host, mode="native",
                                                   netlink=True)
         text = str(err.value)
         assert "skb mode" in text and "one mode at a time" in text
@@ -117,18 +118,18 @@ for i in range(int(sys.argv[3])):
 """
 
 
-def test_update_replaces_atomically_under_traffic(obj: LoadedObject, veth: object) -> None:
+def test_update_replaces_atomically_under_traffic(obj: LoadedObject, veth: VethPair) -> None:
     a, b = obj.programs["xdp_drop_a"], obj.programs["xdp_drop_b"]
     hits = obj.maps["hits"]
     count = 4000
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
-        rx.bind((veth.host_addr, 7))  # type: ignore[attr-defined]
+        rx.bind((veth.host_addr, 7))
         rx.setblocking(False)
-        link = a.attach_xdp(veth.host, mode="skb")  # type: ignore[attr-defined]
+        link = a.attach_xdp(veth.host, mode="skb")
         try:
             sender = subprocess.Popen(
-                ["ip", "netns", "exec", veth.netns, sys.executable, "-c", _FLOOD,  # type: ignore[attr-defined]
-                 veth.peer_addr, veth.host_addr, str(count)])  # type: ignore[attr-defined]
+                ["ip", "netns", "exec", veth.netns, sys.executable, "-c", _FLOOD,
+                 veth.peer_addr, veth.host_addr, str(count)])
             swaps = 0
             while sender.poll() is None or swaps < 2:
                 link.update(b if link.program is a else a)
@@ -150,53 +151,53 @@ def test_update_replaces_atomically_under_traffic(obj: LoadedObject, veth: objec
     assert hits[1] > 0 and hits[2] > 0 and swaps >= 2
 
 
-def test_tc_runs_then_stops_and_leaves_nothing(obj: LoadedObject, veth: object) -> None:
+def test_tc_runs_then_stops_and_leaves_nothing(obj: LoadedObject, veth: VethPair) -> None:
     need("attach:tc")
     prog = obj.programs["tc_count"]
-    link = prog.attach_tc(veth.host, "ingress")  # type: ignore[attr-defined]
+    link = prog.attach_tc(veth.host, "ingress")
     try:
-        assert [f.program_id for f in tc_filters(veth.host)] == [prog.id]  # type: ignore[attr-defined]
-        assert moved(obj, 3, lambda: veth.send_udp(4)) >= 4  # type: ignore[attr-defined]
+        assert [f.program_id for f in tc_filters(veth.host)] == [prog.id]
+        assert moved(obj, 3, lambda: veth.send_udp(4)) >= 4
     finally:
         link.detach()
-    assert tc_filters(veth.host) == []  # type: ignore[attr-defined]
-    qdiscs = subprocess.run(["tc", "qdisc", "show", "dev", veth.host],  # type: ignore[attr-defined]
+    assert tc_filters(veth.host) == []
+    qdiscs = subprocess.run(["tc", "qdisc", "show", "dev", veth.host],
                             capture_output=True, text=True, check=True).stdout
     assert "clsact" not in qdiscs
-    assert moved(obj, 3, lambda: veth.send_udp(4)) == 0  # type: ignore[attr-defined]
+    assert moved(obj, 3, lambda: veth.send_udp(4)) == 0
 
 
 def test_tc_filter_is_removed_when_its_object_closes(attach_objects: dict[str, Path],
-                                                     veth: object) -> None:
+                                                     veth: VethPair) -> None:
     with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened:
         loaded = opened.load()
-        link = loaded.programs["tc_count"].attach_tc(veth.host, "egress", priority=7)  # type: ignore[attr-defined]
+        link = loaded.programs["tc_count"].attach_tc(veth.host, "egress", priority=7)
         assert "priority 7" in repr(link)
-        assert [f.priority for f in tc_filters(veth.host, "egress")] == [7]  # type: ignore[attr-defined]
+        assert [f.priority for f in tc_filters(veth.host, "egress")] == [7]
         loaded.close()
-    assert tc_filters(veth.host, "egress") == []  # type: ignore[attr-defined]
+    assert tc_filters(veth.host, "egress") == []
     assert link.closed
 
 
-def test_tcx_runs_in_the_order_asked_then_stops(obj: LoadedObject, veth: object) -> None:
+def test_tcx_runs_in_the_order_asked_then_stops(obj: LoadedObject, veth: VethPair) -> None:
     need("attach:tcx")
     x, y = obj.programs["tcx_x"], obj.programs["tcx_y"]
-    link_y = y.attach_tcx(veth.host)  # type: ignore[attr-defined]
-    link_x = x.attach_tcx(veth.host, before=link_y)  # type: ignore[attr-defined]
+    link_y = y.attach_tcx(veth.host)
+    link_x = x.attach_tcx(veth.host, before=link_y)
     try:
-        order = [e.program_id for e in tcx_programs(veth.host)]  # type: ignore[attr-defined]
+        order = [e.program_id for e in tcx_programs(veth.host)]
         assert order == [x.id, y.id]
-        assert [e.link_id for e in tcx_programs(veth.host)] == [link_x.id, link_y.id]  # type: ignore[attr-defined]
+        assert [e.link_id for e in tcx_programs(veth.host)] == [link_x.id, link_y.id]
         hits = obj.maps["hits"]
-        veth.send_udp(4)  # type: ignore[attr-defined]
+        veth.send_udp(4)
         # x ran first (saw no mark), y second (saw x's mark).
         assert hits[4] >= 4 and hits[7] >= 4
         assert hits[5] == 0 and hits[6] == 0
     finally:
         link_x.detach()
         link_y.detach()
-    assert tcx_programs(veth.host) == []  # type: ignore[attr-defined]
-    assert moved(obj, 4, lambda: veth.send_udp(3)) == 0  # type: ignore[attr-defined]
+    assert tcx_programs(veth.host) == []
+    assert moved(obj, 4, lambda: veth.send_udp(3)) == 0
 
 
 def test_netfilter_runs_then_stops(obj: LoadedObject) -> None:
@@ -209,7 +210,7 @@ def test_netfilter_runs_then_stops(obj: LoadedObject) -> None:
             for _ in range(3):
                 s.sendto(b"x", s.getsockname())
 
-    with prog.attach_netfilter("local_in", priority=-99) as link:  # type: ignore[attr-defined]
+    with prog.attach_netfilter("local_in", priority=-99) as link:
         info = link.info()
         assert info.target == "ipv4 local_in" and info.priority == -99
         assert moved(obj, 8, loopback_udp) >= 3
@@ -230,24 +231,24 @@ def test_socket_filter_runs_then_stops(obj: LoadedObject) -> None:
                 tx.sendto(b"hello", rx.getsockname())
                 assert rx.recv(64) == b"hello"
 
-        link = obj.programs["sock_count"].attach_socket(rx)  # type: ignore[attr-defined]
+        link = obj.programs["sock_count"].attach_socket(rx)
         assert moved(obj, 9, exchange) == 3
         link.detach()
         assert moved(obj, 9, exchange) == 0
 
 
-def test_sk_lookup_in_a_namespace_runs_then_stops(obj: LoadedObject, veth: object) -> None:
+def test_sk_lookup_in_a_namespace_runs_then_stops(obj: LoadedObject, veth: VethPair) -> None:
     need("attach:sk_lookup")
 
     def into_netns() -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for _ in range(3):
-                s.sendto(b"x", (veth.peer_addr, 9))  # type: ignore[attr-defined]
+                s.sendto(b"x", (veth.peer_addr, 9))
         time.sleep(0.2)
 
-    link = obj.programs["lookup_count"].attach_netns(veth.netns)  # type: ignore[attr-defined]
+    link = obj.programs["lookup_count"].attach_netns(veth.netns)
     try:
-        assert link.info().netns_ino == os.stat(f"/run/netns/{veth.netns}").st_ino  # type: ignore[attr-defined]
+        assert link.info().netns_ino == os.stat(f"/run/netns/{veth.netns}").st_ino
         assert wait_for(lambda: moved(obj, 10, into_netns) >= 3)
     finally:
         link.detach()
@@ -261,7 +262,7 @@ def test_sk_msg_on_a_sockmap_runs_then_stops(obj: LoadedObject) -> None:
             socket.create_connection(server.getsockname()) as client:
         peer, _ = server.accept()
         with peer:
-            link = obj.programs["msg_count"].attach_sockmap(socks)  # type: ignore[attr-defined]
+            link = obj.programs["msg_count"].attach_sockmap(socks)
             try:
                 assert link.info().map_id == socks.id
                 socks[0] = client.fileno()
@@ -283,17 +284,17 @@ def test_sk_msg_on_a_sockmap_runs_then_stops(obj: LoadedObject) -> None:
                 del socks[0]
 
 
-def test_kernel_view_lists_this_interface(obj: LoadedObject, veth: object) -> None:
-    xdp = obj.programs["xdp_count"].attach_xdp(veth.host, mode="skb")  # type: ignore[attr-defined]
-    tcx = obj.programs["tcx_x"].attach_tcx(veth.host, "egress")  # type: ignore[attr-defined]
-    tc = obj.programs["tc_count"].attach_tc(veth.host, "ingress")  # type: ignore[attr-defined]
+def test_kernel_view_lists_this_interface(obj: LoadedObject, veth: VethPair) -> None:
+    xdp = obj.programs["xdp_count"].attach_xdp(veth.host, mode="skb")
+    tcx = obj.programs["tcx_x"].attach_tcx(veth.host, "egress")
+    tc = obj.programs["tc_count"].attach_tc(veth.host, "ingress")
     try:
         seen = {(a.kind, a.direction, a.program_id, a.link_id)
-                for a in net(veth.host)}  # type: ignore[attr-defined]
+                for a in net(veth.host)}
         assert seen == {("xdp", "ingress", obj.programs["xdp_count"].id, xdp.id),
                         ("tcx", "egress", obj.programs["tcx_x"].id, tcx.id),
                         ("tc", "ingress", obj.programs["tc_count"].id, None)}
     finally:
         for link in (xdp, tcx, tc):
             link.detach()
-    assert net(veth.host) == []  # type: ignore[attr-defined]
+    assert net(veth.host) == []
