@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import keyword
+import operator
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -40,13 +41,16 @@ _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
 _DEPTH = 64
 
 
-def _raw(value: Any, size: int, what: str, layout: str = "") -> bytes | None:
-    """``value`` as exact-size bytes if it is a bytes-like, else None."""
+def _raw(value: Any, size: int, what: str, layout: Any = None) -> bytes | None:
+    """``value`` as exact-size bytes if it is a bytes-like, else None.
+
+    ``layout`` is a codec whose ``describe()`` names the layout in the error message.
+    """
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
         if len(raw) != size:
-            raise LayoutError(f"{what} must be exactly {size} bytes"
-                              f"{f' ({layout})' if layout else ''}, got {len(raw)}")
+            text = f" ({layout.describe()})" if layout is not None else ""
+            raise LayoutError(f"{what} must be exactly {size} bytes{text}, got {len(raw)}")
         return raw
     return None
 
@@ -257,7 +261,12 @@ def _make_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]
     scope.update({f"_d{i}": d for i, d in enumerate(defaults)})
     exec(src, scope)
     slots = tuple(fields) + (("_given", "_raw") if union else ())
+    getter = operator.attrgetter(*fields) if len(fields) > 1 else None
+    astuple: Callable[[Any], tuple[Any, ...]] = (
+        (lambda self: getter(self)) if getter is not None
+        else (lambda self: tuple(getattr(self, f) for f in fields)))
     ns = {"__slots__": slots, "__init__": scope["__init__"], "_fields": tuple(fields),
+          "_astuple": astuple,
           "_c_name": c_name, "__doc__": f"A Python view of ``{c_name}`` (generated from BTF)."}
     cls = type(_identifier(c_name.split(" ")[-1]), (TypedValue,), ns)
     return cls
@@ -380,9 +389,9 @@ class StructCodec:
 
     def values_of(self, value: Any) -> tuple[Any, ...] | None:
         """The field values of a class instance, dict or tuple (None for bytes)."""
-        if isinstance(value, self.cls):
+        if type(value) is self.cls:
             return value._astuple()
-        if isinstance(value, Mapping):
+        if isinstance(value, dict | Mapping):
             names = [f.name for f in self.fields]
             unknown = set(value) - set(names)
             if unknown:
@@ -399,7 +408,7 @@ class StructCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode an instance, a dict, a tuple, or raw bytes of exactly ``size``."""
-        raw = _raw(value, self.size, self.what, self.describe())
+        raw = _raw(value, self.size, self.what, self)
         if raw is not None:
             return raw
         values = self.values_of(value)
@@ -469,7 +478,7 @@ class UnionCodec:
 
     def encode(self, value: Any) -> bytes:
         """Encode bytes, a dict with one member, or an instance (its one given member)."""
-        raw = _raw(value, self.size, self.what, self.describe())
+        raw = _raw(value, self.size, self.what, self)
         if raw is not None:
             return raw
         if isinstance(value, self.cls):
