@@ -386,6 +386,9 @@ class Program(AttachMixin):
             if raw:
                 raise LayoutError(f"{kind.label} programs take no packet: pass ctx instead")
             repeat = 0
+        if kind == ProgType.XDP and isinstance(ctx, Mapping) and "data_end" not in ctx:
+            # The kernel wants xdp_md.data_end to be the packet's length.
+            ctx = {**ctx, "data_end": len(raw)}
         ctx_raw, ctx_type = (b"", None) if ctx is None else self._encode_ctx(ctx)
         if cpu is not None:
             flags |= TestRunFlag.RUN_ON_CPU
@@ -399,7 +402,7 @@ class Program(AttachMixin):
                 ctx_in = ffi.new("char[]", ctx_raw)
             else:
                 ctx_in = ctx_raw
-                if kind not in _RUN_ONCE:
+                if kind not in _RUN_ONCE and not live:
                     ctx_out = ffi.new("char[]", len(ctx_raw))
         else:
             ctx_in = ffi.NULL

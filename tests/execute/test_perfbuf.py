@@ -1,0 +1,146 @@
+"""Perf buffers on the real kernel: per-CPU samples, losses always reported, errors."""
+
+from __future__ import annotations
+
+import os
+import traceback
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import libbpf_py
+from libbpf_py.errors import LayoutError, PhaseError
+from libbpf_py.perfbuf import LostSamples, LostSamplesWarning, PerfBuffer, PerfSample
+from tests.conftest import requires_root
+from tests.execute.conftest import PACKET, Loader
+from tests.execute.helpers import read_globals
+
+pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
+
+
+@pytest.fixture
+def one_cpu() -> Iterator[None]:
+    """Run on one CPU: the kernel reports a buffer's losses with that CPU's next sample."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def overflow(obj: libbpf_py.LoadedObject, perf: PerfBuffer, n: int) -> None:
+    """Produce n samples into full buffers, drain them, then one more that carries the
+    kernel's lost-samples report."""
+    obj.programs["produce_perf"].test_run(PACKET, repeat=n)
+    while perf.poll(timeout=0.2):
+        pass
+    obj.programs["produce_perf"].test_run(PACKET)
+    while perf.poll(timeout=0.2):
+        pass
+
+
+def test_samples_arrive_typed_with_their_cpu(load: Loader) -> None:
+    got: list[tuple[int, object]] = []
+    with load("producer") as obj, PerfBuffer(obj.maps["perf_events"],
+                                             lambda cpu, rec: got.append((cpu, rec)),
+                                             record_type="struct event") as perf:
+        assert perf.buffer_count >= 1
+        obj.programs["produce_perf"].test_run(PACKET, repeat=50)
+        delivered = 0
+        while delivered < 50:
+            n = perf.poll(timeout=2)
+            assert n > 0
+            delivered += n
+        assert [rec.seq for _, rec in got] == list(range(50))  # type: ignore[attr-defined]
+        assert all(0 <= cpu < perf.buffer_count for cpu, _ in got)
+        assert got[0][1].tag == b"lpy-prf"  # type: ignore[attr-defined]
+        assert perf.lost == 0
+
+
+@pytest.mark.usefixtures("one_cpu")
+def test_lost_samples_are_reported_and_accounted(load: Loader,
+                                                 execute_objects: dict[str, Path]) -> None:
+    n = 20_000
+    received: list[int] = []
+    lost: list[tuple[int, int]] = []
+    with load("producer") as obj, PerfBuffer(
+            obj.maps["perf_events"],
+            lambda cpu, rec: received.append(int.from_bytes(rec[:8], "little")),
+            lambda cpu, count: lost.append((cpu, count)), page_count=1) as perf:
+        # One page per CPU holds about a hundred samples: most of these cannot fit.
+        overflow(obj, perf, n)
+        counters = read_globals(obj, libbpf_py.ObjectFile(execute_objects["producer"]),
+                                "dropped")
+        assert lost, "a full buffer must report lost samples"
+        assert sum(c for _, c in lost) == perf.lost == sum(perf.lost_by_cpu.values())
+        # Every sample is received, or counted lost by the kernel and by the producer.
+        assert len(received) + perf.lost == n + 1
+        assert perf.lost == counters["dropped"][1]
+        assert received == sorted(received)
+
+
+@pytest.mark.usefixtures("one_cpu")
+def test_without_callbacks_losses_come_with_the_samples(load: Loader) -> None:
+    with load("producer") as obj, PerfBuffer(obj.maps["perf_events"], page_count=1) as perf:
+        overflow(obj, perf, 1999)
+        items = []
+        for item in perf:
+            items.append(item)
+            if sum(1 for i in items if isinstance(i, PerfSample)) + perf.lost == 2000 \
+                    and any(isinstance(i, LostSamples) for i in items):
+                break
+        samples = [i for i in items if isinstance(i, PerfSample)]
+        losses = [i for i in items if isinstance(i, LostSamples)]
+        assert losses and sum(x.count for x in losses) == perf.lost
+        assert len(samples) + perf.lost == 2000
+
+
+@pytest.mark.usefixtures("one_cpu")
+def test_losses_warn_when_only_samples_are_handled(load: Loader) -> None:
+    with load("producer") as obj, PerfBuffer(obj.maps["perf_events"], lambda c, r: None,
+                                             page_count=1) as perf:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            overflow(obj, perf, 2000)
+        assert perf.lost > 0
+        assert any(issubclass(w.category, LostSamplesWarning) for w in caught)
+
+
+def test_a_raising_callback_stops_delivery_and_keeps_the_rest(load: Loader) -> None:
+    got: list[int] = []
+
+    def on_sample(cpu: int, record: bytes) -> None:
+        seq = int.from_bytes(record[:8], "little")
+        if seq == 5 and 5 not in got:
+            got.append(seq)
+            raise RuntimeError("sample 5 is bad")
+        got.append(seq)
+
+    with load("producer") as obj, PerfBuffer(obj.maps["perf_events"], on_sample) as perf:
+        obj.programs["produce_perf"].test_run(PACKET, repeat=20)
+        with pytest.raises(RuntimeError, match="sample 5 is bad") as info:
+            while True:
+                perf.poll(timeout=1)
+        assert "on_sample" in [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+        assert got == [0, 1, 2, 3, 4, 5]
+        while len(got) < 20 and perf.poll(timeout=1):
+            pass
+        assert got == list(range(6)) + list(range(6, 20))
+
+
+def test_bad_input(load: Loader) -> None:
+    with load("producer") as obj:
+        with pytest.raises(LayoutError, match="ringbuf map"):
+            PerfBuffer(obj.maps["ring_a"])
+        with pytest.raises(ValueError, match="power of two"):
+            PerfBuffer(obj.maps["perf_events"], page_count=3)
+        with pytest.raises(LayoutError, match="no BTF type named"):
+            PerfBuffer(obj.maps["perf_events"], record_type="struct nosuch")
+        perf = PerfBuffer(obj.maps["perf_events"])
+    with pytest.raises(PhaseError):
+        perf.poll(timeout=0)
+    perf.close()
+    perf.close()

@@ -1,0 +1,265 @@
+"""Ring buffers on the real kernel: nothing lost, typed records, batches, errors, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import libbpf_py
+from libbpf_py.errors import LayoutError, PhaseError
+from libbpf_py.ringbuf import RecordBatch, RingBuffer
+from tests.conftest import requires_root
+from tests.execute.conftest import PACKET, Loader
+from tests.execute.helpers import read_globals
+
+pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
+
+EVENT_SIZE = 24  # struct event: u64 seq, u32 producer, u32 flags, char tag[8]
+
+
+def test_a_million_records_all_in_order(load: Loader,
+                                        execute_objects: dict[str, Path]) -> None:
+    n = 1_000_000
+    with load("producer", ring_a=1 << 25) as obj, \
+            RingBuffer(obj.maps["ring_a"], record_type="struct event") as ring:
+        obj.programs["produce_a"].test_run(PACKET, repeat=n)
+        state = ring.state()
+        assert state.available == n * (8 + EVENT_SIZE)  # each record has an 8-byte header
+        batch = ring.drain()
+        assert len(batch) == n
+        events = batch.to_numpy()
+        assert events.dtype.names == ("seq", "producer", "flags", "tag")
+        assert np.array_equal(events["seq"], np.arange(n, dtype=np.uint64))
+        assert (events["tag"] == b"lpy-evt").all()
+        counters = read_globals(obj, libbpf_py.ObjectFile(execute_objects["producer"]),
+                                "next_seq", "dropped")
+        assert counters["next_seq"][0] == n and counters["dropped"][0] == 0
+        after = ring.state()
+        assert after.available == 0 and after.consumer_pos == after.producer_pos
+        assert len(ring.drain()) == 0
+
+
+def _check_stream(seqs: np.ndarray, produced: int, dropped: int) -> None:
+    """Numbers strictly increase, and every number produced is seen or counted dropped."""
+    assert (np.diff(seqs.astype(np.int64)) > 0).all()
+    assert len(seqs) + dropped == produced
+    if len(seqs):
+        assert int(seqs[-1]) < produced
+
+
+def test_two_producers_two_rings_one_poller_while_producing(
+        load: Loader, execute_objects: dict[str, Path]) -> None:
+    per_producer = 500_000
+    # Small rings and producers running while we consume: records may find no room,
+    # and then the producer counts them. Nothing may vanish without being counted.
+    with load("producer", ring_a=1 << 18, ring_b=1 << 18) as obj, RingBuffer() as ring:
+        assert ring.add(obj.maps["ring_a"], record_type="struct event") == 0
+        assert ring.add(obj.maps["ring_b"], record_type="struct event") == 1
+        errors: list[BaseException] = []
+
+        def produce(name: str) -> None:
+            try:
+                obj.programs[name].test_run(PACKET, repeat=per_producer)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=produce, args=(p,)) for p in ("produce_a",
+                                                                          "produce_b")]
+        seen: list[list[np.ndarray]] = [[], []]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            ring.poll(timeout=0.05)
+            batch = ring.drain()
+            for r in (0, 1):
+                seen[r].append(batch.to_numpy(ring=r)["seq"])
+        for t in threads:
+            t.join()
+        batch = ring.drain()
+        for r in (0, 1):
+            seen[r].append(batch.to_numpy(ring=r)["seq"])
+        assert not errors
+        counters = read_globals(obj, libbpf_py.ObjectFile(execute_objects["producer"]),
+                                "next_seq", "dropped")
+        for r in (0, 1):
+            seqs = np.concatenate(seen[r])
+            assert counters["next_seq"][r] == per_producer
+            _check_stream(seqs, per_producer, counters["dropped"][r])
+            assert len(seqs) > 0
+
+
+def test_callbacks_get_typed_records(load: Loader) -> None:
+    got: list[object] = []
+    with load("producer") as obj, RingBuffer(obj.maps["ring_a"], got.append,
+                                             record_type="struct event") as ring:
+        obj.programs["produce_a"].test_run(PACKET, repeat=100)
+        assert ring.poll(timeout=1) == 100
+        assert [e.seq for e in got] == list(range(100))  # type: ignore[attr-defined]
+        first = got[0]
+        assert first.producer == 0 and first.tag == b"lpy-evt"  # type: ignore[attr-defined]
+        assert ring.consume() == 0
+
+
+def test_raw_bytes_records_and_iteration(load: Loader) -> None:
+    with load("producer") as obj, RingBuffer(obj.maps["ring_a"]) as ring:
+        obj.programs["produce_small"].test_run(PACKET, repeat=5)
+        records = []
+        for record in ring:
+            records.append(record)
+            if len(records) == 5:
+                break
+        assert records == [i.to_bytes(8, "little") for i in range(5)]
+
+
+def _boom(record: bytes) -> None:
+    if int.from_bytes(record[:8], "little") == 3:
+        raise ValueError("record 3 is bad")
+
+
+def test_a_raising_callback_stops_the_poll_and_reraises(load: Loader) -> None:
+    seen: list[int] = []
+
+    def callback(record: bytes) -> None:
+        seen.append(int.from_bytes(record[:8], "little"))
+        _boom(record)
+
+    with load("producer") as obj, RingBuffer(obj.maps["ring_a"], callback) as ring:
+        obj.programs["produce_a"].test_run(PACKET, repeat=10)
+        with pytest.raises(ValueError, match="record 3 is bad") as info:
+            ring.poll(timeout=1)
+        frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+        assert "_boom" in frames and "callback" in frames
+        assert seen == [0, 1, 2, 3]
+        # The poll stopped: the rest is still in the ring, and comes next.
+        assert ring.state().available == 6 * (8 + EVENT_SIZE)
+        assert ring.consume() == 6
+        assert seen == list(range(10))
+
+
+def test_drain_takes_every_ring_and_honours_max_records(load: Loader) -> None:
+    with load("producer") as obj, RingBuffer() as ring:
+        ring.add(obj.maps["ring_a"], lambda r: None, record_type="struct event")
+        ring.add(obj.maps["ring_b"])
+        obj.programs["produce_a"].test_run(PACKET, repeat=7)
+        obj.programs["produce_b"].test_run(PACKET, repeat=3)
+        first = ring.drain(max_records=4)
+        assert isinstance(first, RecordBatch) and len(first) == 4
+        rest = ring.drain()
+        assert len(rest) == 6
+        assert len(ring.drain()) == 0
+        assert [first.ring(i) for i in range(4)] == [0] * 4
+        assert [rest.ring(i) for i in range(6)] == [0, 0, 0, 1, 1, 1]
+        typed, raw = first[0], rest[3]
+        assert typed.seq == 0  # ring 0 has a record type
+        assert isinstance(raw, memoryview) and len(raw) == EVENT_SIZE  # ring 1 has none
+        assert int.from_bytes(raw[:8], "little") == 0
+        assert first[-1].seq == 3 and first[1:3][0].seq == 1
+        assert rest.sizes() == [EVENT_SIZE] * 6
+        assert rest.nbytes == 6 * EVENT_SIZE
+        with pytest.raises(IndexError):
+            first[4]
+        with pytest.raises(LayoutError, match="no single BTF record type"):
+            rest.to_numpy()
+        seqs = rest.to_numpy(np.dtype([("seq", "<u8"), ("rest", "V16")]), ring=1)["seq"]
+        assert seqs.tolist() == [0, 1, 2]
+        with pytest.raises(LayoutError, match="do not fit a dtype of 8 bytes"):
+            rest.to_numpy("<u8")
+
+
+def test_batch_outlives_the_ring_buffer(load: Loader) -> None:
+    with load("producer") as obj:
+        with RingBuffer(obj.maps["ring_a"]) as ring:
+            obj.programs["produce_small"].test_run(PACKET, repeat=3)
+            batch = ring.drain()
+            view = batch[2]
+        assert bytes(view) == (2).to_bytes(8, "little")
+        assert batch.to_numpy("<u8").tolist() == [0, 1, 2]
+
+
+def test_bad_input_gives_library_errors(load: Loader) -> None:
+    with load("producer") as obj:
+        with pytest.raises(LayoutError, match="no BTF type named 'struct nosuch'"):
+            RingBuffer(obj.maps["ring_a"], record_type="struct nosuch")
+        with pytest.raises(LayoutError, match="perf_event_array map"):
+            RingBuffer(obj.maps["perf_events"])
+        with pytest.raises(TypeError):
+            RingBuffer(obj.maps["ring_a"], callback=42)  # type: ignore[arg-type]
+        ring = RingBuffer(obj.maps["ring_a"])
+        with pytest.raises(ValueError):
+            ring.drain(max_records=-1)
+    # The object (and so the map) is closed now: a clear PhaseError, not a crash.
+    with pytest.raises(PhaseError, match="closed"):
+        ring.poll(timeout=0)
+    with pytest.raises(PhaseError):
+        ring.drain()
+    ring.close()
+    with pytest.raises(PhaseError):
+        ring.consume()
+    with load("producer") as obj:
+        ring_map = obj.maps["ring_a"]
+    with pytest.raises(PhaseError):
+        RingBuffer(ring_map)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_a_signal_interrupts_a_blocking_poll_promptly(load: Loader) -> None:
+    def on_alarm(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        with load("producer") as obj, RingBuffer(obj.maps["ring_a"]) as ring:
+            start = time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            with pytest.raises(_Interrupted):
+                ring.poll()  # waits forever but for the signal
+            assert time.monotonic() - start < 3
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_CTRL_C_SCRIPT = """
+import sys, time
+import libbpf_py
+from libbpf_py.ringbuf import RingBuffer
+with libbpf_py.ObjectFile(sys.argv[1]).open() as o, o.load() as obj:
+    with RingBuffer(obj.maps["ring_a"]) as ring:
+        print("polling", flush=True)
+        try:
+            ring.poll()
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_interrupts_a_blocking_poll(execute_objects: dict[str, Path]) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_SCRIPT,
+                             str(execute_objects["producer"])], stdout=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "polling"
+        time.sleep(0.3)
+        start = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+        assert "interrupted" in out
+        assert time.monotonic() - start < 5
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
