@@ -130,7 +130,7 @@ def mmap_ops(exe: Path, rounds: int, typed_obj: Path) -> dict[str, Any]:
 
         def global_reads() -> None:
             for _ in keys:
-                bss.bss_counter
+                _ = bss.bss_counter
 
         def global_writes() -> None:
             for k in keys:
