@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from itertools import accumulate
 
 from libbpf_py.errors import ObjectFormatError
 
@@ -226,10 +227,21 @@ def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int
     three = struct.Struct(endian + "III")
     two = struct.Struct(endian + "II")
     enum32 = struct.Struct(endian + "Ii")
-    cache: dict[int, str] = {0: ""}
+    # Names almost always start right after a NUL: split the table once (in C) and look
+    # them up; a name pointing into the middle of a string takes the slow path.
+    raw_pieces = strings.split(b"\0")
+    starts = accumulate(map((1).__add__, map(len, raw_pieces)), initial=0)
+    text = strings.decode("utf-8", "replace")
+    if len(text) == len(strings):  # ASCII: decode once, split the same way
+        pieces = text.split("\0")
+    else:
+        pieces = [p.decode("utf-8", "replace") for p in raw_pieces]
+    cache: dict[int, str] = dict(zip(starts, pieces, strict=False))
+    cache[0] = ""
+    known = cache.get
 
     def name_at(off: int, where: int) -> str:
-        s = cache.get(off)
+        s = known(off)
         if s is None:
             nul = strings.find(b"\0", off)
             if off >= len(strings) or nul < 0:
@@ -288,15 +300,13 @@ def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int
             t = Array(type_id, kind, name, elem, index, nelems)
         elif kind == BtfKind.STRUCT or kind == BtfKind.UNION:
             raw = items(three, pos, vlen)
-            members = []
-            for i, (m_name, m_type, m_off) in enumerate(raw):
-                where = pos + 12 * i
-                if kflag:
-                    members.append(Member(name_at(m_name, where) if m_name else "", m_type,
-                                          m_off & 0xFFFFFF, m_off >> 24))
-                else:
-                    members.append(Member(name_at(m_name, where) if m_name else "", m_type,
-                                          m_off, 0))
+            if kflag:
+                members = [Member(known(n) or name_at(n, pos + 12 * i), m_type,
+                                  m_off & 0xFFFFFF, m_off >> 24)
+                           for i, (n, m_type, m_off) in enumerate(raw)]
+            else:
+                members = [Member(known(n) or name_at(n, pos + 12 * i), m_type, m_off, 0)
+                           for i, (n, m_type, m_off) in enumerate(raw)]
             pos += 12 * vlen
             t = Struct(type_id, kind, name, size_or_type, tuple(members))
         elif kind == BtfKind.ENUM:
