@@ -177,6 +177,8 @@ class Link(Owner):
     def detach(self) -> None:
         """Detach the program from its hook now, even if the link is pinned, and close.
 
+        The pin this handle made (or was opened from) is removed too.
+
         Some link kinds (perf events, raw tracepoints, tracing) cannot be detached by
         force: for them this closes this handle, and raises
         :class:`~libbpf_py.errors.NotSupported` if a pin or another fd keeps the
@@ -193,6 +195,8 @@ class Link(Owner):
                 # This kind detaches only when its last fd closes: see if ours was last.
                 link_id = self.info().id
             narrate(f"bpf_link_detach({self._description})", "detached", phase="tear down")
+        if self._pin_path is not None:
+            self.unpin()  # a pin of a detached link would only name a dead link
         self._disconnected = False  # a detached attachment is removed on close, always
         self.close()
         if link_id and _link_exists(link_id):

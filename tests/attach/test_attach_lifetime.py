@@ -263,8 +263,8 @@ def test_pinned_disconnected_link_stays_after_its_object_closes(
         os.getpid()
         assert hits[1] == before + 1  # still attached, held by the pin alone
         pinned = Link.from_pin(pin_dir / "raw")
-        pinned.unpin()
-        pinned.detach()
+        pinned.detach()  # removes the attachment and its pin
+        assert not (pin_dir / "raw").exists()
         before = hits[1]
         os.getpid()
         assert hits[1] == before
