@@ -449,6 +449,10 @@ class Program(AttachMixin):
                 return LayoutError(f"{what}: {len(raw)} bytes of data do not fit one page "
                                    f"({_PAGE} bytes) less the kernel's head and tail room",
                                    errno=err)
+        if err == errno.E2BIG:
+            return LayoutError(f"{what}: the kernel refused the sizes given (batch_size above "
+                               "its limit of 256 live frames, or a context larger than the "
+                               f"{kind.label} context)", errno=err)
         if err == errno.ENOMEM and kind == ProgType.XDP and len(raw) > _PAGE - 512:
             return LayoutError(f"{what}: {len(raw)} bytes of data are more than an XDP test "
                                "run holds (one page plus the fragments of one frame)",
