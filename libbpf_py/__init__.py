@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from libbpf_py.compiler import compile
     from libbpf_py.link import Link, LinkInfo
     from libbpf_py.loaded import LoadedObject
-    from libbpf_py.maps import Map, MapInfo
+    from libbpf_py.maps import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
     from libbpf_py.open_object import OpenMap, OpenObject, OpenProgram
     from libbpf_py.program import Program, ProgramInfo, TestRunResult
 
@@ -67,6 +67,7 @@ __all__ = [
     "OpenMap",
     "OpenObject",
     "OpenProgram",
+    "PerCpu",
     "PermissionDenied",
     "PhaseError",
     "ProgType",
@@ -74,6 +75,8 @@ __all__ = [
     "ProgramInfo",
     "ResourceBusy",
     "TestRunResult",
+    "TypeRef",
+    "UpdateFlag",
     "VerifierError",
     "XdpMode",
     "compile",
@@ -89,6 +92,9 @@ _LAZY = {
     "LoadedObject": "libbpf_py.loaded",
     "Map": "libbpf_py.maps",
     "MapInfo": "libbpf_py.maps",
+    "PerCpu": "libbpf_py.maps",
+    "TypeRef": "libbpf_py.maps",
+    "UpdateFlag": "libbpf_py.maps",
     "OpenMap": "libbpf_py.open_object",
     "OpenObject": "libbpf_py.open_object",
     "OpenProgram": "libbpf_py.open_object",
@@ -98,7 +104,7 @@ _LAZY = {
 }
 
 
-# The submodule libbpf_py.globals shadows the builtin globals() here once imported.
+# A submodule named like a builtin would shadow it here once imported; keep a handle.
 _namespace = globals()
 
 
