@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import libbpf_py
 from libbpf_py._lowlevel import lib
-from libbpf_py.netns import VethPair
 from libbpf_py.attach import xdp_holder
+from libbpf_py.netns import VethPair
 from tests.conftest import open_fds, requires_root
 
 pytestmark = requires_root

@@ -133,8 +133,8 @@ def test_xdp_attach_and_detach(bpf_objects: dict[str, Path], veth: object) -> No
 
 @pytest.mark.parametrize("mode", ["skb", "native"])
 def test_xdp_modes(bpf_objects: dict[str, Path], veth: object, mode: str) -> None:
-    from libbpf_py.netns import VethPair
     from libbpf_py.attach import xdp_holder
+    from libbpf_py.netns import VethPair
 
     assert isinstance(veth, VethPair)
     with libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open() as obj, obj.load() as loaded:
@@ -163,8 +163,8 @@ def test_xdp_busy_names_the_holder(bpf_objects: dict[str, Path], veth: object) -
 
 def test_closing_the_object_detaches_caller_links(bpf_objects: dict[str, Path],
                                                   veth: object) -> None:
-    from libbpf_py.netns import VethPair
     from libbpf_py.attach import xdp_holder
+    from libbpf_py.netns import VethPair
 
     assert isinstance(veth, VethPair)
     loaded = libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open().load()
