@@ -171,3 +171,23 @@ def _cut_ld_imm64(body: bytes) -> bool:
     while pos < len(codes):
         pos += 2 if codes[pos] == 0x18 else 1
     return pos > len(codes)
+
+
+def test_big_endian_object(tmp_path: Path, specs: dict[str, ObjectSpec]) -> None:
+    from conftest import CORPUS
+
+    from libbpf_py import compile
+
+    path = compile(CORPUS / "globals_all.bpf.c", tmp_path / "globals_all.bpf.o",
+                   cflags=("-target", "bpfeb"))
+    big = read_object(path.read_bytes(), path.name)
+    little = specs["globals_all"]
+    assert big.endianness == "big" and little.endianness == "little"
+    assert {k: g.value for k, g in big.globals.items()} == {
+        k: g.value for k, g in little.globals.items()}
+    assert [(m.name, m.value_size, m.flags) for m in big.maps.values()] == [
+        (m.name, m.value_size, m.flags) for m in little.maps.values()]
+    expected = json.loads(run(tool("bpftool"), "btf", "dump", "file", str(path), "-j"))
+    assert big.btf is not None
+    assert [btf_type_json(t) for t in big.btf.types[1:]] == expected["types"]
+    assert our_text(big) == objdump_text(path)
