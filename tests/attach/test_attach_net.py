@@ -113,7 +113,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 0))
 for i in range(int(sys.argv[3])):
     s.sendto(b"x", (sys.argv[2], 7))
-    if i % 20 == 0:
+    if i % 10 == 0:
         time.sleep(0.001)
 """
 
