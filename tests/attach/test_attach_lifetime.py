@@ -271,3 +271,27 @@ def test_pinned_disconnected_link_stays_after_its_object_closes(
     finally:
         hits.unpin(pin_dir / "hits")
         hits.close()
+
+
+def test_kernel_view_agrees_with_bpftool(obj: LoadedObject) -> None:
+    import json
+
+    bpftool = shutil.which("bpftool")
+    if bpftool is None:
+        pytest.skip("bpftool is not installed (the reference tool for this test)")
+    prog = obj.programs["raw_sys_enter"]
+    with prog.attach_raw_tracepoint("sys_enter") as link:
+        shown = json.loads(subprocess.run([bpftool, "-j", "link", "show", "id", str(link.id)],
+                                          capture_output=True, text=True,
+                                          check=True).stdout)
+        info = next(e for e in kernel.links() if e.id == link.id).info()
+        assert (shown["id"], shown["prog_id"]) == (info.id, info.program_id)
+        assert shown["type"] == info.type.label == "raw_tracepoint"
+        assert shown["tp_name"] == info.target == "sys_enter"
+        progs = json.loads(subprocess.run([bpftool, "-j", "prog", "show", "id",
+                                           str(prog.id)], capture_output=True, text=True,
+                                          check=True).stdout)
+        mine = next(p for p in kernel.programs() if p.id == prog.id).info()
+        assert (progs["name"], progs["tag"]) == (mine.name, mine.tag)
+        assert sorted(progs["map_ids"]) == sorted(mine.map_ids)
+        link.detach()
