@@ -44,6 +44,7 @@ from libbpf_py.typed import TypeCodecs, simple_type
 
 if TYPE_CHECKING:
     from libbpf_py.inspect.btf_types import BtfType
+    from libbpf_py.link import Link
     from libbpf_py.loaded import LoadedObject
 
 __all__ = ["Map", "MapInfo", "PerCpu", "TypeRef", "UpdateFlag", "map_info"]
@@ -778,6 +779,12 @@ class Map(Owner):
             os.unlink(target)
         if target == self._pin_path:
             self._pin_path = None
+
+    def attach_struct_ops(self) -> Link:
+        """Register this struct_ops map with its subsystem; the link unregisters it."""
+        from libbpf_py.struct_ops import attach_struct_ops
+
+        return attach_struct_ops(self)
 
     def info(self) -> MapInfo:
         """Ask the kernel about this map."""
