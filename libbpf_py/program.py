@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -9,7 +10,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from libbpf_py._handle import c_string
@@ -70,13 +71,14 @@ class TestRunResult(NamedTuple):
     as a mapping of fields; ``ctx_out`` holds its bytes whenever a ``ctx`` was given.
     """
 
-    __test__ = False  # not a pytest test class
-
     retval: int
     data_out: bytes
     ctx_out: bytes | None
     duration_ns: int
     context: Any = None
+
+
+TestRunResult.__test__ = False  # type: ignore[attr-defined]  # not a pytest test class
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class ProgramInfo:
     def loaded_at(self) -> datetime:
         """When the program was loaded (``load_time_ns`` counts from boot)."""
         boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
-        return datetime.fromtimestamp(boot + self.load_time_ns / 1e9, tz=timezone.utc)
+        return datetime.fromtimestamp(boot + self.load_time_ns / 1e9, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class Program(AttachMixin):
         self.expected_attach_type = AttachType.coerce(lib.bpf_program__expected_attach_type(ptr))
         self.verifier_log = verifier_log or []
         self._fd = int(lib.bpf_program__fd(ptr))
-        self._ctx_type: RecordType | None | bool = False  # False: not looked up yet
+        self._ctx_type: RecordType | bool | None = False  # False: not looked up yet
         self._fast = self._fd >= 0 and self.type not in _SLOW
 
     @classmethod
@@ -236,10 +238,8 @@ class Program(AttachMixin):
         if getattr(self, "_owns_fd", False) and not self._closed:
             warnings.warn(f"unclosed {self!r}: close it or use a with block",
                           ResourceWarning, stacklevel=2, source=self)
-            try:
+            with contextlib.suppress(OSError):  # never raise from a finalizer
                 self.close()
-            except OSError:  # pragma: no cover - never raise from a finalizer
-                pass
 
     # --- the running view -----------------------------------------------------------
 
@@ -328,13 +328,13 @@ class Program(AttachMixin):
     def _encode_ctx(self, ctx: Any) -> tuple[bytes, RecordType | None]:
         if isinstance(ctx, bytes | bytearray | memoryview):
             return bytes(ctx), None
-        if isinstance(ctx, Sequence) and not isinstance(ctx, str):
-            if self.type == ProgType.RAW_TRACEPOINT:
-                try:
-                    return b"".join(int(v).to_bytes(8, "little", signed=int(v) < 0)
-                                    for v in ctx), None
-                except OverflowError:
-                    raise LayoutError("raw tracepoint arguments are 64-bit integers") from None
+        if (isinstance(ctx, Sequence) and not isinstance(ctx, str)
+                and self.type == ProgType.RAW_TRACEPOINT):
+            try:
+                return b"".join(int(v).to_bytes(8, "little", signed=int(v) < 0)
+                                for v in ctx), None
+            except OverflowError:
+                raise LayoutError("raw tracepoint arguments are 64-bit integers") from None
         if isinstance(ctx, Mapping) or hasattr(ctx, "_asdict"):
             rtype = self._context_type()
             if rtype is None:
@@ -546,7 +546,7 @@ def _xlated_bytes(fd: int, name: str) -> bytes:
     size[0] = ffi.sizeof("struct bpf_prog_info")
     check(lib.bpf_prog_get_info_by_fd(fd, again, size),
           f"reading the translated instructions of {name!r}")
-    return ffi.buffer(buf, min(length, again.xlated_prog_len))[:]
+    return bytes(ffi.buffer(buf, min(length, again.xlated_prog_len)))
 
 
 def _find_ctx_type(program: Program) -> RecordType | None:

@@ -74,9 +74,8 @@ def test_record_misuse_and_bad_sizes(load: Loader) -> None:
                 ring.reserve()
             with pytest.raises(LayoutError, match="do not fit"):
                 ring.reserve(4).write(b"12345")
-            with pytest.raises(RuntimeError):
-                with ring.reserve(8):
-                    raise RuntimeError("discarded, not submitted")
+            with pytest.raises(RuntimeError), ring.reserve(8):
+                raise RuntimeError("discarded, not submitted")
             with pytest.raises(LayoutError, match="user_ringbuf"):
                 UserRingBuffer(next(m for n, m in obj.maps.items() if n.endswith(".bss")))
         ring.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ def test_info_describes_the_program(load: Loader) -> None:
         map_ids = {m.info().id for name, m in obj.maps.items()
                    if name in ("ring_a",) or name.endswith(".bss")}
         assert map_ids <= set(info.map_ids)
-        age = datetime.now(timezone.utc) - info.loaded_at
+        age = datetime.now(UTC) - info.loaded_at
         assert 0 <= age.total_seconds() < 600
         assert info.run_count == 0
 
