@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NAMES, tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from libbpf_py.inspect import ObjectSpec, read_object
 from libbpf_py.inspect.disasm import disassemble
 from libbpf_py.inspect.elf import read_elf
 from libbpf_py.inspect.jsonout import btf_type_json
+from tests.inspect.conftest import NAMES, tool
 
 
 def run(*argv: str) -> str:
@@ -174,9 +174,8 @@ def _cut_ld_imm64(body: bytes) -> bool:
 
 
 def test_big_endian_object(tmp_path: Path, specs: dict[str, ObjectSpec]) -> None:
-    from conftest import CORPUS
-
     from libbpf_py import compile
+    from tests.inspect.conftest import CORPUS
 
     path = compile(CORPUS / "globals_all.bpf.c", tmp_path / "globals_all.bpf.o",
                    cflags=("-target", "bpfeb"))

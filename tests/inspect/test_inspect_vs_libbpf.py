@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import NAMES
 
 from libbpf_py.inspect import ObjectSpec
+from tests.inspect.conftest import NAMES
 
 libbpf_py = pytest.importorskip("libbpf_py")
 
