@@ -133,10 +133,19 @@ long lpy_map_dump(int fd, void *keys, void *values, __u32 key_size, __u32 value_
         total += count;
         if (err == ENOENT)
             return total;
-        if (err == ENOSPC && (__u32)total < cap && count == 0 && chunk < cap) {
-            /* One bucket holds more than a chunk: retry this step with room for all. */
-            chunk = cap - (__u32)total;
-            continue;
+        if (err == ENOSPC && count == 0) {
+            /* The next hash bucket does not fit in this step's count. Give it all the
+             * room that is left; if even that is too small, a capped dump stops here. */
+            __u32 room = cap - (__u32)total;
+
+            if (chunk < room) {
+                chunk = room;
+                continue;
+            }
+            if (total > 0) {
+                *more = 1;
+                return total;
+            }
         }
         if (err)
             return -err;

@@ -624,7 +624,11 @@ class Map(Owner):
         return self._batch_dump(False, max_count)
 
     def lookup_and_delete_batch(self, max_count: int | None = None) -> list[tuple[Any, Any]]:
-        """Remove and return up to ``max_count`` (default: all) entries in batches."""
+        """Remove and return up to ``max_count`` (default: all) entries in batches.
+
+        A hash map hands out whole buckets, so a capped call may return fewer than
+        ``max_count`` entries while more remain.
+        """
         return self._batch_dump(True, max_count)
 
     def _batch_dump(self, delete: bool, max_count: int | None) -> list[tuple[Any, Any]]:
