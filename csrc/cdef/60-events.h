@@ -22,6 +22,9 @@ void lpy_batch_free(struct lpy_batch *batch);
  * leave `batch` empty, so that memory handed to Python is never reallocated. */
 void lpy_batch_take(struct lpy_batch *batch, struct lpy_batch *out);
 void lpy_free(void *ptr);
+int lpy_batch_grow(struct lpy_batch *batch, size_t bytes, size_t records);
+void lpy_batch_adopt(struct lpy_batch *batch, char *data, size_t capacity, __u64 *offsets,
+                     __u32 *rings, size_t slots);
 
 /* One ring of a poller: either copies into the poller's batch or calls into Python. */
 struct lpy_ring_ctx {
@@ -66,3 +69,17 @@ struct lpy_test_req {
 };
 int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, int repeat,
                         struct lpy_test_req *req);
+
+/* A ring mapped for drain(): read straight from the kernel's pages. */
+struct lpy_ring_map {
+    unsigned long *consumer_pos;
+    unsigned long *producer_pos;
+    char *data;
+    unsigned long mask;
+    size_t page;
+    size_t data_size;
+};
+int lpy_ring_map_open(int map_fd, __u32 max_entries, struct lpy_ring_map *map);
+void lpy_ring_map_close(struct lpy_ring_map *map);
+long lpy_ring_drain(struct lpy_ring_map *map, __u32 index, struct lpy_batch *batch,
+                    size_t max_records);

@@ -1,0 +1,145 @@
+"""Benchmarks of issue 5 against C baselines built in the same run on the same libbpf.
+
+- ring buffer, 8-byte and 128-byte records: RingBuffer.drain() and per-record callbacks,
+  events per second, against ring_buffer__consume in C (bench/execute/ringbuf_c.c);
+- Program.test_run(repeat=1) per call, against bpf_prog_test_run_opts in C
+  (bench/execute/test_run_c.c).
+
+The same producer object fills the ring with BPF_PROG_TEST_RUN(repeat=N) before every
+timed round; only consuming is timed. C and Python rounds alternate; medians reported.
+
+    sudo .venv/bin/python bench/execute/bench_execute.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import libbpf_py  # noqa: E402
+from libbpf_py.demo import filter_source  # noqa: E402
+from libbpf_py.ringbuf import RingBuffer  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PACKET = b"\0" * 64
+
+
+def build_c(name: str, out: Path) -> Path:
+    build = ROOT / "vendor" / "build"
+    exe = out / name
+    subprocess.run(["gcc", "-O2", "-o", str(exe), str(HERE / f"{name}.c"),
+                    f"-I{build / 'usr' / 'include'}", f"-I{build / 'src' / 'include' / 'uapi'}",
+                    str(build / "usr" / "lib64" / "libbpf.a"), "-lelf", "-lz"], check=True)
+    return exe
+
+
+def c_ring_rates(exe: Path, obj: Path, program: str, records: int, rounds: int) -> list[float]:
+    out = subprocess.run([str(exe), str(obj), program, str(records), str(rounds)],
+                         capture_output=True, text=True, check=True).stdout
+    return [float(line.split()[1]) for line in out.splitlines()]
+
+
+def py_ring_rates(obj_path: Path, program: str, records: int, rounds: int,
+                  mode: str) -> list[float]:
+    rates = []
+    with libbpf_py.ObjectFile(obj_path).open() as opened:
+        opened.maps["ring_a"].max_entries = 1 << 25
+        with opened.load() as obj:
+            prog = obj.programs[program]
+            count = [0]
+
+            def on_record(record: bytes) -> None:
+                count[0] += 1
+
+            with RingBuffer(obj.maps["ring_a"],
+                            on_record if mode == "callback" else None) as ring:
+                for _ in range(rounds):
+                    prog.test_run(PACKET, repeat=records)
+                    count[0] = 0
+                    start = time.perf_counter()
+                    if mode == "drain":
+                        got = len(ring.drain())
+                    else:
+                        got = ring.consume()
+                        assert count[0] == got
+                    elapsed = time.perf_counter() - start
+                    assert got == records, (got, records)
+                    rates.append(records / elapsed)
+    return rates
+
+
+def c_test_run_ns(exe: Path, obj: Path, calls: int) -> float:
+    out = subprocess.run([str(exe), str(obj), "xdp_filter", str(calls)], capture_output=True,
+                         text=True, check=True).stdout
+    return float(out.split()[1])
+
+
+def py_test_run_ns(obj_path: Path, calls: int) -> float:
+    with libbpf_py.ObjectFile(obj_path).open() as opened, opened.load() as obj:
+        run = obj.programs["xdp_filter"].test_run
+        for _ in range(1000):
+            run(PACKET)
+        start = time.perf_counter()
+        for _ in range(calls):
+            run(PACKET)
+        return (time.perf_counter() - start) / calls * 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    records = 50_000 if args.quick else 200_000
+    rounds = 3 if args.quick else 5
+    calls = 50_000 if args.quick else 300_000
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        producer = libbpf_py.compile(ROOT / "tests" / "bpf" / "execute" / "producer.bpf.c",
+                                     out / "producer.o")
+        filt = libbpf_py.compile(filter_source(), out / "filter.o")
+        ring_c = build_c("ringbuf_c", out)
+        run_c = build_c("test_run_c", out)
+        for label, program in (("8-byte", "produce_small"), ("128-byte", "produce_big")):
+            c_rates: list[float] = []
+            drain: list[float] = []
+            callback: list[float] = []
+            for _ in range(repeats):  # alternate, so that load on the machine hits both
+                c_rates += c_ring_rates(ring_c, producer, program, records, rounds)
+                drain += py_ring_rates(producer, program, records, rounds, "drain")
+                callback += py_ring_rates(producer, program, records // 4, rounds, "callback")
+            c_med, d_med, cb_med = (statistics.median(x) for x in (c_rates, drain, callback))
+            results[f"ring {label}"] = {"c_events_per_s": c_med, "drain_events_per_s": d_med,
+                                        "drain_vs_c": d_med / c_med,
+                                        "callback_events_per_s": cb_med}
+        c_ns: list[float] = []
+        py_ns: list[float] = []
+        for _ in range(repeats + 2):
+            c_ns.append(c_test_run_ns(run_c, filt, calls))
+            py_ns.append(py_test_run_ns(filt, calls))
+        c_med, py_med = statistics.median(c_ns), statistics.median(py_ns)
+        results["test_run repeat=1"] = {"c_ns_per_call": c_med, "python_ns_per_call": py_med,
+                                        "python_vs_c": py_med / c_med,
+                                        "c_best_ns": min(c_ns), "python_best_ns": min(py_ns),
+                                        "best_vs_best": min(py_ns) / min(c_ns)}
+    for name, row in results.items():
+        print(name)
+        for key, value in row.items():
+            print(f"  {key:24s} {value:>16,.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
