@@ -451,7 +451,7 @@ class RingBuffer(Owner):
         says which ring each came from. The records are copied in C straight from the
         ring's pages, without a call per record.
         """
-        rb = self._ready("RingBuffer.drain()")
+        self._ready("RingBuffer.drain()")
         if max_records is not None and max_records < 0:
             raise ValueError("max_records must be 0 or more")
         if not self._pending:
