@@ -174,5 +174,6 @@ def test_load_without_root_says_so(cli_object: Path, tmp_path: Path) -> None:
     ran = run_process("load", cli_object, "--pin-dir", "/sys/fs/bpf/lpy-noroot", nocaps=True)
     assert ran.code == 77 and "run it as root" in ran.err
     assert not Path("/sys/fs/bpf/lpy-noroot").exists()
-    ran = run_process("tutorial", "--yes", nocaps=True)
-    assert ran.code == 77 and "lacks CAP_BPF" in ran.err and "run it as root" in ran.err
+    for command in (["tutorial", "--yes"], ["demo"]):
+        ran = run_process(*command, nocaps=True)
+        assert ran.code == 77 and "lacks CAP_BPF" in ran.err and "run it as root" in ran.err
