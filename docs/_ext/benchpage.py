@@ -24,6 +24,7 @@ class BenchResults(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
+        """One section per results file, or a paragraph saying how to record them."""
         files = sorted(RESULTS.glob("*.txt")) if RESULTS.is_dir() else []
         # Benchmarks that also write machine-readable results (bench/NAME/results.json).
         files += sorted(BENCH.glob("*/results.json"))
