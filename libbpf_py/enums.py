@@ -1,4 +1,4 @@
-"""Kernel enumerations as ``IntEnum``s, named as the kernel names them without the prefix.
+"""Kernel enumerations as ``IntEnum`` classes, named as the kernel names them without the prefix.
 
 Values are the kernel's stable UAPI numbers (``linux/bpf.h`` as shipped with the pinned
 libbpf). Inputs accept members, integers, or lower-case names (``"xdp"``,
