@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         data = path.read_bytes()
     except OSError as e:
         print(f"libbpf-py inspect: cannot read {path}: {e.strerror}", file=sys.stderr)
-        return 2
+        return 66  # EX_NOINPUT, as in the rest of the CLI
     try:
         spec = read_object(data, path.name)
         if args.json:
@@ -178,10 +178,10 @@ def run(args: argparse.Namespace) -> int:
             print_disasm(spec, args.disasm, args.style, out)
     except ObjectFormatError as e:
         print(f"libbpf-py inspect: {path} is not a valid BPF object: {e}", file=sys.stderr)
-        return 1
+        return 65  # EX_DATAERR
     except KeyError as e:
         print(f"libbpf-py inspect: {e.args[0]}", file=sys.stderr)
-        return 2
+        return 66
     return 0
 
 

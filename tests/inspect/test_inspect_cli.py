@@ -60,12 +60,12 @@ def test_json_schema(corpus: dict[str, Path], capsys: pytest.CaptureFixture[str]
 
 def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                 corpus: dict[str, Path]) -> None:
-    assert main([str(tmp_path / "missing.o")]) == 2
+    assert main([str(tmp_path / "missing.o")]) == 66
     bad = tmp_path / "bad.o"
     bad.write_bytes(corpus["atomics"].read_bytes()[:300])
-    assert main([str(bad)]) == 1
+    assert main([str(bad)]) == 65
     assert "is not a valid BPF object" in capsys.readouterr().err
-    assert main([str(corpus["atomics"]), "--disasm", "nope"]) == 2
+    assert main([str(corpus["atomics"]), "--disasm", "nope"]) == 66
 
 
 def test_subcommand_of_libbpf_py(corpus: dict[str, Path],
