@@ -94,6 +94,22 @@ def py_test_run_ns(obj_path: Path, calls: int) -> float:
         return (time.perf_counter() - start) / calls * 1e9
 
 
+def py_bare_call_ns(obj_path: Path, calls: int) -> float:
+    """The floor: the one C helper test_run uses, called from a bare Python loop."""
+    from libbpf_py._lowlevel import ffi, lib
+
+    with libbpf_py.ObjectFile(obj_path).open() as opened, opened.load() as obj:
+        fd = obj.programs["xdp_filter"].fd
+        req = ffi.new("struct lpy_test_req *")
+        out = ffi.new("char[]", 8192)
+        req.out, req.out_cap = out, 64 + 4096
+        call = lib.lpy_test_run_packet
+        start = time.perf_counter()
+        for _ in range(calls):
+            call(fd, PACKET, 64, 1, req)
+        return (time.perf_counter() - start) / calls * 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
@@ -125,12 +141,17 @@ def main() -> None:
                                         "callback_events_per_s": cb_med}
         c_ns: list[float] = []
         py_ns: list[float] = []
+        bare_ns: list[float] = []
         for _ in range(repeats + 2):
             c_ns.append(c_test_run_ns(run_c, filt, calls))
             py_ns.append(py_test_run_ns(filt, calls))
+            bare_ns.append(py_bare_call_ns(filt, calls))
         c_med, py_med = statistics.median(c_ns), statistics.median(py_ns)
+        bare_med = statistics.median(bare_ns)
         results["test_run repeat=1"] = {"c_ns_per_call": c_med, "python_ns_per_call": py_med,
                                         "python_vs_c": py_med / c_med,
+                                        "bare_cffi_loop_ns": bare_med,
+                                        "bare_cffi_vs_c": bare_med / c_med,
                                         "c_best_ns": min(c_ns), "python_best_ns": min(py_ns),
                                         "best_vs_best": min(py_ns) / min(c_ns)}
     for name, row in results.items():
