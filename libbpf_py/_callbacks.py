@@ -46,7 +46,7 @@ def lpy_on_ring_record(handle: Any, data: Any, size: int) -> int:
     sink: RecordSink = ffi.from_handle(handle)
     try:
         sink.deliver(data, size)
-    except BaseException as exc:  # noqa: BLE001 - re-raised by the poll in the caller
+    except BaseException as exc:
         sink.fail(exc)
         return STOP
     return 0
@@ -58,7 +58,7 @@ def lpy_on_perf_sample(handle: Any, cpu: int, data: Any, size: int) -> None:
     sink: SampleSink = ffi.from_handle(handle)
     try:
         sink.take_sample(cpu, data, size)
-    except BaseException as exc:  # noqa: BLE001 - re-raised by the poll in the caller
+    except BaseException as exc:
         sink.fail(exc)
 
 
@@ -68,5 +68,5 @@ def lpy_on_perf_lost(handle: Any, cpu: int, count: int) -> None:
     sink: SampleSink = ffi.from_handle(handle)
     try:
         sink.take_lost(cpu, count)
-    except BaseException as exc:  # noqa: BLE001 - re-raised by the poll in the caller
+    except BaseException as exc:
         sink.fail(exc)

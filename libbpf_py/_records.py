@@ -81,7 +81,7 @@ def _follow(btf: Btf, type_id: int) -> BtfType:
 
 def _named_tuple(name: str, fields: list[str]) -> Any:
     safe = name if name.isidentifier() and not keyword.iskeyword(name) else "record"
-    return collections.namedtuple(safe, fields, rename=True)  # noqa: PYI024
+    return collections.namedtuple(safe, fields, rename=True)
 
 
 def _members(btf: Btf, t: Struct, base_bits: int) -> list[tuple[str, int, int, int]]:
@@ -174,7 +174,7 @@ def _decoder(btf: Btf, type_id: int, depth: int) -> Decoder:
         for name, member_type, bits, bitfield in _members(btf, t, 0):
             if bitfield:
                 inner = _follow(btf, member_type)
-                signed = isinstance(inner, Int) and inner.is_signed or (
+                signed = (isinstance(inner, Int) and inner.is_signed) or (
                     isinstance(inner, Enum) and inner.signed)
                 fields.append((name, _bitfield(bits, bitfield, signed), 0))
             else:
