@@ -42,7 +42,12 @@ if TYPE_CHECKING:
     from libbpf_py.loaded import LoadedObject
     from libbpf_py.maps import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
     from libbpf_py.open_object import OpenMap, OpenObject, OpenProgram
-    from libbpf_py.program import Program, ProgramInfo, TestRunResult
+    from libbpf_py.perfbuf import LostSamples, LostSamplesWarning, PerfBuffer, PerfSample
+    from libbpf_py.program import Program, ProgramInfo, ProgramStats, TestRunFlag, TestRunResult
+    from libbpf_py.ringbuf import RecordBatch, RingBuffer, RingState
+    from libbpf_py.stats import stats_enabled
+    from libbpf_py.trace import trace_pipe
+    from libbpf_py.user_ringbuf import UserRingBuffer
 
 __version__ = "0.1.0"
 
@@ -56,6 +61,8 @@ __all__ = [
     "LinkInfo",
     "LinkType",
     "LoadedObject",
+    "LostSamples",
+    "LostSamplesWarning",
     "Map",
     "MapFullError",
     "MapInfo",
@@ -68,21 +75,31 @@ __all__ = [
     "OpenObject",
     "OpenProgram",
     "PerCpu",
+    "PerfBuffer",
+    "PerfSample",
     "PermissionDenied",
     "PhaseError",
     "ProgType",
     "Program",
     "ProgramInfo",
+    "ProgramStats",
+    "RecordBatch",
     "ResourceBusy",
+    "RingBuffer",
+    "RingState",
+    "TestRunFlag",
     "TestRunResult",
     "TypeRef",
     "UpdateFlag",
+    "UserRingBuffer",
     "VerifierError",
     "XdpMode",
     "compile",
     "explain",
     "explaining",
     "libbpf_version",
+    "stats_enabled",
+    "trace_pipe",
 ]
 
 _LAZY = {
@@ -98,9 +115,21 @@ _LAZY = {
     "OpenMap": "libbpf_py.open_object",
     "OpenObject": "libbpf_py.open_object",
     "OpenProgram": "libbpf_py.open_object",
+    "LostSamples": "libbpf_py.perfbuf",
+    "LostSamplesWarning": "libbpf_py.perfbuf",
+    "PerfBuffer": "libbpf_py.perfbuf",
+    "PerfSample": "libbpf_py.perfbuf",
     "Program": "libbpf_py.program",
     "ProgramInfo": "libbpf_py.program",
+    "ProgramStats": "libbpf_py.program",
+    "TestRunFlag": "libbpf_py.program",
     "TestRunResult": "libbpf_py.program",
+    "RecordBatch": "libbpf_py.ringbuf",
+    "RingBuffer": "libbpf_py.ringbuf",
+    "RingState": "libbpf_py.ringbuf",
+    "stats_enabled": "libbpf_py.stats",
+    "trace_pipe": "libbpf_py.trace",
+    "UserRingBuffer": "libbpf_py.user_ringbuf",
 }
 
 
