@@ -72,10 +72,6 @@ def pages() -> list[Path]:
 
 
 RUNNABLE = {"python", "py", "pycon", "console", "c"}
-# Pages whose examples are fragments (no imports, no setup), written by other engineers
-# before these rules existed: their Python is compiled, so a syntax error fails, but not
-# run. Each owner makes the page runnable and removes it from here.
-FRAGMENT_PAGES = {"attach.md", "maps.md", "execute.md"}
 
 
 @pytest.fixture(scope="session")
@@ -124,8 +120,6 @@ def run_page(page: Path, cwd: Path) -> int:
             target.write_text(block.code.split("\n", 1)[1])
         elif block.lang == "c":
             continue  # C shown for reading, not named as a file
-        elif block.lang in ("python", "py") and page.name in FRAGMENT_PAGES:
-            compile(block.code, where, "exec")
         elif block.lang in ("python", "py"):
             exec(compile(block.code, where, "exec"), namespace)
         elif block.lang == "pycon":
@@ -134,8 +128,6 @@ def run_page(page: Path, cwd: Path) -> int:
             test = parser.get_doctest(block.code, namespace, where, where, block.line)
             result = runner.run(test, clear_globs=False)
             assert result.failed == 0, f"{where}: {result.failed} doctest example(s) failed"
-        elif page.name in FRAGMENT_PAGES:
-            continue
         else:
             _run_console(block, where, cwd)
         ran += 1
