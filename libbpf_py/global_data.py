@@ -233,7 +233,7 @@ def read_sections(obj_ptr: Any, types: TypeCodecs | None, loaded: bool,
         mem = memoryview(ffi.buffer(ptr, size[0]))
         frozen = None
         if loaded and lib.bpf_map__map_flags(current) & _BPF_F_RDONLY_PROG:
-            frozen = "read-only data is frozen by load(); set it on the OpenObject before"
+            frozen = "read-only data is frozen by load(); set it on the OpenObject before load()"
             mem = mem.toreadonly()
         variables: list[tuple[str, int, Codec]] = []
         seen: set[str] = set()

@@ -222,7 +222,14 @@ class RecordBatch(Sequence[Any]):
         import numpy as np
 
         if dtype is None:
-            wanted = set(self._types if ring is None else self._types[ring:ring + 1])
+            if ring is None:
+                # Only the rings that contributed records to this batch need a type.
+                m = self._memory
+                present = (set() if m is None or not len(self) else {int(r) for r in set(
+                    np.frombuffer(m.rings, dtype=np.uint32)[self._start:self._stop])})
+                wanted = {self._types[r] for r in present} or set(self._types[:1])
+            else:
+                wanted = set(self._types[ring:ring + 1])
             if len(wanted) != 1 or None in wanted:
                 raise LayoutError("these records have no single BTF record type: give "
                                   "to_numpy a dtype (or add the ring with record_type=...)")

@@ -167,6 +167,8 @@ def test_drain_takes_every_ring_and_honours_max_records(load: Loader) -> None:
         assert rest.nbytes == 6 * EVENT_SIZE
         with pytest.raises(IndexError):
             first[4]
+        # only typed ring 0 contributed to `first`: its BTF type is enough
+        assert first.to_numpy()["seq"].tolist() == [0, 1, 2, 3]
         with pytest.raises(LayoutError, match="no single BTF record type"):
             rest.to_numpy()
         seqs = rest.to_numpy(np.dtype([("seq", "<u8"), ("rest", "V16")]), ring=1)["seq"]
