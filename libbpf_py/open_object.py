@@ -63,10 +63,30 @@ def open_object(
                                     errno=err) from None
         raise exc
     handle = BpfObjectHandle(ptr, buffer, obj_name)
-    obj = OpenObject(handle, source)
+    try:
+        _check_declared_types(ptr, source.path or obj_name)
+        obj = OpenObject(handle, source)
+    except BaseException:
+        handle.close()
+        raise
     narrate(f"bpf_object__open_mem({obj_name!r}, {len(source.data)} bytes)",
             f"{len(obj.programs)} programs, {len(obj.maps)} maps", phase="open")
     return obj
+
+
+def _check_declared_types(ptr: Any, what: object) -> None:
+    """Refuse maps whose declared type no kernel knows: libbpf keeps the number as is,
+    and every later step (load, the Python view of the map) would trip over it."""
+    m = lib.bpf_object__next_map(ptr, ffi.NULL)
+    while m != ffi.NULL:
+        number = int(lib.bpf_map__type(m))
+        if number not in MapType._value2member_map_:
+            name = c_string(lib.bpf_map__name(m))
+            raise ObjectFormatError(
+                f"{what}: map {name!r} declares type {number}, which is no BPF map type "
+                f"(the known ones are 0..{max(MapType)}); the object is damaged or was "
+                "written for a newer kernel", section=".maps")
+        m = lib.bpf_object__next_map(ptr, m)
 
 
 class OpenObject(HasGlobals, Owner):

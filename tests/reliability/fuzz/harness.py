@@ -1,6 +1,7 @@
 """Coverage-guided fuzzing of the two doors a BPF object enters by.
 
     python -m tests.reliability.fuzz.harness inspect|open [libFuzzer options] [CORPUS...]
+    python -m tests.reliability.fuzz.harness replay-inspect|replay-open FILE...
 
 ``inspect``: ``ObjectFile(data).inspect()`` (pure Python). ``open``: ``ObjectFile(data)
 .open()`` then ``close()`` (libbpf's ELF and BTF parser). Every input must end in a
@@ -125,8 +126,19 @@ def _plain_loop(target: Callable[[bytes], None], argv: list[str]) -> None:
     print(f"Done {done} runs in {int(time.monotonic() - start)} second(s)", file=sys.stderr)
 
 
+def _replay(target: Callable[[bytes], None], files: list[str]) -> None:
+    """Run each file through the target once; a crash or a stray exception is fatal."""
+    for name in files:
+        target(Path(name).read_bytes())
+    print(f"replayed {len(files)} input(s)", file=sys.stderr)
+
+
 def main(argv: list[str]) -> None:
     """Run the named target with libFuzzer's command line."""
+    if len(argv) >= 2 and argv[1].startswith("replay-") and argv[1][7:] in TARGETS:
+        warnings.simplefilter("ignore")
+        _replay(TARGETS[argv[1][7:]], argv[2:])
+        return
     if len(argv) < 2 or argv[1] not in TARGETS:
         raise SystemExit(f"usage: {argv[0]} {{{'|'.join(TARGETS)}}} [libFuzzer options] "
                          "[CORPUS...]")
