@@ -76,7 +76,7 @@ def fuzz_open(data: bytes) -> None:
         for program in opened.programs.values():
             program.section  # noqa: B018 - reading what libbpf parsed
         for m in opened.maps.values():
-            (m.type, m.key_size, m.value_size, m.max_entries)
+            assert m.key_size >= 0 and m.value_size >= 0 and m.max_entries >= 0, m.type
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {"inspect": fuzz_inspect, "open": fuzz_open}
