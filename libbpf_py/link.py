@@ -91,6 +91,9 @@ class Link(Owner):
         # libbpf's USDT link groups one uprobe link per call site and has no fd of its own.
         self._composite = False
         self._disconnected = False
+        # A forked child inherits the handle but shares the attachment with its parent:
+        # closing there must release only the child's copies (see _release).
+        self._pid = os.getpid()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -310,18 +313,34 @@ class Link(Owner):
             os.close(iter_fd)
 
     def _release(self) -> None:
+        # In a forked child (multiprocessing, a daemon's fork) the attachment is still the
+        # parent's: closing the inherited handle, by hand or by the garbage collector,
+        # must neither remove a netlink attachment nor disable a perf event the parent
+        # uses (libbpf's destroy of a perf link disables the shared event). Only an
+        # explicit detach() in the child acts on the attachment.
+        inherited = os.getpid() != self._pid
         if self._detacher is not None:
             detacher, self._detacher = self._detacher, None
-            if not self._disconnected:
+            kept = self._disconnected or inherited
+            if not kept:
                 detacher()
             narrate(f"removing {self._description}",
-                    "left attached" if self._disconnected else "detached", phase="tear down")
+                    "left attached" if kept else "detached", phase="tear down")
             # Keep reporting "not a BPF link" after close.
             self._detacher = _closed_detacher
             return
         if self._ptr is not None:
             ptr, self._ptr = self._ptr, None
             fd = -1 if self._composite else int(lib.bpf_link__fd(ptr))
+            if inherited:
+                lib.bpf_link__disconnect(ptr)
+                lib.bpf_link__destroy(ptr)
+                if fd >= 0:
+                    os.close(fd)
+                narrate(f"bpf_link__destroy({self._description})",
+                        "inherited by fork: only this process's fd released",
+                        phase="tear down")
+                return
             if self._disconnected and self._pin_path is None and \
                     lib.bpf_link__pin_path(ptr) == ffi.NULL:
                 # Unpinned, the attachment ends with our fd anyway (kernel design); the
