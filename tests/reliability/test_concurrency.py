@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -56,7 +55,7 @@ def test_map_operations_from_several_threads(loaded: libbpf_py.LoadedObject,
                     del table[k]
                 for k in keys[::2]:
                     with pytest.raises(KeyNotFound):
-                        table[k]  # noqa: B018
+                        table[k]
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -223,7 +222,7 @@ def test_fork_after_load(soak_object: Path, child_ends: str, figures: Figures) -
                     link.close()
             obj.close()
             with pytest.raises(PhaseError):
-                counts[3]  # noqa: B018
+                counts[3]
 
         problem = in_child(child)
         assert not problem, problem
