@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from libbpf_py import features
 from libbpf_py._lowlevel import check, errno_of, ffi, lib, raise_errno
 from libbpf_py.enums import AttachType, ProgType, XdpMode
-from libbpf_py.errors import BpfError, NotFound, NotSupported, ResourceBusy
+from libbpf_py.errors import (
+    BpfError,
+    NotFound,
+    NotSupported,
+    PermissionDenied,
+    ResourceBusy,
+    _has_admin_capabilities,
+    missing_capability_hint,
+)
 from libbpf_py.explain import narrate
 from libbpf_py.link import Link
 from libbpf_py.netdev import interface_index, interface_name, xdp_holder
@@ -111,6 +119,11 @@ class AttachMixin:
     def _require_feature(self, kind: str, what: str) -> None:
         reason = features.check(f"attach:{kind}")
         if reason:
+            if not _has_admin_capabilities():
+                # The probe was refused for want of privileges, which says nothing about
+                # the kernel: report the missing capability, not a missing feature.
+                raise PermissionDenied(f"{what}: {missing_capability_hint()}",
+                                       errno=errno.EPERM)
             raise NotSupported(f"{what}: this kernel cannot attach {kind} programs: {reason}")
 
     # --- by section name -----------------------------------------------------------

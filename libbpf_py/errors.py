@@ -20,6 +20,7 @@ __all__ = [
     "LayoutError",
     "MapFullError",
     "NotFound",
+    "NotOnBpffs",
     "NotSupported",
     "ObjectFormatError",
     "PermissionDenied",
@@ -72,6 +73,10 @@ class KeyNotFound(BpfError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ would repr() the message; keep it readable.
         return self.message
+
+
+class NotOnBpffs(BpfError, ValueError):
+    """A pin path is not on a bpffs mount, the only file system BPF objects pin to."""
 
 
 class NotSupported(BpfError):

@@ -217,10 +217,19 @@ class Link(Owner):
         self._require_open("Link.disconnect()")
         self._disconnected = True
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the link in bpffs, so it (and the attachment) outlives this process."""
+    def pin(self, path: str | os.PathLike[str], *, mode: int = 0o600) -> None:
+        """Pin the link in bpffs, so it (and the attachment) outlives this process.
+
+        The pin is readable and writable by its owner only, unless ``mode`` says
+        otherwise. A path outside bpffs raises :class:`~libbpf_py.errors.NotOnBpffs`.
+        """
+        from libbpf_py.maps import check_pin_mode, set_pin_mode
+        from libbpf_py.mounts import check_pin_path
+
         fd = self._need_bpf_link("Link.pin()")
-        where = os.fspath(path)
+        what = f"pinning {self._description} at {os.fspath(path)}"
+        check_pin_mode(mode, what)
+        where = check_pin_path(path, what)
         if self._pin_path is not None:
             raise PhaseError(f"{self._description} is already pinned at {self._pin_path}; "
                              "unpin() it first", phase="pinned", needed="attached")
@@ -235,6 +244,7 @@ class Link(Owner):
               hint="pins live on a bpffs mount such as /sys/fs/bpf "
                    "(libbpf_py.mounts.ensure_bpffs() mounts it)" if -ret == errno.EINVAL else "")
         self._pin_path = where
+        set_pin_mode(where, mode)
         narrate(f"bpf_obj_pin({self._description}, {where!r})", "pinned", phase="attach")
 
     def unpin(self) -> None:

@@ -140,7 +140,11 @@ class LoadedObject(HasGlobals, Owner):
 
     def pin_maps(self, folder: str | os.PathLike[str]) -> None:
         """Pin every map under ``folder`` (a bpffs directory) by its name."""
+        from libbpf_py.mounts import check_pin_path
+
         self._require_open("pin_maps()")
+        check_pin_path(os.path.join(folder, "map"), f"pinning the maps of {self.name!r} "
+                       f"under {os.fspath(folder)}")
         check(lib.bpf_object__pin_maps(self._handle.ptr, os.fsencode(folder)),
               f"pinning the maps of {self.name!r} under {folder}")
 

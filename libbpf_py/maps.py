@@ -759,17 +759,33 @@ class Map(Owner):
 
     # -- pins and info -----------------------------------------------------------------------
 
-    def pin(self, path: str | os.PathLike[str]) -> None:
-        """Pin the map at ``path`` on bpffs: it outlives this process until unpinned."""
+    def pin(self, path: str | os.PathLike[str], *, mode: int = 0o600) -> None:
+        """Pin the map at ``path`` on bpffs: it outlives this process until unpinned.
+
+        The pin is readable and writable by its owner only, unless ``mode`` (permission
+        bits, e.g. ``0o660`` to share with a group) says otherwise. A path outside bpffs
+        raises :class:`~libbpf_py.errors.NotOnBpffs`.
+        """
+        from libbpf_py.mounts import check_pin_path
+
         if self._closed:
             self._raise_closed("pin()")
+        what = f"pinning map {self.name!r} at {os.fspath(path)}"
+        check_pin_mode(mode, what)
+        where = check_pin_path(path, what)
         if self._ptr != ffi.NULL:
-            check(lib.bpf_map__pin(self._ptr, os.fsencode(path)),
-                  f"pinning map {self.name!r} at {path}")
+            pinned = lib.bpf_map__pin_path(self._ptr)
+            if pinned != ffi.NULL and lib.bpf_map__is_pinned(self._ptr):
+                at = ffi.string(pinned).decode(errors="replace")
+                if at != where:
+                    # libbpf keeps one pin path per map of an object (EINVAL otherwise).
+                    raise PhaseError(f"{what}: map {self.name!r} is already pinned at {at}; "
+                                     "unpin() it first", phase="pinned", needed="loaded")
+            check(lib.bpf_map__pin(self._ptr, os.fsencode(where)), what)
         else:
-            check(lib.bpf_obj_pin(self._fd, os.fsencode(path)),
-                  f"pinning map {self.name!r} at {path}")
-        self._pin_path = os.fspath(path)
+            check(lib.bpf_obj_pin(self._fd, os.fsencode(where)), what)
+        self._pin_path = where
+        set_pin_mode(where, mode)
 
     def unpin(self, path: str | os.PathLike[str] | None = None) -> None:
         """Remove the pin (the one :meth:`pin` made, or ``path``)."""
@@ -1048,3 +1064,14 @@ def map_info(fd: int, name: str = "") -> MapInfo:
                    btf_value_type_id=info.btf_value_type_id)
 
 
+
+
+def check_pin_mode(mode: int, what: str) -> None:
+    """Refuse a pin mode with bits beyond rwx (checked before anything is pinned)."""
+    if not isinstance(mode, int) or isinstance(mode, bool) or mode & ~0o777:
+        raise ValueError(f"{what}: mode {mode!r} is not permission bits (0o000..0o777)")
+
+
+def set_pin_mode(path: str, mode: int) -> None:
+    """Give a fresh pin exactly ``mode`` (the kernel applies the umask to its 0600)."""
+    os.chmod(path, mode)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 
-from libbpf_py.errors import NotFound
+from libbpf_py.errors import NotFound, NotOnBpffs
 
-__all__ = ["BPFFS", "TRACEFS", "ensure_bpffs", "ensure_tracefs", "is_mounted"]
+__all__ = ["BPFFS", "TRACEFS", "check_pin_path", "ensure_bpffs", "ensure_tracefs", "fstype_of",
+           "is_mounted"]
 
 BPFFS = "/sys/fs/bpf"
 TRACEFS = "/sys/kernel/tracing"
@@ -46,3 +47,38 @@ def ensure_bpffs() -> str:
 def ensure_tracefs() -> str:
     """Make sure tracefs is mounted at /sys/kernel/tracing; return the path."""
     return _ensure(TRACEFS, "tracefs", "attaching tracepoints")
+
+
+def fstype_of(path: str | os.PathLike[str]) -> str:
+    """The type of the file system ``path`` is on (``"bpf"`` for bpffs), from mountinfo."""
+    real = os.path.realpath(path)
+    best, fstype = "", ""
+    with open("/proc/self/mountinfo") as mounts:
+        for line in mounts:
+            fields = line.split()
+            # mount point is field 5; the file system type follows the " - " separator.
+            point = fields[4].replace("\\040", " ")
+            sep = fields.index("-")
+            inside = real == point or real.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, fstype = point, fields[sep + 1]
+    return fstype
+
+
+def check_pin_path(path: str | os.PathLike[str], what: str) -> str:
+    """Refuse, with a clear error, a pin path whose folder is missing or not on bpffs.
+
+    The kernel answers EPERM for a path outside bpffs, which would read as a missing
+    capability; this says what is really wrong. Returns the path as a string.
+    """
+    where = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(where)) or "/"
+    if not os.path.isdir(folder):
+        raise NotFound(f"{what}: the folder {folder} does not exist (create it on a bpffs "
+                       f"mount such as {BPFFS} first)")
+    fstype = fstype_of(folder)
+    if fstype != "bpf":
+        raise NotOnBpffs(f"{what}: {where} is on a {fstype or 'unknown'} file system, not "
+                         f"on bpffs; BPF objects are pinned under a bpffs mount such as "
+                         f"{BPFFS} (libbpf_py.mounts.ensure_bpffs() mounts it)")
+    return where
