@@ -107,11 +107,15 @@ class Teardown(RuleBasedStateMachine):
                     self.created.add_link(link)
             return
         if kind == "xdp":
-            if any(not link.closed and "xdp" in repr(link) for link in self.links):
+            if any(not link.closed and link.program is not None
+                   and link.program.name == "soak_xdp" for link in self.links):
                 return  # one XDP program per interface
             link = obj.programs["soak_xdp"].attach_xdp(self.dev)
         else:
-            link = obj.programs["soak_tc"].attach_tcx(self.dev)
+            program = obj.programs["soak_tc"]
+            if any(not link.closed and link.program is program for link in self.links):
+                return  # the kernel attaches a program once per tcx hook (EEXIST)
+            link = program.attach_tcx(self.dev)
         self.created.add_link(link)
         self.links.append(link)
 
