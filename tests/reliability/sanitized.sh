@@ -12,7 +12,8 @@
 #
 # address: libasan is preloaded into the (uninstrumented) Python; leak detection is off
 #   because CPython's own allocations at exit are not leaks of ours. Default tests: the
-#   teardown-order, concurrency and fuzz-regression tests of tests/reliability.
+#   teardown-order, concurrency, soak and fuzz tests of tests/reliability (not the
+#   native fuzzer, which has its own ASan build: fuzz/native.sh).
 # fuzzer: the module and libbpf are built with -fsanitize=fuzzer-no-link (clang), so
 #   atheris's libFuzzer sees libbpf's edges, and the open() harness runs with them:
 #   coverage-guided fuzzing of libbpf's own parser.
@@ -67,7 +68,8 @@ export PYTHONPATH="$copy"
 if [ "$kind" = address ]; then
     export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:symbolize=1:${ASAN_OPTIONS:-}"
     [ $# -gt 0 ] || set -- tests/reliability/test_teardown.py tests/reliability/test_concurrency.py \
-        tests/reliability/test_fuzz.py -q -p no:cacheprovider
+        tests/reliability/test_soak.py tests/reliability/test_fuzz.py -k "not native" \
+        -q -p no:cacheprovider
     LD_PRELOAD="$runtime" exec "$py" -m pytest "$@"
 else
     exec "$py" -m tests.reliability.fuzz.harness open "$@"
