@@ -162,6 +162,11 @@ def open_fds() -> set[int]:
     return {int(fd) for fd in os.listdir("/proc/self/fd")}
 
 
+# Under AddressSanitizer (tests/reliability/sanitized.sh) freed memory waits in ASan's
+# quarantine, so RSS says nothing about leaks there; ASan checks the memory itself.
+UNDER_ASAN = "asan" in os.environ.get("LD_PRELOAD", "")
+
+
 def rss_kib() -> int:
     """This process's resident set size in KiB."""
     with open("/proc/self/status") as f:
