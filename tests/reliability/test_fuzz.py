@@ -38,7 +38,7 @@ def seeds(corpus_objects: list[Path], soak_object: Path,
     folder = tmp_path_factory.mktemp("fuzz_seeds")
     for obj in [*corpus_objects, soak_object]:
         shutil.copy(obj, folder / obj.name)
-    for found in REGRESSIONS.glob("*/*"):
+    for found in REGRESSIONS.glob("*/*.bin"):
         shutil.copy(found, folder / found.name)
     return folder
 
@@ -75,7 +75,7 @@ def test_fuzz(target: str, seeds: Path, tmp_path: Path, figures: Figures) -> Non
 @pytest.mark.parametrize("target", ["inspect", "open"])
 def test_regressions_end_in_library_errors(target: str, figures: Figures) -> None:
     """Every input the fuzzers ever found, through both doors, in a fresh process."""
-    files = sorted(str(p) for p in REGRESSIONS.glob("*/*"))
+    files = sorted(str(p) for p in REGRESSIONS.glob("*/*.bin"))
     assert files, "the regression inputs are missing"
     proc = _harness(f"replay-{target}", *files, timeout=120)
     assert proc.returncode == 0, (f"a regression input broke {target} again:\n"
