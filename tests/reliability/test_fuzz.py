@@ -126,3 +126,13 @@ def test_native_fuzz_of_libbpf_parser(seeds: Path, tmp_path: Path, figures: Figu
     figures.add("fuzz.native_libbpf.crashes_in_libbpf", len(crashes))
     assert proc.returncode == 0 or crashes, proc.stderr[-3000:]
     assert LONG or seconds == 20
+
+
+def test_unknown_map_type_is_refused_at_open() -> None:
+    """Regression: the type number reached OpenMap.type, which raised a bare ValueError."""
+    import libbpf_py
+    from libbpf_py.errors import ObjectFormatError
+
+    data = (REGRESSIONS / "open" / "unknown-map-type.bin").read_bytes()
+    with pytest.raises(ObjectFormatError, match=r"declares type 281"):
+        libbpf_py.ObjectFile(data).open()
