@@ -106,9 +106,9 @@ def test_sigkill_at_random_points(soak_object: Path, tmp_path: Path, figures: Fi
             pin_dir.rmdir()
             # What the killed child left on the network is swept by the next run.
             net = next((e for e in events if e["kind"] == "net"), None)
-            swept = sweep_stale()
             if net is not None:
-                assert net["host"] in swept and net["netns"] in swept, swept
+                # (Another test run on the machine may sweep it first: check the result.)
+                sweep_stale()
                 assert not os.path.exists(f"/run/netns/{net['netns']}")
                 assert not Path("/sys/class/net", net["host"]).exists()
             # With the pins gone, nothing of the child is left in the kernel.
