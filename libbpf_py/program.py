@@ -11,10 +11,12 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Self
 
 from libbpf_py._handle import c_string
 from libbpf_py._lowlevel import check, ffi, lib, raise_errno
+from libbpf_py._lowlevel.fastcall import FAST_MAX, HEADROOM, bind_result_type, install_test_run
+from libbpf_py._lowlevel.fastcall import test_run_packet as _run_packet
 from libbpf_py.attach import AttachMixin
 from libbpf_py.enums import AttachType, ProgType
 from libbpf_py.errors import LayoutError, NotFound, NotSupported, PhaseError
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Program", "ProgramInfo", "ProgramStats", "TestRunFlag", "TestRunResult",
            "program_info"]
 
-_TEST_RUN_HEADROOM = 4096  # room for programs that grow the packet (adjust_head/tail)
+_TEST_RUN_HEADROOM = HEADROOM  # room for programs that grow the packet (adjust_head/tail)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 # Kinds whose test run takes no packet, runs once, and answers through the context.
 _RUN_ONCE = {ProgType.RAW_TRACEPOINT, ProgType.SYSCALL}
@@ -49,9 +51,7 @@ _KERNEL_CTX = {ProgType.XDP: "struct xdp_md", ProgType.SCHED_CLS: "struct __sk_b
                ProgType.SK_LOOKUP: "struct bpf_sk_lookup"}
 _STREAMS = {"stdout": 1, "stderr": 2}
 _scratch = threading.local()
-_FAST_MAX = 2048  # packets up to this size take the one-call path of test_run
-lpy_test_run_packet = lib.lpy_test_run_packet
-unpack = ffi.unpack
+_FAST_MAX = FAST_MAX  # packets up to this size take the one-call path of test_run
 
 
 class TestRunFlag:
@@ -79,6 +79,7 @@ class TestRunResult(NamedTuple):
 
 
 TestRunResult.__test__ = False  # type: ignore[attr-defined]  # not a pytest test class
+bind_result_type(TestRunResult)  # the C fast path returns these
 
 
 @dataclass(frozen=True)
@@ -357,19 +358,18 @@ class Program(AttachMixin):
         (``ctx`` must name the ``ingress_ifindex``). Returns the return value, the packet
         as it left, the context as it left, and the mean run time.
         """
-        if (ctx is None and not flags and cpu is None and batch_size is None
-                and type(data) is bytes and 0 < len(data) <= _FAST_MAX and repeat >= 0
-                and self._fast and not _explain_state["on"]
+        if (ctx is None and cpu is None and batch_size is None and not flags and self._fast
+                and not _explain_state["on"]
                 and (self._owner is None or not self._owner._closed)):
-            # The common case in one C call and no allocation but the result: tests run
-            # programs millions of times, and every Python step here is paid each time.
-            try:
-                req = _scratch.req
-            except AttributeError:
-                req = _new_request()
-            if lpy_test_run_packet(self._fd, data, len(data), repeat, req) == 0:
-                return tuple.__new__(TestRunResult, (req.retval, unpack(req.out, req.size_out),
-                                                     None, req.duration, None))
+            # The common case, a packet run with nothing else asked, is one C function
+            # (csrc/fastcall.c) that checks data and repeat, runs it without the GIL and
+            # builds the result: tests run programs millions of times, and every Python
+            # step here is paid each time. It answers an int when it did not run it.
+            result = _run_packet(self._fd, data, repeat)
+            if type(result) is TestRunResult:
+                return result
+            if result:  # the errno of a failed run (the program may have run: no retry)
+                raise self._test_run_error(result, data, b"", 0)
         return self._test_run(data, ctx, repeat, cpu, flags, batch_size)
 
     def _test_run(self, data: bytes, ctx: Any, repeat: int, cpu: int | None, flags: int,
@@ -469,14 +469,13 @@ class Program(AttachMixin):
         return raise_errno(err, what)
 
 
-def _new_request() -> Any:
-    req = ffi.new("struct lpy_test_req *")
-    out = ffi.new("char[]", _FAST_MAX + _TEST_RUN_HEADROOM)
-    req.out = out
-    req.out_cap = _FAST_MAX + _TEST_RUN_HEADROOM
-    _scratch.req = req
-    _scratch.req_out = out  # the request points into it: keep it alive with the request
-    return req
+def _fast_run_failed(program: Program, err: int, data: bytes) -> NoReturn:
+    raise program._test_run_error(err, data, b"", 0)
+
+
+# test_run(packet), the call tests make millions of times, in one C call: the Python
+# method above stays the definition, and takes every other call (csrc/fastcall.c).
+install_test_run(Program, Program.test_run, _fast_run_failed, _explain_state)
 
 
 def _out_buffer(size: int) -> Any:
