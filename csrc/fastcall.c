@@ -72,7 +72,7 @@ static int lpy_fast_run(long fd, PyObject *data, PyObject *repeat_obj, PyObject 
                         int *err)
 {
     char out[LPY_FAST_MAX + LPY_HEADROOM];
-    PyObject *packet, *retval, *duration, *res;
+    PyObject *packet, *retval, *duration, *res, *old;
     const char *bytes;
     Py_ssize_t len;
     long repeat = 1;
@@ -149,9 +149,12 @@ static int lpy_fast_run(long fd, PyObject *data, PyObject *repeat_obj, PyObject 
     PyTuple_SetItem(res, 3, duration);
     Py_INCREF(Py_None);
     PyTuple_SetItem(res, 4, Py_None);
-    /* Keep it as the spare: once the caller drops it, the next call reuses it. */
+    /* Keep it as the spare: once the caller drops it, the next call reuses it. A run
+     * started from a finalizer during the allocation above may have left its own. */
     Py_INCREF(res);
+    old = lpy_spare;
     lpy_spare = res;
+    Py_XDECREF(old);
     *result = res;
     return LPY_RAN;
 }

@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,6 +157,34 @@ def test_threads_get_their_own_results(filt: LoadedObject, load: Loader) -> None
             t.join(timeout=120)
         assert not any(t.is_alive() for t in threads)
         assert failures == []
+
+
+def test_the_gil_is_released_while_the_kernel_runs(filt: LoadedObject) -> None:
+    prog = filt.programs["xdp_filter"]
+    ticks = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(1e-4)  # gives the GIL up, then must take it back to count
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    interval = sys.getswitchinterval()
+    # No forced switches: the spinner counts during the run only if test_run itself
+    # lets go of the GIL.
+    sys.setswitchinterval(30.0)
+    try:
+        before = ticks[0]
+        result = prog.test_run(frame(ALLOWED), repeat=2_000_000)
+        during = ticks[0] - before
+    finally:
+        sys.setswitchinterval(interval)
+        stop.set()
+        spinner.join()
+    assert result.retval == XDP_PASS
+    assert during > 0
 
 
 def test_closed_object_and_closed_program_raise_phase_error(filter_object: Path) -> None:
