@@ -93,7 +93,7 @@ class Link(Owner):
         self._disconnected = False
         # A forked child inherits the handle but shares the attachment with its parent:
         # closing there must release only the child's copies (see _release).
-        self._pid = os.getpid()
+        self._process = _process[0]
         self._closed = False
 
     def __repr__(self) -> str:
@@ -328,7 +328,7 @@ class Link(Owner):
         # must neither remove a netlink attachment nor disable a perf event the parent
         # uses (libbpf's destroy of a perf link disables the shared event). Only an
         # explicit detach() in the child acts on the attachment.
-        inherited = os.getpid() != self._pid
+        inherited = _process[0] != self._process
         if self._detacher is not None:
             detacher, self._detacher = self._detacher, None
             kept = self._disconnected or inherited
@@ -379,6 +379,18 @@ class Link(Owner):
         elif not self._closed:
             with contextlib.suppress(Exception):  # never raise from a finalizer
                 self.close()
+
+
+# Which process this is, counted by forks rather than asked with getpid(): a getpid()
+# per link would show up in what programs attached to sys_enter_getpid count.
+_process = [0]
+
+
+def _count_fork() -> None:
+    _process[0] += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
 
 
 def _closed_detacher() -> None:
