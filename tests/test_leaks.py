@@ -36,7 +36,10 @@ def _gone(getter: Callable[[int], int], ident: int) -> bool:
 
 
 def _bpffs_entries() -> set[str]:
-    return {p.name for p in Path("/sys/fs/bpf").iterdir()}
+    """Pins in bpffs, less those that name another process as their maker (lpy-PID-...)."""
+    mine = f"lpy-{os.getpid()}-"
+    return {p.name for p in Path("/sys/fs/bpf").iterdir()
+            if not p.name.startswith("lpy-") or p.name.startswith(mine)}
 
 
 def _interface_exists(name: str) -> bool:
