@@ -2,7 +2,9 @@
 # Run part of the suite against C parts built with a sanitizer, in a scratch copy.
 #
 #   tests/reliability/sanitized.sh address [pytest args...]   AddressSanitizer
-#   tests/reliability/sanitized.sh fuzzer  [harness args...]   libFuzzer coverage of libbpf
+#
+# (Coverage-guided fuzzing of libbpf itself is tests/reliability/fuzz/native.sh: atheris
+# loads its libFuzzer privately, so a Python module built with coverage cannot feed it.)
 #
 # The work tree's own module is never touched: the tree is copied to
 # build/sanitized-<kind>/ (without .venv and build outputs), the vendored libbpf and the
@@ -14,11 +16,8 @@
 #   because CPython's own allocations at exit are not leaks of ours. Default tests: the
 #   teardown-order, concurrency, soak and fuzz tests of tests/reliability (not the
 #   native fuzzer, which has its own ASan build: fuzz/native.sh).
-# fuzzer: the module and libbpf are built with -fsanitize=fuzzer-no-link (clang), so
-#   atheris's libFuzzer sees libbpf's edges, and the open() harness runs with them:
-#   coverage-guided fuzzing of libbpf's own parser.
 set -euo pipefail
-kind=${1:?usage: $0 address|fuzzer [args...]}
+kind=${1:?usage: $0 address [pytest args...]}
 shift
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py="$root/.venv/bin/python"
@@ -31,14 +30,7 @@ case "$kind" in
         export LIBBPF_PY_EXTRA_CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g"
         runtime=$(gcc -print-file-name=libasan.so)
         ;;
-    fuzzer)
-        export CC=clang-19 LDSHARED="clang-19 -shared"
-        export LIBBPF_PY_SANITIZE=fuzzer-no-link
-        export LIBBPF_PY_EXTRA_CFLAGS="-fsanitize=fuzzer-no-link"
-        export LIBBPF_PY_FUZZ_NATIVE=1
-        runtime=""
-        ;;
-    *) echo "sanitized.sh: unknown kind $kind (address or fuzzer)" >&2; exit 2 ;;
+    *) echo "sanitized.sh: unknown kind $kind (only address)" >&2; exit 2 ;;
 esac
 
 stamp_of() { shopt -s nullglob; cat "$root"/build_ffi.py "$root"/csrc/*.c "$root"/csrc/cdef/*.h "$root"/vendor/libbpf.pin \
@@ -65,12 +57,8 @@ fi
 cp "$copy/../sanitized-$kind.so" "$copy/libbpf_py/_libbpf.abi3.so"
 cd "$copy"
 export PYTHONPATH="$copy"
-if [ "$kind" = address ]; then
-    export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:symbolize=1:${ASAN_OPTIONS:-}"
-    [ $# -gt 0 ] || set -- tests/reliability/test_teardown.py tests/reliability/test_concurrency.py \
-        tests/reliability/test_soak.py tests/reliability/test_fuzz.py -k "not native" \
-        -q -p no:cacheprovider
-    LD_PRELOAD="$runtime" exec "$py" -m pytest "$@"
-else
-    exec "$py" -m tests.reliability.fuzz.harness open "$@"
-fi
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:symbolize=1:${ASAN_OPTIONS:-}"
+[ $# -gt 0 ] || set -- tests/reliability/test_teardown.py tests/reliability/test_concurrency.py \
+    tests/reliability/test_soak.py tests/reliability/test_fuzz.py -k "not native" \
+    -q -p no:cacheprovider
+LD_PRELOAD="$runtime" exec "$py" -m pytest "$@"

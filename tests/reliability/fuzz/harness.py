@@ -26,20 +26,12 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-if os.environ.get("LIBBPF_PY_FUZZ_NATIVE") == "1":
-    # The module was built with -fsanitize=fuzzer-no-link (tests/reliability/sanitized.sh
-    # fuzzer): its coverage hooks resolve against the libFuzzer inside atheris, which
-    # must therefore be loaded with its symbols global, before the module.
-    sys.setdlopenflags(os.RTLD_NOW | os.RTLD_GLOBAL)
-
 try:
     import atheris
 except ImportError:  # pragma: no cover - depends on the installation
     atheris = None
 
 if atheris is not None:
-    if os.environ.get("LIBBPF_PY_FUZZ_NATIVE") == "1":
-        sys.setdlopenflags(os.RTLD_NOW)
     with atheris.instrument_imports(include=["libbpf_py"]):
         import libbpf_py
         import libbpf_py.inspect
