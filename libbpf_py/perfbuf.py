@@ -9,8 +9,6 @@ counts them all.
 
 from __future__ import annotations
 
-import errno
-import time
 import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py import _callbacks  # noqa: F401 - registers the trampolines
+from libbpf_py._inside import InsideC, poll_in_slices
 from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
 from libbpf_py._owner import Owner
 from libbpf_py._records import RecordType
@@ -68,6 +67,7 @@ class PerfBuffer(Owner):
                  on_lost: Callable[[int, int], object] | None = None, *,
                  page_count: int = 8, record_type: str | None = None) -> None:
         self._pb: Any = None
+        self._inside = InsideC()
         self._closed = True
         fd = perf_map.fd
         if perf_map.type != MapType.PERF_EVENT_ARRAY:
@@ -178,30 +178,30 @@ class PerfBuffer(Owner):
 
         Returns how many samples were delivered. Ctrl-C interrupts the wait.
         """
-        pb = self._ready("PerfBuffer.poll()")
-        before = self._delivered
-        self._replay()
-        if self._delivered > before:
-            return self._delivered - before
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        while True:
-            if deadline is None:
-                ms = -1
-            else:
-                ms = max(0, min(_INT_MAX, int((deadline - time.monotonic()) * 1000 + 0.999)))
-            ret = lib.perf_buffer__poll(pb, ms)
-            if ret == -errno.EINTR and self._error is None:
-                if deadline is not None and time.monotonic() >= deadline:
-                    return 0
-                continue
+        self._inside.enter(self, "PerfBuffer.poll()")
+        try:
+            pb = self._ready("PerfBuffer.poll()")
+            before = self._delivered
+            self._replay()
+            if self._delivered > before:
+                return self._delivered - before
+            ret = poll_in_slices(self, lambda ms: int(lib.perf_buffer__poll(pb, ms)), timeout,
+                                 lambda: self._error is not None, "PerfBuffer.poll()")
             return self._finish(ret, "polling perf buffers", before)
+        finally:
+            self._inside.leave()
 
     def consume(self) -> int:
         """Handle every sample there is now, without waiting; returns how many."""
-        pb = self._ready("PerfBuffer.consume()")
-        before = self._delivered
-        self._replay()
-        return self._finish(lib.perf_buffer__consume(pb), "consuming perf buffers", before)
+        self._inside.enter(self, "PerfBuffer.consume()")
+        try:
+            pb = self._ready("PerfBuffer.consume()")
+            before = self._delivered
+            self._replay()
+            ret = lib.perf_buffer__consume(pb)
+        finally:
+            self._inside.leave()
+        return self._finish(ret, "consuming perf buffers", before)
 
     def fileno(self) -> int:
         """The epoll fd that becomes readable when a CPU's buffer has data."""
@@ -245,6 +245,9 @@ class PerfBuffer(Owner):
         return self.consume()
 
     def _release(self) -> None:
+        self._inside.release(self._free)
+
+    def _free(self) -> None:
         pb, self._pb = self._pb, None
         if pb is not None:
             lib.perf_buffer__free(pb)

@@ -9,8 +9,6 @@ on the running asyncio loop (woken by the epoll fd through ``loop.add_reader``).
 from __future__ import annotations
 
 import asyncio
-import errno
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, overload
 
 from libbpf_py import _callbacks
+from libbpf_py._inside import InsideC, poll_in_slices
 from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
 from libbpf_py._owner import Owner
 from libbpf_py._records import RecordType, btf_of_map, record_type
@@ -328,6 +327,7 @@ class RingBuffer(Owner):
                  callback: Callable[[Any], object] | None = None, *,
                  record_type: str | None = None) -> None:
         self._rb: Any = None
+        self._inside = InsideC()
         self._rings: list[_Ring] = []
         self._current = ffi.new("struct lpy_batch *[1]")
         batch = lib.lpy_batch_new()
@@ -413,31 +413,28 @@ class RingBuffer(Owner):
         Returns how many records were consumed. Ctrl-C (any Python signal handler that
         raises) interrupts the wait.
         """
-        rb = self._ready("RingBuffer.poll()")
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        while True:
-            if deadline is None:
-                ms = -1
-            else:
-                ms = max(0, min(_INT_MAX, int((deadline - time.monotonic()) * 1000 + 0.999)))
-            ret = lib.ring_buffer__poll(rb, ms)
-            if ret == -errno.EINTR and self._error is None:
-                # A signal arrived: its Python handler runs here, between bytecodes,
-                # and raises (KeyboardInterrupt) or lets us wait again.
-                if deadline is not None and time.monotonic() >= deadline:
-                    return 0
-                continue
+        self._inside.enter(self, "RingBuffer.poll()")
+        try:
+            rb = self._ready("RingBuffer.poll()")
+            ret = poll_in_slices(self, lambda ms: int(lib.ring_buffer__poll(rb, ms)), timeout,
+                                 lambda: self._error is not None, "RingBuffer.poll()")
             return self._finish(ret, "polling a ring buffer")
+        finally:
+            self._inside.leave()
 
     def consume(self, max_records: int | None = None) -> int:
         """Consume what is there now, without waiting; returns how many records."""
-        rb = self._ready("RingBuffer.consume()")
-        if max_records is None:
-            ret = lib.ring_buffer__consume(rb)
-        else:
-            if max_records < 0:
-                raise ValueError("max_records must be 0 or more")
-            ret = lib.ring_buffer__consume_n(rb, max_records)
+        if max_records is not None and max_records < 0:
+            raise ValueError("max_records must be 0 or more")
+        self._inside.enter(self, "RingBuffer.consume()")
+        try:
+            rb = self._ready("RingBuffer.consume()")
+            if max_records is None:
+                ret = lib.ring_buffer__consume(rb)
+            else:
+                ret = lib.ring_buffer__consume_n(rb, max_records)
+        finally:
+            self._inside.leave()
         return self._finish(ret, "consuming a ring buffer")
 
     def _seal(self) -> None:
@@ -458,9 +455,16 @@ class RingBuffer(Owner):
         says which ring each came from. The records are copied in C straight from the
         ring's pages, without a call per record.
         """
-        self._ready("RingBuffer.drain()")
         if max_records is not None and max_records < 0:
             raise ValueError("max_records must be 0 or more")
+        self._inside.enter(self, "RingBuffer.drain()")
+        try:
+            self._ready("RingBuffer.drain()")
+            return self._drain(max_records)
+        finally:
+            self._inside.leave()
+
+    def _drain(self, max_records: int | None) -> RecordBatch:
         if not self._pending:
             current = self._current[0]
             left = _SIZE_MAX if max_records is None else max_records - int(current.count)
@@ -543,6 +547,9 @@ class RingBuffer(Owner):
                          available=int(lib.ring__avail_data_size(ring)))
 
     def _release(self) -> None:
+        self._inside.release(self._free)
+
+    def _free(self) -> None:
         rb, self._rb = self._rb, None
         if rb is not None:
             lib.ring_buffer__free(rb)

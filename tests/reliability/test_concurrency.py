@@ -136,17 +136,9 @@ def _close_while_polling(make: Callable[[], Any], wake: Callable[[], object],
         assert isinstance(outcome[-1], PhaseError), outcome
 
 
-# Found by this suite: RingBuffer.close()/PerfBuffer.close() free libbpf's reader while
-# another thread is inside ring_buffer__poll/perf_buffer__poll, which then reads freed
-# memory (SIGSEGV). ringbuf.py and perfbuf.py belong to the events engineer; the change
-# is requested in docs/reliability.md ("Open findings"). strict: the mark must go when
-# the fix lands.
-_CLOSE_RACE = pytest.mark.xfail(
-    strict=True, reason="close() during a poll in another thread frees under the poller "
-                        "(change requested in ringbuf.py/perfbuf.py)")
-
-
-@_CLOSE_RACE
+# Found by this suite: close() freed libbpf's reader while another thread was inside
+# ring_buffer__poll/perf_buffer__poll (SIGSEGV). Fixed in libbpf_py/_inside.py: the free
+# waits for the last thread to leave C, and polls wait in slices to notice the close.
 def test_ring_buffer_closed_while_another_thread_polls(loaded: libbpf_py.LoadedObject,
                                                        figures: Figures) -> None:
     events = loaded.maps["events"]
@@ -158,7 +150,6 @@ def test_ring_buffer_closed_while_another_thread_polls(loaded: libbpf_py.LoadedO
     figures.add("concurrency.close_during_poll", rounds)
 
 
-@_CLOSE_RACE
 def test_perf_buffer_closed_while_another_thread_polls(bpf_compile: Callable[..., Path],
                                                        figures: Figures) -> None:
     from libbpf_py.perfbuf import PerfBuffer
