@@ -7,6 +7,7 @@ installed entry point. The fixture names older test files use are kept as thin a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,16 +30,39 @@ def open_fds() -> set[int]:
     return {int(fd) for fd in os.listdir("/proc/self/fd")}
 
 
+# iproute2 makes these folders in bpffs the first time a test loads an object with
+# `ip link set ... xdp obj ...`; the suite removes the ones it caused, if left empty.
+_IPROUTE2_BPFFS = ("ip", "xdp", "tc/globals", "tc")  # ip and xdp link to tc
+
+
+def _remove_empty_folders(root: Path, names: tuple[str, ...], keep: set[str]) -> None:
+    for name in names:
+        path = root / name
+        if name in keep:
+            continue
+        # missing, or holding pins: not ours to remove
+        with contextlib.suppress(OSError):
+            if path.is_symlink():
+                path.unlink()
+            else:
+                path.rmdir()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _kernel_mounts() -> None:
-    if IS_ROOT:
-        from libbpf_py.mounts import ensure_bpffs, ensure_tracefs
+def _kernel_mounts() -> Iterator[None]:
+    if not IS_ROOT:
+        yield
+        return
+    from libbpf_py.mounts import ensure_bpffs, ensure_tracefs
+    from libbpf_py.netns import sweep_stale
 
-        ensure_bpffs()
-        ensure_tracefs()
-        from libbpf_py.netns import sweep_stale
-
-        sweep_stale()
+    bpffs = Path(ensure_bpffs())
+    ensure_tracefs()
+    sweep_stale()
+    existing = {name for name in _IPROUTE2_BPFFS
+                if (bpffs / name).exists() or (bpffs / name).is_symlink()}
+    yield
+    _remove_empty_folders(bpffs, _IPROUTE2_BPFFS, existing)
 
 
 @pytest.fixture(scope="session")
