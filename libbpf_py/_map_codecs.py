@@ -8,6 +8,7 @@ from typing import Any
 
 from libbpf_py._codec import IntCodec
 from libbpf_py.errors import LayoutError
+from libbpf_py.netdev import interface_index
 
 __all__ = ["CpumapValueCodec", "DevmapValueCodec", "FdValueCodec", "LpmKeyCodec"]
 
@@ -106,29 +107,39 @@ class FdValueCodec:
         return int.from_bytes(data, "little")
 
 
-class DevmapValueCodec:
-    """DEVMAP values: an ifindex or interface name, or ``(ifindex, program)`` (8 bytes)."""
+class _ProgramSlotCodec:
+    """A 4-byte first field, optionally followed by an XDP program's fd (8-byte values).
+
+    DEVMAP and CPUMAP values share this shape: ``struct bpf_devmap_val`` and
+    ``struct bpf_cpumap_val`` start with the field and may carry a program for it.
+    """
+
+    kind = ""
+    field = ""
+    struct = ""
 
     def __init__(self, size: int, what: str) -> None:
         if size not in (4, 8):
-            raise LayoutError(f"{what}: devmap values are 4 or 8 bytes, this map has {size}")
+            raise LayoutError(f"{what}: {self.kind} values are 4 or 8 bytes, this map has {size}")
         self.size = size
         self.what = what
 
+    def _first(self, value: Any) -> Any:
+        return value
+
     def encode(self, value: Any) -> bytes:
-        """Encode a device (index or name), optionally with an XDP program for it."""
+        """Encode the field, optionally with a program: ``(field, program)``."""
         if isinstance(value, bytes | bytearray | memoryview):
             return IntCodec(self.size, False, self.what).encode(value)
         prog: Any = None
         if isinstance(value, tuple):
             if len(value) != 2 or self.size != 8:
-                raise LayoutError(f"{self.what}: give (device, program) only to 8-byte "
-                                  "devmap values (struct bpf_devmap_val)")
+                raise LayoutError(f"{self.what}: give ({self.field}, program) only to 8-byte "
+                                  f"{self.kind} values (struct {self.struct})")
             value, prog = value
-        if isinstance(value, str):
-            value = socket.if_nametoindex(value)
+        value = self._first(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{self.what}: a device is an ifindex or a name, "
+            raise TypeError(f"{self.what}: the {self.field} is an int, "
                             f"not {type(value).__name__}")
         out = value.to_bytes(4, "little")
         if self.size == 8:
@@ -137,44 +148,24 @@ class DevmapValueCodec:
         return out
 
     def decode(self, data: bytes) -> Any:
-        """An ifindex, or ``(ifindex, program id)`` for 8-byte values."""
-        ifindex = int.from_bytes(data[:4], "little")
+        """The field, or ``(field, program id)`` for 8-byte values."""
+        first = int.from_bytes(data[:4], "little")
         if self.size == 4:
-            return ifindex
-        return ifindex, int.from_bytes(data[4:8], "little")
+            return first
+        return first, int.from_bytes(data[4:8], "little")
 
 
-class CpumapValueCodec:
+class DevmapValueCodec(_ProgramSlotCodec):
+    """DEVMAP values: an ifindex or interface name, or ``(device, program)`` (8 bytes)."""
+
+    kind, field, struct = "devmap", "device", "bpf_devmap_val"
+
+    def _first(self, value: Any) -> Any:
+        # interface_index raises NotFound (naming the namespace) for an unknown name
+        return interface_index(value) if isinstance(value, str) else value
+
+
+class CpumapValueCodec(_ProgramSlotCodec):
     """CPUMAP values: a queue size, or ``(qsize, program)`` (8 bytes)."""
 
-    def __init__(self, size: int, what: str) -> None:
-        if size not in (4, 8):
-            raise LayoutError(f"{what}: cpumap values are 4 or 8 bytes, this map has {size}")
-        self.size = size
-        self.what = what
-
-    def encode(self, value: Any) -> bytes:
-        """Encode a queue size, optionally with an XDP program to run on that CPU."""
-        if isinstance(value, bytes | bytearray | memoryview):
-            return IntCodec(self.size, False, self.what).encode(value)
-        prog: Any = None
-        if isinstance(value, tuple):
-            if len(value) != 2 or self.size != 8:
-                raise LayoutError(f"{self.what}: give (qsize, program) only to 8-byte "
-                                  "cpumap values (struct bpf_cpumap_val)")
-            value, prog = value
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{self.what}: the queue size is an int, "
-                            f"not {type(value).__name__}")
-        out = value.to_bytes(4, "little")
-        if self.size == 8:
-            fd = -1 if prog is None else fd_of(prog, self.what)
-            out += fd.to_bytes(4, "little", signed=True)
-        return out
-
-    def decode(self, data: bytes) -> Any:
-        """A queue size, or ``(qsize, program id)`` for 8-byte values."""
-        qsize = int.from_bytes(data[:4], "little")
-        if self.size == 4:
-            return qsize
-        return qsize, int.from_bytes(data[4:8], "little")
+    kind, field, struct = "cpumap", "qsize", "bpf_cpumap_val"

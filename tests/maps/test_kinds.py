@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import libbpf_py
-from libbpf_py import LayoutError, LoadedObject
+from libbpf_py import LayoutError, LoadedObject, NotFound
 from libbpf_py.maps import Map
 from tests.conftest import requires_root
 
@@ -39,6 +39,10 @@ def test_devmap_and_cpumap_entries(typed: LoadedObject) -> None:
     with Map.create("devmap", 4, 4, 2) as devs:
         devs[0] = "lo"
         assert devs[0] == lo
+        with pytest.raises(NotFound, match="no network interface named 'lpy-none0'"):
+            devs[1] = "lpy-none0"
+        with pytest.raises(TypeError, match="the device is an int"):
+            devs[1] = 1.5
     with Map.create("cpumap", 4, 8, 2) as cpus:
         cpus[0] = (192, None)        # queue size, no program
         assert cpus[0] == (192, 0)
