@@ -82,6 +82,13 @@ def capability_problem() -> str | None:
             f"{', '.join(missing)}")
 
 
+def _bring_up(netns: str, dev: str, addr: str) -> None:
+    """Give ``dev`` in ``netns`` its /30 address and bring it and the loopback up."""
+    _ip("-n", netns, "addr", "add", f"{addr}/30", "dev", dev)
+    _ip("-n", netns, "link", "set", dev, "up")
+    _ip("-n", netns, "link", "set", "lo", "up")
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -138,9 +145,7 @@ class VethPair:
                 "netns", self.netns)
             _ip("addr", "add", f"{self.host_addr}/30", "dev", self.host)
             _ip("link", "set", self.host, "up")
-            _ip("-n", self.netns, "addr", "add", f"{self.peer_addr}/30", "dev", self.peer)
-            _ip("-n", self.netns, "link", "set", self.peer, "up")
-            _ip("-n", self.netns, "link", "set", "lo", "up")
+            _bring_up(self.netns, self.peer, self.peer_addr)
         except BaseException:
             self.close()
             raise
@@ -351,9 +356,7 @@ class NetnsPair:
             _ip("link", "add", self.a.dev, "netns", self.a.netns, "type", "veth", "peer",
                 "name", self.b.dev, "netns", self.b.netns)
             for end in (self.a, self.b):
-                _ip("-n", end.netns, "addr", "add", f"{end.addr}/30", "dev", end.dev)
-                _ip("-n", end.netns, "link", "set", end.dev, "up")
-                _ip("-n", end.netns, "link", "set", "lo", "up")
+                _bring_up(end.netns, end.dev, end.addr)
         except BaseException:
             self.close()
             raise
