@@ -362,9 +362,9 @@ class Program(AttachMixin):
                 and not _explain_state["on"]
                 and (self._owner is None or not self._owner._closed)):
             # The common case, a packet run with nothing else asked, is one C function
-            # (csrc/fastcall.c) that checks data and repeat, runs it without the GIL and
-            # builds the result: tests run programs millions of times, and every Python
-            # step here is paid each time. It answers an int when it did not run it.
+            # (csrc/fastcall.c) that checks data and repeat, runs it (without the GIL when
+            # repeated) and builds the result: tests run programs millions of times, and
+            # every Python step here is paid each time. It answers an int when it did not run it.
             result = _run_packet(self._fd, data, repeat)
             if type(result) is TestRunResult:
                 return result

@@ -9,6 +9,8 @@
 
 The same producer object fills the ring with BPF_PROG_TEST_RUN(repeat=N) before every
 timed round; only consuming is timed. C and Python rounds alternate; medians reported.
+Both run on one CPU (the C programs inherit the pin), so that producer and consumer share
+the caches the same way on both sides and the scheduler does not move either mid-round.
 
     sudo .venv/bin/python bench/execute/bench_execute.py [--quick]
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -122,7 +125,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place us")
     args = parser.parse_args()
+    if not args.no_pin:
+        cpu = max(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        print(f"pinned to CPU {cpu} (C baselines inherit it)")
     repeats = 1 if args.quick else 3
     records = 50_000 if args.quick else 200_000
     rounds = 3 if args.quick else 5

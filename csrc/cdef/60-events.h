@@ -83,3 +83,6 @@ int lpy_ring_map_open(int map_fd, __u32 max_entries, struct lpy_ring_map *map);
 void lpy_ring_map_close(struct lpy_ring_map *map);
 long lpy_ring_drain(struct lpy_ring_map *map, __u32 index, struct lpy_batch *batch,
                     size_t max_records);
+/* The copy drains of 1 MiB or more use: 0 plain, 1 SSE2 streaming, 2 AVX2 streaming.
+ * Returns the previous choice (-1: not chosen yet), or -ENOTSUP on this CPU. */
+int lpy_ring_set_copy(int kind);

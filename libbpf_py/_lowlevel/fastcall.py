@@ -8,10 +8,10 @@ when it is imported (``lpy_fastcall_install``) — no ctypes, no address passing
   Python method's own checks would let them take its fast path, and calls the Python
   method for everything else.
 - ``test_run_packet(fd, data, repeat)`` runs ``BPF_PROG_TEST_RUN`` on ``data`` (exactly
-  ``bytes``, 1 to 2048 bytes) with the GIL released, and returns the bound result class
-  ``(retval, data_out, None, duration_ns, None)``; or an ``int``: 0 when the arguments
-  are not for this path (the caller takes its general one), else the errno of a failed
-  run (the program may have run: raise, do not retry).
+  ``bytes``, 1 to 2048 bytes; the GIL is released when ``repeat`` > 1), and returns the
+  bound result class ``(retval, data_out, None, duration_ns, None)``; or an ``int``: 0
+  when the arguments are not for this path (the caller takes its general one), else the
+  errno of a failed run (the program may have run: raise, do not retry).
 - ``bind_result_type(cls)`` names that result class, once.
 """
 

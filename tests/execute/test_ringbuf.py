@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -9,12 +10,14 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import libbpf_py
+from libbpf_py._lowlevel import lib
 from libbpf_py.errors import LayoutError, PhaseError
 from libbpf_py.ringbuf import RecordBatch, RingBuffer
 from tests.conftest import requires_root
@@ -46,6 +49,35 @@ def test_a_million_records_all_in_order(load: Loader,
         after = ring.state()
         assert after.available == 0 and after.consumer_pos == after.producer_pos
         assert len(ring.drain()) == 0
+
+
+@pytest.fixture(params=["plain", "sse2", "avx2"])
+def copy_kind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Large drains use this copy (by default the best the CPU has) for one test."""
+    kind = ["plain", "sse2", "avx2"].index(request.param)
+    before = lib.lpy_ring_set_copy(kind)
+    if before == -errno.ENOTSUP:
+        pytest.skip(f"this CPU has no {request.param} streaming stores (probed by the CPU "
+                    "feature check of lpy_ring_set_copy)")
+    yield
+    lib.lpy_ring_set_copy(before)
+
+
+@pytest.mark.parametrize("n", [3_000, 40_000], ids=["small-drain", "large-drain"])
+def test_records_of_any_length_are_copied_whole(load: Loader, n: int, copy_kind: None) -> None:
+    # 40,000 records (5.3 MB) take drain's large-drain copy, 3,000 (400 kB) its plain one;
+    # lengths 65..200 put record starts and ends at every alignment.
+    with load("producer", ring_a=1 << 23) as obj, RingBuffer(obj.maps["ring_a"]) as ring:
+        obj.programs["produce_odd"].test_run(PACKET, repeat=n)
+        batch = ring.drain()
+        assert len(batch) == n
+        for seq in range(n):
+            record = bytes(batch[seq])
+            size = 65 + seq % 136
+            assert len(record) == size
+            expected = seq.to_bytes(8, "little") + bytes((seq + i) & 0xFF
+                                                         for i in range(8, size))
+            assert record == expected, f"record {seq} differs"
 
 
 def _check_stream(seqs: np.ndarray, produced: int, dropped: int) -> None:

@@ -103,6 +103,30 @@ int produce_big(struct xdp_md *ctx)
     return XDP_PASS;
 }
 
+/* Records of 65 to 200 bytes, most of them not a multiple of 8 long: byte i of record
+ * seq is (seq + i) & 0xff after the 8-byte number. They test copies that start and end
+ * anywhere in the destination. */
+__u8 odd_buf[256];
+
+SEC("xdp")
+int produce_odd(struct xdp_md *ctx)
+{
+    __u64 seq = __sync_fetch_and_add(&next_seq[0], 1);
+    __u32 size = 65 + (__u32)(seq % 136);
+    __u32 i;
+
+    *(__u64 *)odd_buf = seq;
+    for (i = 8; i < 200; i++)
+        odd_buf[i] = (__u8)(seq + i);
+    /* clang knows size <= 200 and would drop the check the verifier needs to see. */
+    asm volatile("" : "+r"(size));
+    if (size > 200)
+        return XDP_ABORTED;
+    if (bpf_ringbuf_output(&ring_a, odd_buf, size, 0))
+        __sync_fetch_and_add(&dropped[0], 1);
+    return XDP_PASS;
+}
+
 /* The same numbered events through a perf event array (one buffer per CPU). */
 SEC("xdp")
 int produce_perf(struct xdp_md *ctx)
