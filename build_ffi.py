@@ -2,7 +2,8 @@
 
 The declarations are read from ``csrc/cdef/*.h`` in the order of their numeric name
 prefixes (``00-types.h`` before ``10-bpf.h`` ...); the C helpers ``csrc/*.c`` are compiled
-into the same module, in name order.
+into the same module, in name order. Structs and constants both sides use are written once,
+in the headers ``csrc/*.h`` (see ``cdef_text``).
 
 Environment:
 - ``LIBBPF_PY_SYSTEM_LIBBPF=1`` links the system libbpf (found with pkg-config) instead
@@ -22,9 +23,10 @@ from pathlib import Path
 from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent
-CDEF_DIR = ROOT / "csrc" / "cdef"
+CSRC = ROOT / "csrc"
+CDEF_DIR = CSRC / "cdef"
 CDEF_FILES = sorted(p.name for p in CDEF_DIR.glob("[0-9][0-9]-*.h"))
-C_SOURCES = sorted((ROOT / "csrc").glob("*.c"))
+C_SOURCES = sorted(CSRC.glob("*.c"))
 VENDOR = ROOT / "vendor"
 PACKAGE = ROOT / "libbpf_py"
 
@@ -88,6 +90,33 @@ def copy_package_data(include_dirs: list[str]) -> None:
         shutil.copy2(licence, PACKAGE / "LICENSE.libbpf")
 
 
+# Structs and constants shared by C and Python live once in csrc/*.h: the C sources
+# #include them, and a cdef file's `#include "events.h"` line is replaced by the header
+# minus its preprocessor lines (cdef takes none), each `#define NAME value` becoming
+# `#define NAME ...` for the compiler to fill in. Hence no multi-line macros there.
+_SHARED_INCLUDE = re.compile(r'^#include "([^"/]+\.h)"[ \t]*$', re.M)
+_DEFINE = re.compile(r"#\s*define\s+(\w+)\s+\S")
+
+
+def cdef_text(path: Path) -> str:
+    """The declarations of one cdef file, with the shared headers it names inlined."""
+    return _SHARED_INCLUDE.sub(lambda m: _shared_declarations(CSRC / m.group(1)),
+                               path.read_text())
+
+
+def _shared_declarations(header: Path) -> str:
+    lines = []
+    for line in header.read_text().splitlines():
+        if line.rstrip().endswith("\\"):
+            raise SystemExit(f"{header}: a shared header cannot hold multi-line macros")
+        define = _DEFINE.match(line.strip())
+        if define:
+            lines.append(f"#define {define.group(1)} ...")
+        elif not line.lstrip().startswith("#"):
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def make_ffi() -> FFI:
     pinned = pinned_version()
     if os.environ.get("LIBBPF_PY_SYSTEM_LIBBPF") == "1":
@@ -101,7 +130,7 @@ def make_ffi() -> FFI:
 
     ffi = FFI()
     for name in CDEF_FILES:
-        ffi.cdef((CDEF_DIR / name).read_text())
+        ffi.cdef(cdef_text(CDEF_DIR / name))
     ffi.cdef("const char *lpy_package_version(void);\nconst char *lpy_pinned_libbpf(void);")
     source = "\n".join([
         "#include <linux/bpf.h>",
@@ -121,7 +150,7 @@ def make_ffi() -> FFI:
     ffi.set_source(
         "libbpf_py._libbpf",
         source,
-        include_dirs=[*include_dirs, str(ROOT / "csrc")],
+        include_dirs=[*include_dirs, str(CSRC)],
         extra_objects=extra_objects,
         libraries=libraries,
         extra_compile_args=extra_compile_args,

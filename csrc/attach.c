@@ -10,6 +10,7 @@
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "attach.h"
 
 /* Load "r0 = retval; exit": the smallest program a feature probe can attach. */
 static int lpy_prog_load_min(int prog_type, int expected_attach_type, int attach_btf_id,
@@ -129,99 +130,110 @@ static struct bpf_link *lpy_program_attach_iter(const struct bpf_program *prog, 
     return bpf_program__attach_iter(prog, &opts);
 }
 
-struct lpy_link_detail {
-    __u32 type;
-    __u32 map_id;
-    __u32 pf;
-    __u32 hooknum;
-    __s32 priority;
-    __u32 flags;
-    __u32 perf_type;
-    __u32 count;
-    __u32 pid;
-    __u32 target_obj_id;
-    __u32 target_btf_id;
-    __u64 offset;
-    __u64 config;
-    char name[512];
-};
-
-/* The kind-specific details of a link that the lead's lpy_link_get_info leaves out:
- * names behind pointers (tracepoints, files, iterator targets), maps, hooks. */
-static int lpy_link_get_detail(int link_fd, struct lpy_link_detail *out)
+/* The link kinds that report a name through a buffer the caller sets up. */
+static __u32 lpy__named_kind(__u32 type)
 {
-    struct bpf_link_info info;
-    __u32 len = sizeof(info);
-    int err;
-
-    memset(&info, 0, sizeof(info));
-    memset(out, 0, sizeof(*out));
-    err = bpf_link_get_info_by_fd(link_fd, &info, &len);
-    if (err)
-        return err;
-    out->type = info.type;
-    /* Ask again with a buffer where the kind reports a name. */
-    memset(&info.raw_tracepoint, 0, sizeof(info) - offsetof(struct bpf_link_info, raw_tracepoint));
-    switch (out->type) {
+    switch (type) {
     case BPF_LINK_TYPE_RAW_TRACEPOINT:
-        info.raw_tracepoint.tp_name = (__u64)(unsigned long)out->name;
-        info.raw_tracepoint.tp_name_len = sizeof(out->name);
+    case BPF_LINK_TYPE_ITER:
+    case BPF_LINK_TYPE_UPROBE_MULTI:
+    case BPF_LINK_TYPE_PERF_EVENT:
+        return type;
+    default:
+        return 0;
+    }
+}
+
+/* One bpf_link_get_info_by_fd call with the name buffer placed where links of `kind`
+ * look for it (kind 0: no buffer). Placed for the wrong kind, the fields are refused
+ * (EINVAL) or harmless, with one exception the lengths below allow for: a kprobe_multi
+ * link reads the raw tracepoint's or iterator's (pointer, length) as (addresses, count)
+ * and writes count 8-byte addresses. */
+static int lpy__ask_link(int link_fd, struct bpf_link_info *info, __u32 kind,
+                         char *name, __u32 size)
+{
+    __u32 len = sizeof(*info);
+    __u64 buf = (__u64)(unsigned long)name;
+
+    memset(info, 0, sizeof(*info));
+    name[0] = '\0';
+    switch (kind) {
+    case BPF_LINK_TYPE_RAW_TRACEPOINT:
+        /* Tracepoint and iterator target names are short. */
+        info->raw_tracepoint.tp_name = buf;
+        info->raw_tracepoint.tp_name_len = size / 8;
         break;
     case BPF_LINK_TYPE_ITER:
-        info.iter.target_name = (__u64)(unsigned long)out->name;
-        info.iter.target_name_len = sizeof(out->name);
+        info->iter.target_name = buf;
+        info->iter.target_name_len = size / 8;
         break;
     case BPF_LINK_TYPE_UPROBE_MULTI:
-        info.uprobe_multi.path = (__u64)(unsigned long)out->name;
-        info.uprobe_multi.path_size = sizeof(out->name);
+        info->uprobe_multi.path = buf;
+        info->uprobe_multi.path_size = size;
         break;
     case BPF_LINK_TYPE_PERF_EVENT:
         /* Every perf-event kind keeps its name pointer and length at the same place. */
-        info.perf_event.uprobe.file_name = (__u64)(unsigned long)out->name;
-        info.perf_event.uprobe.name_len = sizeof(out->name);
+        info->perf_event.uprobe.file_name = buf;
+        info->perf_event.uprobe.name_len = size;
         break;
     default:
         break;
     }
-    len = sizeof(info);
-    info.type = out->type;
-    err = bpf_link_get_info_by_fd(link_fd, &info, &len);
+    return bpf_link_get_info_by_fd(link_fd, info, &len);
+}
+
+/* Everything Link.info() reports, in one call when out->expect names the link's kind
+ * or a kind without a name. The union of bpf_link_info means something else for each
+ * kind, so a name buffer placed for one kind is garbage (or EINVAL) for another: a
+ * wrong or missing guess costs one or two more calls, never a wrong answer. */
+static int lpy_link_get_info(int link_fd, struct lpy_link_info *out)
+{
+    struct bpf_link_info info;
+    __u32 expect = out->expect;
+    __u32 asked = lpy__named_kind(expect);
+    int err;
+
+    memset(out, 0, sizeof(*out));
+    out->expect = expect;
+    err = lpy__ask_link(link_fd, &info, asked, out->name, sizeof(out->name));
+    if (err && asked) {
+        asked = 0;
+        err = lpy__ask_link(link_fd, &info, 0, out->name, sizeof(out->name));
+    }
+    if (!err && lpy__named_kind(info.type) != asked) {
+        asked = lpy__named_kind(info.type);
+        err = lpy__ask_link(link_fd, &info, asked, out->name, sizeof(out->name));
+    }
     if (err)
         return err;
-    switch (out->type) {
+    out->type = info.type;
+    out->id = info.id;
+    out->prog_id = info.prog_id;
+    switch (info.type) {
     case BPF_LINK_TYPE_TRACING:
+        out->attach_type = info.tracing.attach_type;
         out->target_obj_id = info.tracing.target_obj_id;
-        out->target_btf_id = info.tracing.target_btf_id;
+        break;
+    case BPF_LINK_TYPE_CGROUP:
+        out->cgroup_id = info.cgroup.cgroup_id;
+        out->attach_type = info.cgroup.attach_type;
         break;
     case BPF_LINK_TYPE_ITER:
         out->map_id = info.iter.map.map_id;
         break;
-    case BPF_LINK_TYPE_STRUCT_OPS:
-        out->map_id = info.struct_ops.map_id;
+    case BPF_LINK_TYPE_NETNS:
+        out->netns_ino = info.netns.netns_ino;
+        out->attach_type = info.netns.attach_type;
         break;
-    case BPF_LINK_TYPE_SOCKMAP:
-        out->map_id = info.sockmap.map_id;
-        break;
-    case BPF_LINK_TYPE_NETFILTER:
-        out->pf = info.netfilter.pf;
-        out->hooknum = info.netfilter.hooknum;
-        out->priority = info.netfilter.priority;
-        out->flags = info.netfilter.flags;
-        break;
-    case BPF_LINK_TYPE_KPROBE_MULTI:
-        out->count = info.kprobe_multi.count;
-        out->flags = info.kprobe_multi.flags;
-        break;
-    case BPF_LINK_TYPE_UPROBE_MULTI:
-        out->count = info.uprobe_multi.count;
-        out->flags = info.uprobe_multi.flags;
-        out->pid = info.uprobe_multi.pid;
+    case BPF_LINK_TYPE_XDP:
+        out->ifindex = info.xdp.ifindex;
+        out->attach_type = BPF_XDP;
         break;
     case BPF_LINK_TYPE_PERF_EVENT:
         out->perf_type = info.perf_event.type;
         if (info.perf_event.type == BPF_PERF_EVENT_EVENT) {
             out->config = info.perf_event.event.config;
-            out->flags = info.perf_event.event.type;
+            out->event_type = info.perf_event.event.type;
             out->name[0] = '\0';
         } else if (info.perf_event.type == BPF_PERF_EVENT_UPROBE ||
                    info.perf_event.type == BPF_PERF_EVENT_URETPROBE) {
@@ -229,8 +241,34 @@ static int lpy_link_get_detail(int link_fd, struct lpy_link_detail *out)
         } else if (info.perf_event.type == BPF_PERF_EVENT_KPROBE ||
                    info.perf_event.type == BPF_PERF_EVENT_KRETPROBE) {
             out->offset = info.perf_event.kprobe.offset;
-            out->config = info.perf_event.kprobe.addr;
         }
+        break;
+    case BPF_LINK_TYPE_KPROBE_MULTI:
+        out->count = info.kprobe_multi.count;
+        break;
+    case BPF_LINK_TYPE_STRUCT_OPS:
+        out->map_id = info.struct_ops.map_id;
+        break;
+    case BPF_LINK_TYPE_NETFILTER:
+        out->pf = info.netfilter.pf;
+        out->hooknum = info.netfilter.hooknum;
+        out->priority = info.netfilter.priority;
+        break;
+    case BPF_LINK_TYPE_TCX:
+        out->ifindex = info.tcx.ifindex;
+        out->attach_type = info.tcx.attach_type;
+        break;
+    case BPF_LINK_TYPE_UPROBE_MULTI:
+        out->count = info.uprobe_multi.count;
+        out->pid = info.uprobe_multi.pid;
+        break;
+    case BPF_LINK_TYPE_NETKIT:
+        out->ifindex = info.netkit.ifindex;
+        out->attach_type = info.netkit.attach_type;
+        break;
+    case BPF_LINK_TYPE_SOCKMAP:
+        out->map_id = info.sockmap.map_id;
+        out->attach_type = info.sockmap.attach_type;
         break;
     default:
         break;

@@ -12,31 +12,7 @@
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-
-#define LPY_MODE_BATCH 0
-#define LPY_MODE_CALLBACK 1
-/* What a callback returns to make libbpf stop: no errno libbpf itself returns. */
-#define LPY_STOP (-ECANCELED)
-
-struct lpy_batch {
-    char *data;
-    size_t used;
-    size_t capacity;
-    __u64 *offsets;
-    __u32 *rings;
-    size_t count;
-    size_t slots;
-    __u32 min_size;
-    __u32 max_size;
-    int failed;
-};
-
-struct lpy_ring_ctx {
-    struct lpy_batch **batch;
-    void *handle;
-    __u32 index;
-    int mode;
-};
+#include "events.h"
 
 static int lpy_on_ring_record(void *handle, void *data, size_t size);
 static void lpy_on_perf_sample(void *handle, int cpu, void *data, __u32 size);
@@ -254,13 +230,6 @@ static struct perf_buffer *lpy_perf_buffer_new(int map_fd, size_t page_cnt, void
     return perf_buffer__new(map_fd, page_cnt, lpy_perf_sample, lpy_perf_lost, handle, NULL);
 }
 
-struct lpy_test_run {
-    __u32 retval;
-    __u32 duration;
-    __u32 data_size_out;
-    __u32 ctx_size_out;
-};
-
 static int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *data_out,
                         __u32 data_out_cap, const char *ctx, __u32 ctx_len, void *ctx_out,
                         int repeat, __u32 flags, __u32 cpu, __u32 batch_size,
@@ -289,14 +258,6 @@ static int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *dat
     return err;
 }
 
-struct lpy_test_req {
-    char *out;
-    __u32 out_cap;
-    __u32 retval;
-    __u32 duration;
-    __u32 size_out;
-};
-
 static int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, int repeat,
                                struct lpy_test_req *req)
 {
@@ -319,15 +280,6 @@ static int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, in
  * ringbuf.c does, but copies in one tight loop and publishes the consumer position
  * once per stretch rather than once per record. The consumer position lives in the
  * kernel's page, so libbpf's reader of the same ring sees every move. */
-struct lpy_ring_map {
-    unsigned long *consumer_pos;
-    unsigned long *producer_pos;
-    char *data;
-    unsigned long mask;
-    size_t page;
-    size_t data_size;
-};
-
 #define LPY_RB_BUSY (1U << 31)
 #define LPY_RB_DISCARD (1U << 30)
 #define LPY_RB_HDR 8

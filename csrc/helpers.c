@@ -9,7 +9,6 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
-#include "helpers.h"
 
 static void lpy_on_print(int level, const char *msg, size_t len);
 
@@ -105,57 +104,4 @@ out:
         err = -errno;
     btf__free(btf);
     return err;
-}
-
-static int lpy_link_get_info(int link_fd, struct lpy_link_info *out)
-{
-    struct bpf_link_info info;
-    char name[256];
-    __u32 len = sizeof(info);
-    int err;
-
-    memset(&info, 0, sizeof(info));
-    memset(out, 0, sizeof(*out));
-    name[0] = '\0';
-    /* Kinds that report a name need a buffer to write it into, set before the call. */
-    err = bpf_link_get_info_by_fd(link_fd, &info, &len);
-    if (err)
-        return err;
-    if (info.type == BPF_LINK_TYPE_RAW_TRACEPOINT) {
-        memset(&info, 0, sizeof(info));
-        info.raw_tracepoint.tp_name = (__u64)(unsigned long)name;
-        info.raw_tracepoint.tp_name_len = sizeof(name);
-        len = sizeof(info);
-        err = bpf_link_get_info_by_fd(link_fd, &info, &len);
-        if (err)
-            return err;
-        snprintf(out->target, sizeof(out->target), "%s", name);
-    }
-    out->type = info.type;
-    out->id = info.id;
-    out->prog_id = info.prog_id;
-    switch (info.type) {
-    case BPF_LINK_TYPE_XDP:
-        out->ifindex = info.xdp.ifindex;
-        out->attach_type = BPF_XDP;
-        break;
-    case BPF_LINK_TYPE_TCX:
-        out->ifindex = info.tcx.ifindex;
-        out->attach_type = info.tcx.attach_type;
-        break;
-    case BPF_LINK_TYPE_CGROUP:
-        out->cgroup_id = info.cgroup.cgroup_id;
-        out->attach_type = info.cgroup.attach_type;
-        break;
-    case BPF_LINK_TYPE_NETNS:
-        out->netns_ino = info.netns.netns_ino;
-        out->attach_type = info.netns.attach_type;
-        break;
-    case BPF_LINK_TYPE_TRACING:
-        out->attach_type = info.tracing.attach_type;
-        break;
-    default:
-        break;
-    }
-    return 0;
 }

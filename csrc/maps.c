@@ -5,18 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
-
-struct lpy_map {
-    int fd;
-    __u32 key_size;
-    __u32 value_size;
-    __u32 flags;
-};
-
-/* Above every errno, so Python tells them apart from the kernel's. */
-#define LPY_ECLOSED 100001
-#define LPY_EKEYRANGE 100002
-#define LPY_EVALUERANGE 100003
+#include "maps.h"
 
 #define LPY_SENTINEL_U UINT64_MAX
 #define LPY_SENTINEL_S INT64_MIN

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py._owner import Owner
-from libbpf_py.enums import AttachType, LinkType
+from libbpf_py.enums import AttachType, LinkType, ProgType
 from libbpf_py.errors import BpfError, NotFound, NotSupported, PhaseError
 from libbpf_py.explain import narrate
 
@@ -95,6 +95,9 @@ class Link(Owner):
         # closing there must release only the child's copies (see _release).
         self._process = _process[0]
         self._closed = False
+        # The kind the kernel reported (0: not asked yet), or the one libbpf makes for the
+        # program: knowing it lets info() ask the kernel once (see lpy_link_get_info).
+        self._kind: int = _expected_kind(program)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("disconnected" if self._disconnected
@@ -131,6 +134,7 @@ class Link(Owner):
                 from None
         link = cls(fd=fd, description=f"{info.type.label} link {info.id} ({what})")
         link._pin_path = pin
+        link._kind = info.type
         return link
 
     @property
@@ -170,7 +174,10 @@ class Link(Owner):
 
     def info(self) -> LinkInfo:
         """Ask the kernel about this link: its id, kind, program and target."""
-        return link_info(self._need_bpf_link("Link.info()"), self._description)
+        info = link_info(self._need_bpf_link("Link.info()"), self._description,
+                         expect=self._kind)
+        self._kind = info.type
+        return info
 
     @property
     def id(self) -> int:
@@ -405,13 +412,41 @@ def _link_exists(link_id: int) -> bool:
     return True
 
 
-def link_info(fd: int, description: str = "") -> LinkInfo:
-    """Ask the kernel about the link behind ``fd`` (``bpf_link_get_info_by_fd``)."""
+# The kind of link libbpf makes for a program, by program type and expected attach type
+# (None: any other), where it matters to info(): kinds that report a name.
+_LINK_KINDS = {
+    (ProgType.RAW_TRACEPOINT, None): LinkType.RAW_TRACEPOINT,
+    (ProgType.RAW_TRACEPOINT_WRITABLE, None): LinkType.RAW_TRACEPOINT,
+    (ProgType.TRACING, AttachType.TRACE_RAW_TP): LinkType.RAW_TRACEPOINT,
+    (ProgType.TRACING, AttachType.TRACE_ITER): LinkType.ITER,
+    (ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI): LinkType.KPROBE_MULTI,
+    (ProgType.KPROBE, AttachType.TRACE_KPROBE_SESSION): LinkType.KPROBE_MULTI,
+    (ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI): LinkType.UPROBE_MULTI,
+    (ProgType.KPROBE, AttachType.TRACE_UPROBE_SESSION): LinkType.UPROBE_MULTI,
+    (ProgType.KPROBE, None): LinkType.PERF_EVENT,
+    (ProgType.TRACEPOINT, None): LinkType.PERF_EVENT,
+    (ProgType.PERF_EVENT, None): LinkType.PERF_EVENT,
+}
+
+
+def _expected_kind(program: Program | None) -> int:
+    if program is None:
+        return 0
+    kind = _LINK_KINDS.get((program.type, program.expected_attach_type)) or \
+        _LINK_KINDS.get((program.type, None))
+    return int(kind or 0)
+
+
+def link_info(fd: int, description: str = "", *, expect: int = 0) -> LinkInfo:
+    """Ask the kernel about the link behind ``fd`` (``bpf_link_get_info_by_fd``).
+
+    ``expect`` is the :class:`LinkType` the link is believed to be, if known: right, the
+    kernel is asked once; wrong or 0, the answer is the same, after a call or two more.
+    """
     out = ffi.new("struct lpy_link_info *")
+    out.expect = expect
     what = description or f"the link of fd {fd}"
     check(lib.lpy_link_get_info(fd, out), f"reading the info of {what}")
-    detail = ffi.new("struct lpy_link_detail *")
-    check(lib.lpy_link_get_detail(fd, detail), f"reading the details of {what}")
     attach: AttachType | None = None
     if out.attach_type or out.type == LinkType.CGROUP:
         try:
@@ -428,21 +463,20 @@ def link_info(fd: int, description: str = "") -> LinkInfo:
         link_type = LinkType(out.type)
     except ValueError:
         link_type = LinkType.UNSPEC
-    target = ffi.string(out.target).decode(errors="replace") or \
-        ffi.string(detail.name).decode(errors="replace")
+    target = ffi.string(out.name).decode(errors="replace")
     perf = ""
     if link_type is LinkType.PERF_EVENT:
-        perf = _PERF_EVENT_KINDS.get(detail.perf_type, str(detail.perf_type))
+        perf = _PERF_EVENT_KINDS.get(out.perf_type, str(out.perf_type))
         if perf == "event":
-            target = f"perf event type {detail.flags} config {detail.config}"
+            target = f"perf event type {out.event_type} config {out.config}"
     elif link_type is LinkType.NETFILTER:
-        target = (f"{_NF_FAMILIES.get(detail.pf, detail.pf)} "
-                  f"{_NF_HOOKS.get(detail.hooknum, detail.hooknum)}")
+        target = (f"{_NF_FAMILIES.get(out.pf, out.pf)} "
+                  f"{_NF_HOOKS.get(out.hooknum, out.hooknum)}")
     elif link_type in (LinkType.XDP, LinkType.TCX, LinkType.NETKIT) and not target:
         target = interface or (f"ifindex {out.ifindex}" if out.ifindex else "")
     return LinkInfo(id=out.id, type=link_type, program_id=out.prog_id,
                     attach_type=attach, ifindex=out.ifindex, interface=interface,
-                    cgroup_id=out.cgroup_id, target=target, map_id=detail.map_id,
-                    netns_ino=out.netns_ino, perf_event=perf, offset=detail.offset,
-                    count=detail.count, pid=detail.pid, priority=detail.priority,
-                    target_program_id=detail.target_obj_id)
+                    cgroup_id=out.cgroup_id, target=target, map_id=out.map_id,
+                    netns_ino=out.netns_ino, perf_event=perf, offset=out.offset,
+                    count=out.count, pid=out.pid, priority=out.priority,
+                    target_program_id=out.target_obj_id)

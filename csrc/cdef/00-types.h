@@ -97,7 +97,7 @@ struct bpf_btf_info {
     ...;
 };
 
-/* The per-kind union of bpf_link_info is read by a C helper (see helpers.h). */
+/* The per-kind union of bpf_link_info is read by a C helper (lpy_link_get_info). */
 struct bpf_link_info {
     __u32 type;
     __u32 id;

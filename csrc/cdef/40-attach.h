@@ -7,20 +7,6 @@ int lpy_link_create_ordered(int prog_fd, int ifindex, int attach_type, __u32 fla
 int lpy_link_create_netfilter(int prog_fd, __u32 pf, __u32 hooknum, __s32 priority, __u32 flags);
 struct bpf_link *lpy_program_attach_iter(const struct bpf_program *prog, int map_fd);
 
-struct lpy_link_detail {
-    __u32 type;
-    __u32 map_id;
-    __u32 pf;
-    __u32 hooknum;
-    __s32 priority;
-    __u32 flags;
-    __u32 perf_type;
-    __u32 count;
-    __u32 pid;
-    __u32 target_obj_id;
-    __u32 target_btf_id;
-    __u64 offset;
-    __u64 config;
-    char name[512];
-};
-int lpy_link_get_detail(int link_fd, struct lpy_link_detail *out);
+#include "attach.h"
+/* Link.info(): see struct lpy_link_info for `expect`, which saves a second call. */
+int lpy_link_get_info(int link_fd, struct lpy_link_info *out);

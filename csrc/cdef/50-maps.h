@@ -1,17 +1,6 @@
 /* Fast paths of libbpf_py.maps (csrc/maps.c). */
 
-/* One per Map, filled once: the C side of m[k] needs nothing else. fd -1: closed. */
-struct lpy_map {
-    int fd;
-    __u32 key_size;
-    __u32 value_size;
-    __u32 flags;
-};
-
-/* Errors the fast paths report besides -errno. */
-#define LPY_ECLOSED ...
-#define LPY_EKEYRANGE ...
-#define LPY_EVALUERANGE ...
+#include "maps.h"
 
 /* Integer key -> integer value. Lookups return the value and set errno to 0, or return
  * the sentinel and set errno (ENOENT, LPY_ECLOSED, LPY_EKEYRANGE, ...): no out buffer,

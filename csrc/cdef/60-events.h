@@ -1,20 +1,7 @@
 /* Event channels (csrc/events.c): ring buffers drained in batches, and the trampolines
  * that carry ring buffer and perf buffer callbacks into Python. */
 
-/* Records drained from ring buffers, packed back to back in one buffer. Record i is
- * data[offsets[i] .. offsets[i + 1]) and came from the ring with index rings[i]. */
-struct lpy_batch {
-    char *data;
-    size_t used;
-    size_t capacity;
-    __u64 *offsets;
-    __u32 *rings;
-    size_t count;
-    size_t slots;
-    __u32 min_size;
-    __u32 max_size;
-    int failed;
-};
+#include "events.h"
 
 struct lpy_batch *lpy_batch_new(void);
 void lpy_batch_free(struct lpy_batch *batch);
@@ -26,18 +13,6 @@ int lpy_batch_grow(struct lpy_batch *batch, size_t bytes, size_t records);
 void lpy_batch_adopt(struct lpy_batch *batch, char *data, size_t capacity, __u64 *offsets,
                      __u32 *rings, size_t slots);
 
-/* One ring of a poller: either copies into the poller's batch or calls into Python. */
-struct lpy_ring_ctx {
-    struct lpy_batch **batch;
-    void *handle;
-    __u32 index;
-    int mode;
-};
-
-#define LPY_MODE_BATCH ...
-#define LPY_MODE_CALLBACK ...
-#define LPY_STOP ...
-
 struct ring_buffer *lpy_ring_buffer_new(int map_fd, struct lpy_ring_ctx *ctx);
 int lpy_ring_buffer_add(struct ring_buffer *rb, int map_fd, struct lpy_ring_ctx *ctx);
 struct perf_buffer *lpy_perf_buffer_new(int map_fd, size_t page_cnt, void *handle);
@@ -48,37 +23,16 @@ extern "Python" void lpy_on_perf_lost(void *handle, int cpu, __u64 count);
 
 /* BPF_PROG_TEST_RUN with the fewest allocations: one call, results written to out.
  * data and ctx are char pointers so that Python bytes pass without a copy. */
-struct lpy_test_run {
-    __u32 retval;
-    __u32 duration;
-    __u32 data_size_out;
-    __u32 ctx_size_out;
-};
 int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *data_out,
                  __u32 data_out_cap, const char *ctx, __u32 ctx_len, void *ctx_out,
                  int repeat, __u32 flags, __u32 cpu, __u32 batch_size,
                  struct lpy_test_run *out);
 
 /* The one-call path of Program.test_run: a packet in, the packet out into req->out. */
-struct lpy_test_req {
-    char *out;
-    __u32 out_cap;
-    __u32 retval;
-    __u32 duration;
-    __u32 size_out;
-};
 int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, int repeat,
                         struct lpy_test_req *req);
 
 /* A ring mapped for drain(): read straight from the kernel's pages. */
-struct lpy_ring_map {
-    unsigned long *consumer_pos;
-    unsigned long *producer_pos;
-    char *data;
-    unsigned long mask;
-    size_t page;
-    size_t data_size;
-};
 int lpy_ring_map_open(int map_fd, __u32 max_entries, struct lpy_ring_map *map);
 void lpy_ring_map_close(struct lpy_ring_map *map);
 long lpy_ring_drain(struct lpy_ring_map *map, __u32 index, struct lpy_batch *batch,

@@ -12,16 +12,3 @@ int lpy_print_get_level(void);
 
 /* Write a C header of every type in a BTF blob (vmlinux.h) through libbpf's btf_dump. */
 int lpy_write_btf_header(const char *btf_path, const char *out_path);
-
-/* Read the kind-specific union of bpf_link_info into plain fields. */
-struct lpy_link_info {
-    __u32 type;
-    __u32 id;
-    __u32 prog_id;
-    __u32 attach_type;
-    __u32 ifindex;
-    __u64 cgroup_id;
-    __u32 netns_ino;
-    char target[256];
-};
-int lpy_link_get_info(int link_fd, struct lpy_link_info *out);

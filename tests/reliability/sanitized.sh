@@ -33,7 +33,7 @@ case "$kind" in
     *) echo "sanitized.sh: unknown kind $kind (only address)" >&2; exit 2 ;;
 esac
 
-stamp_of() { shopt -s nullglob; cat "$root"/build_ffi.py "$root"/csrc/*.c "$root"/csrc/cdef/*.h "$root"/vendor/libbpf.pin \
+stamp_of() { shopt -s nullglob; cat "$root"/build_ffi.py "$root"/csrc/*.c "$root"/csrc/*.h "$root"/csrc/cdef/*.h "$root"/vendor/libbpf.pin \
     "$root"/vendor/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16; }
 mkdir -p "$copy"
 # The tree as it is now (also what is not committed yet), without build outputs.
