@@ -1,0 +1,128 @@
+"""The BTF types of a map's keys and values: found, checked and turned into codecs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from libbpf_py._codec import Codec
+from libbpf_py._lowlevel import ffi, lib
+from libbpf_py.errors import LayoutError
+from libbpf_py.typed import TypeCodecs, simple_type
+
+if TYPE_CHECKING:
+    from libbpf_py.inspect.btf_types import BtfType
+
+__all__ = ["TypeRef", "declared_types", "explicit_codec", "kernel_btf", "libbpf_btf",
+           "type_ref"]
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    """A BTF type of a map's key or value, with the codec built for it."""
+
+    codecs: TypeCodecs
+    type_id: int
+    codec: Codec
+
+    @property
+    def btf_type(self) -> BtfType:
+        """The BTF type record (typedefs and qualifiers followed)."""
+        return self.codecs.btf.skip_qualifiers(self.type_id)
+
+    @property
+    def name(self) -> str:
+        """The C name of the type, e.g. ``struct flow``."""
+        return self.codecs.type_name(self.type_id)
+
+    @property
+    def python_type(self) -> type | None:
+        """The generated class for structs and unions, the IntEnum for enums."""
+        return getattr(self.codec, "cls", None) or getattr(self.codec, "enum", None)
+
+    def __repr__(self) -> str:
+        return f"<TypeRef {self.name} ({self.codec.size} bytes)>"
+
+
+def type_ref(types: TypeCodecs | None, type_id: int, size: int, what: str) -> TypeRef | None:
+    """The TypeRef of ``type_id``, or None if there is no BTF, no type, or one we cannot
+    model at ``size`` bytes (the map then uses raw bytes)."""
+    if types is None or not type_id:
+        return None
+    try:
+        codec = types.codec(type_id, what)
+    except (LayoutError, KeyError, ValueError):
+        return None  # a type we cannot model: raw bytes then
+    if codec.size != size:
+        return None
+    return TypeRef(types, type_id, codec)
+
+
+def explicit_codec(spec: Any, size: int, what: str) -> Codec:
+    """The codec of a ``key_type``/``value_type`` argument: a name, a TypeRef or a codec."""
+    if isinstance(spec, str):
+        return simple_type(spec, size, what)
+    if isinstance(spec, TypeRef):
+        spec = spec.codec
+    if hasattr(spec, "encode") and hasattr(spec, "decode") and hasattr(spec, "size"):
+        if spec.size != size:
+            raise LayoutError(f"{what} is {size} bytes, but the type given is {spec.size}")
+        return spec  # type: ignore[no-any-return]
+    raise TypeError(f"{what}: a type is 'u32'-style name, a TypeRef or a codec, "
+                    f"not {type(spec).__name__}")
+
+
+def kernel_btf(btf_id: int) -> TypeCodecs | None:
+    """The codecs of the kernel's BTF object ``btf_id``, or None if it cannot be read."""
+    btf = lib.btf__load_from_kernel_by_id(btf_id)
+    if btf == ffi.NULL or lib.libbpf_get_error(btf):
+        return None
+    try:
+        return libbpf_btf(btf)
+    finally:
+        lib.btf__free(btf)
+
+
+def libbpf_btf(btf: Any) -> TypeCodecs | None:
+    """The codecs of a libbpf ``struct btf *`` (an object's BTF), or None."""
+    from libbpf_py.inspect import read_btf
+
+    if btf == ffi.NULL:
+        return None
+    size = ffi.new("__u32 *")
+    data = lib.btf__raw_data(btf, size)
+    if data == ffi.NULL:
+        return None
+    return TypeCodecs(read_btf(ffi.unpack(ffi.cast("char *", data), size[0])))
+
+
+def declared_types(types: TypeCodecs | None, name: str) -> tuple[int, int]:
+    """The key and value type ids a ``.maps`` definition declares for map ``name``.
+
+    libbpf drops the BTF ids of maps whose kernel type takes no BTF (queues, stacks,
+    fd maps...) at load; the definition in ``.maps`` still names the types.
+    """
+    from libbpf_py.inspect.btf_types import Datasec, Ptr, Struct, Var
+
+    if types is None:
+        return 0, 0
+    btf = types.btf
+    for ds_id in btf.ids_by_name(".maps"):
+        ds = btf.type_by_id(ds_id)
+        if not isinstance(ds, Datasec):
+            continue
+        for vsi in ds.vars:
+            var = btf.type_by_id(vsi.type_id)
+            if not isinstance(var, Var) or var.name != name:
+                continue
+            st = btf.skip_qualifiers(var.type_id)
+            if not isinstance(st, Struct):
+                return 0, 0
+            found = {"key": 0, "value": 0}
+            for m in st.members:
+                if m.name in found:
+                    ptr = btf.skip_qualifiers(m.type_id)
+                    if isinstance(ptr, Ptr):
+                        found[m.name] = ptr.type_id
+            return found["key"], found["value"]
+    return 0, 0
