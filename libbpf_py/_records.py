@@ -17,9 +17,10 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py.errors import LayoutError
+from libbpf_py.errors import BpfError, LayoutError
 from libbpf_py.inspect import Btf, BtfKind, read_btf
-from libbpf_py.inspect.btf_types import Array, BtfType, Enum, Float, Int, Ptr, Struct
+from libbpf_py.inspect.btf_types import Array, Enum, Float, Int, Ptr, Struct
+from libbpf_py.typed import c_name, int_format, is_char, is_signed, sign_extend
 
 if TYPE_CHECKING:
     import numpy
@@ -28,8 +29,6 @@ __all__ = ["RecordType", "btf_of_map", "btf_of_object", "btf_of_program_id", "fi
            "kernel_btf", "record_type"]
 
 Decoder = Callable[[Any, int], Any]
-_SCALAR_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
-                 (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 _KIND_WORDS = {"struct": BtfKind.STRUCT, "union": BtfKind.UNION, "enum": BtfKind.ENUM}
 
 
@@ -75,10 +74,6 @@ class RecordType:
         return self._dtype  # type: ignore[no-any-return]
 
 
-def _follow(btf: Btf, type_id: int) -> BtfType:
-    return btf.skip_qualifiers(type_id)
-
-
 def _named_tuple(name: str, fields: list[str]) -> Any:
     safe = name if name.isidentifier() and not keyword.iskeyword(name) else "record"
     return collections.namedtuple(safe, fields, rename=True)
@@ -89,7 +84,7 @@ def _members(btf: Btf, t: Struct, base_bits: int) -> list[tuple[str, int, int, i
     out: list[tuple[str, int, int, int]] = []
     for m in t.members:
         if not m.name:
-            inner = _follow(btf, m.type_id)
+            inner = btf.skip_qualifiers(m.type_id)
             if isinstance(inner, Struct):
                 out.extend(_members(btf, inner, base_bits + m.bits_offset))
                 continue
@@ -99,14 +94,14 @@ def _members(btf: Btf, t: Struct, base_bits: int) -> list[tuple[str, int, int, i
 
 def _scalar(btf: Btf, type_id: int) -> tuple[str, int] | None:
     """The struct-module code and size of an integer, enum, float or pointer type."""
-    t = _follow(btf, type_id)
+    t = btf.skip_qualifiers(type_id)
     if isinstance(t, Int) and t.nr_bits == t.size * 8 and not t.bits_offset:
         if t.is_bool and t.size == 1:
             return "?", 1
-        code = _SCALAR_CODES.get((t.size, t.is_signed))
+        code = int_format(t.size, t.is_signed)
         return (code, t.size) if code else None
     if isinstance(t, Enum):
-        code = _SCALAR_CODES.get((t.size, t.signed))
+        code = int_format(t.size, t.signed)
         return (code, t.size) if code else None
     if isinstance(t, Float) and t.size in (4, 8):
         return ("f" if t.size == 4 else "d"), t.size
@@ -115,15 +110,9 @@ def _scalar(btf: Btf, type_id: int) -> tuple[str, int] | None:
     return None
 
 
-def _is_char(btf: Btf, type_id: int) -> bool:
-    t = _follow(btf, type_id)
-    return isinstance(t, Int) and t.size == 1 and (t.is_char or t.name in ("char", "signed char",
-                                                                           "unsigned char"))
-
-
 def _flat_struct(btf: Btf, type_id: int) -> tuple[struct.Struct, Any] | None:
     """A single struct.Struct for a struct of scalars only (the fast path)."""
-    t = _follow(btf, type_id)
+    t = btf.skip_qualifiers(type_id)
     if not isinstance(t, Struct) or t.is_union:
         return None
     fmt, pos, names = "<", 0, []
@@ -146,9 +135,7 @@ def _bitfield(bits: int, width: int, signed: bool) -> Decoder:
     def decode(buf: Any, off: int) -> int:
         raw = int.from_bytes(buf[off + first:off + first + nbytes], "little")
         value = (raw >> shift) & mask
-        if signed and value >> (width - 1):
-            value -= 1 << width
-        return value
+        return sign_extend(value, width) if signed else value
 
     return decode
 
@@ -156,14 +143,14 @@ def _bitfield(bits: int, width: int, signed: bool) -> Decoder:
 def _decoder(btf: Btf, type_id: int, depth: int) -> Decoder:
     if depth > 32:
         raise LayoutError(f"BTF type {type_id} nests deeper than 32 levels")
-    t = _follow(btf, type_id)
+    t = btf.skip_qualifiers(type_id)
     scalar = _scalar(btf, type_id)
     if scalar is not None:
         unpack = struct.Struct("<" + scalar[0]).unpack_from
         return lambda buf, off: unpack(buf, off)[0]
     if isinstance(t, Array):
         count, item_size = t.nelems, btf.size_of(t.type_id)
-        if _is_char(btf, t.type_id):
+        if is_char(btf, t.type_id):
             def text(buf: Any, off: int) -> bytes:
                 return bytes(buf[off:off + count]).split(b"\0", 1)[0]
             return text
@@ -173,9 +160,7 @@ def _decoder(btf: Btf, type_id: int, depth: int) -> Decoder:
         fields = []
         for name, member_type, bits, bitfield in _members(btf, t, 0):
             if bitfield:
-                inner = _follow(btf, member_type)
-                signed = (isinstance(inner, Int) and inner.is_signed) or (
-                    isinstance(inner, Enum) and inner.signed)
+                signed = is_signed(btf.skip_qualifiers(member_type))
                 fields.append((name, _bitfield(bits, bitfield, signed), 0))
             else:
                 fields.append((name, _decoder(btf, member_type, depth + 1), bits // 8))
@@ -187,7 +172,7 @@ def _decoder(btf: Btf, type_id: int, depth: int) -> Decoder:
 
 
 def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: str) -> None:
-    t = _follow(btf, type_id)
+    t = btf.skip_qualifiers(type_id)
     scalar = _scalar(btf, type_id)
     if scalar is not None:
         try:
@@ -197,7 +182,7 @@ def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: 
         return
     if isinstance(t, Array):
         item_size = btf.size_of(t.type_id)
-        if isinstance(value, bytes | bytearray) and _is_char(btf, t.type_id):
+        if isinstance(value, bytes | bytearray) and is_char(btf, t.type_id):
             if len(value) > t.nelems:
                 raise LayoutError(f"{what} holds {t.nelems} bytes, got {len(value)}")
             out[off:off + len(value)] = value
@@ -239,12 +224,12 @@ def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: 
 def _dtype(btf: Btf, type_id: int) -> Any:
     import numpy as np
 
-    t = _follow(btf, type_id)
+    t = btf.skip_qualifiers(type_id)
     scalar = _scalar(btf, type_id)
     if scalar is not None:
         return np.dtype("<" + scalar[0])
     if isinstance(t, Array):
-        if _is_char(btf, t.type_id):
+        if is_char(btf, t.type_id):
             return np.dtype(f"S{t.nelems}")
         return np.dtype((_dtype(btf, t.type_id), (t.nelems,)))
     if isinstance(t, Struct):
@@ -275,8 +260,7 @@ def find_type(btf: Btf, name: str) -> int:
                 kind == BtfKind.ENUM and t.kind == BtfKind.ENUM64):
             continue
         return type_id
-    structs = sorted(f"{'union' if t.kind == BtfKind.UNION else 'struct'} {t.name}"
-                     for t in btf if isinstance(t, Struct) and t.name)
+    structs = sorted(c_name(t) for t in btf if isinstance(t, Struct) and t.name)
     hint = f"; types of that kind here: {', '.join(structs[:12])}" if structs else ""
     raise LayoutError(f"no BTF type named {name!r} in this object{hint}")
 
@@ -320,17 +304,15 @@ def btf_of_object(owner: Any) -> Btf:
 
 def btf_of_program_id(btf_id: int) -> Btf:
     """The BTF the kernel holds under ``btf_id`` (of a map or program), parsed."""
-    from libbpf_py._lowlevel import ffi, lib
+    from libbpf_py.kernel import BtfEntry
 
     if not btf_id:
         raise LayoutError("this map or program carries no BTF: use bytes")
-    ptr = lib.btf__load_from_kernel_by_id(btf_id)
-    if ptr == ffi.NULL:
-        raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}")
     try:
-        return _btf_from_libbpf(ptr)
-    finally:
-        lib.btf__free(ptr)
+        data = BtfEntry(btf_id).data()
+    except BpfError as exc:
+        raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}: {exc}") from None
+    return read_btf(data)
 
 
 def btf_of_map(m: Any) -> Btf:

@@ -3,7 +3,8 @@ to each network interface — what ``bpftool prog|map|link|btf|net show`` print.
 
 The kernel loads programs of its own (and other processes do) at any time: entries can
 vanish between listing and asking, and :meth:`~ProgramEntry.info` then raises
-:class:`~libbpf_py.errors.NotFound`.
+:class:`~libbpf_py.errors.NotFound`. Each system call is narrated in teaching mode
+(:func:`libbpf_py.explain`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from libbpf_py._lowlevel import check, ffi, lib
-from libbpf_py.errors import NotFound
+from libbpf_py.errors import BpfError, NotFound
+from libbpf_py.explain import narrate
 from libbpf_py.link import LinkInfo, link_info
 from libbpf_py.maps import MapInfo, map_info
 from libbpf_py.netdev import interface_index, interface_name, tc_filters, tcx_programs, xdp_holder
@@ -26,69 +28,88 @@ if TYPE_CHECKING:
     from libbpf_py.link import Link
 
 __all__ = ["BtfEntry", "BtfInfo", "LinkEntry", "MapEntry", "NetAttachment", "ProgramEntry",
-           "btf_objects", "links", "maps", "net", "programs"]
+           "btf_objects", "links", "maps", "net", "pinned", "programs"]
+
+_I = TypeVar("_I")
+_NAME_LEN = 15  # the kernel keeps this many characters of a program's or map's name
 
 
-def _ids(next_id: Callable[[int, object], int]) -> Iterator[int]:
+class _Kind(NamedTuple):
+    """What differs between kinds of kernel object: words and calls."""
+
+    word: str  # "program", in messages
+    next_id: str  # the libbpf calls that list and open this kind
+    fd_by_id: str
+    read: Callable[[int, str], Any]  # (fd, "id N") -> the info dataclass
+
+
+@dataclass(frozen=True)
+class _Entry(Generic[_I]):
+    """An object the kernel holds, by id; each subclass names its kind (a ``_Kind``)."""
+
+    id: int
+
+    _kind: ClassVar[_Kind]
+
+    def open_fd(self) -> int:
+        """A new fd for this object (close it with :func:`os.close`); NotFound if it is gone."""
+        kind = self._kind
+        fd = int(getattr(lib, kind.fd_by_id)(self.id))
+        if fd < 0:
+            if -fd == errno.ENOENT:
+                raise NotFound(f"there is no {kind.word} with id {self.id}", errno=-fd)
+            check(fd, f"opening {kind.word} id {self.id}")
+        narrate(f"{kind.fd_by_id}({self.id})", f"fd {fd}", phase="inspect")
+        return fd
+
+    def info(self) -> _I:
+        """Ask the kernel about this object now; NotFound if it is gone."""
+        fd = self.open_fd()
+        try:
+            found: _I = self._kind.read(fd, f"id {self.id}")
+        finally:
+            os.close(fd)
+        return found
+
+
+def _ids(entry: type[_Entry[Any]]) -> Iterator[int]:
+    """The ids of one kind, ascending: ENOENT ends the list, any other error raises."""
+    kind = entry._kind
+    call = getattr(lib, kind.next_id)
     out = ffi.new("__u32 *")
-    current = 0
-    while next_id(current, out) == 0:
+    current = count = 0
+    while True:
+        ret = call(current, out)
+        if ret < 0:
+            if -ret == errno.ENOENT:
+                break
+            check(ret, f"listing {kind.word}s ({kind.next_id})")
         current = int(out[0])
+        count += 1
         yield current
-
-
-def _with_fd(kind: str, obj_id: int, get_fd: Callable[[int], int]) -> int:
-    fd = int(get_fd(obj_id))
-    if fd < 0:
-        if -fd == errno.ENOENT:
-            raise NotFound(f"the kernel has no {kind} with id {obj_id} (any more)", errno=-fd)
-        check(fd, f"opening {kind} id {obj_id}")
-    return fd
+    narrate(f"{kind.next_id}() x{count + 1}", f"{count} ids", phase="inspect")
 
 
 @dataclass(frozen=True)
-class ProgramEntry:
-    """A program the kernel has loaded, by id."""
+class ProgramEntry(_Entry[ProgramInfo]):
+    """A program the kernel has loaded, by id; :meth:`info` gives its :class:`ProgramInfo`."""
 
-    id: int
-
-    def info(self) -> ProgramInfo:
-        """Ask the kernel about this program now."""
-        fd = _with_fd("program", self.id, lib.bpf_prog_get_fd_by_id)
-        try:
-            return program_info(fd, f"id {self.id}")
-        finally:
-            os.close(fd)
+    _kind = _Kind("program", "bpf_prog_get_next_id", "bpf_prog_get_fd_by_id", program_info)
 
 
 @dataclass(frozen=True)
-class MapEntry:
-    """A map the kernel holds, by id."""
+class MapEntry(_Entry[MapInfo]):
+    """A map the kernel holds, by id; :meth:`info` gives its :class:`MapInfo`."""
 
-    id: int
-
-    def info(self) -> MapInfo:
-        """Ask the kernel about this map now."""
-        fd = _with_fd("map", self.id, lib.bpf_map_get_fd_by_id)
-        try:
-            return map_info(fd, f"id {self.id}")
-        finally:
-            os.close(fd)
+    _kind = _Kind("map", "bpf_map_get_next_id", "bpf_map_get_fd_by_id", map_info)
 
 
 @dataclass(frozen=True)
-class LinkEntry:
-    """A BPF link the kernel holds, by id."""
+class LinkEntry(_Entry[LinkInfo]):
+    """A BPF link the kernel holds, by id; :meth:`info` gives its :class:`LinkInfo`."""
 
-    id: int
-
-    def info(self) -> LinkInfo:
-        """Ask the kernel about this link now."""
-        fd = _with_fd("link", self.id, lib.bpf_link_get_fd_by_id)
-        try:
-            return link_info(fd, f"link id {self.id}")
-        finally:
-            os.close(fd)
+    _kind = _Kind("link", "bpf_link_get_next_id", "bpf_link_get_fd_by_id",
+                  lambda fd, what: link_info(fd, f"link {what}"))
 
     def open(self) -> Link:
         """A :class:`~libbpf_py.Link` handle of this link (to detach, update or pin it)."""
@@ -107,47 +128,113 @@ class BtfInfo:
     kernel_btf: bool
 
 
+def _btf_info(fd: int, what: str, *, name: Any = None, data: Any = None) -> Any:
+    """``bpf_btf_get_info_by_fd``, filling the name and data buffers given (char arrays)."""
+    info = ffi.new("struct bpf_btf_info *")
+    if name is not None:
+        info.name = int(ffi.cast("uintptr_t", name))
+        info.name_len = len(name)
+    if data is not None:
+        info.btf = int(ffi.cast("uintptr_t", data))
+        info.btf_size = len(data)
+    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_btf_info"))
+    check(lib.bpf_btf_get_info_by_fd(fd, info, size), f"reading {what}")
+    return info
+
+
+def _read_btf_info(fd: int, what: str) -> BtfInfo:
+    name = ffi.new("char[]", 256)
+    info = _btf_info(fd, f"the info of BTF {what}", name=name)
+    return BtfInfo(id=int(info.id), name=ffi.string(name).decode(errors="replace"),
+                   size=int(info.btf_size), kernel_btf=bool(info.kernel_btf))
+
+
 @dataclass(frozen=True)
-class BtfEntry:
+class BtfEntry(_Entry[BtfInfo]):
     """A BTF object the kernel holds (vmlinux, modules, programs' own), by id."""
 
-    id: int
+    _kind = _Kind("BTF object", "bpf_btf_get_next_id", "bpf_btf_get_fd_by_id", _read_btf_info)
 
-    def info(self) -> BtfInfo:
-        """Ask the kernel about this BTF object now."""
-        fd = _with_fd("BTF object", self.id, lib.bpf_btf_get_fd_by_id)
+    def data(self) -> bytes:
+        """The BTF itself, as the kernel holds it: parse it with
+        :func:`~libbpf_py.inspect.read_btf` (a module's BTF lists only what it adds to
+        vmlinux's)."""
+        what = f"BTF id {self.id}"
+        fd = self.open_fd()
         try:
-            name = ffi.new("char[]", 256)
-            info = ffi.new("struct bpf_btf_info *")
-            info.name = int(ffi.cast("uintptr_t", name))
-            info.name_len = 256
-            size = ffi.new("__u32 *", ffi.sizeof("struct bpf_btf_info"))
-            check(lib.bpf_btf_get_info_by_fd(fd, info, size),
-                  f"reading the info of BTF id {self.id}")
-            return BtfInfo(id=int(info.id), name=ffi.string(name).decode(errors="replace"),
-                           size=int(info.btf_size), kernel_btf=bool(info.kernel_btf))
+            length = int(_btf_info(fd, f"the size of {what}").btf_size)
+            buf = ffi.new("char[]", max(length, 1))
+            again = _btf_info(fd, what, data=buf)
         finally:
             os.close(fd)
+        narrate(f"bpf_btf_get_info_by_fd({what})", f"{length} bytes of BTF", phase="inspect")
+        return bytes(ffi.buffer(buf, min(length, int(again.btf_size))))
 
 
-def programs() -> Iterator[ProgramEntry]:
-    """Every program loaded in the kernel (``bpftool prog show``), by ascending id."""
-    return (ProgramEntry(i) for i in _ids(lib.bpf_prog_get_next_id))
+_E = TypeVar("_E", ProgramEntry, MapEntry)
 
 
-def maps() -> Iterator[MapEntry]:
-    """Every map in the kernel (``bpftool map show``), by ascending id."""
-    return (MapEntry(i) for i in _ids(lib.bpf_map_get_next_id))
+def _named(entries: Iterator[_E], name: str | None) -> Iterator[_E]:
+    if name is None:
+        yield from entries
+        return
+    for entry in list(entries):
+        try:
+            if entry.info().name == name[:_NAME_LEN]:
+                yield entry
+        except NotFound:
+            continue  # gone between listing and asking
+
+
+def programs(name: str | None = None) -> Iterator[ProgramEntry]:
+    """Every program loaded in the kernel (``bpftool prog show``), by ascending id; with
+    ``name``, only the programs of that name (the kernel keeps its first 15 characters)."""
+    return _named((ProgramEntry(i) for i in _ids(ProgramEntry)), name)
+
+
+def maps(name: str | None = None) -> Iterator[MapEntry]:
+    """Every map in the kernel (``bpftool map show``), by ascending id; with ``name``,
+    only the maps of that name (the kernel keeps its first 15 characters)."""
+    return _named((MapEntry(i) for i in _ids(MapEntry)), name)
 
 
 def links() -> Iterator[LinkEntry]:
     """Every BPF link in the kernel (``bpftool link show``), by ascending id."""
-    return (LinkEntry(i) for i in _ids(lib.bpf_link_get_next_id))
+    return (LinkEntry(i) for i in _ids(LinkEntry))
 
 
 def btf_objects() -> Iterator[BtfEntry]:
     """Every BTF object in the kernel (``bpftool btf show``), by ascending id."""
-    return (BtfEntry(i) for i in _ids(lib.bpf_btf_get_next_id))
+    return (BtfEntry(i) for i in _ids(BtfEntry))
+
+
+# What /proc/self/fd/N names the file of each kind (links were "bpf-link" once).
+_PIN_KINDS: dict[str, type[ProgramEntry | MapEntry | LinkEntry]] = {
+    "anon_inode:bpf-prog": ProgramEntry, "anon_inode:bpf-map": MapEntry,
+    "anon_inode:bpf_link": LinkEntry, "anon_inode:bpf-link": LinkEntry,
+}
+
+
+def pinned(path: str | os.PathLike[str]) -> ProgramEntry | MapEntry | LinkEntry:
+    """What is pinned at ``path`` on a bpffs: the entry of that program, map or link."""
+    where = os.fspath(path)
+    fd = int(lib.bpf_obj_get(os.fsencode(where)))
+    if fd < 0:
+        if -fd == errno.ENOENT:
+            raise NotFound(f"no pin at {where}", errno=-fd)
+        check(fd, f"opening the pin {where}", hint="is it on a bpffs (/sys/fs/bpf)?")
+    narrate(f"bpf_obj_get({where!r})", f"fd {fd}", phase="inspect")
+    try:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            target = "?"
+        if target not in _PIN_KINDS:
+            raise BpfError(f"{where} pins {target}, not a program, map or link")
+        entry = _PIN_KINDS[target]
+        return entry(entry._kind.read(fd, where).id)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from libbpf_py.inspect.btf import Btf
 from libbpf_py.inspect.btf_types import (
     Array,
     BtfKind,
+    BtfType,
     Enum,
     Float,
     Int,
@@ -34,11 +35,43 @@ from libbpf_py.inspect.btf_types import (
 )
 
 __all__ = ["ArrayCodec", "CharArrayCodec", "EnumCodec", "FloatCodec", "StructCodec",
-           "TypeCodecs", "TypedValue", "UnionCodec", "simple_type"]
+           "TypeCodecs", "TypedValue", "UnionCodec", "c_name", "int_format", "is_char",
+           "is_signed", "sign_extend", "simple_type"]
 
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
             (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 _DEPTH = 64
+_CHAR_NAMES = ("char", "signed char", "unsigned char")
+
+
+def int_format(size: int, signed: bool) -> str | None:
+    """The :mod:`struct` code of a little-endian integer of ``size`` bytes (None: no code)."""
+    return _INT_FMT.get((size, signed))
+
+
+def is_char(btf: Btf, type_id: int) -> bool:
+    """Whether ``type_id`` is a one-byte character type: an array of it reads as bytes."""
+    t = btf.skip_qualifiers(type_id)
+    return isinstance(t, Int) and t.size == 1 and (t.is_char or t.name in _CHAR_NAMES)
+
+
+def is_signed(t: BtfType) -> bool:
+    """Whether an integer or enum type is signed (a bitfield of it is sign-extended)."""
+    return (isinstance(t, Int) and t.is_signed) or (isinstance(t, Enum) and t.signed)
+
+
+def sign_extend(v: int, bits: int) -> int:
+    """The signed value of the ``bits``-bit two's complement number ``v``."""
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def c_name(t: BtfType) -> str:
+    """The C name of a type, e.g. ``struct flow``, ``enum colour`` or ``__u32``."""
+    if t.kind in (BtfKind.STRUCT, BtfKind.UNION):
+        return f"{t.kind.name.lower()} {t.name or '(anonymous)'}"
+    if t.kind == BtfKind.ENUM or t.kind == BtfKind.ENUM64:
+        return f"enum {t.name}"
+    return t.name or t.kind.name.lower()
 
 
 def _raw(value: Any, size: int, what: str, layout: Any = None) -> bytes | None:
@@ -290,14 +323,11 @@ class _Field:
         self.signed = signed
 
 
-class StructCodec:
-    """A struct: decodes to a generated class, encodes from it, a dict, a tuple or bytes.
-
-    The layout is compiled once into a :class:`struct.Struct` (padding as pad bytes,
-    nested aggregates and bitfield storage as byte strings) and two generated functions.
-    """
+class _Aggregate:
+    """What struct and union codecs share: C name, size, fields and the Python class."""
 
     takes_sequences = "struct"
+    _union = False
 
     def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
                  cls: type[TypedValue] | None = None) -> None:
@@ -305,9 +335,20 @@ class StructCodec:
         self.what = what
         self.c_name = c_name
         self.fields = fields
-        names = [f.name for f in fields]
-        self.cls = cls or _make_class(c_name, names, [_zero_of(f.codec) for f in fields],
-                                      False)
+        self.cls = cls or _make_class(c_name, [f.name for f in fields],
+                                      [_zero_of(f.codec) for f in fields], self._union)
+
+
+class StructCodec(_Aggregate):
+    """A struct: decodes to a generated class, encodes from it, a dict, a tuple or bytes.
+
+    The layout is compiled once into a :class:`struct.Struct` (padding as pad bytes,
+    nested aggregates and bitfield storage as byte strings) and two generated functions.
+    """
+
+    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
+                 cls: type[TypedValue] | None = None) -> None:
+        super().__init__(c_name, size, fields, what, cls)
         self._compile()
 
     def _compile(self) -> None:
@@ -316,7 +357,7 @@ class StructCodec:
         item = 0
         dec_args: list[str] = []
         enc_items: list[str] = []
-        scope: dict[str, Any] = {"_cls": self.cls, "_sx": _sign_extend, "_bf": _bitfield}
+        scope: dict[str, Any] = {"_cls": self.cls, "_sx": sign_extend, "_bf": _bitfield}
         spans = self.spans = bitfield_spans(self.fields)
         span_of = {i: s for s in spans for i in s[2]}
         done_spans: set[int] = set()
@@ -447,19 +488,10 @@ class StructCodec:
         return f"{self.c_name} {{{'; '.join(parts)}}} ({self.size} bytes)"
 
 
-class UnionCodec:
+class UnionCodec(_Aggregate):
     """A union: decodes every member from the same bytes; encodes the one member given."""
 
-    takes_sequences = "struct"
-
-    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
-                 cls: type[TypedValue] | None = None) -> None:
-        self.size = size
-        self.what = what
-        self.c_name = c_name
-        self.fields = fields
-        self.cls = cls or _make_class(c_name, [f.name for f in fields],
-                                      [_zero_of(f.codec) for f in fields], True)
+    _union = True
 
     def decode(self, data: bytes) -> Any:
         """Decode: every member is readable; re-encoding gives back the same bytes."""
@@ -468,7 +500,7 @@ class UnionCodec:
             chunk = data[f.offset:f.offset + f.codec.size]
             if f.bits:
                 v = (int.from_bytes(chunk, "little") >> f.shift) & ((1 << f.bits) - 1)
-                values.append(_sign_extend(v, f.bits) if f.signed else v)
+                values.append(sign_extend(v, f.bits) if f.signed else v)
             else:
                 values.append(f.codec.decode(chunk))
         obj = self.cls(*values)
@@ -550,10 +582,6 @@ def bitfield_spans(fields: Sequence[_Field]) -> list[tuple[int, int, list[int]]]
     return spans
 
 
-def _sign_extend(v: int, bits: int) -> int:
-    return v - (1 << bits) if v >> (bits - 1) else v
-
-
 def _bitfield(v: Any, bits: int, signed: bool) -> int:
     if not isinstance(v, int) or isinstance(v, bool):
         raise TypeError(f"a {bits}-bit bitfield is an integer, not {type(v).__name__}")
@@ -583,12 +611,7 @@ class TypeCodecs:
 
     def type_name(self, type_id: int) -> str:
         """The C name of a type, e.g. ``struct flow`` or ``__u32``."""
-        t = self.btf.type_by_id(type_id)
-        if t.kind in (BtfKind.STRUCT, BtfKind.UNION):
-            return f"{t.kind.name.lower()} {t.name or '(anonymous)'}"
-        if t.kind == BtfKind.ENUM or t.kind == BtfKind.ENUM64:
-            return f"enum {t.name}"
-        return t.name or t.kind.name.lower()
+        return c_name(self.btf.type_by_id(type_id))
 
     def _build(self, type_id: int, what: str, depth: int) -> Codec:
         if depth > _DEPTH:
@@ -605,24 +628,21 @@ class TypeCodecs:
         elif isinstance(t, Enum):
             codec = EnumCodec(t, what, self._classes.get(t.id))
             self._classes[t.id] = codec.enum
-            codec.fmt = _INT_FMT.get((t.size, t.signed))  # type: ignore[attr-defined]
+            codec.fmt = int_format(t.size, t.signed)  # type: ignore[attr-defined]
         elif isinstance(t, Float):
             codec = FloatCodec(t.size, what)
         elif isinstance(t, Ptr):
             codec = _int_codec(8, False, what)
         elif isinstance(t, Array):
-            elem_t = self.btf.skip_qualifiers(t.type_id)
-            if isinstance(elem_t, Int) and elem_t.size == 1 and (
-                    elem_t.is_char or elem_t.name in ("char", "unsigned char", "signed char")):
+            if is_char(self.btf, t.type_id):
                 codec = CharArrayCodec(t.nelems, what)
             else:
                 codec = ArrayCodec(self._build(t.type_id, what, depth + 1), t.nelems, what)
         elif isinstance(t, Struct):
             fields = self._fields(t, what, depth)
-            c_name = f"{'union' if t.is_union else 'struct'} {t.name or '(anonymous)'}"
             cls = self._classes.get(t.id)
-            codec = (UnionCodec(c_name, t.size, fields, what, cls) if t.is_union
-                     else StructCodec(c_name, t.size, fields, what, cls))
+            codec = (UnionCodec(c_name(t), t.size, fields, what, cls) if t.is_union
+                     else StructCodec(c_name(t), t.size, fields, what, cls))
             self._classes[t.id] = codec.cls
         else:
             codec = BytesCodec(self.btf.size_of(type_id), what)
@@ -640,8 +660,7 @@ class TypeCodecs:
             used.add(name)
             sub = self._build(m.type_id, what, depth + 1)
             if m.bitfield_size:
-                base = self.btf.skip_qualifiers(m.type_id)
-                signed = bool(getattr(base, "is_signed", False) or getattr(base, "signed", False))
+                signed = is_signed(self.btf.skip_qualifiers(m.type_id))
                 fields.append(_Field(name, sub, m.bits_offset // 8, m.bitfield_size,
                                      m.bits_offset % 8, signed))
             else:
@@ -656,7 +675,7 @@ class TypeCodecs:
 
 def _int_codec(size: int, signed: bool, what: str) -> IntCodec:
     codec = IntCodec(size, signed, what)
-    codec.fmt = _INT_FMT.get((size, signed))  # type: ignore[attr-defined]
+    codec.fmt = int_format(size, signed)  # type: ignore[attr-defined]
     return codec
 
 

@@ -1,8 +1,8 @@
-"""The kernel's view of BPF objects by id, pin or name, for the CLI's list/show/dump.
+"""BPF objects named on the command line (``id:N``, a bpffs pin, a name) and the raw map
+access of ``map dump|lookup|update|delete``, on top of :mod:`libbpf_py.kernel`.
 
-These are the few calls ``prog``, ``map`` and ``link`` need (``bpf_*_get_next_id``,
-``bpf_*_get_fd_by_id``, ``bpf_obj_get``, the info calls), made directly so that the CLI
-works on objects any process loaded. Each call is narrated in teaching mode.
+The CLI works on objects any process loaded, so it holds plain fds rather than the
+library's handles; each call is narrated in teaching mode.
 """
 
 from __future__ import annotations
@@ -13,141 +13,62 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from libbpf_py import kernel
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py.errors import BpfError, NotFound, error_from_errno
 from libbpf_py.explain import narrate
+from libbpf_py.maps import MapInfo
 
-__all__ = ["KINDS", "KernelMap", "fd_of", "ids", "map_btf", "open_map", "open_ref"]
+__all__ = ["KernelMap", "map_btf", "open_map", "open_ref"]
 
-KINDS = ("prog", "map", "link")
-_NEXT = {"prog": "bpf_prog_get_next_id", "map": "bpf_map_get_next_id",
-         "link": "bpf_link_get_next_id"}
-_BY_ID = {"prog": "bpf_prog_get_fd_by_id", "map": "bpf_map_get_fd_by_id",
-          "link": "bpf_link_get_fd_by_id"}
+_Entry = kernel.ProgramEntry | kernel.MapEntry | kernel.LinkEntry
+_ENTRIES: dict[str, type[_Entry]] = {"prog": kernel.ProgramEntry, "map": kernel.MapEntry,
+                                     "link": kernel.LinkEntry}
 _WORDS = {"prog": "program", "map": "map", "link": "link"}
 
 
-def ids(kind: str) -> list[int]:
-    """Every id of this kind the kernel knows now, ascending."""
-    next_id = ffi.new("__u32 *")
-    current, found = 0, []
-    call = getattr(lib, _NEXT[kind])
-    while True:
-        ret = call(current, next_id)
-        if ret < 0:
-            if -ret == errno.ENOENT:
-                break
-            check(ret, f"listing {_WORDS[kind]}s ({_NEXT[kind]})")
-        current = next_id[0]
-        found.append(current)
-    narrate(f"{_NEXT[kind]}() x{len(found) + 1}", f"{len(found)} ids", phase="inspect")
-    return found
-
-
-def fd_of(kind: str, ident: int) -> int:
-    """A new fd for the object with this id (the caller closes it)."""
-    fd = getattr(lib, _BY_ID[kind])(ident)
-    if fd < 0:
-        if -fd == errno.ENOENT:
-            raise NotFound(f"there is no {_WORDS[kind]} with id {ident}", errno=-fd)
-        raise error_from_errno(-fd, f"opening {_WORDS[kind]} id {ident}")
-    narrate(f"{_BY_ID[kind]}({ident})", f"fd {fd}", phase="inspect")
-    return int(fd)
-
-
-def _fd_by_name(kind: str, name: str) -> int:
-    from libbpf_py.maps import map_info
-    from libbpf_py.program import program_info
-
-    info_of = program_info if kind == "prog" else map_info
-    matches: list[tuple[int, int]] = []
-    for ident in ids(kind):
-        try:
-            fd = fd_of(kind, ident)
-        except NotFound:
-            continue  # unloaded meanwhile
-        # The kernel keeps 15 characters of a name.
-        if info_of(fd).name == name[:15]:
-            matches.append((ident, fd))
-        else:
-            os.close(fd)
-    if len(matches) == 1:
-        return matches[0][1]
-    for _, fd in matches:
-        os.close(fd)
-    if not matches:
+def _named(kind: str, name: str) -> _Entry:
+    found: list[_Entry] = []
+    found.extend(kernel.programs(name) if kind == "prog" else kernel.maps(name))
+    if not found:
         raise NotFound(f"no loaded {_WORDS[kind]} is named {name!r} (see 'libbpf-py {kind} "
                        "list')")
-    raise BpfError(f"{len(matches)} loaded {_WORDS[kind]}s are named {name!r} (ids "
-                   f"{', '.join(str(i) for i, _ in matches)}): give one as id:N")
+    if len(found) > 1:
+        raise BpfError(f"{len(found)} loaded {_WORDS[kind]}s are named {name!r} (ids "
+                       f"{', '.join(str(e.id) for e in found)}): give one as id:N")
+    return found[0]
 
 
 def open_ref(kind: str, ref: str) -> int:
     """An fd for ``ref``: ``id:N`` or ``N``, a bpffs pin path, or (prog, map) a name."""
     text = ref.strip()
+    entry: _Entry
     if text.startswith("id:") or text.isdigit():
         number = text.removeprefix("id:")
         if not number.isdigit():
             raise ValueError(f"{ref!r} is not an id: write id:N with a number N")
-        return fd_of(kind, int(number))
-    if "/" in text:
-        if not os.path.exists(text):
-            raise NotFound(f"no pin at {text}")
-        fd = lib.bpf_obj_get(os.fsencode(text))
-        if fd < 0:
-            raise error_from_errno(-fd, f"opening the pin {text}",
-                                   hint="is it on a bpffs (/sys/fs/bpf)?")
-        narrate(f"bpf_obj_get({text!r})", f"fd {fd}", phase="inspect")
-        found = _kind_of_fd(int(fd))
-        if found != kind:
-            os.close(fd)
-            raise ValueError(f"{text} pins a {_WORDS.get(found, 'thing')}, not a "
-                             f"{_WORDS[kind]}")
-        return int(fd)
-    if kind == "link":
+        entry = _ENTRIES[kind](int(number))
+    elif "/" in text:
+        entry = kernel.pinned(text)
+        if not isinstance(entry, _ENTRIES[kind]):
+            found = next(k for k, cls in _ENTRIES.items() if isinstance(entry, cls))
+            raise ValueError(f"{text} pins a {_WORDS[found]}, not a {_WORDS[kind]}")
+    elif kind == "link":
         raise ValueError(f"links have no names: give id:N or a pin path, not {ref!r}")
-    return _fd_by_name(kind, text)
+    else:
+        entry = _named(kind, text)
+    return entry.open_fd()
 
 
-def _kind_of_fd(fd: int) -> str:
-    try:
-        target = os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return "?"
-    return {"anon_inode:bpf-prog": "prog", "anon_inode:bpf-map": "map",
-            "anon_inode:bpf_link": "link", "anon_inode:bpf-link": "link"}.get(target, "?")
-
-
-def map_btf(fd: int) -> tuple[Any, int, int]:
+def map_btf(info: MapInfo) -> tuple[Any, int, int]:
     """The map's BTF (parsed), key type id and value type id; (None, 0, 0) without BTF."""
     from libbpf_py.inspect import read_btf
 
-    info = ffi.new("struct bpf_map_info *")
-    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
-    check(lib.bpf_map_get_info_by_fd(fd, info, size), "reading a map's info")
     if not info.btf_id or not info.btf_value_type_id:
         return None, 0, 0
-    btf_fd = lib.bpf_btf_get_fd_by_id(info.btf_id)
-    if btf_fd < 0:
-        return None, 0, 0
     try:
-        binfo = ffi.new("struct bpf_btf_info *")
-        bsize = ffi.new("__u32 *", ffi.sizeof("struct bpf_btf_info"))
-        check(lib.bpf_btf_get_info_by_fd(btf_fd, binfo, bsize), "reading a map's BTF size")
-        length = binfo.btf_size
-        buf = ffi.new("char[]", length)
-        again = ffi.new("struct bpf_btf_info *")
-        again.btf = int(ffi.cast("uintptr_t", buf))
-        again.btf_size = length
-        bsize[0] = ffi.sizeof("struct bpf_btf_info")
-        check(lib.bpf_btf_get_info_by_fd(btf_fd, again, bsize), "reading a map's BTF")
-        narrate(f"bpf_btf_get_info_by_fd(btf id {info.btf_id})", f"{length} bytes of BTF",
-                phase="inspect")
-        raw = bytes(ffi.buffer(buf, length))
-    finally:
-        os.close(btf_fd)
-    try:
-        return read_btf(raw), int(info.btf_key_type_id), int(info.btf_value_type_id)
+        return (read_btf(kernel.BtfEntry(info.btf_id).data()), info.btf_key_type_id,
+                info.btf_value_type_id)
     except BpfError:
         return None, 0, 0
 
@@ -157,13 +78,24 @@ class KernelMap:
     """A map opened by id, pin or name: raw lookups, updates, deletes and iteration."""
 
     fd: int
-    name: str
-    type_name: str
-    key_size: int
-    value_size: int
-    max_entries: int
+    info: MapInfo
     percpu: bool
     cpus: int
+
+    @property
+    def name(self) -> str:
+        """The map's name as the kernel keeps it."""
+        return self.info.name
+
+    @property
+    def key_size(self) -> int:
+        """Bytes of a key."""
+        return self.info.key_size
+
+    @property
+    def value_size(self) -> int:
+        """Bytes of a value (of one CPU's, for per-CPU maps)."""
+        return self.info.value_size
 
     @property
     def value_bytes(self) -> int:
@@ -221,7 +153,9 @@ def open_map(ref: str) -> KernelMap:
     from libbpf_py.maps import map_info
 
     fd = open_ref("map", ref)
-    info = map_info(fd)
-    kind = info.type.name.lower()
-    return KernelMap(fd, info.name, kind, info.key_size, info.value_size, info.max_entries,
-                     kind in _PERCPU, possible_cpus())
+    try:
+        info = map_info(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return KernelMap(fd, info, info.type.name.lower() in _PERCPU, possible_cpus())

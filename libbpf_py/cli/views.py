@@ -6,9 +6,10 @@ import argparse
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from libbpf_py import kernel
 from libbpf_py.cli import _kernel
 from libbpf_py.cli._common import emit_json, print_table, wants_json
 from libbpf_py.cli._values import decode, decode_percpu, encode, encode_percpu
@@ -26,16 +27,6 @@ def _closing(fd: int) -> Iterator[int]:
         os.close(fd)
 
 
-def _each(kind: str) -> Iterator[int]:
-    for ident in _kernel.ids(kind):
-        try:
-            fd = _kernel.fd_of(kind, ident)
-        except NotFound:
-            continue  # gone between listing and opening
-        with _closing(fd):
-            yield fd
-
-
 def _info_dict(info: Any) -> dict[str, Any]:
     out = dataclasses.asdict(info)
     for key, value in out.items():
@@ -44,19 +35,29 @@ def _info_dict(info: Any) -> dict[str, Any]:
     return out
 
 
+def _list(args: argparse.Namespace, entries: Iterable[Any], header: list[str],
+          row: Callable[[Any], list[Any]], empty: str) -> int:
+    """Print what the kernel says of each entry, as a table or JSON."""
+    infos = []
+    for entry in list(entries):
+        try:
+            infos.append(entry.info())
+        except NotFound:
+            continue  # gone between listing and asking
+    if wants_json(args):
+        emit_json([_info_dict(i) for i in infos])
+    else:
+        print_table(header, [row(i) for i in infos], empty=empty)
+    return 0
+
+
 # -- prog ------------------------------------------------------------------------------------
 
 def _prog_list(args: argparse.Namespace) -> int:
-    from libbpf_py.program import program_info
-
-    infos = [program_info(fd) for fd in _each("prog")]
-    if wants_json(args):
-        emit_json([_info_dict(i) for i in infos])
-        return 0
-    print_table(["id", "type", "name", "tag", "maps", "runs"],
-                [[i.id, i.type.name.lower(), i.name, i.tag, ",".join(map(str, i.map_ids)) or "-",
-                  i.run_count] for i in infos], empty="no programs are loaded")
-    return 0
+    return _list(args, kernel.programs(), ["id", "type", "name", "tag", "maps", "runs"],
+                 lambda i: [i.id, i.type.name.lower(), i.name, i.tag,
+                            ",".join(map(str, i.map_ids)) or "-", i.run_count],
+                 "no programs are loaded")
 
 
 def _prog_show(args: argparse.Namespace) -> int:
@@ -89,22 +90,16 @@ def add_prog(sub: Any, common: argparse.ArgumentParser) -> None:
 # -- map -------------------------------------------------------------------------------------
 
 def _map_list(args: argparse.Namespace) -> int:
-    from libbpf_py.maps import map_info
-
-    infos = [map_info(fd) for fd in _each("map")]
-    if wants_json(args):
-        emit_json([_info_dict(i) for i in infos])
-        return 0
-    print_table(["id", "type", "name", "key", "value", "max_entries"],
-                [[i.id, i.type.name.lower(), i.name, f"{i.key_size}B", f"{i.value_size}B",
-                  i.max_entries] for i in infos], empty="no maps exist")
-    return 0
+    return _list(args, kernel.maps(), ["id", "type", "name", "key", "value", "max_entries"],
+                 lambda i: [i.id, i.type.name.lower(), i.name, f"{i.key_size}B",
+                            f"{i.value_size}B", i.max_entries],
+                 "no maps exist")
 
 
 class _TypedMap:
     def __init__(self, ref: str) -> None:
         self.map = _kernel.open_map(ref)
-        self.btf, self.key_type, self.value_type = _kernel.map_btf(self.map.fd)
+        self.btf, self.key_type, self.value_type = _kernel.map_btf(self.map.info)
 
     def close(self) -> None:
         os.close(self.map.fd)
@@ -217,23 +212,17 @@ def add_map(sub: Any, common: argparse.ArgumentParser) -> None:
 
 # -- link ------------------------------------------------------------------------------------
 
-def _link_list(args: argparse.Namespace) -> int:
-    from libbpf_py.link import link_info
+def _link_row(i: Any) -> list[Any]:
+    target = i.interface or (f"ifindex {i.ifindex}" if i.ifindex else "") or i.target
+    if not target and i.cgroup_id:
+        target = f"cgroup {i.cgroup_id}"
+    return [i.id, i.type.name.lower(), i.program_id,
+            i.attach_type.name.lower() if i.attach_type is not None else "-", target or "-"]
 
-    infos = [link_info(fd) for fd in _each("link")]
-    if wants_json(args):
-        emit_json([_info_dict(i) for i in infos])
-        return 0
-    rows = []
-    for i in infos:
-        target = i.interface or (f"ifindex {i.ifindex}" if i.ifindex else "") or i.target
-        if not target and i.cgroup_id:
-            target = f"cgroup {i.cgroup_id}"
-        rows.append([i.id, i.type.name.lower(), i.program_id,
-                     i.attach_type.name.lower() if i.attach_type is not None else "-",
-                     target or "-"])
-    print_table(["id", "type", "prog", "attach", "target"], rows, empty="no links exist")
-    return 0
+
+def _link_list(args: argparse.Namespace) -> int:
+    return _list(args, kernel.links(), ["id", "type", "prog", "attach", "target"], _link_row,
+                 "no links exist")
 
 
 def _link_detach(args: argparse.Namespace) -> int:
