@@ -28,7 +28,8 @@ def dtype_of(codec: Codec) -> Any:
     if isinstance(codec, FloatCodec):
         return np.dtype(f"<f{codec.size}")
     if isinstance(codec, CharArrayCodec):
-        return np.dtype(f"S{codec.size}")
+        # numpy's S strips trailing NULs when read: right for text, lossy for bytes.
+        return np.dtype(f"S{codec.size}") if codec.text else np.dtype(("u1", (codec.size,)))
     if isinstance(codec, ArrayCodec):
         return np.dtype((dtype_of(codec.elem), (codec.n,)))
     if isinstance(codec, StructCodec):

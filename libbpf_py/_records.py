@@ -4,23 +4,23 @@ An event channel is told the record's C type by name (``"struct event"``); this 
 finds it in the BTF of the map's object and builds, once, a decoder (bytes -> value), an
 encoder (value -> bytes) and a numpy dtype. Structs and unions decode to named tuples
 (attribute access, ``==``), arrays to lists, ``char`` arrays to ``bytes`` up to the
-first NUL, integers and enums to ``int``.
+first NUL, ``unsigned char`` arrays (``__u8[N]``: addresses, hashes) to all N ``bytes``,
+integers and enums to ``int``.
 """
 
 from __future__ import annotations
 
-import collections
-import keyword
 import struct
 import threading
 import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from libbpf_py._record_decode import compile_decoder, members, scalar
 from libbpf_py.errors import BpfError, LayoutError
 from libbpf_py.inspect import Btf, BtfKind, read_btf
-from libbpf_py.inspect.btf_types import Array, Enum, Float, Int, Ptr, Struct
-from libbpf_py.typed import c_name, int_format, is_char, is_signed, sign_extend
+from libbpf_py.inspect.btf_types import Array, Struct
+from libbpf_py.typed import c_name, is_char, is_text
 
 if TYPE_CHECKING:
     import numpy
@@ -40,8 +40,7 @@ class RecordType:
         self.type_id = type_id
         self.name = name
         self.size = btf.size_of(type_id)
-        self._decode = _decoder(btf, type_id, 0)
-        self._flat = _flat_struct(btf, type_id)
+        self._decode = compile_decoder(btf, type_id, name)
         self._dtype: Any = None
 
     def __repr__(self) -> str:
@@ -52,10 +51,7 @@ class RecordType:
         if len(data) < self.size:
             raise LayoutError(f"a record of {len(data)} bytes is too short for "
                               f"{self.name} ({self.size} bytes)")
-        if self._flat is not None:
-            layout, cls = self._flat
-            return cls._make(layout.unpack_from(data))
-        return self._decode(data, 0)
+        return self._decode(data)
 
     def encode(self, value: Any) -> bytes:
         """Encode raw bytes (exactly :attr:`size`), a mapping of fields, or a decoded value."""
@@ -74,109 +70,12 @@ class RecordType:
         return self._dtype  # type: ignore[no-any-return]
 
 
-def _named_tuple(name: str, fields: list[str]) -> Any:
-    safe = name if name.isidentifier() and not keyword.iskeyword(name) else "record"
-    return collections.namedtuple(safe, fields, rename=True)
-
-
-def _members(btf: Btf, t: Struct, base_bits: int) -> list[tuple[str, int, int, int]]:
-    """(name, type id, bit offset, bitfield size), anonymous members flattened as in C."""
-    out: list[tuple[str, int, int, int]] = []
-    for m in t.members:
-        if not m.name:
-            inner = btf.skip_qualifiers(m.type_id)
-            if isinstance(inner, Struct):
-                out.extend(_members(btf, inner, base_bits + m.bits_offset))
-                continue
-        out.append((m.name, m.type_id, base_bits + m.bits_offset, m.bitfield_size))
-    return out
-
-
-def _scalar(btf: Btf, type_id: int) -> tuple[str, int] | None:
-    """The struct-module code and size of an integer, enum, float or pointer type."""
-    t = btf.skip_qualifiers(type_id)
-    if isinstance(t, Int) and t.nr_bits == t.size * 8 and not t.bits_offset:
-        if t.is_bool and t.size == 1:
-            return "?", 1
-        code = int_format(t.size, t.is_signed)
-        return (code, t.size) if code else None
-    if isinstance(t, Enum):
-        code = int_format(t.size, t.signed)
-        return (code, t.size) if code else None
-    if isinstance(t, Float) and t.size in (4, 8):
-        return ("f" if t.size == 4 else "d"), t.size
-    if isinstance(t, Ptr):
-        return "Q", 8
-    return None
-
-
-def _flat_struct(btf: Btf, type_id: int) -> tuple[struct.Struct, Any] | None:
-    """A single struct.Struct for a struct of scalars only (the fast path)."""
-    t = btf.skip_qualifiers(type_id)
-    if not isinstance(t, Struct) or t.is_union:
-        return None
-    fmt, pos, names = "<", 0, []
-    for name, member_type, bits, bitfield in _members(btf, t, 0):
-        scalar = _scalar(btf, member_type)
-        if bitfield or bits % 8 or scalar is None or bits // 8 < pos:
-            return None
-        code, size = scalar
-        fmt += "x" * (bits // 8 - pos) + code
-        pos = bits // 8 + size
-        names.append(name)
-    return struct.Struct(fmt), _named_tuple(t.name, names)
-
-
-def _bitfield(bits: int, width: int, signed: bool) -> Decoder:
-    first, shift = bits // 8, bits % 8
-    nbytes = (shift + width + 7) // 8
-    mask = (1 << width) - 1
-
-    def decode(buf: Any, off: int) -> int:
-        raw = int.from_bytes(buf[off + first:off + first + nbytes], "little")
-        value = (raw >> shift) & mask
-        return sign_extend(value, width) if signed else value
-
-    return decode
-
-
-def _decoder(btf: Btf, type_id: int, depth: int) -> Decoder:
-    if depth > 32:
-        raise LayoutError(f"BTF type {type_id} nests deeper than 32 levels")
-    t = btf.skip_qualifiers(type_id)
-    scalar = _scalar(btf, type_id)
-    if scalar is not None:
-        unpack = struct.Struct("<" + scalar[0]).unpack_from
-        return lambda buf, off: unpack(buf, off)[0]
-    if isinstance(t, Array):
-        count, item_size = t.nelems, btf.size_of(t.type_id)
-        if is_char(btf, t.type_id):
-            def text(buf: Any, off: int) -> bytes:
-                return bytes(buf[off:off + count]).split(b"\0", 1)[0]
-            return text
-        item = _decoder(btf, t.type_id, depth + 1)
-        return lambda buf, off: [item(buf, off + i * item_size) for i in range(count)]
-    if isinstance(t, Struct):
-        fields = []
-        for name, member_type, bits, bitfield in _members(btf, t, 0):
-            if bitfield:
-                signed = is_signed(btf.skip_qualifiers(member_type))
-                fields.append((name, _bitfield(bits, bitfield, signed), 0))
-            else:
-                fields.append((name, _decoder(btf, member_type, depth + 1), bits // 8))
-        cls = _named_tuple(t.name, [f[0] for f in fields])
-        parts = [(decode, offset) for _, decode, offset in fields]
-        return lambda buf, off: cls._make([d(buf, off + o) for d, o in parts])
-    size = btf.size_of(type_id)
-    return lambda buf, off: bytes(buf[off:off + size])
-
-
 def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: str) -> None:
     t = btf.skip_qualifiers(type_id)
-    scalar = _scalar(btf, type_id)
-    if scalar is not None:
+    code = scalar(btf, type_id)
+    if code is not None:
         try:
-            struct.pack_into("<" + scalar[0], out, off, value)
+            struct.pack_into("<" + code[0], out, off, value)
         except struct.error as exc:
             raise LayoutError(f"{what}: {value!r} does not fit ({exc})") from None
         return
@@ -194,7 +93,7 @@ def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: 
             _encode(btf, t.type_id, item, out, off + i * item_size, f"{what}[{i}]")
         return
     if isinstance(t, Struct):
-        members = {name: (mt, bits, bf) for name, mt, bits, bf in _members(btf, t, 0)}
+        fields = {name: (mt, bits, bf) for name, mt, bits, bf in members(btf, t, 0)}
         if isinstance(value, Mapping):
             given = dict(value)
         elif hasattr(value, "_asdict"):
@@ -202,12 +101,12 @@ def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: 
         else:
             raise TypeError(f"{what} is {t.kind.name.lower()} {t.name}: give a mapping of its "
                             f"fields or bytes, not {type(value).__name__}")
-        unknown = set(given) - set(members)
+        unknown = set(given) - set(fields)
         if unknown:
             raise LayoutError(f"{what} ({t.name}) has no field {sorted(unknown)[0]!r}; its "
-                              f"fields: {', '.join(members)}")
+                              f"fields: {', '.join(fields)}")
         for name, item in given.items():
-            mt, bits, bitfield = members[name]
+            mt, bits, bitfield = fields[name]
             if bitfield:
                 first, shift = bits // 8, bits % 8
                 nbytes = (shift + bitfield + 7) // 8
@@ -225,16 +124,16 @@ def _dtype(btf: Btf, type_id: int) -> Any:
     import numpy as np
 
     t = btf.skip_qualifiers(type_id)
-    scalar = _scalar(btf, type_id)
-    if scalar is not None:
-        return np.dtype("<" + scalar[0])
+    code = scalar(btf, type_id)
+    if code is not None:
+        return np.dtype("<" + code[0])
     if isinstance(t, Array):
-        if is_char(btf, t.type_id):
-            return np.dtype(f"S{t.nelems}")
+        if is_text(btf, t.type_id):
+            return np.dtype(f"S{t.nelems}")  # read back without trailing NULs, as decode()
         return np.dtype((_dtype(btf, t.type_id), (t.nelems,)))
     if isinstance(t, Struct):
         names, formats, offsets = [], [], []
-        for name, member_type, bits, bitfield in _members(btf, t, 0):
+        for name, member_type, bits, bitfield in members(btf, t, 0):
             if bitfield or bits % 8:
                 continue
             names.append(name)

@@ -288,8 +288,10 @@ class _Ring:
         else:
             decode = rtype.decode
 
+            # Decoded values hold copies only, never views: the ring's memory can be
+            # read in place, without copying the record to bytes first.
             def deliver(data: Any, size: int) -> None:
-                callback(decode(buffer(data, size)[:]))
+                callback(decode(buffer(data, size)))
         return deliver
 
     def fail(self, exc: BaseException) -> None:

@@ -36,7 +36,7 @@ from libbpf_py.inspect.btf_types import (
 
 __all__ = ["ArrayCodec", "CharArrayCodec", "EnumCodec", "FloatCodec", "StructCodec",
            "TypeCodecs", "TypedValue", "UnionCodec", "c_name", "int_format", "is_char",
-           "is_signed", "sign_extend", "simple_type"]
+           "is_signed", "is_text", "sign_extend", "simple_type"]
 
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
             (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
@@ -53,6 +53,16 @@ def is_char(btf: Btf, type_id: int) -> bool:
     """Whether ``type_id`` is a one-byte character type: an array of it reads as bytes."""
     t = btf.skip_qualifiers(type_id)
     return isinstance(t, Int) and t.size == 1 and (t.is_char or t.name in _CHAR_NAMES)
+
+
+def is_text(btf: Btf, type_id: int) -> bool:
+    """Whether an array of ``type_id`` is text: plain ``char``, NUL-terminated.
+
+    ``unsigned char`` and ``signed char`` (``__u8``, ``__s8``) arrays hold binary data —
+    MAC and IP addresses, hashes — in which a zero byte is data: they read whole.
+    """
+    t = btf.skip_qualifiers(type_id)
+    return isinstance(t, Int) and t.size == 1 and (t.is_char or t.name == "char")
 
 
 def is_signed(t: BtfType) -> bool:
@@ -160,11 +170,18 @@ class EnumCodec(IntCodec):
 
 
 class CharArrayCodec:
-    """``char name[N]`` as ``bytes``: decoded without its trailing NULs, encoded padded."""
+    """A one-byte array as ``bytes``, encoded padded with NULs.
 
-    def __init__(self, size: int, what: str) -> None:
+    ``char name[N]`` (``text``) decodes without its trailing NULs; ``unsigned char`` and
+    ``signed char`` arrays decode whole, all N bytes.
+    """
+
+    def __init__(self, size: int, what: str, text: bool = True) -> None:
         self.size = size
         self.what = what
+        self.text = text
+        if not text:
+            self.decode = self._whole  # type: ignore[method-assign]
 
     def encode(self, value: Any) -> bytes:
         """Encode bytes (or str, as UTF-8) of at most ``size`` bytes, padded with NULs."""
@@ -173,23 +190,26 @@ class CharArrayCodec:
         if isinstance(value, bytes | bytearray | memoryview):
             raw = bytes(value)
             if len(raw) > self.size:
-                raise LayoutError(f"{self.what} is char[{self.size}]: {len(raw)} bytes "
+                raise LayoutError(f"{self.what} is {self.describe()}: {len(raw)} bytes "
                                   "do not fit")
             return raw.ljust(self.size, b"\0")
-        raise TypeError(f"{self.what} is char[{self.size}]: give bytes or str, "
+        raise TypeError(f"{self.what} is {self.describe()}: give bytes or str, "
                         f"not {type(value).__name__}")
 
     def decode(self, data: bytes) -> bytes:
-        """The bytes without trailing NULs."""
+        """The bytes without trailing NULs (text), or all of them."""
         return bytes(data).rstrip(b"\0")
+
+    def _whole(self, data: bytes) -> bytes:
+        return bytes(data)
 
     def zero(self) -> bytes:
         """The value of all-zero bytes."""
-        return b""
+        return b"" if self.text else bytes(self.size)
 
     def describe(self) -> str:
         """The C layout, for error messages."""
-        return f"char[{self.size}]"
+        return f"char[{self.size}]" if self.text else f"u8[{self.size}]"
 
 
 class ArrayCodec:
@@ -635,7 +655,7 @@ class TypeCodecs:
             codec = _int_codec(8, False, what)
         elif isinstance(t, Array):
             if is_char(self.btf, t.type_id):
-                codec = CharArrayCodec(t.nelems, what)
+                codec = CharArrayCodec(t.nelems, what, is_text(self.btf, t.type_id))
             else:
                 codec = ArrayCodec(self._build(t.type_id, what, depth + 1), t.nelems, what)
         elif isinstance(t, Struct):

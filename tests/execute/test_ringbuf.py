@@ -297,3 +297,20 @@ def test_ctrl_c_interrupts_a_blocking_poll(execute_objects: dict[str, Path]) -> 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_unsigned_char_arrays_in_records_keep_every_byte(load: Loader) -> None:
+    # struct big { u64 seq; u8 payload[120]; }: payload[0] is the low byte of seq,
+    # payload[119] is 0xab, the rest zero. Binary data reads whole, also through numpy.
+    with load("producer", ring_a=1 << 20) as obj, \
+            RingBuffer(obj.maps["ring_a"], record_type="struct big") as ring:
+        obj.programs["produce_big"].test_run(PACKET, repeat=300)
+        batch = ring.drain()
+        for seq, record in enumerate(batch):
+            assert record.seq == seq
+            assert record.payload == bytes([seq & 0xFF]) + bytes(118) + b"\xab"
+        table = batch.to_numpy()
+        assert table["payload"].shape == (300, 120)
+        assert (table["payload"][:, 0] == np.arange(300) % 256).all()
+        assert (table["payload"][:, 119] == 0xAB).all()
+        assert not table["payload"][:, 1:119].any()

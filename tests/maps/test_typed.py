@@ -170,3 +170,20 @@ def test_unclosed_standalone_map_warns() -> None:
     with pytest.warns(ResourceWarning, match="unclosed"):
         del m
         gc.collect()
+
+
+def test_unsigned_char_arrays_keep_every_byte(typed: LoadedObject) -> None:
+    # __u8 bytes[4] is binary (an address, a hash): zero bytes are data, at either end.
+    # char tag[6] is text: it reads up to its NULs.
+    arr = typed.maps["arr"]
+    V = arr.value_type.python_type
+    value = M.val_in("object", (1, 0, 0, b"ab", (0, 0, 0), (0, 0), 0x00010000, 0, 0), V)
+    arr[0] = value
+    got = arr[0]
+    assert got.un.word == 0x00010000
+    assert got.un.bytes == b"\x00\x00\x01\x00"   # all four, little-endian word
+    assert got.tag == b"ab"                      # char[6]: text, trailing NULs dropped
+    arr[1] = M.val_in("object", (1, 0, 0, b"", (0, 0, 0), (0, 0), 0, 0, 0), V)
+    assert arr[1].un.bytes == bytes(4)
+    assert arr.value_type.python_type is V
+    assert arr.value_codec.decode(arr.value_codec.encode(got)).un.bytes == b"\x00\x00\x01\x00"
