@@ -37,6 +37,12 @@ def errno_of(ptr: Any) -> int:
     """The positive errno of a pointer returned by libbpf, or 0 if it is valid."""
     if ptr == ffi.NULL:
         return ffi.errno or 22  # EINVAL when libbpf forgot to set errno
+    if int(ffi.cast("uintptr_t", ptr)) >> 63:
+        # No user-space pointer has the top bit set: this is an error code libbpf
+        # encoded as a pointer without it being one of the errnos it checks for (seen:
+        # bpf_object__open_mem on an extern whose BTF size overflows an int returned
+        # ERR_PTR(-1627389951)). libbpf has already freed what it had made.
+        return 22
     err = lib.libbpf_get_error(ptr)
     return int(-err) if err else 0
 
