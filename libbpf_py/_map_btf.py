@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from libbpf_py._codec import Codec
 from libbpf_py._lowlevel import ffi, lib
-from libbpf_py.errors import LayoutError
+from libbpf_py.errors import BpfError, LayoutError
 from libbpf_py.typed import TypeCodecs, simple_type
 
 if TYPE_CHECKING:
@@ -74,13 +74,13 @@ def explicit_codec(spec: Any, size: int, what: str) -> Codec:
 
 def kernel_btf(btf_id: int) -> TypeCodecs | None:
     """The codecs of the kernel's BTF object ``btf_id``, or None if it cannot be read."""
-    btf = lib.btf__load_from_kernel_by_id(btf_id)
-    if btf == ffi.NULL or lib.libbpf_get_error(btf):
-        return None
+    from libbpf_py.inspect import read_btf
+    from libbpf_py.kernel import BtfEntry  # kernel.py imports maps.py, which imports this
+
     try:
-        return libbpf_btf(btf)
-    finally:
-        lib.btf__free(btf)
+        return TypeCodecs(read_btf(BtfEntry(btf_id).data()))
+    except BpfError:
+        return None  # gone since the map was opened, or BTF we cannot parse
 
 
 def libbpf_btf(btf: Any) -> TypeCodecs | None:

@@ -10,7 +10,26 @@ from typing import Self
 from libbpf_py.errors import PhaseError
 
 
-class Owner:
+class Closing:
+    """``with`` for anything that has ``close()``: leaving the block closes it."""
+
+    def close(self) -> None:
+        """Release what this handle holds."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Owner(Closing):
     """Base of the classes that own a resource: idempotent ``close()`` and ``with``.
 
     Subclasses implement :meth:`_release`. An owner collected while still open emits
@@ -44,17 +63,6 @@ class Owner:
 
     def _closed_phase(self) -> str:
         return "closed"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if not self._closed:

@@ -19,9 +19,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from types import TracebackType
-from typing import Self
 
+from libbpf_py._owner import Closing
 from libbpf_py.errors import BpfError, PermissionDenied
 
 __all__ = ["Capture", "NetnsEnd", "NetnsPair", "VethPair", "capability_problem", "entered",
@@ -120,7 +119,7 @@ def sweep_stale() -> list[str]:
     return removed
 
 
-class VethPair:
+class VethPair(Closing):
     """A veth pair: ``host`` in this namespace, ``peer`` in a new namespace ``netns``.
 
     ``host_addr`` and ``peer_addr`` are the two ends' IPv4 addresses. Use it as a context
@@ -176,16 +175,7 @@ class VethPair:
                                      payload.decode("ascii", "replace"))
             if proc.returncode != 0:
                 raise BpfError(f"sending from {self.netns} failed: {proc.stderr.strip()}")
-            received = 0
-            deadline = time.monotonic() + receive_timeout
-            rx.settimeout(0.05)
-            while received < count and time.monotonic() < deadline:
-                try:
-                    rx.recv(2048)
-                    received += 1
-                except TimeoutError:
-                    continue
-            return received
+            return _drain(rx, count, receive_timeout)
 
     def close(self) -> None:
         """Remove both interfaces and the namespace. Idempotent."""
@@ -194,13 +184,6 @@ class VethPair:
         self._created = False
         _ip("link", "del", self.host, check=False)
         _ip("netns", "del", self.netns, check=False)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
     def __del__(self) -> None:
         self.close()
@@ -284,7 +267,7 @@ class NetnsEnd:
                               text=True, timeout=timeout)
 
 
-class Capture:
+class Capture(Closing):
     """Frames that arrived at a device, read from a packet socket in its namespace.
 
     A packet socket sees a frame after XDP has let it pass, so frames a program dropped
@@ -322,15 +305,8 @@ class Capture:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> Self:
-        return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-
-class NetnsPair:
+class NetnsPair(Closing):
     """Two fresh network namespaces, ``a`` and ``b``, joined by a veth pair.
 
     ``a.addr`` is 198.19.0.1 and ``b.addr`` 198.19.0.2; nothing else is reachable, so
@@ -436,13 +412,6 @@ class NetnsPair:
         """Remove both namespaces (the veth pair goes with them). Idempotent."""
         while self._made:
             _ip("netns", "del", self._made.pop(), check=False)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
     def __del__(self) -> None:
         self.close()

@@ -11,12 +11,13 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from libbpf_py._handle import c_string
 from libbpf_py._lowlevel import check, ffi, lib, raise_errno
 from libbpf_py._lowlevel.fastcall import FAST_MAX, HEADROOM, bind_result_type, install_test_run
 from libbpf_py._lowlevel.fastcall import test_run_packet as _run_packet
+from libbpf_py._owner import Closing
 from libbpf_py.attach import AttachMixin
 from libbpf_py.enums import AttachType, ProgType
 from libbpf_py.errors import LayoutError, NotFound, NotSupported, PhaseError
@@ -24,8 +25,6 @@ from libbpf_py.explain import _state as _explain_state
 from libbpf_py.explain import narrate
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from libbpf_py._records import RecordType
     from libbpf_py.inspect import Instruction
     from libbpf_py.loaded import LoadedObject
@@ -122,7 +121,7 @@ class ProgramStats:
         return self.run_time_ns / self.run_count if self.run_count else 0.0
 
 
-class Program(AttachMixin):
+class Program(AttachMixin, Closing):
     """A program in the kernel: of a :class:`~libbpf_py.LoadedObject`, or standalone.
 
     A program of an object stays valid while its object is open, and keeps the object
@@ -227,13 +226,6 @@ class Program(AttachMixin):
         self._fast = False
         os.close(self._fd)
         self._fd = -1
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
 
     def __del__(self) -> None:
         if getattr(self, "_owns_fd", False) and not self._closed:

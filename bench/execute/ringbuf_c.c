@@ -3,12 +3,8 @@
  * counts records and reads each record's number.
  *
  *   ringbuf_c OBJECT PROGRAM RECORDS ROUNDS  ->  one "events_per_s <float>" line a round */
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include "baseline.h"
 
 struct tally {
     unsigned long count;
@@ -24,18 +20,9 @@ static int on_record(void *ctx, void *data, size_t size)
     return 0;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
     struct bpf_object *obj;
-    struct bpf_program *prog;
     struct ring_buffer *rb;
     struct tally tally = {0};
     char pkt[64] = {0};
@@ -49,17 +36,11 @@ int main(int argc, char **argv)
     records = atol(argv[3]);
     rounds = atol(argv[4]);
     obj = bpf_object__open_file(argv[1], NULL);
-    if (!obj)
+    if (obj)
+        bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "ring_a"), 1 << 25);
+    fd = load_program(obj, argv[1], argv[2]);
+    if (fd < 0)
         return 1;
-    bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "ring_a"), 1 << 25);
-    if (bpf_object__load(obj)) {
-        fprintf(stderr, "cannot load %s\n", argv[1]);
-        return 1;
-    }
-    prog = bpf_object__find_program_by_name(obj, argv[2]);
-    if (!prog)
-        return 1;
-    fd = bpf_program__fd(prog);
     rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "ring_a")),
                           on_record, &tally, NULL);
     if (!rb)

@@ -2,25 +2,12 @@
  * packet, the same libbpf (vendored), one bpf_prog_test_run_opts call per run.
  *
  *   test_run_c OBJECT PROGRAM CALLS  ->  prints "ns_per_call <float>" */
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-static double now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "baseline.h"
 
 int main(int argc, char **argv)
 {
     struct bpf_object *obj;
-    struct bpf_program *prog;
     char pkt[64] = {0}, out[64 + 4096];
     long calls, i;
     double start, elapsed;
@@ -32,14 +19,9 @@ int main(int argc, char **argv)
     }
     calls = atol(argv[3]);
     obj = bpf_object__open_file(argv[1], NULL);
-    if (!obj || bpf_object__load(obj)) {
-        fprintf(stderr, "cannot load %s\n", argv[1]);
+    fd = load_program(obj, argv[1], argv[2]);
+    if (fd < 0)
         return 1;
-    }
-    prog = bpf_object__find_program_by_name(obj, argv[2]);
-    if (!prog)
-        return 1;
-    fd = bpf_program__fd(prog);
     start = now();
     for (i = 0; i < calls; i++) {
         /* A Python call builds its options per call too; so does this loop. */

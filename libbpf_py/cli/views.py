@@ -51,6 +51,32 @@ def _list(args: argparse.Namespace, entries: Iterable[Any], header: list[str],
     return 0
 
 
+_Command = Callable[[argparse.Namespace], int]
+
+
+def _add_noun(sub: Any, common: argparse.ArgumentParser, noun: str, helptext: str,
+              description: str | None, listing: tuple[_Command, str],
+              ref: tuple[str, str], verbs: list[tuple[str, _Command, str, tuple[str, ...]]]
+              ) -> None:
+    """Register ``NOUN list`` and one ``NOUN VERB REF [ARG...]`` per verb, all with --json.
+
+    ``ref`` is the metavar and help of the object's reference; each verb names its
+    function, its help and the positional arguments it takes after the reference.
+    """
+    parser = sub.add_parser(noun, parents=[common], help=helptext, description=description)
+    sub_verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    lst = sub_verbs.add_parser("list", parents=[common], help=listing[1])
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(func=listing[0])
+    for verb, func, verb_help, extra in verbs:
+        p = sub_verbs.add_parser(verb, parents=[common], help=verb_help)
+        p.add_argument("ref", metavar=ref[0], help=ref[1])
+        for name in extra:
+            p.add_argument(name, metavar=name.upper())
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.set_defaults(func=func)
+
+
 # -- prog ------------------------------------------------------------------------------------
 
 def _prog_list(args: argparse.Namespace) -> int:
@@ -75,16 +101,11 @@ def _prog_show(args: argparse.Namespace) -> int:
 
 def add_prog(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``prog list`` and ``prog show``."""
-    prog = sub.add_parser("prog", parents=[common], help="list or show loaded programs",
-                          description="Programs the kernel holds, from any process.")
-    verbs = prog.add_subparsers(dest="verb", required=True, metavar="VERB")
-    lst = verbs.add_parser("list", parents=[common], help="every loaded program")
-    lst.add_argument("--json", action="store_true", help="print JSON")
-    lst.set_defaults(func=_prog_list)
-    show = verbs.add_parser("show", parents=[common], help="one program in detail")
-    show.add_argument("ref", metavar="PROG", help="id:N, a bpffs pin path, or a name")
-    show.add_argument("--json", action="store_true", help="print JSON")
-    show.set_defaults(func=_prog_show)
+    _add_noun(sub, common, "prog", "list or show loaded programs",
+              "Programs the kernel holds, from any process.",
+              (_prog_list, "every loaded program"),
+              ("PROG", "id:N, a bpffs pin path, or a name"),
+              [("show", _prog_show, "one program in detail", ())])
 
 
 # -- map -------------------------------------------------------------------------------------
@@ -190,24 +211,15 @@ def _map_delete(args: argparse.Namespace) -> int:
 
 def add_map(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``map list|dump|lookup|update|delete``."""
-    mp = sub.add_parser("map", parents=[common], help="list, dump, read and change maps",
-                        description="Maps the kernel holds, typed by their BTF. Keys and "
-                        "values: 42, 0x2a, 198.18.0.2, an enumerator, JSON, or hex:0a000001.")
-    verbs = mp.add_subparsers(dest="verb", required=True, metavar="VERB")
-    lst = verbs.add_parser("list", parents=[common], help="every map")
-    lst.add_argument("--json", action="store_true", help="print JSON")
-    lst.set_defaults(func=_map_list)
-    for verb, func, helptext, extra in (
-            ("dump", _map_dump, "every entry, typed", ()),
-            ("lookup", _map_lookup, "one entry", ("key",)),
-            ("update", _map_update, "set one entry", ("key", "value")),
-            ("delete", _map_delete, "remove one entry", ("key",))):
-        p = verbs.add_parser(verb, parents=[common], help=helptext)
-        p.add_argument("ref", metavar="MAP", help="id:N, a bpffs pin path, or a name")
-        for name in extra:
-            p.add_argument(name, metavar=name.upper())
-        p.add_argument("--json", action="store_true", help="print JSON")
-        p.set_defaults(func=func)
+    _add_noun(sub, common, "map", "list, dump, read and change maps",
+              "Maps the kernel holds, typed by their BTF. Keys and values: 42, 0x2a, "
+              "198.18.0.2, an enumerator, JSON, or hex:0a000001.",
+              (_map_list, "every map"),
+              ("MAP", "id:N, a bpffs pin path, or a name"),
+              [("dump", _map_dump, "every entry, typed", ()),
+               ("lookup", _map_lookup, "one entry", ("key",)),
+               ("update", _map_update, "set one entry", ("key", "value")),
+               ("delete", _map_delete, "remove one entry", ("key",))])
 
 
 # -- link ------------------------------------------------------------------------------------
@@ -245,14 +257,9 @@ def _link_detach(args: argparse.Namespace) -> int:
 
 def add_link(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``link list`` and ``link detach``."""
-    lk = sub.add_parser("link", parents=[common], help="list or detach links")
-    verbs = lk.add_subparsers(dest="verb", required=True, metavar="VERB")
-    lst = verbs.add_parser("list", parents=[common], help="every link")
-    lst.add_argument("--json", action="store_true", help="print JSON")
-    lst.set_defaults(func=_link_list)
-    det = verbs.add_parser("detach", parents=[common], help="detach one link now")
-    det.add_argument("ref", metavar="LINK", help="id:N or a bpffs pin path (removed too)")
-    det.add_argument("--json", action="store_true", help="print JSON")
-    det.set_defaults(func=_link_detach)
+    _add_noun(sub, common, "link", "list or detach links", None,
+              (_link_list, "every link"),
+              ("LINK", "id:N or a bpffs pin path (removed too)"),
+              [("detach", _link_detach, "detach one link now", ())])
 
 

@@ -20,7 +20,7 @@ from .btf_types import (
     Struct,
     Var,
 )
-from .datasec import place_vars
+from .datasec import find_datasec, place_vars
 from .elf import SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, ElfObject, Section
 from .spec import MapSpec, Pinning
 
@@ -115,22 +115,18 @@ def _field_long(btf: Btf, type_id: int, name: str, where: int) -> int:
     raise _fail(f"map attribute {name!r} is not __ulong()'s one-value enum", where)
 
 
+# The ``__uint()`` attributes of a map definition, and the _MapDef field each one sets.
+_UINT_ATTRS = {"type": "type", "max_entries": "max_entries", "map_flags": "flags",
+               "numa_node": "numa_node", "key_size": "key_size", "value_size": "value_size",
+               "pinning": "pinning"}
+
+
 def _parse_def(btf: Btf, struct_t: Struct, where: int, inner_allowed: bool) -> _MapDef:
     d = _MapDef()
     for m in struct_t.members:
         name = m.name
-        if name == "type":
-            d.type = _field_int(btf, m.type_id, name, where)
-        elif name == "max_entries":
-            d.max_entries = _field_int(btf, m.type_id, name, where)
-        elif name == "map_flags":
-            d.flags = _field_int(btf, m.type_id, name, where)
-        elif name == "numa_node":
-            d.numa_node = _field_int(btf, m.type_id, name, where)
-        elif name == "key_size":
-            d.key_size = _field_int(btf, m.type_id, name, where)
-        elif name == "value_size":
-            d.value_size = _field_int(btf, m.type_id, name, where)
+        if name in _UINT_ATTRS:
+            setattr(d, _UINT_ATTRS[name], _field_int(btf, m.type_id, name, where))
         elif name in ("key", "value"):
             ptr = btf.skip_qualifiers(m.type_id)
             if not isinstance(ptr, Ptr):
@@ -155,8 +151,6 @@ def _parse_def(btf: Btf, struct_t: Struct, where: int, inner_allowed: bool) -> _
             elif not isinstance(target, FuncProto | Struct):
                 raise _fail("map attribute 'values' points to neither a map definition nor "
                             "a program", where)
-        elif name == "pinning":
-            d.pinning = _field_int(btf, m.type_id, name, where)
         elif name == "map_extra":
             d.map_extra = _field_long(btf, m.type_id, name, where)
     return d
@@ -237,16 +231,6 @@ def legacy_maps(elf: ElfObject) -> list[MapSpec]:
     return out
 
 
-def _datasec(btf: Btf | None, name: str) -> Datasec | None:
-    if btf is None:
-        return None
-    for type_id in btf.ids_by_name(name):
-        t = btf.types[type_id]
-        if isinstance(t, Datasec):
-            return t
-    return None
-
-
 def _mmapable(elf: ElfObject, btf: Btf, ds: Datasec | None) -> bool:
     if ds is None:
         return False
@@ -267,7 +251,7 @@ def struct_ops_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
         return out
     for name in _STRUCT_OPS_SECTIONS:
         sec = elf.by_name.get(name)
-        ds = _datasec(btf, name)
+        ds = find_datasec(btf, name)
         if sec is None or ds is None:
             continue
         funcs = {r.offset: elf.symbols[r.symbol].name for r in elf.relocations(sec.index)}
@@ -292,7 +276,7 @@ def internal_maps(elf: ElfObject, btf: Btf | None, obj_name: str,
         kind = data_section_kind(sec)
         if kind is None:
             continue
-        ds = _datasec(btf, sec.name)
+        ds = find_datasec(btf, sec.name)
         flags = BPF_F_RDONLY_PROG if kind == "rodata" else 0
         if btf is not None and _mmapable(elf, btf, ds):
             flags |= BPF_F_MMAPABLE
@@ -300,7 +284,7 @@ def internal_maps(elf: ElfObject, btf: Btf | None, obj_name: str,
                            key_size=4, value_size=sec.size, max_entries=1, flags=flags,
                            section=sec.name, value_type=ds, internal=True))
     if kconfig_size and btf is not None:
-        ds = _datasec(btf, ".kconfig")
+        ds = find_datasec(btf, ".kconfig")
         flags = BPF_F_RDONLY_PROG | (BPF_F_MMAPABLE if _mmapable(elf, btf, ds) else 0)
         out.append(MapSpec(name=internal_map_name(obj_name, ".kconfig"), type=MapType.ARRAY,
                            key_size=4, value_size=kconfig_size, max_entries=1, flags=flags,

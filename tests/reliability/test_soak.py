@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -33,18 +34,36 @@ PACKETS = 3
 RSS_SLACK_KIB = 6 * 1024
 
 
+class _Footprint(NamedTuple):
+    fds: set[int]
+    rss_kib: int
+
+
+def _footprint() -> _Footprint:
+    """The fds open and the RSS, after a collection (so only what is still held counts)."""
+    gc.collect()
+    return _Footprint(open_fds(), rss_kib())
+
+
+def _assert_nothing_left(figures: Figures, created: Created, before: _Footprint,
+                         after: _Footprint, rss_figure: str, over: str) -> None:
+    """No fd more, RSS within the slack, none of the recorded objects left in the kernel."""
+    assert after.fds == before.fds, f"fds leaked: {sorted(after.fds - before.fds)}"
+    growth = after.rss_kib - before.rss_kib
+    figures.add(rss_figure, max(growth, 0))
+    assert UNDER_ASAN or growth < RSS_SLACK_KIB, f"RSS grew by {growth} KiB over {over}"
+    left = created.left()
+    figures.add("soak.leaks_found", len(left))
+    assert not left
+
+
 def _udp_frames(ring: RingBuffer, want: int) -> int:
     seen = 0
-    for _ in range(50):
-        batch = ring.drain()
-        seen += sum(1 for rec in batch if EVENT.unpack_from(rec)[1] == UDP_FRAME)
+    for _ in range(51):
+        seen += sum(1 for rec in ring.drain() if EVENT.unpack_from(rec)[1] == UDP_FRAME)
         if seen >= want:
             break
         ring.poll(0.1)
-        batch = ring.drain()
-        seen += sum(1 for rec in batch if EVENT.unpack_from(rec)[1] == UDP_FRAME)
-        if seen >= want:
-            break
     return seen
 
 
@@ -98,24 +117,16 @@ def test_full_lifecycles_with_traffic(soak_object: Path, figures: Figures,
             rx.bind((net.host_addr, 9))
             for _ in range(warmup):
                 _one_lifecycle(objfile, net, tx, rx, None)
-            gc.collect()
-            fds_before, rss_before = open_fds(), rss_kib()
+            before = _footprint()
             for i in range(cycles):
                 # Ids of every tenth cycle are kept to check against the kernel at the
                 # end (asking info() every cycle would double the test's time).
                 _one_lifecycle(objfile, net, tx, rx, created if i % 10 == 0 else None)
-            gc.collect()
-            fds_after, rss_after = open_fds(), rss_kib()
+            after = _footprint()
     figures.add("soak.full_lifecycles", cycles + warmup)
     figures.add("soak.packets_through_xdp_and_tcx", (cycles + warmup) * PACKETS)
-    assert fds_after == fds_before, f"fds leaked: {sorted(fds_after - fds_before)}"
-    growth = rss_after - rss_before
-    figures.add("soak.rss_growth_kib_lifecycles", max(growth, 0))
-    assert UNDER_ASAN or growth < RSS_SLACK_KIB, \
-        f"RSS grew by {growth} KiB over {cycles} lifecycles"
-    left = created.left()
-    figures.add("soak.leaks_found", len(left))
-    assert not left
+    _assert_nothing_left(figures, created, before, after, "soak.rss_growth_kib_lifecycles",
+                         f"{cycles} lifecycles")
 
 
 def test_map_and_ring_buffer_churn(soak_object: Path, figures: Figures,
@@ -153,18 +164,10 @@ def test_map_and_ring_buffer_churn(soak_object: Path, figures: Figures,
 
         for i in range(50):
             one_round(i)
-        gc.collect()
-        fds_before, rss_before = open_fds(), rss_kib()
+        before = _footprint()
         for i in range(rounds):
             one_round(i)
-        gc.collect()
-        fds_after, rss_after = open_fds(), rss_kib()
+        after = _footprint()
     figures.add("soak.map_and_ringbuf_rounds", rounds + 50)
-    assert fds_after == fds_before, f"fds leaked: {sorted(fds_after - fds_before)}"
-    growth = rss_after - rss_before
-    figures.add("soak.rss_growth_kib_maps", max(growth, 0))
-    assert UNDER_ASAN or growth < RSS_SLACK_KIB, \
-        f"RSS grew by {growth} KiB over {rounds} rounds"
-    left = created.left()
-    figures.add("soak.leaks_found", len(left))
-    assert not left
+    _assert_nothing_left(figures, created, before, after, "soak.rss_growth_kib_maps",
+                         f"{rounds} rounds")
