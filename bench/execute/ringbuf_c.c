@@ -1,5 +1,5 @@
-/* The C baseline of RingBuffer.drain(): the same producer object (tests/bpf/execute/
- * producer.bpf.c), the same vendored libbpf, ring_buffer__consume with a callback that
+/* The C baseline of RingBuffer.drain(): the same producer object (bench/execute/
+ * burst.bpf.c), the same vendored libbpf, ring_buffer__consume with a callback that
  * counts records and reads each record's number.
  *
  *   ringbuf_c OBJECT PROGRAM RECORDS ROUNDS  ->  one "events_per_s <float>" line a round */
@@ -25,7 +25,7 @@ int main(int argc, char **argv)
     struct bpf_object *obj;
     struct ring_buffer *rb;
     struct tally tally = {0};
-    char pkt[64] = {0};
+    unsigned int count;
     long records, rounds, r;
     int fd;
 
@@ -35,6 +35,7 @@ int main(int argc, char **argv)
     }
     records = atol(argv[3]);
     rounds = atol(argv[4]);
+    count = (unsigned int)records;
     obj = bpf_object__open_file(argv[1], NULL);
     if (obj)
         bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "ring_a"), 1 << 25);
@@ -46,8 +47,7 @@ int main(int argc, char **argv)
     if (!rb)
         return 1;
     for (r = 0; r < rounds; r++) {
-        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt),
-                    .repeat = (int)records);
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &count, .ctx_size_in = sizeof(count));
         double start;
         int got;
 
