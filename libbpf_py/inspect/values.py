@@ -24,7 +24,7 @@ def decode_value(btf: Btf, type_id: int, data: bytes) -> object:
 
     Integers become ``int`` (``bool`` for BTF bools), enums their :class:`EnumValue` when
     the value names an enumerator (else ``int``), ``char`` arrays ``str`` (up to the first
-    NUL), other arrays ``list``, structs and unions ``dict`` by member name (members of
+    NUL), other arrays (also ``unsigned char`` ones) ``list``, structs and unions ``dict`` by member name (members of
     anonymous members merged in), pointers ``int``, floats ``float``.
     """
     return _decode(btf, type_id, data, 0, [_BUDGET])
@@ -35,7 +35,9 @@ def _int(data: bytes, signed: bool, byteorder: str) -> int:
 
 
 def _is_char(btf: Btf, t: BtfType) -> bool:
-    return isinstance(t, Int) and t.size == 1 and (t.is_char or "char" in t.name)
+    # Plain char only: unsigned/signed char arrays (__u8[N]) hold binary data, in which
+    # a zero byte is data; they decode as lists of ints like other arrays.
+    return isinstance(t, Int) and t.size == 1 and (t.is_char or t.name == "char")
 
 
 def _decode(btf: Btf, type_id: int, data: bytes, depth: int, budget: list[int]) -> object:
