@@ -24,8 +24,9 @@ def decode_value(btf: Btf, type_id: int, data: bytes) -> object:
 
     Integers become ``int`` (``bool`` for BTF bools), enums their :class:`EnumValue` when
     the value names an enumerator (else ``int``), ``char`` arrays ``str`` (up to the first
-    NUL), other arrays (also ``unsigned char`` ones) ``list``, structs and unions ``dict`` by member name (members of
-    anonymous members merged in), pointers ``int``, floats ``float``.
+    NUL), other arrays (also ``unsigned char`` ones) ``list``, structs and unions ``dict``
+    by member name (members of anonymous members merged in), pointers ``int``, floats
+    ``float``.
     """
     return _decode(btf, type_id, data, 0, [_BUDGET])
 
