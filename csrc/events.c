@@ -67,36 +67,60 @@ static void lpy_batch_take(struct lpy_batch *b, struct lpy_batch *out)
         b->failed = ENOMEM;
 }
 
+#define LPY_HUGE ((size_t)2 << 20)
+
+/* Index arrays for `slots` records (offsets has one more entry: offsets[0] = 0). */
+static int lpy_batch_set_slots(struct lpy_batch *b, size_t slots)
+{
+    __u64 *offsets = realloc(b->offsets, (slots + 1) * sizeof(__u64));
+    __u32 *rings;
+
+    if (!offsets)
+        return -ENOMEM;
+    b->offsets = offsets;
+    rings = realloc(b->rings, slots * sizeof(__u32));
+    if (!rings)
+        return -ENOMEM;
+    b->rings = rings;
+    b->slots = slots;
+    return 0;
+}
+
+/* A data buffer of at least `capacity` bytes, keeping what is used. Cache-line aligned,
+ * so that streaming copies (lpy_ring_walk) apply; big ones in 2 MiB pages, which means
+ * far fewer page faults and TLB misses. */
+static int lpy_batch_set_capacity(struct lpy_batch *b, size_t capacity)
+{
+    size_t align = capacity >= LPY_HUGE ? LPY_HUGE : 64;
+    char *data;
+
+    capacity = (capacity + align - 1) & ~(align - 1);
+    data = aligned_alloc(align, capacity);
+    if (!data)
+        return -ENOMEM;
+    if (align == LPY_HUGE)
+        madvise(data, capacity, MADV_HUGEPAGE);
+    if (b->used)
+        memcpy(data, b->data, b->used);
+    free(b->data);
+    b->data = data;
+    b->capacity = capacity;
+    return 0;
+}
+
 /* Room for one more record of `size` bytes; doubling keeps appends amortised O(1). */
 static int lpy_batch_reserve(struct lpy_batch *b, size_t size)
 {
     if (!b->offsets)
         return -ENOMEM;
-    if (b->count + 1 >= b->slots) {
-        size_t slots = b->slots ? b->slots * 2 : 4096;
-        __u64 *offsets = realloc(b->offsets, (slots + 1) * sizeof(__u64));
-        __u32 *rings;
-
-        if (!offsets)
-            return -ENOMEM;
-        b->offsets = offsets;
-        rings = realloc(b->rings, slots * sizeof(__u32));
-        if (!rings)
-            return -ENOMEM;
-        b->rings = rings;
-        b->slots = slots;
-    }
+    if (b->count + 1 >= b->slots && lpy_batch_set_slots(b, b->slots ? b->slots * 2 : 4096))
+        return -ENOMEM;
     if (b->used + size > b->capacity) {
         size_t capacity = b->capacity ? b->capacity * 2 : 65536;
-        char *data;
 
         while (capacity < b->used + size)
             capacity *= 2;
-        data = realloc(b->data, capacity);
-        if (!data)
-            return -ENOMEM;
-        b->data = data;
-        b->capacity = capacity;
+        return lpy_batch_set_capacity(b, capacity);
     }
     return 0;
 }
@@ -138,55 +162,16 @@ static int lpy_ring_sample(void *ctx, void *data, size_t size)
     return 0;
 }
 
-#define LPY_HUGE ((size_t)2 << 20)
-
 /* Make room for `bytes` of records and `records` more records at once (drain knows how
  * much the rings hold), so that one drain grows the arrays at most once. */
 static int lpy_batch_grow(struct lpy_batch *b, size_t bytes, size_t records)
 {
     if (!b->offsets)
         return -ENOMEM;
-    if (b->count + records + 1 > b->slots) {
-        size_t slots = b->count + records + 1;
-        __u64 *offsets = realloc(b->offsets, (slots + 1) * sizeof(__u64));
-        __u32 *rings;
-
-        if (!offsets)
-            return -ENOMEM;
-        b->offsets = offsets;
-        rings = realloc(b->rings, slots * sizeof(__u32));
-        if (!rings)
-            return -ENOMEM;
-        b->rings = rings;
-        b->slots = slots;
-    }
-    if (b->used + bytes + 8 > b->capacity) {
-        size_t capacity = b->used + bytes + 8;
-        char *data;
-
-        if (capacity >= LPY_HUGE) {
-            /* Big batches in 2 MiB pages: far fewer page faults and TLB misses. */
-            capacity = (capacity + LPY_HUGE - 1) & ~(LPY_HUGE - 1);
-            data = aligned_alloc(LPY_HUGE, capacity);
-            if (!data)
-                return -ENOMEM;
-            madvise(data, capacity, MADV_HUGEPAGE);
-            if (b->used)
-                memcpy(data, b->data, b->used);
-            free(b->data);
-        } else {
-            /* Cache-line aligned, so that streaming copies (lpy_ring_walk) can apply. */
-            capacity = (capacity + 63) & ~(size_t)63;
-            data = aligned_alloc(64, capacity);
-            if (!data)
-                return -ENOMEM;
-            if (b->used)
-                memcpy(data, b->data, b->used);
-            free(b->data);
-        }
-        b->data = data;
-        b->capacity = capacity;
-    }
+    if (b->count + records + 1 > b->slots && lpy_batch_set_slots(b, b->count + records + 1))
+        return -ENOMEM;
+    if (b->used + bytes + 8 > b->capacity)
+        return lpy_batch_set_capacity(b, b->used + bytes + 8);
     return 0;
 }
 
