@@ -13,6 +13,9 @@ Feature names:
 - ``prog_type:<name>`` (``prog_type:xdp``), ``map_type:<name>`` (``map_type:arena``)
 - ``helper:<prog_type>:<helper>`` (``helper:xdp:bpf_redirect_map``)
 - ``attach:<kind>``: one of :data:`ATTACH_KINDS`
+- ``iter:<target>`` (``iter:task``, ``iter:bpf_map_elem``): whether the kernel loads an
+  iterator program for that target; kernels differ per target, and a policy (lockdown)
+  may refuse some targets while allowing others
 - ``kconfig:CONFIG_X`` (needs a readable kernel config)
 
 Results are cached for the life of the process; :func:`clear_cache` forgets them.
@@ -86,8 +89,10 @@ def check(feature: str) -> str | None:
         return _cached_attach(rest.lower())
     if kind == "kconfig":
         return _kconfig_reason(rest)
+    if kind == "iter":
+        return _iter_target(rest)
     raise ValueError(f"unknown feature kind {kind!r} in {feature!r}; one of: prog_type, "
-                     "map_type, helper, attach, kconfig")
+                     "map_type, helper, attach, iter, kconfig")
 
 
 def require(feature: str) -> None:
@@ -126,7 +131,7 @@ def has_kconfig(option: str) -> bool:
 
 def clear_cache() -> None:
     """Forget every probe result (e.g. after loading a kernel module)."""
-    for fn in (_prog_type, _map_type, _helper, _cached_attach, kconfig):
+    for fn in (_prog_type, _map_type, _helper, _cached_attach, _iter_target, kconfig):
         fn.cache_clear()
 
 
@@ -446,7 +451,30 @@ def _tracing(attach: AttachType, target: str, what: str) -> Callable[[], str | N
 
 
 def _probe_iter() -> str | None:
-    return _tracing(AttachType.TRACE_ITER, "bpf_map", "iterators")()
+    return _iter_target("bpf_map")
+
+
+@functools.cache
+def _iter_target(target: str) -> str | None:
+    """Load an iterator program for ``target``; attach it where it needs no parameter."""
+    ffi, lib = _lib()
+    what = f"iterators over {target}"
+    btf_id = _btf_id(target, AttachType.TRACE_ITER)
+    if btf_id < 0:
+        return f"{what}: the kernel's BTF has no bpf_iter_{target} ({_strerror(-btf_id)})"
+    prog = _load_min(ProgType.TRACING, AttachType.TRACE_ITER, btf_id)
+    if prog < 0:
+        return f"{what}: loading an iterator program failed: {_refusal(-prog)}"
+    try:
+        link = int(lib.bpf_link_create(prog, 0, AttachType.TRACE_ITER, ffi.NULL))
+    finally:
+        os.close(prog)
+    # Targets that iterate one map, cgroup or socket map need it as a link parameter and
+    # answer EINVAL without one: loading was the test for those.
+    if link >= 0 or link == -errno.EINVAL:
+        _close(link)
+        return None
+    return f"{what}: attaching failed: {_refusal(-link)}"
 
 
 def _probe_freplace() -> str | None:

@@ -78,3 +78,22 @@ char LICENSE[] SEC("license") = "GPL";
     assert sum(len(line) for line in log) > 1 << 20  # more than libbpf's first buffer
     assert any("invalid access to packet" in line for line in log[-10:])
     assert any(line.startswith("processed ") for line in log[-5:])
+
+
+def test_a_rejected_program_fails_only_what_needs_it(bpf_objects: dict[str, Path]) -> None:
+    # Loaded whole, the object fails on the program every kernel rejects, and says which.
+    with pytest.raises(VerifierError) as info, \
+            libbpf_py.ObjectFile(bpf_objects["mixed"]).open() as obj:
+        obj.load()
+    assert info.value.program == "rejected"
+    assert any("invalid access to packet" in line for line in info.value.log)
+    # Without it, the rest of the same object loads and runs.
+    with libbpf_py.ObjectFile(bpf_objects["mixed"]).open() as opened:
+        opened.programs["rejected"].autoload = False
+        with opened.load() as loaded:
+            accepted = loaded.programs["accepted"]
+            assert accepted.test_run(bytes(64)).retval == 1  # XDP_DROP
+            assert loaded.maps["runs"][0] == 1
+            assert not loaded.programs["rejected"].loaded
+            with pytest.raises(libbpf_py.PhaseError, match="autoload was off"):
+                loaded.programs["rejected"].test_run(bytes(64))

@@ -7,8 +7,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from libbpf_py.open_object import OpenObject
 
 
 def need(feature: str) -> None:
@@ -18,6 +22,29 @@ def need(feature: str) -> None:
     reason = features.check(feature)
     if reason:
         pytest.skip(f"{feature}: {reason}")
+
+
+# Programs of tests/bpf/attach/trace.bpf.c that load only on request, with the feature each
+# needs: kernel builds differ in which iterator targets they allow.
+TRACE_ON_REQUEST = {"dump_hits": "iter:bpf_map_elem", "dump_maps": "iter:bpf_map"}
+
+
+def enable_supported(opened: OpenObject, on_request: dict[str, str]) -> dict[str, str]:
+    """Turn on autoload for each program whose feature this kernel has.
+
+    Returns the programs left off, each with the probed reason, so a test that needs one
+    skips with it while the rest of the object still loads.
+    """
+    from libbpf_py import features
+
+    refused = {}
+    for program, feature in on_request.items():
+        reason = features.check(feature)
+        if reason is None:
+            opened.programs[program].autoload = True
+        else:
+            refused[program] = f"{feature}: {reason}"
+    return refused
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -17,7 +17,7 @@ from libbpf_py import features
 from libbpf_py.enums import LinkType
 from libbpf_py.errors import NotSupported, PermissionDenied
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import Target, need
+from tests.attach.helpers import TRACE_ON_REQUEST, Target, enable_supported, need
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -25,10 +25,11 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 @pytest.fixture
 def obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened, \
-            opened.load() as loaded:
-        loaded.maps["cfg"][0] = os.getpid()
-        yield loaded
+    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened:
+        enable_supported(opened, TRACE_ON_REQUEST)
+        with opened.load() as loaded:
+            loaded.maps["cfg"][0] = os.getpid()
+            yield loaded
 
 
 def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:
@@ -66,8 +67,7 @@ def test_raw_tracepoint_runs_then_stops(obj: LoadedObject) -> None:
 
 def test_object_attach_autoattaches_like_a_skeleton(attach_objects: dict[str, Path]) -> None:
     with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened:
-        # A map iterator needs its map: a skeleton could not auto-attach it either.
-        opened.programs["dump_hits"].autoattach = False
+        # Iterators load on request only; auto-attach needs none of them.
         with opened.load() as obj:
             obj.maps["cfg"][0] = os.getpid()
             links = obj.attach()
@@ -155,7 +155,7 @@ def test_uprobe_multi_runs_then_stops(obj: LoadedObject, target: Target,
 
 
 def test_iterator_reads_the_map(obj: LoadedObject) -> None:
-    need("attach:iter")
+    need("iter:bpf_map_elem")
     hits = obj.maps["hits"]
     hits[20] = 1234
     link = obj.programs["dump_hits"].attach_iter(hits)
@@ -168,6 +168,18 @@ def test_iterator_reads_the_map(obj: LoadedObject) -> None:
     assert len(lines) == 32 and lines[20] == b"20 1234\n"
     link.detach()
     assert hits[7] == before + 64
+
+
+def test_iterator_over_maps_lists_this_objects_maps(obj: LoadedObject) -> None:
+    need("iter:bpf_map")
+    link = obj.programs["dump_maps"].attach_iter()
+    assert link.info().type is LinkType.ITER and link.info().target == "bpf_map"
+    before = obj.maps["hits"][10]
+    lines = set(link.read().decode().splitlines())
+    for name, size in (("hits", 32), ("cfg", 4)):
+        assert f"map {obj.maps[name].id} {size}" in lines
+    assert obj.maps["hits"][10] - before == len(lines) >= 2
+    link.detach()
 
 
 def test_kprobe_is_attached_or_refused_with_the_probed_reason(obj: LoadedObject) -> None:

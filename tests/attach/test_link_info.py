@@ -15,7 +15,7 @@ from libbpf_py.enums import AttachType, LinkType
 from libbpf_py.link import Link, link_info
 from libbpf_py.loaded import LoadedObject
 from libbpf_py.netns import VethPair
-from tests.attach.helpers import Target, need
+from tests.attach.helpers import TRACE_ON_REQUEST, Target, enable_supported, need
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -62,10 +62,11 @@ def info_calls(bpf_compile: Callable[..., Path]) -> Iterator[Callable[[Callable[
 
 @pytest.fixture
 def trace(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened, \
-            opened.load() as loaded:
-        loaded.maps["cfg"][0] = os.getpid()
-        yield loaded
+    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened:
+        enable_supported(opened, TRACE_ON_REQUEST)
+        with opened.load() as loaded:
+            loaded.maps["cfg"][0] = os.getpid()
+            yield loaded
 
 
 def _uprobe_offset(binary: Path) -> int:
@@ -95,8 +96,11 @@ def _trace_links(obj: LoadedObject, target: Target, binary: Path) -> dict[str, L
     }
     from libbpf_py import features
 
+    # The map-element iterator is a target of its own that kernels allow or refuse.
+    needed = {kind: "iter:bpf_map_elem" if kind == "iter" else f"attach:{kind}"
+              for kind in makers}
     return {kind: make() for kind, make in makers.items()
-            if features.check(f"attach:{kind}") is None}
+            if features.check(needed[kind]) is None}
 
 
 def test_each_tracing_kind_reports_its_target(trace: LoadedObject, target: Target,
