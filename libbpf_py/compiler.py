@@ -2,13 +2,17 @@
 
 Objects are compiled with ``-g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86`` (clang
 defaults to v1, which lacks atomics that return values), against the BPF headers of the
-vendored libbpf and a ``vmlinux.h`` generated from the running kernel's BTF. Without an
-explicit ``output`` the object goes into a cache keyed by everything that shapes it.
+vendored libbpf and a ``vmlinux.h`` generated from a kernel's BTF: the running kernel's
+by default, or the one ``btf=`` (or ``$LIBBPF_PY_BTF``) names. CO-RE relocates the
+object on whichever kernel loads it, so one compile against one rich BTF serves every
+kernel. Every object goes through a cache keyed by everything that shapes it; an explicit
+``output`` gets a copy.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -21,7 +25,10 @@ from libbpf_py.errors import CompileError, NotFound
 from libbpf_py.explain import narrate
 from libbpf_py.vmlinux import cache_dir, vmlinux_header
 
-__all__ = ["BASE_CFLAGS", "compile", "find_clang", "include_dir"]
+__all__ = ["BASE_CFLAGS", "BTF_ENV", "compile", "find_clang", "include_dir", "resolve_btf"]
+
+#: The environment variable that sets ``compile()``'s default ``btf``.
+BTF_ENV = "LIBBPF_PY_BTF"
 
 BASE_CFLAGS = ("-g", "-O2", "-target", "bpf", "-mcpu=v3")
 _CLANG_NAMES = ("clang-19", "clang-20", "clang-21", "clang-18", "clang-17", "clang-16", "clang")
@@ -56,6 +63,35 @@ def _source_of(source: str | os.PathLike[str]) -> tuple[str, Path | None]:
     return str(source), None
 
 
+def resolve_btf(btf: str | os.PathLike[str] | None = None) -> Path:
+    """The BTF file a compile reads its ``vmlinux.h`` from.
+
+    ``btf`` is a path to a raw BTF file or an ELF file with a ``.BTF`` section (an
+    uncompressed ``vmlinux``); ``"running"`` for the running kernel's
+    ``/sys/kernel/btf/vmlinux``; or a Debian kernel version (``"6.12"``,
+    ``"6.12.117+deb13-amd64"``), whose package is fetched and cached once by
+    :func:`libbpf_py.kernels.fetch_kernel_btf`. ``None`` means ``$LIBBPF_PY_BTF`` when set,
+    else the running kernel.
+    """
+    if btf is None:
+        btf = os.environ.get(BTF_ENV) or "running"
+    if isinstance(btf, str) and (btf == "running" or _looks_like_version(btf)) \
+            and not os.path.exists(btf):
+        from libbpf_py.kernels import fetch_kernel_btf
+
+        return fetch_kernel_btf(btf)
+    path = Path(btf)
+    if not path.is_file():
+        raise NotFound(f"no BTF file at {path}: pass a BTF or vmlinux file, \"running\", or a "
+                       "Debian kernel version such as \"6.12\"")
+    return path
+
+
+def _looks_like_version(text: str) -> bool:
+    head, _, _ = text.partition(".")
+    return head.isdigit() and "/" not in text and "." in text
+
+
 def compile(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
@@ -64,10 +100,14 @@ def compile(
     defines: Mapping[str, str | int | None] | None = None,
     cflags: Sequence[str] = (),
     clang: str | None = None,
+    btf: str | os.PathLike[str] | None = None,
 ) -> Path:
     """CO-RE compile BPF C ``source`` (a ``.c`` path, or C text) into a BPF ELF object.
 
-    Returns the object's path: ``output`` if given, else a file in the cache. Raises
+    Returns the object's path: ``output`` if given, else a file in the cache. ``btf``
+    chooses the kernel types ``vmlinux.h`` holds (see :func:`resolve_btf`): the running
+    kernel by default, or one fixed BTF, so that the same object is built wherever it is
+    compiled and CO-RE adapts it to each kernel that loads it. Raises
     :class:`~libbpf_py.errors.CompileError` with clang's diagnostics when it fails.
     Later flags in ``cflags`` override the defaults (``cflags=("-mcpu=v4",)``).
     """
@@ -78,7 +118,8 @@ def compile(
     includes = [Path(d) for d in include_dirs]
     if path is not None:
         includes.insert(0, path.resolve().parent)
-    includes += [vmlinux_header().parent, include_dir()]
+    btf_path = resolve_btf(btf)
+    includes += [vmlinux_header(btf_path).parent, include_dir()]
     if multiarch.is_dir():
         includes.append(multiarch)
     define_flags = [f"-D__TARGET_ARCH_{arch}"]
@@ -86,27 +127,81 @@ def compile(
         define_flags.append(f"-D{key}" if value is None else f"-D{key}={value}")
     flags = [*BASE_CFLAGS, *define_flags, *(f"-I{d}" for d in includes), *cflags]
 
-    if output is None:
-        key = hashlib.sha256("\0".join([compiler, text, *flags]).encode()).hexdigest()[:24]
-        stem = path.name.removesuffix(".c") if path else "source"
-        out = cache_dir() / "objects" / f"{stem}-{key}.o"
-        if out.exists():
-            return out
-    else:
-        out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256("\0".join([compiler, text, *flags]).encode()).hexdigest()[:24]
+    stem = path.name.removesuffix(".c") if path else "source"
+    cached = cache_dir() / "objects" / f"{stem}-{key}.o"
+    out = cached if output is None else Path(output)
+    if _still_valid(cached):
+        if out != cached:
+            _copy_into_place(cached, out)
+        narrate(f"compile {path or 'source'} against {btf_path}", f"cached {cached}",
+                phase="source")
+        return out
+    cached.parent.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="libbpf_py-cc-") as tmp:
         src_file = path if path is not None else Path(tmp) / "source.bpf.c"
         if path is None:
             src_file.write_text(text)
         partial = Path(tmp) / "out.o"
+        depfile = Path(tmp) / "out.d"
         command = [compiler, *flags, "-c", str(src_file), "-o", str(partial)]
-        proc = subprocess.run(command, capture_output=True, text=True)
+        proc = subprocess.run([*command, "-MD", "-MF", str(depfile)], capture_output=True,
+                              text=True)
         if proc.returncode != 0:
             raise CompileError(f"clang failed to compile {src_file}", diagnostics=proc.stderr,
                                command=command)
-        shutil.move(str(partial), out)
+        _copy_into_place(partial, cached)
+        _record_inputs(cached, depfile, skip={src_file})
+    if out != cached:
+        _copy_into_place(cached, out)
     narrate(" ".join(command[:1] + list(BASE_CFLAGS) + ["...", str(src_file)]), f"wrote {out}",
             phase="source")
     return out
+
+
+def _inputs_file(cached: Path) -> Path:
+    return cached.with_suffix(".inputs.json")
+
+
+def _digest(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _record_inputs(cached: Path, depfile: Path, skip: set[Path]) -> None:
+    # The cache key covers the source text and the flags, not the headers it includes:
+    # remember each header's digest, so an edited header makes the object stale. The
+    # generated vmlinux.h is left out, its folder (in the flags) is named by its BTF.
+    text = depfile.read_text().replace("\\\n", " ")
+    names = text.partition(":")[2].split()
+    inputs = {name: _digest(name) for name in names
+              if Path(name) not in skip and Path(name).name != "vmlinux.h"}
+    tmp = _inputs_file(cached).with_suffix(".tmp")
+    tmp.write_text(json.dumps(inputs, sort_keys=True))
+    os.replace(tmp, _inputs_file(cached))
+
+
+def _still_valid(cached: Path) -> bool:
+    try:
+        inputs = json.loads(_inputs_file(cached).read_text())
+    except (OSError, ValueError):
+        return False
+    return cached.exists() and all(_digest(name) == digest for name, digest in inputs.items())
+
+
+def _copy_into_place(src: Path, dest: Path) -> None:
+    # Copy beside the final name and rename, so a concurrent reader (another test process,
+    # a guest kernel sharing the cache) never sees half an object.
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

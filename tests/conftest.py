@@ -25,6 +25,45 @@ IS_ROOT = capability_problem() is None
 requires_root = pytest.mark.requires_root
 
 
+_PIN = TESTS.parent / "vendor" / "kernel-btf.pin"
+
+
+def pinned_btf() -> Path:
+    """The pinned kernel BTF the suite compiles against (fetched once, then cached).
+
+    Read from vendor/kernel-btf.pin, checked against its sha256. ``LIBBPF_PY_BTF`` set
+    beforehand wins (``running`` compiles against this machine's kernel instead).
+    """
+    import hashlib
+
+    from libbpf_py.kernels import fetch_kernel_btf
+
+    pin = dict(line.split("=", 1) for line in _PIN.read_text().splitlines()
+               if "=" in line and not line.startswith("#"))
+    path = fetch_kernel_btf(pin["RELEASE"])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != pin["SHA256"]:
+        raise pytest.UsageError(f"the BTF of kernel {pin['RELEASE']} at {path} has sha256 "
+                                f"{digest}, not the pinned {pin['SHA256']} ({_PIN})")
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile every BPF object of the run against one BTF, before any test compiles."""
+    from libbpf_py.compiler import BTF_ENV
+
+    if not os.environ.get(BTF_ENV):
+        os.environ[BTF_ENV] = str(pinned_btf())
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the BTF the run's objects are compiled against, and the kernel they run on."""
+    from libbpf_py.compiler import BTF_ENV
+
+    return f"bpf: objects compiled against {os.environ.get(BTF_ENV)}; " \
+           f"kernel {os.uname().release}"
+
+
 def open_fds() -> set[int]:
     """The file descriptors this process has open right now."""
     return {int(fd) for fd in os.listdir("/proc/self/fd")}

@@ -31,7 +31,7 @@ def _compile(args: argparse.Namespace) -> int:
 
     source = Path(args.source)
     output = args.output or source.with_name(source.name.removesuffix(".c") + ".o")
-    out = compile(source, output, include_dirs=args.include, cflags=args.cflag)
+    out = compile(source, output, include_dirs=args.include, cflags=args.cflag, btf=args.btf)
     if wants_json(args):
         emit_json({"object": str(out), "size": out.stat().st_size})
     else:
@@ -43,12 +43,16 @@ def add_compile(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``compile``."""
     p = sub.add_parser("compile", parents=[common], help="CO-RE compile BPF C into an object",
                        description="clang -g -O2 -target bpf, with vmlinux.h generated from "
-                       "this kernel's BTF. Prints the object's path.")
+                       "this kernel's BTF (or --btf's). Prints the object's path.")
     p.add_argument("source", metavar="SOURCE", help="a .bpf.c file")
     p.add_argument("-o", "--output",
                    help="where to write the object (default: SOURCE with .o for .c)")
     p.add_argument("-I", "--include", action="append", default=[], metavar="DIR")
     p.add_argument("--cflag", action="append", default=[], metavar="FLAG")
+    p.add_argument("--btf", metavar="BTF",
+                   help="the kernel types to compile against: a BTF or vmlinux file, "
+                   "'running', or a Debian kernel version such as 6.12 (default: "
+                   "$LIBBPF_PY_BTF, else the running kernel)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_compile)
 

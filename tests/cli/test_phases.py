@@ -25,6 +25,16 @@ def test_compile_writes_beside_the_source(cli, tmp_path: Path) -> None:
     assert json.loads(ran.out)["object"] == str(tmp_path / "q.o")
 
 
+def test_compile_against_a_chosen_btf(cli, tmp_path: Path) -> None:
+    src = tmp_path / "p.bpf.c"
+    src.write_text((HERE / "bpf" / "lpy_cli.bpf.c").read_text())
+    ran = cli("compile", src, "--btf", "running", "-o", tmp_path / "r.o")
+    assert ran.code == 0, ran.err
+    assert (tmp_path / "r.o").read_bytes()[:4] == b"\x7fELF"
+    ran = cli("compile", src, "--btf", tmp_path / "no.btf")
+    assert ran.code == 66 and "no BTF file" in ran.err
+
+
 def test_compile_errors(cli, tmp_path: Path) -> None:
     ran = cli("compile", tmp_path / "missing.bpf.c")
     assert ran.code == 66 and "no BPF source file" in ran.err

@@ -4,7 +4,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-struct line {
+struct bash_line {
 	u32 pid;
 	char text[80];
 };
@@ -13,14 +13,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct line);
+	__type(value, struct bash_line);
 } scratch SEC(".maps");
 
 SEC("uretprobe//bin/bash:readline")
 int BPF_URETPROBE(readline_ret, const void *ret)
 {
 	u32 zero = 0;
-	struct line *l = bpf_map_lookup_elem(&scratch, &zero);
+	struct bash_line *l = bpf_map_lookup_elem(&scratch, &zero);
 
 	if (!l || !ret)
 		return 0;
