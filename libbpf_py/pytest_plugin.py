@@ -15,13 +15,23 @@ Markers
     ``bpf_leak_check``                   run the leak check for this test
 
 The ini option ``bpf_leak_check = true`` (or ``--bpf-leak-check``) checks every test.
+
+Other kernels
+    ``--bpf-kernel 6.1,6.12`` runs the same pytest invocation inside each Debian kernel
+    (:mod:`libbpf_py.kernels`, :mod:`libbpf_py.vm`), one guest after another, instead of on
+    this machine's kernel, and reports per kernel. The host session collects (so mistakes
+    show at once) but runs nothing itself; inside a guest ``LIBBPF_PY_GUEST`` holds the
+    release and ``--bpf-kernel`` is ignored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
+import shutil
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -303,6 +313,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail every test that leaks fds, bpffs pins or network namespaces")
     parser.addini("bpf_leak_check", type="bool", default=False,
                   help="run libbpf_py's leak check on every test")
+    group.addoption("--bpf-kernel", action="append", dest="bpf_kernel", default=[],
+                    metavar="VERSIONS",
+                    help="run these tests inside each Debian kernel instead (comma list or "
+                         "repeated: 6.1, 6.12, 7.2 or an exact release); needs root, apt, "
+                         "qemu and libbpf_py[vm]")
+    group.addoption("--bpf-kernel-timeout", type=float, dest="bpf_kernel_timeout",
+                    default=7200.0, metavar="SECONDS",
+                    help="stop a --bpf-kernel guest after this long (default 7200)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -313,6 +331,10 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "kernel has each feature (libbpf_py.features probes)")
     config.addinivalue_line("markers", "bpf_leak_check: fail the test if it leaks fds, pins "
                                        "or network namespaces")
+    versions = [v.strip() for arg in config.getoption("bpf_kernel", None) or []
+                for v in arg.split(",") if v.strip()]
+    if versions:
+        config.pluginmanager.register(KernelMatrix(config, versions), "libbpf_py-kernels")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -326,3 +348,173 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             reason = _feature_problem(str(feature))
             if reason:
                 pytest.skip(f"kernel feature {feature}: {reason}")
+
+
+# -- other kernels: --bpf-kernel ---------------------------------------------------------------
+
+@dataclass
+class KernelOutcome:
+    """How one guest kernel's run of the session went, read from its JUnit XML."""
+
+    release: str
+    accelerator: str = ""
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    exit_code: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True if the guest ran and nothing failed."""
+        return not self.problem and not self.failed and not self.errors and self.exit_code in (
+            0, 5)  # 5: no tests collected, as pytest itself counts it
+
+    def line(self) -> str:
+        """One summary line: the release, the counts and the wall time."""
+        counts = (f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped, "
+                  f"{self.errors} errors")
+        extra = f"; {self.problem}" if self.problem else ""
+        return (f"{self.release} ({self.accelerator or '?'}): {counts} in "
+                f"{self.seconds:.1f} s, pytest exit {self.exit_code}{extra}")
+
+
+def _strip_kernel_args(args: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("--bpf-kernel", "--bpf-kernel-timeout"):
+            skip = True
+        elif not arg.startswith(("--bpf-kernel=", "--bpf-kernel-timeout=")):
+            out.append(arg)
+    return out
+
+
+def _read_junit(path: Path, outcome: KernelOutcome) -> None:
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    for suite in [root] if root.tag == "testsuite" else root.iter("testsuite"):
+        tests = int(suite.get("tests", 0))
+        failed, errors = int(suite.get("failures", 0)), int(suite.get("errors", 0))
+        skipped = int(suite.get("skipped", 0))
+        outcome.failed += failed
+        outcome.errors += errors
+        outcome.skipped += skipped
+        outcome.passed += tests - failed - errors - skipped
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Inside a ``--bpf-kernel`` guest, name the kernel the tests run on."""
+    from libbpf_py.vm import guest_release
+
+    release = guest_release()
+    return f"libbpf_py: inside guest kernel {release}" if release else None
+
+
+class KernelMatrix:
+    """The ``--bpf-kernel`` plugin: run the session in each guest kernel, report per kernel."""
+
+    def __init__(self, config: pytest.Config, versions: list[str]) -> None:
+        self.config = config
+        self.versions = versions
+        self.outcomes: list[KernelOutcome] = []
+        from libbpf_py.vm import guest_release
+
+        self.inside = guest_release()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Check the host can boot guests and fetch the kernels: one clear line if not."""
+        if self.inside:
+            return
+        from libbpf_py.errors import BpfError
+        from libbpf_py.kernels import fetch_kernel
+        from libbpf_py.vm import require_vm_tools
+
+        try:
+            require_vm_tools()
+            self.kernels = [fetch_kernel(v) for v in self.versions]
+        except BpfError as e:
+            raise pytest.UsageError(f"--bpf-kernel: {e}") from None
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        """Say where the tests run."""
+        if self.inside:
+            return "libbpf_py: --bpf-kernel ignored inside a guest"
+        return ("libbpf_py: running in guest kernels "
+                + ", ".join(k.release for k in self.kernels) + " (virtme-ng + qemu), "
+                "not on this machine's kernel")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """Run every guest in turn instead of the local tests."""
+        if self.inside:
+            return None
+        if session.config.option.collectonly:
+            return None
+        import tempfile
+
+        from libbpf_py.vm import run_in_kernel
+        from libbpf_py.vmlinux import cache_dir
+
+        params = self.config.invocation_params
+        cwd = Path(params.dir)
+        args = _strip_kernel_args([str(a) for a in params.args])
+        if self.config.get_terminal_writer().hasmarkup:
+            args.append("--color=yes")
+        cache = cache_dir()
+        results_root = cache / "vm" / "results"
+        results_root.mkdir(parents=True, exist_ok=True)
+        capman = self.config.pluginmanager.getplugin("capturemanager")
+        results = Path(tempfile.mkdtemp(dir=results_root, prefix="session-"))
+        try:
+            for kernel in self.kernels:
+                junit = results / f"{kernel.release}.xml"
+                argv = [sys.executable, "-m", "pytest", *args, f"--junitxml={junit}"]
+                outcome = KernelOutcome(kernel.release)
+                self.outcomes.append(outcome)
+                tw = self.config.get_terminal_writer()
+                tw.sep("=", f"libbpf_py: guest kernel {kernel.release}", bold=True)
+                ctx = capman.global_and_fixture_disabled() if capman else _nothing()
+                with ctx:
+                    try:
+                        run = run_in_kernel(kernel, argv, cwd=cwd, rw_dirs=[cwd, cache, results],
+                                            timeout=self.config.option.bpf_kernel_timeout)
+                    except Exception as e:  # a guest that cannot run fails its kernel only
+                        outcome.problem = f"{type(e).__name__}: {e}"
+                        continue
+                outcome.accelerator = run.accelerator
+                outcome.seconds = run.seconds
+                outcome.exit_code = run.returncode
+                if junit.exists():
+                    _read_junit(junit, outcome)
+                elif not outcome.problem:
+                    outcome.problem = "the guest wrote no results (crashed or did not boot)"
+                    if run.stderr:
+                        outcome.problem += ": " + run.stderr.strip().splitlines()[-1][:200]
+        finally:
+            shutil.rmtree(results, ignore_errors=True)
+        session.testsfailed = sum(1 for o in self.outcomes if not o.ok)
+        return True
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """One line per guest kernel: passed/failed/skipped/errors and the wall time."""
+        if self.inside or not self.outcomes:
+            return
+        terminalreporter.section("libbpf_py: results per kernel")
+        for o in self.outcomes:
+            terminalreporter.line(o.line(), green=o.ok, red=not o.ok)
+        bad = [o.release for o in self.outcomes if not o.ok]
+        terminalreporter.line(f"(this session ran its tests in {len(self.outcomes)} guest "
+                              "kernel(s), none on this machine's kernel"
+                              + (f"; failed in {', '.join(bad)})" if bad else ")"),
+                              red=bool(bad))
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
