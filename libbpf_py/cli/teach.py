@@ -24,7 +24,25 @@ class TutorialStopped(BpfError):
 def _demo(args: argparse.Namespace) -> int:
     from libbpf_py.demo.walkthrough import run_walkthrough
 
+    if args.kernel:
+        return _demo_in_kernels(args)
     return ExitCode.OK if run_walkthrough().ok else ExitCode.FAILED
+
+
+def _demo_in_kernels(args: argparse.Namespace) -> int:
+    """Rerun this demo inside each Debian kernel of ``--kernel`` (libbpf_py.vm)."""
+    from libbpf_py.kernels import fetch_kernel
+    from libbpf_py.vm import run_in_kernel
+
+    flags = [f"--{f}" for f in ("explain", "debug") if getattr(args, f, False)]
+    kernels = [fetch_kernel(v.strip()) for arg in args.kernel for v in arg.split(",") if v]
+    results = [run_in_kernel(k, [sys.executable, "-m", "libbpf_py", "demo", *flags])
+               for k in kernels]
+    for r in results:
+        print(f"demo in {r.kernel.release} ({r.accelerator}): "
+              f"{'passed' if r.returncode == 0 else f'FAILED (exit {r.returncode})'} "
+              f"in {r.seconds:.0f} s")
+    return ExitCode.OK if all(r.returncode == 0 for r in results) else ExitCode.FAILED
 
 
 def _ask(next_title: str) -> None:
@@ -52,6 +70,9 @@ def add_demo(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("demo", parents=[common], help="the XDP packet filter end to end",
                        description="Compile, inspect, load, attach, send real packets, "
                        "block, count, detach and unload, in a throwaway network namespace.")
+    p.add_argument("--kernel", action="append", default=[], metavar="VERSION",
+                   help="run it inside this Debian kernel instead (6.1, 6.12, 7.2, a release; "
+                   "repeat or comma-separate), with virtme-ng + qemu")
     p.set_defaults(func=_demo, explain_by_default=True)
 
 
