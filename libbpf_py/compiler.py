@@ -134,8 +134,6 @@ def compile(
     if _still_valid(cached):
         if out != cached:
             _copy_into_place(cached, out)
-        narrate(f"compile {path or 'source'} against {btf_path}", f"cached {cached}",
-                phase="source")
         return out
     cached.parent.mkdir(parents=True, exist_ok=True)
 
