@@ -227,6 +227,34 @@ def _dedupe(dirs: Sequence[Path]) -> list[Path]:
     return out
 
 
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def _end_group(pgid: int) -> None:
+    """SIGTERM the group, wait up to 10 s for it to go, then SIGKILL what is left."""
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        if not _group_members(pgid):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_members(pgid):
+            time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def _process_group(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[
         subprocess.Popen[bytes]]:
@@ -236,20 +264,14 @@ def _process_group(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[
     try:
         yield proc
     finally:
-        # qemu runs in vng's process group: end the whole group, whatever happened.
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=5)
-                os.killpg(proc.pid, 0)  # anything left in the group?
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        proc.wait()
+        # qemu and virtme-run run in vng's process group: end all of it, whatever happened.
+        try:
+            _end_group(proc.pid)
+        finally:
+            proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
 
 
 def _pump(proc: subprocess.Popen[bytes], deadline: float, stream: bool) -> tuple[str, str]:
