@@ -16,6 +16,8 @@ Feature names:
 - ``iter:<target>`` (``iter:task``, ``iter:bpf_map_elem``): whether the kernel loads an
   iterator program for that target; kernels differ per target, and a policy (lockdown)
   may refuse some targets while allowing others
+- ``command:<name>``: one of :data:`COMMANDS`, a ``bpf()`` command newer than the
+  oldest kernels (``command:prog_stream_read``: BPF streams, Linux 6.17)
 - ``kconfig:CONFIG_X`` (needs a readable kernel config)
 
 Results are cached for the life of the process; :func:`clear_cache` forgets them.
@@ -36,6 +38,7 @@ from libbpf_py.enums import AttachType, MapType, ProgType
 
 __all__ = [
     "ATTACH_KINDS",
+    "COMMANDS",
     "cgroup2_mount",
     "check",
     "clear_cache",
@@ -91,8 +94,12 @@ def check(feature: str) -> str | None:
         return _kconfig_reason(rest)
     if kind == "iter":
         return _iter_target(rest)
+    if kind == "command":
+        if rest.lower() not in _COMMAND_PROBES:
+            raise ValueError(f"unknown bpf() command {rest!r}; one of: {', '.join(COMMANDS)}")
+        return _cached_command(rest.lower())
     raise ValueError(f"unknown feature kind {kind!r} in {feature!r}; one of: prog_type, "
-                     "map_type, helper, attach, iter, kconfig")
+                     "map_type, helper, attach, iter, command, kconfig")
 
 
 def require(feature: str) -> None:
@@ -131,7 +138,8 @@ def has_kconfig(option: str) -> bool:
 
 def clear_cache() -> None:
     """Forget every probe result (e.g. after loading a kernel module)."""
-    for fn in (_prog_type, _map_type, _helper, _cached_attach, _iter_target, kconfig):
+    for fn in (_prog_type, _map_type, _helper, _cached_attach, _iter_target,
+               _cached_command, kconfig):
         fn.cache_clear()
 
 
@@ -573,3 +581,35 @@ ATTACH_KINDS: tuple[str, ...] = tuple(_ATTACH_PROBES)
 @functools.cache
 def _cached_attach(kind: str) -> str | None:
     return _ATTACH_PROBES[kind]()
+
+
+# --- bpf() commands ----------------------------------------------------------------
+
+def _probe_prog_stream_read() -> str | None:
+    ffi, lib = _lib()
+    prog = _load_min(ProgType.SOCKET_FILTER)
+    if prog < 0:
+        return f"BPF streams: loading a socket filter failed: {_refusal(-prog)}"
+    try:
+        buf = ffi.new("char[]", 8)
+        ret = int(lib.bpf_prog_stream_read(prog, 1, buf, 8, ffi.NULL))
+    finally:
+        os.close(prog)
+    if ret >= 0:
+        return None
+    # An unknown command is EINVAL: the kernel predates BPF streams.
+    return ("BPF streams: the kernel does not know BPF_PROG_STREAM_READ_BY_FD (Linux "
+            f"6.17+): {_refusal(-ret)}")
+
+
+_COMMAND_PROBES: dict[str, Callable[[], str | None]] = {
+    "prog_stream_read": _probe_prog_stream_read,
+}
+
+#: Every ``bpf()`` command :func:`check` can probe as ``command:<name>``.
+COMMANDS: tuple[str, ...] = tuple(_COMMAND_PROBES)
+
+
+@functools.cache
+def _cached_command(name: str) -> str | None:
+    return _COMMAND_PROBES[name]()
