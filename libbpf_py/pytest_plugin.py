@@ -474,6 +474,7 @@ class KernelMatrix:
         try:
             for kernel in self.kernels:
                 junit = results / f"{kernel.release}.xml"
+                console = cache / "vm" / f"{kernel.release}.console.log"
                 argv = [sys.executable, "-m", "pytest", *args, f"--junitxml={junit}"]
                 outcome = KernelOutcome(kernel.release)
                 self.outcomes.append(outcome)
@@ -483,7 +484,8 @@ class KernelMatrix:
                 with ctx:
                     try:
                         run = run_in_kernel(kernel, argv, cwd=cwd, rw_dirs=[cwd, cache, results],
-                                            timeout=self.config.option.bpf_kernel_timeout)
+                                            timeout=self.config.option.bpf_kernel_timeout,
+                                            console_log=console)
                     except Exception as e:  # a guest that cannot run fails its kernel only
                         outcome.problem = f"{type(e).__name__}: {e}"
                         continue
@@ -493,9 +495,8 @@ class KernelMatrix:
                 if junit.exists():
                     _read_junit(junit, outcome)
                 elif not outcome.problem:
-                    outcome.problem = "the guest wrote no results (crashed or did not boot)"
-                    if run.stderr:
-                        outcome.problem += ": " + run.stderr.strip().splitlines()[-1][:200]
+                    outcome.problem = ("the guest wrote no results (crashed or did not boot); "
+                                       f"its console and stderr are in {console}")
         finally:
             shutil.rmtree(results, ignore_errors=True)
         session.testsfailed = sum(1 for o in self.outcomes if not o.ok)

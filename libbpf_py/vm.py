@@ -274,9 +274,10 @@ def _process_group(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[
                     pipe.close()
 
 
-def _pump(proc: subprocess.Popen[bytes], deadline: float, stream: bool) -> tuple[str, str]:
+def _pump(proc: subprocess.Popen[bytes], deadline: float, stream: bool,
+          console: IO[str] | None) -> tuple[str, str]:
     chunks: dict[int, list[bytes]] = {1: [], 2: []}
-    sinks: dict[int, IO[str]] = {1: sys.stdout, 2: sys.stderr}
+    sinks: dict[int, IO[str]] = {1: sys.stdout, 2: console or sys.stderr}
     sel = selectors.DefaultSelector()
     assert proc.stdout is not None and proc.stderr is not None
     sel.register(proc.stdout, selectors.EVENT_READ, 1)
@@ -293,7 +294,7 @@ def _pump(proc: subprocess.Popen[bytes], deadline: float, stream: bool) -> tuple
                 open_streams -= 1
                 continue
             chunks[key.data].append(data)
-            if stream:
+            if stream or (console is not None and key.data == 2):
                 sink = sinks[key.data]
                 sink.write(data.decode(errors="replace"))
                 sink.flush()
@@ -304,7 +305,7 @@ def _pump(proc: subprocess.Popen[bytes], deadline: float, stream: bool) -> tuple
 
 def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
           timeout: float, kvm: bool, stream: bool, rw_dirs: Sequence[Path], cpus: int,
-          memory: str) -> GuestRun:
+          memory: str, console_log: Path | None = None) -> GuestRun:
     # Not under /var/tmp or /run: the guest mounts its own there and would not see it.
     runs = _vm_cache() / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -319,15 +320,20 @@ def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping
                "--append", "modprobe.blacklist=" + ",".join(_IDLE_HARDWARE_MODULES)]
         if not kvm:
             cmd.append("--disable-kvm")
+        if console_log is not None:
+            cmd.append("--verbose")  # the kernel's console joins stderr
         for d in _dedupe([*rw_dirs, work]):
             cmd += ["--rwdir", str(d)]
         cmd += ["--exec", str(script)]
         # vng and qemu keep their temporary files under TMPDIR: a folder removed after.
         host_env = {**os.environ, "PATH": _tool_path(), "TMPDIR": str(work)}
         started = time.monotonic()
-        with _process_group(cmd, host_env, work) as proc:
+        with contextlib.ExitStack() as stack:
+            console = (stack.enter_context(open(console_log, "w"))
+                       if console_log is not None else None)
+            proc = stack.enter_context(_process_group(cmd, host_env, work))
             try:
-                out, err = _pump(proc, started + timeout, stream)
+                out, err = _pump(proc, started + timeout, stream, console)
             except GuestTimeout:
                 raise GuestTimeout(f"{kernel.release}: {shlex.join(argv)} did not finish in "
                                    f"{timeout:.0f} s; the guest was stopped") from None
@@ -348,7 +354,8 @@ def run_in_kernel(kernel: KernelPackage, argv: Sequence[str], *,
                   env: Mapping[str, str] | None = None, timeout: float = 3600.0,
                   cpus: int = 2, memory: str = "4G",
                   rw_dirs: Sequence[str | os.PathLike[str]] | None = None,
-                  stream: bool = True, kvm: bool | None = None) -> GuestRun:
+                  stream: bool = True, kvm: bool | None = None,
+                  console_log: str | os.PathLike[str] | None = None) -> GuestRun:
     """Boot ``kernel`` in qemu, run ``argv`` in it as root, and return what it did.
 
     ``cwd`` (default: the current directory) is where the command starts; it and every
@@ -358,7 +365,8 @@ def run_in_kernel(kernel: KernelPackage, argv: Sequence[str], *,
     ``PYTHON*``, ``PYTEST_*`` and locale variables, updated with ``env``, plus
     :data:`GUEST_ENV` set to the release. ``stream`` copies the guest's output to this
     process's stdout/stderr as it comes. ``kvm`` forces the accelerator; by default
-    :func:`accelerator` decides.
+    :func:`accelerator` decides. ``console_log`` writes the guest kernel's console (boot
+    messages, oopses, panics) and the command's stderr to that file instead of stderr.
 
     Raises :class:`~libbpf_py.errors.NotSupported` when the host lacks a tool (naming the
     package to install) and :class:`GuestTimeout` after ``timeout`` seconds, having
@@ -376,7 +384,8 @@ def run_in_kernel(kernel: KernelPackage, argv: Sequence[str], *,
     else:
         use_kvm = kvm
     run = _boot(kernel, argv, cwd=where, env=env or {}, timeout=timeout, kvm=use_kvm,
-                stream=stream, rw_dirs=shared, cpus=cpus, memory=memory)
+                stream=stream, rw_dirs=shared, cpus=cpus, memory=memory,
+                console_log=Path(console_log) if console_log is not None else None)
     narrate(f"vng --run {kernel.vmlinuz.name} --exec {shlex.join(argv)}",
             f"exit {run.returncode} in {run.seconds:.1f} s ({run.accelerator})", phase="kernel")
     return run
