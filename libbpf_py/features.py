@@ -478,8 +478,9 @@ def _iter_target(target: str) -> str | None:
     finally:
         os.close(prog)
     # Targets that iterate one map, cgroup or socket map need it as a link parameter and
-    # answer EINVAL without one: loading was the test for those.
-    if link >= 0 or link == -errno.EINVAL:
+    # answer EINVAL without one (6.1: EBADF, taking the missing fd for 0): loading was
+    # the test for those.
+    if link >= 0 or link in (-errno.EINVAL, -errno.EBADF):
         _close(link)
         return None
     return f"{what}: attaching failed: {_refusal(-link)}"
@@ -534,6 +535,25 @@ def _probe_cgroup() -> str | None:
     return _prog_type(ProgType.CGROUP_SKB)
 
 
+def _probe_sockmap() -> str | None:
+    reason = _needs("map_type:sockmap", "prog_type:sk_skb", "prog_type:sk_msg")()
+    if reason:
+        return reason
+    ffi, lib = _lib()
+    # attach_sockmap makes a BPF link (Linux 6.10+); older kernels only attach the
+    # program to the map without one. Linked to an empty sockmap, it sees nothing.
+    sockmap = int(lib.bpf_map_create(MapType.SOCKMAP, ffi.NULL, 4, 4, 1, ffi.NULL))
+    if sockmap < 0:
+        return f"sockmap: creating a sockmap failed: {_refusal(-sockmap)}"
+    try:
+        reason = _with_prog(ProgType.SK_MSG, AttachType.SK_MSG_VERDICT, lambda prog: int(
+            lib.bpf_link_create(prog, sockmap, AttachType.SK_MSG_VERDICT, ffi.NULL)),
+            what="sockmap links (Linux 6.10+)")
+    finally:
+        os.close(sockmap)
+    return reason
+
+
 def _needs(*features: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         for feature in features:
@@ -568,7 +588,7 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "socket_filter": _needs("prog_type:socket_filter"),
     "sk_lookup": _needs("prog_type:sk_lookup"),
     "netns": _needs("prog_type:sk_lookup"),
-    "sockmap": _needs("map_type:sockmap", "prog_type:sk_skb", "prog_type:sk_msg"),
+    "sockmap": _probe_sockmap,
     "netfilter": _probe_netfilter,
     "iter": _probe_iter,
     "struct_ops": _needs("map_type:struct_ops", "prog_type:struct_ops"),

@@ -59,8 +59,9 @@ def test_kprobe_runs_then_stops(attach_objects: dict[str, Path]) -> None:
     with probes(attach_objects, "on_getppid") as obj:
         link = obj.programs["on_getppid"].attach_kprobe(GETPPID)
         info = link.info()
-        assert info.type is LinkType.PERF_EVENT and info.perf_event == "kprobe"
-        assert info.target == GETPPID
+        assert info.type is LinkType.PERF_EVENT
+        # Kernels before 6.6 tell nothing more about a perf-event link.
+        assert (info.perf_event, info.target) in (("kprobe", GETPPID), ("", ""))
         assert moved(obj, 0, calls(os.getppid, 5)) == 5
         link.detach()
         assert moved(obj, 0, calls(os.getppid, 5)) == 0
@@ -70,7 +71,7 @@ def test_kretprobe_sees_the_return_value_then_stops(attach_objects: dict[str, Pa
     need("attach:kretprobe")
     with probes(attach_objects, "on_getppid_ret") as obj:
         link = obj.programs["on_getppid_ret"].attach_kprobe(GETPPID, retprobe=True)
-        assert link.info().perf_event == "kretprobe"
+        assert link.info().perf_event in ("kretprobe", "")  # "": before 6.6
         assert moved(obj, 1, calls(os.getppid, 4)) == 4
         assert obj.maps["seen"][1] == os.getppid()  # the syscall's return value
         link.detach()
