@@ -79,9 +79,14 @@ class SocketAttach(AttachBase):
             os.close(ns_fd)
 
     def attach_sockmap(self, map: Map) -> Link:
-        """Attach an sk_msg or sk_skb program to a sockmap or sockhash ``map``."""
+        """Attach an sk_msg or sk_skb program to a sockmap or sockhash ``map``.
+
+        The attachment is a BPF link (Linux 6.10+); older kernels raise
+        :class:`~libbpf_py.errors.NotSupported`.
+        """
         prog = self._libbpf_program("sockmap")
         what = f"attaching {self.name!r} to map {map.name!r}"
+        self._require_feature("sockmap", what)
         return self._made(lib.bpf_program__attach_sockmap(prog, map.fd),
                           f"bpf_program__attach_sockmap({self.name!r}, {map.name!r})", what,
                           f"{self.name} ({self.expected_attach_type.label} on {map.name})")

@@ -3,10 +3,18 @@ the attach methods then do. Nothing here hard-codes what this kernel supports.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import libbpf_py
 from libbpf_py import features
-from libbpf_py.enums import MapType, ProgType
+from libbpf_py.enums import LinkType, MapType, ProgType
+from libbpf_py.errors import NotSupported
+from libbpf_py.link import Link
+from libbpf_py.loaded import LoadedObject
+from libbpf_py.netns import VethPair
+from libbpf_py.program import Program
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -79,6 +87,70 @@ def test_require_raises_not_supported_with_the_reason() -> None:
         pytest.skip("this kernel has every attach kind")
     with pytest.raises(NotSupported) as err:
         features.require(f"attach:{missing[0]}")
-    assert features.check(f"attach:{missing[0]}") in str(err.value)
+    reason = features.check(f"attach:{missing[0]}")
+    assert reason is not None and reason in str(err.value)
     features.clear_cache()
     assert not features.has_attach(missing[0])
+
+
+# --- kinds newer than some supported kernels: NotSupported from the probe, or the real thing
+
+_NEWER: dict[str, tuple[str, LinkType]] = {
+    "tcx": ("newer_tcx", LinkType.TCX),
+    "netfilter": ("newer_nf", LinkType.NETFILTER),
+    "uprobe_multi": ("newer_umulti", LinkType.UPROBE_MULTI),
+    "sockmap": ("newer_msg", LinkType.SOCKMAP),
+}
+
+
+def _attach(kind: str, prog: Program, obj: LoadedObject, dev: str, binary: Path) -> Link:
+    if kind == "tcx":
+        return prog.attach_tcx(dev)
+    if kind == "netfilter":
+        return prog.attach_netfilter("local_in", priority=1000)  # accepts every packet
+    if kind == "uprobe_multi":
+        return prog.attach_uprobe_multi(binary, "lpy_target*")  # the binary never runs
+    return prog.attach_sockmap(obj.maps["newer_socks"])
+
+
+@pytest.mark.parametrize("kind", sorted(_NEWER))
+def test_newer_kind_attaches_or_is_not_supported_from_the_probe(
+        kind: str, attach_objects: dict[str, Path], veth: VethPair,
+        target_binary: Path) -> None:
+    reason = features.check(f"attach:{kind}")
+    program, link_type = _NEWER[kind]
+    with libbpf_py.ObjectFile(attach_objects["newer"]).open() as opened:
+        if reason is None:
+            opened.programs[program].autoload = True
+        with opened.load() as obj:
+            if reason is None:
+                link = _attach(kind, obj.programs[program], obj, veth.host, target_binary)
+                try:
+                    assert link.info().type is link_type
+                finally:
+                    link.detach()
+                return
+            # Missing: the method says so before the kernel sees the program, so a
+            # program that loads everywhere stands in for one this kernel cannot load.
+            with pytest.raises(NotSupported) as err:
+                _attach(kind, obj.programs["plain"], obj, veth.host, target_binary)
+            assert reason in str(err.value) and kind in str(err.value)
+
+
+def test_stream_read_is_not_supported_from_the_probe_or_reads(
+        attach_objects: dict[str, Path]) -> None:
+    reason = features.check("command:prog_stream_read")
+    with libbpf_py.ObjectFile(attach_objects["newer"]).open() as opened, \
+            opened.load() as obj:
+        prog = obj.programs["plain"]
+        if reason is None:
+            assert prog.stream_read() == b""  # it wrote nothing
+            return
+        assert "BPF_PROG_STREAM_READ_BY_FD" in reason
+        with pytest.raises(NotSupported, match="stream"):
+            prog.stream_read()
+
+
+def test_unknown_command_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="prog_stream_read"):
+        features.check("command:no_such_command")
