@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from libbpf_py.loaded import LoadedObject
     from libbpf_py.open_object import OpenObject
 
 
@@ -45,6 +46,13 @@ def enable_supported(opened: OpenObject, on_request: dict[str, str]) -> dict[str
         else:
             refused[program] = f"{feature}: {reason}"
     return refused
+
+
+def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:
+    """How far counter ``slot`` of the object's ``hits`` map moved while ``action`` ran."""
+    before = obj.maps["hits"][slot]
+    action()
+    return int(obj.maps["hits"][slot] - before)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:

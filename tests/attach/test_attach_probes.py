@@ -19,7 +19,7 @@ import pytest
 import libbpf_py
 from libbpf_py.enums import LinkType
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import need
+from tests.attach.helpers import moved, need
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -38,13 +38,6 @@ def probes(objects: dict[str, Path], *programs: str) -> Iterator[LoadedObject]:
         with opened.load() as loaded:
             loaded.maps["cfg"][0] = os.getpid()
             yield loaded
-
-
-def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:
-    """How far counter ``slot`` moved while ``action`` ran."""
-    before = obj.maps["hits"][slot]
-    action()
-    return int(obj.maps["hits"][slot] - before)
 
 
 def calls(fn: Callable[[], object], n: int) -> Callable[[], None]:

@@ -17,7 +17,7 @@ from libbpf_py import features
 from libbpf_py.enums import LinkType
 from libbpf_py.errors import NotSupported, PermissionDenied
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import TRACE_ON_REQUEST, Target, enable_supported, need
+from tests.attach.helpers import TRACE_ON_REQUEST, Target, enable_supported, moved, need
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -30,12 +30,6 @@ def obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
         with opened.load() as loaded:
             loaded.maps["cfg"][0] = os.getpid()
             yield loaded
-
-
-def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:
-    before = obj.maps["hits"][slot]
-    action()
-    return int(obj.maps["hits"][slot] - before)
 
 
 def getpid_times(n: int) -> Callable[[], None]:
