@@ -367,15 +367,17 @@ lpy_copy_avx2(char *dst, const char *src, size_t size)
 /* The walk over one ring; `copy` is a constant in each caller, so every copy kind gets
  * its own loop with the copy inlined. */
 static inline __attribute__((always_inline)) long
-lpy_ring_walk(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b, size_t max_records,
-              enum lpy_copy copy)
+lpy_ring_walk(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b, unsigned long prod,
+              size_t max_records, enum lpy_copy copy)
 {
     unsigned long cons = __atomic_load_n(m->consumer_pos, __ATOMIC_ACQUIRE);
-    unsigned long prod = __atomic_load_n(m->producer_pos, __ATOMIC_ACQUIRE);
     size_t taken = 0, since_publish = 0;
     char *dst = b->data + b->used;
 
-    while (cons < prod && taken < max_records) {
+    /* Only up to `prod`, the producer position the batch was sized for: producers keep
+     * committing while we copy, and what they add now would not fit. The slot bound is
+     * for zero-length records, which take 8 bytes of ring where drain counts 16. */
+    while (cons < prod && taken < max_records && b->count < b->slots) {
         __u32 *hdr = (__u32 *)(m->data + (cons & m->mask));
         __u32 len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
         __u32 size;
@@ -417,25 +419,26 @@ lpy_ring_walk(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b, size_t m
 }
 
 static long lpy_ring_walk_plain(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b,
-                                size_t max_records)
+                                unsigned long prod, size_t max_records)
 {
-    return lpy_ring_walk(m, index, b, max_records, LPY_COPY_PLAIN);
+    return lpy_ring_walk(m, index, b, prod, max_records, LPY_COPY_PLAIN);
 }
 
 #if defined(__x86_64__)
 static long lpy_ring_walk_sse2(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b,
-                               size_t max_records)
+                               unsigned long prod, size_t max_records)
 {
-    long taken = lpy_ring_walk(m, index, b, max_records, LPY_COPY_SSE2);
+    long taken = lpy_ring_walk(m, index, b, prod, max_records, LPY_COPY_SSE2);
 
     _mm_sfence();  /* streamed stores are weakly ordered: publish them before returning */
     return taken;
 }
 
 __attribute__((target("avx2"))) static long
-lpy_ring_walk_avx2(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b, size_t max_records)
+lpy_ring_walk_avx2(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b, unsigned long prod,
+                   size_t max_records)
 {
-    long taken = lpy_ring_walk(m, index, b, max_records, LPY_COPY_AVX2);
+    long taken = lpy_ring_walk(m, index, b, prod, max_records, LPY_COPY_AVX2);
 
     _mm_sfence();
     return taken;
@@ -461,30 +464,52 @@ static int lpy_ring_set_copy(int kind)
     return before;
 }
 
-static long lpy_ring_drain(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b,
-                           size_t max_records)
+/* One stretch of the walk: what the ring holds up to `prod`, at most max_records. */
+static long lpy_ring_drain_to(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b,
+                              unsigned long prod, size_t max_records)
 {
     unsigned long cons = __atomic_load_n(m->consumer_pos, __ATOMIC_ACQUIRE);
-    unsigned long prod = __atomic_load_n(m->producer_pos, __ATOMIC_ACQUIRE);
     size_t avail = prod - cons;
     size_t room = avail / (2 * LPY_RB_HDR) + 1;
 
-    if (!avail)
-        return 0;
     if (room > max_records)
         room = max_records;
     /* Every record's bytes fit in avail; copies of small records write up to 8 more. */
     if (lpy_batch_grow(b, avail, room))
         return -ENOMEM;
     if (avail < LPY_STREAM_MIN)
-        return lpy_ring_walk_plain(m, index, b, max_records);
+        return lpy_ring_walk_plain(m, index, b, prod, max_records);
 #if defined(__x86_64__)
     if (lpy_stream_copy < 0)
         lpy_stream_copy = __builtin_cpu_supports("avx2") ? LPY_COPY_AVX2 : LPY_COPY_SSE2;
     if (lpy_stream_copy == LPY_COPY_AVX2)
-        return lpy_ring_walk_avx2(m, index, b, max_records);
+        return lpy_ring_walk_avx2(m, index, b, prod, max_records);
     if (lpy_stream_copy == LPY_COPY_SSE2)
-        return lpy_ring_walk_sse2(m, index, b, max_records);
+        return lpy_ring_walk_sse2(m, index, b, prod, max_records);
 #endif
-    return lpy_ring_walk_plain(m, index, b, max_records);
+    return lpy_ring_walk_plain(m, index, b, prod, max_records);
+}
+
+/* The records a ring holds now (the producer position read once, at the start). */
+static long lpy_ring_drain(struct lpy_ring_map *m, __u32 index, struct lpy_batch *b,
+                           size_t max_records)
+{
+    unsigned long prod = __atomic_load_n(m->producer_pos, __ATOMIC_ACQUIRE);
+    long total = 0;
+
+    /* A second stretch only when zero-length records filled the slots before `prod`. */
+    for (;;) {
+        unsigned long cons = __atomic_load_n(m->consumer_pos, __ATOMIC_ACQUIRE);
+        long got;
+
+        if (cons >= prod || (size_t)total >= max_records)
+            break;
+        got = lpy_ring_drain_to(m, index, b, prod, max_records - (size_t)total);
+        if (got < 0)
+            return got;
+        total += got;
+        if (__atomic_load_n(m->consumer_pos, __ATOMIC_ACQUIRE) == cons)
+            break;  /* the next record is not committed yet */
+    }
+    return total;
 }

@@ -186,7 +186,7 @@ class _Writer:
                 else:
                     parts.append(self.expr(member_type, offset + bits // 8, depth + 1))
             cls = self.const(named_tuple(t.name, names))
-            if depth == 0 and parts == [f"v[{i}]" for i in range(self.values)]:
+            if depth == 0 and parts and parts == [f"v[{i}]" for i in range(self.values)]:
                 return f"_new({cls}, v)"  # the record is scalars only: the unpacked tuple
             return f"_new({cls}, ({''.join(p + ', ' for p in parts)}))"
         size = btf.size_of(type_id)

@@ -9,6 +9,7 @@ nested arrays, long arrays); their results must have the same repr, which also t
 from __future__ import annotations
 
 import random
+import struct
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from libbpf_py._record_decode import compile_decoder, field_decoder
 from libbpf_py._records import kernel_btf
 from libbpf_py.errors import LayoutError
 from libbpf_py.inspect import Btf
+from libbpf_py.inspect.btf import read_btf
 from libbpf_py.inspect.btf_types import Struct
 
 
@@ -67,3 +69,14 @@ def test_a_spread_of_the_kernels_structs() -> None:
     picked = ids[::20] + [i for i in ids if btf.types[i].name in (
         "sk_buff", "__sk_buff", "xdp_md", "bpf_attr", "task_struct", "iphdr", "tcphdr")]
     assert _same_values(btf, picked, rounds=2, seed=2) > 500
+
+
+def test_a_struct_without_members_decodes_to_an_empty_value() -> None:
+    # Kernels' BTF has sized unions with no members left (6.18.44-fc-v1098 has one); the
+    # compiled decoder once referred to an unpack result it had not made for them.
+    types = struct.pack("<III", 0, 5 << 24, 8)  # an anonymous union of 8 bytes, no members
+    strings = b"\0"
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
+    btf = read_btf(header + types + strings)
+    assert _same_values(btf, [1], rounds=2, seed=3) == 1
+    assert tuple(compile_decoder(btf, 1, "empty")(bytes(8))) == ()
