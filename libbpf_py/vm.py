@@ -255,16 +255,35 @@ def _end_group(pgid: int) -> None:
             time.sleep(0.1)
 
 
+# The head of the guest's process group: it runs vng, and when the process that started it
+# dies, even by SIGKILL (the kernel sends it PR_SET_PDEATHSIG's signal), it ends the whole
+# group, so no qemu outlives its caller. It also ends the group on SIGTERM, which is how
+# _end_group stops a guest.
+_WATCHDOG = """
+import ctypes, os, signal, subprocess, sys
+def end(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGKILL)
+signal.signal(signal.SIGTERM, end)
+ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    end()  # the caller died before prctl took effect
+sys.exit(subprocess.call(sys.argv[2:]))
+"""
+
+
 @contextlib.contextmanager
 def _process_group(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[
         subprocess.Popen[bytes]]:
+    cmd = [sys.executable, "-c", _WATCHDOG, str(os.getpid()), *cmd]
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
         yield proc
     finally:
-        # qemu and virtme-run run in vng's process group: end all of it, whatever happened.
+        # qemu and virtme-run run in the watchdog's process group: end all of it, whatever
+        # happened.
         try:
             _end_group(proc.pid)
         finally:
@@ -319,7 +338,11 @@ def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping
                "--cpus", str(cpus), "--memory", memory, "--name", "libbpf-py-guest",
                "--append", "modprobe.blacklist=" + ",".join(_IDLE_HARDWARE_MODULES)]
         if not kvm:
-            cmd.append("--disable-kvm")
+            # One host thread for all vCPUs: with multi-threaded TCG a vCPU can run code
+            # another vCPU has just patched (the kernel rewrites its XDP dispatcher with
+            # int3 while test_run runs XDP programs on two CPUs) and 6.12 oopses "int3 in
+            # bpf_dispatcher_xdp_func". The guest still has `cpus` CPUs.
+            cmd += ["--disable-kvm", "--qemu-opts=-accel tcg,thread=single"]
         if console_log is not None:
             cmd.append("--verbose")  # the kernel's console joins stderr
         for d in _dedupe([*rw_dirs, work]):

@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +133,33 @@ def test_bpf_kernel_runs_a_users_tests_inside_61(pytester: pytest.Pytester,
     assert f"libbpf_py: inside guest kernel {kernel61.release}" in out
     result.stdout.re_match_lines([rf"{kernel61.release} \((kvm|tcg)\): 2 passed, 0 failed, "
                                   r"0 skipped, 0 errors in [0-9.]+ s, pytest exit 0"])
+
+
+@boots
+def test_a_killed_caller_leaves_no_guest_behind(kernel61: KernelPackage, tmp_path: Path) -> None:
+    # SIGKILL gives run_in_kernel no chance to clean up: the watchdog at the head of the
+    # guest's process group must end qemu itself.
+    caller = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import os
+        from libbpf_py.kernels import fetch_kernel
+        from libbpf_py.vm import run_in_kernel
+        kernel = fetch_kernel({kernel61.release!r})
+        os.environ["LIBBPF_PY_CACHE"] = {str(tmp_path)!r}  # a run folder only this test uses
+        run_in_kernel(kernel, ["sleep", "600"], cwd={str(tmp_path)!r}, timeout=600,
+                      kvm=False, stream=False)
+        """)])
+    try:
+        deadline = time.monotonic() + 120
+        while not any("qemu-system" in p for p in _ours(str(tmp_path))):
+            assert caller.poll() is None, "run_in_kernel ended before qemu started"
+            assert time.monotonic() < deadline, "qemu did not start in 120 s"
+            time.sleep(0.2)
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
+        deadline = time.monotonic() + 20
+        while _ours(str(tmp_path)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _ours(str(tmp_path)) == []
+    finally:
+        caller.kill()
+        caller.wait()
