@@ -206,11 +206,16 @@ def _guest_env(env: Mapping[str, str], release: str) -> dict[str, str]:
     return out
 
 
-def _script(argv: Sequence[str], cwd: Path, env: Mapping[str, str], status: Path) -> str:
+def _script(argv: Sequence[str], cwd: Path, env: Mapping[str, str], status: Path,
+            boot: Path | None = None) -> str:
     mounts = [("bpf", "/sys/fs/bpf"), ("tracefs", "/sys/kernel/tracing"),
               ("debugfs", "/sys/kernel/debug"), ("cgroup2", "/sys/fs/cgroup")]
     lines = ["#!/bin/sh", "# written by libbpf_py.vm; runs as the guest's command"]
     lines += [f"mountpoint -q {p} || mount -t {t} {t} {p} 2>/dev/null" for t, p in mounts]
+    if boot is not None:
+        # The guest kernel's own /boot (config-<release>), where libbpf and the kconfig
+        # probes look for the kernel's config: the host's /boot has only the host's.
+        lines.append(f"mount --bind {shlex.quote(str(boot))} /boot 2>/dev/null")
     lines.append("ip link set lo up 2>/dev/null")
     lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())]
     lines.append(f"cd {shlex.quote(str(cwd))} || exit 125")
@@ -332,7 +337,8 @@ def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping
     try:
         script = work / "guest.sh"
         status = work / "status"
-        script.write_text(_script(argv, cwd, _guest_env(env, kernel.release), status))
+        boot = kernel.config.parent if kernel.config is not None else None
+        script.write_text(_script(argv, cwd, _guest_env(env, kernel.release), status, boot))
         script.chmod(0o755)
         cmd = [sys.executable, "-m", "virtme_ng.run", "--run", str(kernel.vmlinuz),
                "--cpus", str(cpus), "--memory", memory, "--name", "libbpf-py-guest",
@@ -345,8 +351,11 @@ def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping
             cmd += ["--disable-kvm", "--qemu-opts=-accel tcg,thread=single"]
         if console_log is not None:
             cmd.append("--verbose")  # the kernel's console joins stderr
-        for d in _dedupe([*rw_dirs, work]):
+        shared = _dedupe([*rw_dirs, work])
+        for d in shared:
             cmd += ["--rwdir", str(d)]
+        if boot is not None and not any(boot.is_relative_to(d) for d in shared):
+            cmd += ["--rodir", str(boot)]  # a cache under /tmp is not the guest's /tmp
         cmd += ["--exec", str(script)]
         # vng and qemu keep their temporary files under TMPDIR: a folder removed after.
         host_env = {**os.environ, "PATH": _tool_path(), "TMPDIR": str(work)}
