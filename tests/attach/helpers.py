@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import time
@@ -30,6 +31,11 @@ def need(feature: str) -> None:
 TRACE_ON_REQUEST = {"dump_hits": "iter:bpf_map_elem", "dump_maps": "iter:bpf_map"}
 
 
+# Programs of tests/bpf/attach/net.bpf.c that load only on request: netfilter programs
+# are Linux 6.4+, and one the kernel refuses would fail the whole object's load.
+NET_ON_REQUEST = {"nf_count": "prog_type:netfilter"}
+
+
 def enable_supported(opened: OpenObject, on_request: dict[str, str]) -> dict[str, str]:
     """Turn on autoload for each program whose feature this kernel has.
 
@@ -46,6 +52,34 @@ def enable_supported(opened: OpenObject, on_request: dict[str, str]) -> dict[str
         else:
             refused[program] = f"{feature}: {reason}"
     return refused
+
+
+@functools.cache
+def reports_perf_links() -> bool:
+    """Whether this kernel describes perf-event links (kind, target) in their link info.
+
+    Linux 6.6 added it; the running kernel's BTF tells, as its ``struct bpf_link_info``
+    has a ``perf_event`` member from then on.
+    """
+    from libbpf_py.inspect.btf import read_btf
+    from libbpf_py.inspect.btf_types import Struct
+
+    btf = read_btf(Path("/sys/kernel/btf/vmlinux").read_bytes())
+
+    def names(t: Struct) -> set[str]:
+        out = set()
+        for m in t.members:
+            inner = btf.skip_qualifiers(m.type_id)
+            out |= names(inner) if not m.name and isinstance(inner, Struct) else {m.name}
+        return out
+
+    info = btf.find("bpf_link_info")
+    return isinstance(info, Struct) and "perf_event" in names(info)
+
+
+def perf_link(kind: str, target: str = "") -> tuple[str, str]:
+    """What link info says of a perf-event link: (kind, target), or ("", "") before 6.6."""
+    return (kind, target) if reports_perf_links() else ("", "")
 
 
 def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:

@@ -18,7 +18,7 @@ from libbpf_py.kernel import net
 from libbpf_py.loaded import LoadedObject
 from libbpf_py.netdev import tc_filters, tcx_programs, xdp_holder
 from libbpf_py.netns import VethPair
-from tests.attach.helpers import need, wait_for
+from tests.attach.helpers import NET_ON_REQUEST, enable_supported, need, wait_for
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -26,8 +26,10 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 @pytest.fixture
 def obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened, opened.load() as loaded:
-        yield loaded
+    with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened:
+        enable_supported(opened, NET_ON_REQUEST)
+        with opened.load() as loaded:
+            yield loaded
 
 
 def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:

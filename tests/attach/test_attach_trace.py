@@ -17,7 +17,7 @@ from libbpf_py import features
 from libbpf_py.enums import LinkType
 from libbpf_py.errors import NotSupported, PermissionDenied
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import TRACE_ON_REQUEST, Target, enable_supported, moved, need
+from tests.attach.helpers import TRACE_ON_REQUEST, Target, enable_supported, moved, need, perf_link
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -43,8 +43,8 @@ def test_tracepoint_runs_then_stops(obj: LoadedObject) -> None:
     need("attach:tracepoint")
     link = obj.programs["tp_getpid"].attach_tracepoint("syscalls/sys_enter_getpid")
     info = link.info()
-    assert info.type is LinkType.PERF_EVENT and info.perf_event == "tracepoint"
-    assert info.target == "sys_enter_getpid"
+    assert info.type is LinkType.PERF_EVENT
+    assert (info.perf_event, info.target) == perf_link("tracepoint", "sys_enter_getpid")
     assert moved(obj, 0, getpid_times(5)) == 5
     link.detach()
     assert moved(obj, 0, getpid_times(5)) == 0
@@ -84,7 +84,7 @@ def test_perf_event_timer_runs_then_stops(obj: LoadedObject) -> None:
             pass
 
     link = obj.programs["on_cpu_clock"].attach_perf_event("cpu-clock", frequency=1000)
-    assert link.info().perf_event == "event"
+    assert link.info().perf_event == perf_link("event")[0]
     assert moved(obj, 2, burn) > 0
     link.detach()
     assert moved(obj, 2, burn) == 0
@@ -97,7 +97,8 @@ def test_uprobe_and_uretprobe_run_then_stop(obj: LoadedObject, target: Target,
                                                     pid=target.pid)
     ret = obj.programs["on_target_ret"].attach_uprobe(target_binary, "lpy_target",
                                                       pid=target.pid, retprobe=True)
-    assert entry.info().perf_event == "uprobe" and ret.info().perf_event == "uretprobe"
+    assert entry.info().perf_event == perf_link("uprobe")[0]
+    assert ret.info().perf_event == perf_link("uretprobe")[0]
     assert entry.info().target == str(target_binary)
     hits = obj.maps["hits"]
     target.call(4)

@@ -68,7 +68,8 @@ def test_a_spread_of_the_kernels_structs() -> None:
     # Every 20th, plus the ones with bitfields or unions where they are most tangled.
     picked = ids[::20] + [i for i in ids if btf.types[i].name in (
         "sk_buff", "__sk_buff", "xdp_md", "bpf_attr", "task_struct", "iphdr", "tcphdr")]
-    assert _same_values(btf, picked, rounds=2, seed=2) > 500
+    # Each picked struct is checked unless both decoders refuse it (LayoutError).
+    assert _same_values(btf, picked, rounds=2, seed=2) > 0.9 * len(picked)
 
 
 def test_a_struct_without_members_decodes_to_an_empty_value() -> None:

@@ -79,7 +79,7 @@ int tcx_y(struct __sk_buff *skb)
     return ordered(skb, 6, 7);
 }
 
-SEC("netfilter")
+SEC("?netfilter")
 int nf_count(struct bpf_nf_ctx *ctx)
 {
     bump(8);
