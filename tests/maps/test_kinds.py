@@ -76,11 +76,18 @@ def test_xskmap_takes_xdp_sockets() -> None:
     xsk = socket.socket(44, socket.SOCK_RAW)  # AF_XDP
     try:
         with Map.create("xskmap", 4, 4, 1) as xsks:
-            xsks[0] = xsk
+            try:
+                xsks[0] = xsk
+                stored = True
+            except libbpf_py.BpfError as refused:
+                # Newer kernels (7.2) take only sockets bound to a queue, with rings.
+                assert refused.errno == errno.ENOBUFS
+                stored = False
             with pytest.raises(libbpf_py.NotSupported) as info:
                 xsks[0]
             assert info.value.errno == errno.EOPNOTSUPP
-            del xsks[0]
+            if stored:
+                del xsks[0]
             with pytest.raises(TypeError, match="Program, a Map, a socket or an fd"):
                 xsks[0] = 1.5
     finally:
