@@ -185,7 +185,7 @@ def render_stub(spec: ObjectSpec, class_name: str | None = None) -> str:
 def write_stub(obj: str | os.PathLike[str], output: str | os.PathLike[str] | None = None,
                *, class_name: str | None = None) -> Path:
     """Write the stub of the object at ``obj``; returns the ``.pyi`` path."""
-    from libbpf_py.objfile import ObjectFile
+    from libbpf_py.object.objfile import ObjectFile
 
     objfile = ObjectFile(obj)
     spec = objfile.inspect()

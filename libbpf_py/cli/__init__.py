@@ -37,7 +37,7 @@ def _cmd_stubs(args: argparse.Namespace) -> int:
 
 def _inspect_with(run: Any) -> Any:
     def inspect(args: argparse.Namespace) -> int:
-        from libbpf_py.objfile import ObjectFile
+        from libbpf_py.object.objfile import ObjectFile
 
         # Reading the header first gives the shared exit codes (66 missing, 65 not an
         # object) before the inspector's own checks.

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from libbpf_py import ObjectFile
-from libbpf_py._record_decode import compile_decoder, field_decoder
-from libbpf_py._records import kernel_btf
 from libbpf_py.errors import LayoutError
 from libbpf_py.inspect import Btf
 from libbpf_py.inspect.btf import read_btf
 from libbpf_py.inspect.btf_types import Struct
+from libbpf_py.types._record_decode import compile_decoder, field_decoder
+from libbpf_py.types._records import kernel_btf
 
 
 def _structs(btf: Btf) -> list[int]:

@@ -1,8 +1,8 @@
 """What every attach kind shares: making a :class:`~libbpf_py.Link`, checking the kernel
 can attach the kind, and :meth:`AttachBase.attach` by section name.
 
-The attach families (:mod:`libbpf_py._attach_net`, ``_attach_socket``, ``_attach_trace``,
-``_attach_probe``, ``_attach_cgroup``) build on :class:`AttachBase`;
+The attach families (``_net``, ``_socket``, ``_trace``,
+``_probe``, ``_cgroup``) build on :class:`AttachBase`;
 :class:`libbpf_py.attach.AttachMixin` puts them together for :class:`~libbpf_py.Program`.
 """
 
@@ -22,10 +22,10 @@ from libbpf_py.errors import (
     missing_capability_hint,
 )
 from libbpf_py.explain import narrate
-from libbpf_py.link import Detacher, Link
+from libbpf_py.link._link import Detacher, Link
 
 if TYPE_CHECKING:
-    from libbpf_py.loaded import LoadedObject
+    from libbpf_py._lowlevel.owner import ParentObject
 
 __all__ = ["AttachBase"]
 
@@ -47,7 +47,7 @@ class AttachBase:
     expected_attach_type: AttachType
     _ptr: Any
     # None for a standalone program (Program.from_id): nothing closes its links first.
-    _owner: LoadedObject
+    _owner: ParentObject
 
     @property
     def fd(self) -> int:  # provided by Program
@@ -57,19 +57,19 @@ class AttachBase:
     # --- plumbing ------------------------------------------------------------------
 
     def _link(self, ptr: Any, description: str, *, owned_by_object: bool = False) -> Link:
-        link = Link(ptr=ptr, program=self, description=description,  # type: ignore[arg-type]
+        link = Link(ptr=ptr, program=self, description=description,
                     owned_by_object=owned_by_object)
         self._track(link)
         return link
 
     def _fd_link(self, fd: int, description: str) -> Link:
-        link = Link(fd=fd, program=self, description=description)  # type: ignore[arg-type]
+        link = Link(fd=fd, program=self, description=description)
         self._track(link)
         return link
 
     def _detacher_link(self, description: str, detacher: Detacher) -> Link:
         """A link for an attachment that is no BPF link: ``detacher`` removes it."""
-        link = Link(program=self, description=description,  # type: ignore[arg-type]
+        link = Link(program=self, description=description,
                     detacher=detacher)
         self._track(link)
         return link

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py._codec import Codec
 from libbpf_py._lowlevel import ffi, lib
 from libbpf_py.errors import BpfError, LayoutError
-from libbpf_py.typed import TypeCodecs, simple_type
+from libbpf_py.query import btf_data
+from libbpf_py.types._codec import Codec
+from libbpf_py.types.typed import TypeCodecs, simple_type
 
 if TYPE_CHECKING:
     from libbpf_py.inspect.btf_types import BtfType
@@ -75,10 +76,9 @@ def explicit_codec(spec: Any, size: int, what: str) -> Codec:
 def kernel_btf(btf_id: int) -> TypeCodecs | None:
     """The codecs of the kernel's BTF object ``btf_id``, or None if it cannot be read."""
     from libbpf_py.inspect import read_btf
-    from libbpf_py.kernel import BtfEntry  # kernel.py imports maps.py, which imports this
 
     try:
-        return TypeCodecs(read_btf(BtfEntry(btf_id).data()))
+        return TypeCodecs(read_btf(btf_data(btf_id)))
     except BpfError:
         return None  # gone since the map was opened, or BTF we cannot parse
 

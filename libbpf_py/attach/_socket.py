@@ -8,14 +8,14 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
-from libbpf_py._attach_base import AttachBase
 from libbpf_py._lowlevel import lib, raise_errno
+from libbpf_py.attach._base import AttachBase
 from libbpf_py.errors import NotFound
 from libbpf_py.explain import narrate
-from libbpf_py.link import Link
+from libbpf_py.link._link import Link
 
 if TYPE_CHECKING:
-    from libbpf_py.maps import Map
+    from libbpf_py.maps._map import Map
 
 __all__ = ["SocketAttach"]
 

@@ -6,28 +6,27 @@ import contextlib
 import errno
 import os
 import threading
-import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
-from libbpf_py._handle import c_string
 from libbpf_py._lowlevel import check, ffi, lib, raise_errno
 from libbpf_py._lowlevel.fastcall import FAST_MAX, HEADROOM, bind_result_type, install_test_run
 from libbpf_py._lowlevel.fastcall import test_run_packet as _run_packet
-from libbpf_py._owner import Closing
-from libbpf_py.attach import AttachMixin
+from libbpf_py._lowlevel.handle import c_string
+from libbpf_py._lowlevel.owner import Closing
+from libbpf_py.attach._mixin import AttachMixin
 from libbpf_py.enums import AttachType, ProgType
 from libbpf_py.errors import LayoutError, NotFound, NotSupported, PhaseError
 from libbpf_py.explain import _state as _explain_state
 from libbpf_py.explain import narrate
+from libbpf_py.query import ProgramInfo, program_info
 
 if TYPE_CHECKING:
-    from libbpf_py._records import RecordType
+    from libbpf_py._lowlevel.owner import ParentObject
     from libbpf_py.inspect import Instruction
-    from libbpf_py.loaded import LoadedObject
+    from libbpf_py.types._records import RecordType
 
 __all__ = ["Program", "ProgramInfo", "ProgramStats", "TestRunFlag", "TestRunResult",
            "program_info"]
@@ -82,32 +81,6 @@ bind_result_type(TestRunResult)  # the C fast path returns these
 
 
 @dataclass(frozen=True)
-class ProgramInfo:
-    """What the kernel reports about a loaded program (``bpf_prog_get_info_by_fd``)."""
-
-    id: int
-    name: str
-    type: ProgType
-    tag: str
-    jited_size: int
-    xlated_size: int
-    load_time_ns: int
-    map_ids: tuple[int, ...]
-    btf_id: int
-    run_count: int
-    run_time_ns: int
-    verified_insns: int
-    recursion_misses: int = 0
-    created_by_uid: int = 0
-
-    @property
-    def loaded_at(self) -> datetime:
-        """When the program was loaded (``load_time_ns`` counts from boot)."""
-        boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
-        return datetime.fromtimestamp(boot + self.load_time_ns / 1e9, tz=UTC)
-
-
-@dataclass(frozen=True)
 class ProgramStats:
     """Run statistics, counted while :func:`libbpf_py.stats.stats_enabled` is on."""
 
@@ -129,7 +102,7 @@ class Program(AttachMixin, Closing):
     or use it as a context manager.
     """
 
-    def __init__(self, owner: LoadedObject, ptr: Any, verifier_log: list[str] | None) -> None:
+    def __init__(self, owner: ParentObject, ptr: Any, verifier_log: list[str] | None) -> None:
         self._owner = owner
         self._ptr = ptr
         self._closed = False
@@ -541,15 +514,15 @@ def _xlated_bytes(fd: int, name: str) -> bytes:
 
 
 def _find_ctx_type(program: Program) -> RecordType | None:
-    from libbpf_py._records import (
+    from libbpf_py.inspect import BtfKind
+    from libbpf_py.inspect.btf_types import Func, FuncProto, Ptr, Struct
+    from libbpf_py.types._records import (
         RecordType,
         btf_of_object,
         btf_of_program_id,
         kernel_btf,
         record_type,
     )
-    from libbpf_py.inspect import BtfKind
-    from libbpf_py.inspect.btf_types import Func, FuncProto, Ptr, Struct
 
     if program.type == ProgType.FLOW_DISSECTOR:
         # Its function takes a __sk_buff, but its test run's context is the flow keys.
@@ -576,28 +549,3 @@ def _find_ctx_type(program: Program) -> RecordType | None:
     return record_type(kernel_btf(), name) if name else None
 
 
-def program_info(fd: int, name: str = "") -> ProgramInfo:
-    """Ask the kernel about the program behind ``fd`` (``bpf_prog_get_info_by_fd``)."""
-    what = f"program {name!r}" if name else f"the program of fd {fd}"
-    info = ffi.new("struct bpf_prog_info *")
-    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_prog_info"))
-    check(lib.bpf_prog_get_info_by_fd(fd, info, size), f"reading the info of {what}")
-    count = info.nr_map_ids
-    map_ids: tuple[int, ...] = ()
-    if count:
-        ids = ffi.new("__u32[]", count)
-        again = ffi.new("struct bpf_prog_info *")
-        again.nr_map_ids = count
-        again.map_ids = int(ffi.cast("uintptr_t", ids))
-        size[0] = ffi.sizeof("struct bpf_prog_info")
-        check(lib.bpf_prog_get_info_by_fd(fd, again, size),
-              f"reading the map ids of {what}")
-        map_ids = tuple(ids[i] for i in range(min(count, again.nr_map_ids)))
-    return ProgramInfo(
-        id=info.id, name=ffi.string(info.name).decode(errors="replace"),
-        type=ProgType.coerce(info.type), tag=bytes(info.tag).hex(),
-        jited_size=info.jited_prog_len, xlated_size=info.xlated_prog_len,
-        load_time_ns=info.load_time, map_ids=map_ids, btf_id=info.btf_id,
-        run_count=info.run_cnt, run_time_ns=info.run_time_ns,
-        verified_insns=info.verified_insns, recursion_misses=info.recursion_misses,
-        created_by_uid=info.created_by_uid)

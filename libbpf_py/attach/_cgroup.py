@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 from libbpf_py import features
-from libbpf_py._attach_base import AttachBase
 from libbpf_py._lowlevel import ffi, lib
+from libbpf_py.attach._base import AttachBase
 from libbpf_py.errors import NotFound
-from libbpf_py.link import Link
+from libbpf_py.link._link import Link
 
 __all__ = ["CgroupAttach"]
 

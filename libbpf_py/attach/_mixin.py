@@ -8,16 +8,16 @@ reason :mod:`libbpf_py.features` probed.
 The methods live by family, one module each: the packet path (XDP, tc, tcx, netfilter),
 sockets and network namespaces, fixed trace points (tracepoints, fentry/LSM, freplace,
 perf events, iterators), probes (kprobe, uprobe, USDT) and cgroups. They share the
-plumbing of ``libbpf_py._attach_base``.
+plumbing of ``libbpf_py.attach._base``.
 """
 
 from __future__ import annotations
 
-from libbpf_py._attach_cgroup import CgroupAttach
-from libbpf_py._attach_net import NetworkAttach
-from libbpf_py._attach_probe import ProbeAttach
-from libbpf_py._attach_socket import SocketAttach
-from libbpf_py._attach_trace import SOFTWARE_EVENTS, TraceAttach
+from libbpf_py.attach._cgroup import CgroupAttach
+from libbpf_py.attach._net import NetworkAttach
+from libbpf_py.attach._probe import ProbeAttach
+from libbpf_py.attach._socket import SocketAttach
+from libbpf_py.attach._trace import SOFTWARE_EVENTS, TraceAttach
 from libbpf_py.netdev import xdp_holder
 
 __all__ = ["PERF_SOFTWARE_EVENTS", "AttachMixin", "xdp_holder"]

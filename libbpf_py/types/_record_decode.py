@@ -30,7 +30,7 @@ from typing import Any
 from libbpf_py.errors import LayoutError
 from libbpf_py.inspect import Btf
 from libbpf_py.inspect.btf_types import Array, Enum, Float, Int, Ptr, Struct
-from libbpf_py.typed import int_format, is_char, is_signed, is_text, sign_extend
+from libbpf_py.types.typed import int_format, is_char, is_signed, is_text, sign_extend
 
 __all__ = ["bitfield", "compile_decoder", "field_decoder", "members", "named_tuple", "scalar"]
 

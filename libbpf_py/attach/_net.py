@@ -10,12 +10,12 @@ import errno
 import os
 from typing import Any
 
-from libbpf_py._attach_base import AttachBase, _opts
 from libbpf_py._lowlevel import check, ffi, lib, raise_errno
+from libbpf_py.attach._base import AttachBase, _opts
 from libbpf_py.enums import AttachType, XdpMode
 from libbpf_py.errors import BpfError, NotSupported, ResourceBusy
 from libbpf_py.explain import narrate
-from libbpf_py.link import Detacher, Link
+from libbpf_py.link._link import Detacher, Link
 from libbpf_py.netdev import interface_index, interface_name, xdp_holder
 
 __all__ = ["NetworkAttach"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from libbpf_py._codec import BytesCodec, Codec, IntCodec, PerCpuCodec
-from libbpf_py.typed import ArrayCodec, CharArrayCodec, FloatCodec, StructCodec
+from libbpf_py.types._codec import BytesCodec, Codec, IntCodec, PerCpuCodec
+from libbpf_py.types.typed import ArrayCodec, CharArrayCodec, FloatCodec, StructCodec
 
 __all__ = ["dtype_of", "numpy"]
 

@@ -6,9 +6,9 @@ import ipaddress
 import socket
 from typing import Any
 
-from libbpf_py._codec import IntCodec
 from libbpf_py.errors import LayoutError
 from libbpf_py.netdev import interface_index
+from libbpf_py.types._codec import IntCodec
 
 __all__ = ["CpumapValueCodec", "DevmapValueCodec", "FdValueCodec", "LpmKeyCodec"]
 

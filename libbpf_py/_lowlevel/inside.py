@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from libbpf_py._owner import Owner
+from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.errors import PhaseError
 
 __all__ = ["InsideC", "poll_in_slices"]

@@ -16,11 +16,12 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py._record_decode import compile_decoder, members, scalar
 from libbpf_py.errors import BpfError, LayoutError
 from libbpf_py.inspect import Btf, BtfKind, read_btf
 from libbpf_py.inspect.btf_types import Array, Struct
-from libbpf_py.typed import c_name, is_char, is_text
+from libbpf_py.query import btf_data
+from libbpf_py.types._record_decode import compile_decoder, members, scalar
+from libbpf_py.types.typed import c_name, is_char, is_text
 
 if TYPE_CHECKING:
     import numpy
@@ -203,12 +204,10 @@ def btf_of_object(owner: Any) -> Btf:
 
 def btf_of_program_id(btf_id: int) -> Btf:
     """The BTF the kernel holds under ``btf_id`` (of a map or program), parsed."""
-    from libbpf_py.kernel import BtfEntry
-
     if not btf_id:
         raise LayoutError("this map or program carries no BTF: use bytes")
     try:
-        data = BtfEntry(btf_id).data()
+        data = btf_data(btf_id)
     except BpfError as exc:
         raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}: {exc}") from None
     return read_btf(data)

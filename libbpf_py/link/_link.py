@@ -14,53 +14,47 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from libbpf_py._lowlevel import check, ffi, lib
-from libbpf_py._owner import Owner
+from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import AttachType, LinkType, ProgType
 from libbpf_py.errors import BpfError, NotFound, NotSupported, PhaseError
 from libbpf_py.explain import narrate
+from libbpf_py.mounts import check_pin_mode, check_pin_path, set_pin_mode
+from libbpf_py.query import LinkInfo, link_info
 
-if TYPE_CHECKING:
-    from libbpf_py.program import Program
-
-__all__ = ["Link", "LinkInfo", "link_info"]
-
-_PERF_EVENT_KINDS = {0: "", 1: "uprobe", 2: "uretprobe", 3: "kprobe", 4: "kretprobe",
-                     5: "tracepoint", 6: "event"}
-_NF_FAMILIES = {2: "ipv4", 10: "ipv6"}
-_NF_HOOKS = {0: "prerouting", 1: "local_in", 2: "forward", 3: "local_out", 4: "postrouting"}
+__all__ = ["Link", "LinkInfo", "LinkedProgram", "link_info"]
 
 
-@dataclass(frozen=True)
-class LinkInfo:
-    """What the kernel reports about a link (``bpf_link_get_info_by_fd``).
+class LinkedProgram(Protocol):
+    """What a link needs of its program; :class:`~libbpf_py.Program` has this shape.
 
-    ``target`` names what the link attaches to in words: a tracepoint, a file, an
-    iterator target, a netfilter hook, an interface. Fields that do not apply to the
-    link's kind are 0 or empty.
+    Programs sit a layer above their links, so a link names its program by this shape
+    rather than by importing it.
     """
 
-    id: int
-    type: LinkType
-    program_id: int
-    attach_type: AttachType | None
-    ifindex: int
-    interface: str | None
-    cgroup_id: int
-    target: str
-    map_id: int = 0
-    netns_ino: int = 0
-    perf_event: str = ""
-    offset: int = 0
-    count: int = 0
-    pid: int = 0
-    priority: int = 0
-    target_program_id: int = 0
+    @property
+    def fd(self) -> int:
+        """The program's fd."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The program's name."""
+        ...
+
+    @property
+    def type(self) -> ProgType:
+        """The program's type."""
+        ...
+
+    @property
+    def expected_attach_type(self) -> AttachType | None:
+        """The attach type the program was loaded for."""
+        ...
+
 
 
 # A detach step of an attachment that is not a BPF link: returns nothing, raises on error.
@@ -78,7 +72,7 @@ class Link(Owner):
 
     _phase_name = "attached"
 
-    def __init__(self, *, ptr: Any = None, fd: int = -1, program: Program | None = None,
+    def __init__(self, *, ptr: Any = None, fd: int = -1, program: LinkedProgram | None = None,
                  description: str = "", owned_by_object: bool = False,
                  detacher: Detacher | None = None) -> None:
         self._ptr = ptr
@@ -138,7 +132,7 @@ class Link(Owner):
         return link
 
     @property
-    def program(self) -> Program | None:
+    def program(self) -> LinkedProgram | None:
         """The program this link attaches, when it was made from one."""
         return self._program
 
@@ -230,8 +224,6 @@ class Link(Owner):
         The pin is readable and writable by its owner only, unless ``mode`` says
         otherwise. A path outside bpffs raises :class:`~libbpf_py.errors.NotOnBpffs`.
         """
-        from libbpf_py.maps import check_pin_mode, set_pin_mode
-        from libbpf_py.mounts import check_pin_path
 
         fd = self._need_bpf_link("Link.pin()")
         what = f"pinning {self._description} at {os.fspath(path)}"
@@ -269,7 +261,7 @@ class Link(Owner):
         narrate(f"unlink({self._pin_path!r})", "unpinned", phase="tear down")
         self._pin_path = None
 
-    def update(self, program: Program) -> None:
+    def update(self, program: LinkedProgram) -> None:
         """Replace the attached program with ``program`` in one step (``BPF_LINK_UPDATE``).
 
         The hook is never empty in between: every event runs either the old or the new
@@ -429,7 +421,7 @@ _LINK_KINDS = {
 }
 
 
-def _expected_kind(program: Program | None) -> int:
+def _expected_kind(program: LinkedProgram | None) -> int:
     if program is None:
         return 0
     kind = _LINK_KINDS.get((program.type, program.expected_attach_type)) or \
@@ -437,46 +429,3 @@ def _expected_kind(program: Program | None) -> int:
     return int(kind or 0)
 
 
-def link_info(fd: int, description: str = "", *, expect: int = 0) -> LinkInfo:
-    """Ask the kernel about the link behind ``fd`` (``bpf_link_get_info_by_fd``).
-
-    ``expect`` is the :class:`LinkType` the link is believed to be, if known: right, the
-    kernel is asked once; wrong or 0, the answer is the same, after a call or two more.
-    """
-    out = ffi.new("struct lpy_link_info *")
-    out.expect = expect
-    what = description or f"the link of fd {fd}"
-    check(lib.lpy_link_get_info(fd, out), f"reading the info of {what}")
-    attach: AttachType | None = None
-    if out.attach_type or out.type == LinkType.CGROUP:
-        try:
-            attach = AttachType(out.attach_type)
-        except ValueError:
-            attach = None
-    interface = None
-    if out.ifindex:
-        try:
-            interface = socket.if_indextoname(out.ifindex)
-        except OSError:
-            interface = None
-    try:
-        link_type = LinkType(out.type)
-    except ValueError:
-        link_type = LinkType.UNSPEC
-    target = ffi.string(out.name).decode(errors="replace")
-    perf = ""
-    if link_type is LinkType.PERF_EVENT:
-        perf = _PERF_EVENT_KINDS.get(out.perf_type, str(out.perf_type))
-        if perf == "event":
-            target = f"perf event type {out.event_type} config {out.config}"
-    elif link_type is LinkType.NETFILTER:
-        target = (f"{_NF_FAMILIES.get(out.pf, out.pf)} "
-                  f"{_NF_HOOKS.get(out.hooknum, out.hooknum)}")
-    elif link_type in (LinkType.XDP, LinkType.TCX, LinkType.NETKIT) and not target:
-        target = interface or (f"ifindex {out.ifindex}" if out.ifindex else "")
-    return LinkInfo(id=out.id, type=link_type, program_id=out.prog_id,
-                    attach_type=attach, ifindex=out.ifindex, interface=interface,
-                    cgroup_id=out.cgroup_id, target=target, map_id=out.map_id,
-                    netns_ino=out.netns_ino, perf_event=perf, offset=out.offset,
-                    count=out.count, pid=out.pid, priority=out.priority,
-                    target_program_id=out.target_obj_id)

@@ -7,10 +7,10 @@ import errno
 import os
 import shutil
 
-from libbpf_py._attach_base import AttachBase, _opts
 from libbpf_py._lowlevel import errno_of, ffi, lib
+from libbpf_py.attach._base import AttachBase, _opts
 from libbpf_py.errors import NotFound
-from libbpf_py.link import Link
+from libbpf_py.link._link import Link
 
 __all__ = ["ProbeAttach"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from types import TracebackType
-from typing import Self
+from typing import Any, Protocol, Self
 
 from libbpf_py.errors import PhaseError
 
@@ -70,3 +70,27 @@ class Owner(Closing):
                           ResourceWarning, stacklevel=2, source=self)
             with contextlib.suppress(Exception):  # never raise from a finalizer
                 self.close()
+
+
+class ParentObject(Protocol):
+    """What a program, map or link needs of the object it came from.
+
+    The object classes sit in a layer above their children, so the children name
+    their parent by this shape rather than by importing it.
+    """
+
+    _closed: bool
+
+    @property
+    def closed(self) -> bool:
+        """Whether the object has been closed."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """The object's name."""
+        ...
+
+    def _track(self, link: Any) -> None:
+        """Keep ``link`` until the object closes, then destroy it first."""
+        ...
