@@ -156,6 +156,12 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    # The lazy names are attributes too, before their first use; tab completion and
+    # dir() should list what ``from libbpf_py import *`` gives.
+    return sorted(set(_namespace) | set(__all__))
+
+
 def libbpf_version() -> str:
     """The version of the libbpf linked into libbpf_py, e.g. ``"1.7.0"``."""
     from libbpf_py._lowlevel import ffi, lib
