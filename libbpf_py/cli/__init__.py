@@ -3,7 +3,9 @@
 ``libbpf-py --help`` lists them; every subcommand takes ``--explain`` (narrate each libbpf
 call on stderr) and ``--debug`` (tracebacks, libbpf's debug messages). Errors are one
 line on stderr, and the exit status says what kind of failure it was (see
-:class:`~libbpf_py.cli._common.ExitCode`).
+:class:`~libbpf_py.cli._common.ExitCode`). This package is an entry point: it sits on top of
+the layers (docs/architecture.md), imports from all of them and is imported by none but
+``libbpf_py.__main__``.
 """
 
 from __future__ import annotations
