@@ -6,6 +6,7 @@ ImportError the day that import moves to module level, so all three kinds count.
 
 from __future__ import annotations
 
+import ast
 import sys
 from pathlib import Path
 
@@ -36,3 +37,36 @@ def test_the_checker_sees_type_checking_and_function_imports(tmp_path: Path) -> 
     assert edges["libbpf_py.c"] == {"libbpf_py.a"}
     assert import_graph.cycles(edges) == [["libbpf_py.a", "libbpf_py.b", "libbpf_py.c"]]
     assert "libbpf_py.a -> libbpf_py.b -> libbpf_py.c -> libbpf_py.a" in import_graph.report(edges)
+
+
+def _package_trees() -> list[tuple[str, ast.Module]]:
+    return [(name, ast.parse(path.read_text(), str(path)))
+            for name, path in sorted(import_graph.modules().items())]
+
+
+def test_no_class_is_rewritten_after_construction() -> None:
+    # A fast variant is a real subclass chosen before construction (maps.make_map):
+    # ``self.__class__ = ...`` makes type(m) and "go to definition" lie.
+    found = [f"{name}:{node.lineno}" for name, tree in _package_trees()
+             for node in ast.walk(tree) if isinstance(node, ast.Assign)
+             for target in node.targets
+             if isinstance(target, ast.Attribute) and target.attr == "__class__"]
+    assert not found, f"__class__ assigned at {found}"
+
+
+def test_no_method_is_bound_into_a_class_body_by_assignment() -> None:
+    # ``items = _map_whole.items`` in a class body hides where a method is defined.
+    found = []
+    for name, tree in _package_trees():
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            for stmt in cls.body:
+                if not isinstance(stmt, ast.Assign):
+                    continue
+                value = stmt.value
+                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+                        and value.func.id in ("classmethod", "staticmethod") and value.args:
+                    value = value.args[0]
+                if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) \
+                        and value.value.id.startswith("_"):
+                    found.append(f"{name}:{stmt.lineno} {cls.name}")
+    assert not found, f"methods bound by assignment: {found}"

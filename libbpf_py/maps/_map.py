@@ -13,7 +13,8 @@ hot paths never dispatch on types per call:
 One class body holds every job of a map: construction, the single-entry mapping
 protocol, queues and bloom filters, the whole map at once (iteration, batches,
 ``to_numpy()``), standalone maps, pins and info. The subclasses at the end are the
-integer and mmapped fast paths. Key and value types come from ``libbpf_py.types``.
+integer and mmapped fast paths; :func:`make_map` chooses a map's class before making
+it. Key and value types come from ``libbpf_py.types``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import errno
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from libbpf_py._lowlevel import check, errno_of, ffi, lib, raise_errno
 from libbpf_py._lowlevel.owner import Owner
@@ -107,7 +108,10 @@ class Map(Owner):
                  map_type: MapType, key_size: int, value_size: int, max_entries: int,
                  flags: int, *, types: TypeCodecs | None = None, key_type_id: int = 0,
                  value_type_id: int = 0, key_type: Any = None, value_type: Any = None,
-                 owns_fd: bool = False, keep: Any = None) -> None:
+                 owns_fd: bool = False, keep: Any = None, codecs: _Codecs | None = None) -> None:
+        if codecs is None:
+            codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
+                             value_type_id, key_type, value_type)
         self._owner = owner
         self._ptr = ptr
         self._fd = fd
@@ -122,17 +126,15 @@ class Map(Owner):
         self._pin_path: str | None = None
         self._mmap: Any = None
         self._mv: Any = None
+        self._raw: Any = None
         self._c = ffi.new("struct lpy_map *")
         self._c.fd = fd
         self._c.key_size = key_size
         self._c.value_size = value_size
-        self.key_type = type_ref(types, key_type_id, key_size, f"the key of map {name!r}")
-        self.value_type = type_ref(types, value_type_id, value_size,
-                                   f"the value of map {name!r}")
-        self.key_codec: Codec = self._choose_key(key_type)
-        inner = self._choose_value(value_type)
-        self.value_codec: Codec = (PerCpuCodec(inner, possible_cpus())
-                                   if map_type in PERCPU else inner)
+        self.key_type = codecs.key_type
+        self.value_type = codecs.value_type
+        self.key_codec: Codec = codecs.key
+        self.value_codec: Codec = codecs.value
         self._vsize = self.value_codec.size
         self._vtype = f"char[{max(self._vsize, 1)}]"
         self._kenc = self.key_codec.encode
@@ -141,79 +143,6 @@ class Map(Owner):
         self._vdec = self.value_codec.decode
         self._batch_ok = map_type not in KEYLESS and map_type != MapType.LPM_TRIE
         self._closed = False
-        self._specialize()
-
-    # -- construction ------------------------------------------------------------------
-
-    def _choose_key(self, key_type: Any) -> Codec:
-        what = f"the key of map {self.name!r}"
-        if self.type in KEYLESS:
-            return BytesCodec(0, what)
-        if self.type == MapType.LPM_TRIE:
-            return LpmKeyCodec(self.key_size, what)
-        if key_type is not None:
-            return explicit_codec(key_type, self.key_size, what)
-        if self.key_type is not None:
-            return self.key_type.codec
-        if self.type in ARRAYS and self.key_size == 4:
-            return simple_type("u32", 4, what)  # array keys are indexes
-        return BytesCodec(self.key_size, what)
-
-    def _choose_value(self, value_type: Any) -> Codec:
-        what = f"the value of map {self.name!r}"
-        if self.type in FD_VALUES:
-            return FdValueCodec(self.value_size, what)
-        if self.type in (MapType.DEVMAP, MapType.DEVMAP_HASH):
-            return DevmapValueCodec(self.value_size, what)
-        if self.type == MapType.CPUMAP:
-            return CpumapValueCodec(self.value_size, what)
-        if value_type is not None:
-            return explicit_codec(value_type, self.value_size, what)
-        if self.value_type is not None:
-            return self.value_type.codec
-        return BytesCodec(self.value_size, what)
-
-    def _specialize(self) -> None:
-        """Pick the class whose hot paths fit this map, once."""
-        if (self.type == MapType.ARRAY and self.flags & _BPF_F_MMAPABLE
-                and self._map_memory()):
-            self.__class__ = _MmapArray
-            return
-        k, v = self.key_codec, self.value_codec
-        if (self.type in _PLAIN and type(k) is IntCodec and type(v) is IntCodec
-                and k.size <= 8 and v.size <= 8):
-            ks, vs = "s" if k.signed else "u", "s" if v.signed else "u"
-            self._c_lookup = getattr(lib, f"lpy_lookup_{ks}{vs}")
-            self._c_update = getattr(lib, f"lpy_update_{ks}{vs}")
-            self._c_delete = getattr(lib, f"lpy_delete_{ks}")
-            self._sentinel = -(1 << 63) if v.signed else (1 << 64) - 1
-            self.__class__ = _IntMap
-
-    def _map_memory(self) -> bool:
-        stride = (self.value_size + 7) & ~7
-        page = os.sysconf("SC_PAGE_SIZE")
-        size = (stride * self.max_entries + page - 1) // page * page
-        writable = not self.flags & _BPF_F_RDONLY
-        ptr = lib.lpy_mmap(self._fd, size, writable)
-        if ptr == ffi.NULL and writable:
-            ptr = lib.lpy_mmap(self._fd, size, 0)  # frozen: read-only
-            writable = False
-        if ptr == ffi.NULL:
-            return False
-        self._mmap = (ptr, size)
-        raw = memoryview(ffi.buffer(ptr, size))
-        self._raw = raw if writable else raw.toreadonly()
-        self._stride = stride
-        self._n = self.max_entries
-        v = self.value_codec
-        fmt = getattr(v, "fmt", None)
-        if type(v) is IntCodec and fmt:
-            self._mv = self._raw.cast(fmt)
-            self._mult = stride // v.size
-        else:
-            self._mv = self._raw
-            self._mult = 0
-        return True
 
     # -- standalone maps ---------------------------------------------------------------
 
@@ -244,9 +173,9 @@ class Map(Owner):
         check(fd, f"creating {map_type.name} map {label!r} (key {key_size} bytes, value "
                   f"{value_size} bytes, max_entries={max_entries})")
         try:
-            return cls(None, ffi.NULL, fd, label, map_type, key_size, value_size,
-                       max_entries, flags, key_type=key_type, value_type=value_type,
-                       owns_fd=True, keep=inner_map)
+            return make_map(None, ffi.NULL, fd, label, map_type, key_size, value_size,
+                            max_entries, flags, key_type=key_type, value_type=value_type,
+                            owns_fd=True, keep=inner_map)
         except BaseException:
             os.close(fd)
             raise
@@ -271,11 +200,11 @@ class Map(Owner):
         try:
             info = map_info(fd)
             types = kernel_btf(info.btf_id) if info.btf_id else None
-            return cls(None, ffi.NULL, fd, info.name or where, info.type, info.key_size,
-                       info.value_size, info.max_entries, info.flags, types=types,
-                       key_type_id=info.btf_key_type_id,
-                       value_type_id=info.btf_value_type_id, key_type=key_type,
-                       value_type=value_type, owns_fd=True)
+            return make_map(None, ffi.NULL, fd, info.name or where, info.type,
+                            info.key_size, info.value_size, info.max_entries, info.flags,
+                            types=types, key_type_id=info.btf_key_type_id,
+                            value_type_id=info.btf_value_type_id, key_type=key_type,
+                            value_type=value_type, owns_fd=True)
         except BaseException:
             os.close(fd)
             raise
@@ -786,13 +715,121 @@ class Map(Owner):
         return self.info().id
 
 
+# -- construction: the codecs, then the class -----------------------------------------
+
+class _Codecs(NamedTuple):
+    """A map's Python view, chosen once from its type, its BTF and what the caller asked."""
+
+    key_type: TypeRef | None
+    value_type: TypeRef | None
+    key: Codec
+    value: Codec
+
+
+def _codecs(name: str, map_type: MapType, key_size: int, value_size: int,
+            types: TypeCodecs | None, key_type_id: int, value_type_id: int, key_type: Any,
+            value_type: Any) -> _Codecs:
+    key_ref = type_ref(types, key_type_id, key_size, f"the key of map {name!r}")
+    value_ref = type_ref(types, value_type_id, value_size, f"the value of map {name!r}")
+    key = _choose_key(name, map_type, key_size, key_ref, key_type)
+    inner = _choose_value(name, map_type, value_size, value_ref, value_type)
+    value = PerCpuCodec(inner, possible_cpus()) if map_type in PERCPU else inner
+    return _Codecs(key_ref, value_ref, key, value)
+
+
+def _choose_key(name: str, map_type: MapType, size: int, ref: TypeRef | None,
+                key_type: Any) -> Codec:
+    what = f"the key of map {name!r}"
+    if map_type in KEYLESS:
+        return BytesCodec(0, what)
+    if map_type == MapType.LPM_TRIE:
+        return LpmKeyCodec(size, what)
+    if key_type is not None:
+        return explicit_codec(key_type, size, what)
+    if ref is not None:
+        return ref.codec
+    if map_type in ARRAYS and size == 4:
+        return simple_type("u32", 4, what)  # array keys are indexes
+    return BytesCodec(size, what)
+
+
+def _choose_value(name: str, map_type: MapType, size: int, ref: TypeRef | None,
+                  value_type: Any) -> Codec:
+    what = f"the value of map {name!r}"
+    if map_type in FD_VALUES:
+        return FdValueCodec(size, what)
+    if map_type in (MapType.DEVMAP, MapType.DEVMAP_HASH):
+        return DevmapValueCodec(size, what)
+    if map_type == MapType.CPUMAP:
+        return CpumapValueCodec(size, what)
+    if value_type is not None:
+        return explicit_codec(value_type, size, what)
+    if ref is not None:
+        return ref.codec
+    return BytesCodec(size, what)
+
+
+class _Memory(NamedTuple):
+    """An mmapped array's entries in this process: ``lpy_mmap``'s pointer and size."""
+
+    ptr: Any
+    size: int
+    writable: bool
+
+
+def _map_memory(fd: int, value_size: int, max_entries: int, flags: int) -> _Memory | None:
+    stride = (value_size + 7) & ~7
+    page = os.sysconf("SC_PAGE_SIZE")
+    size = (stride * max_entries + page - 1) // page * page
+    writable = not flags & _BPF_F_RDONLY
+    ptr = lib.lpy_mmap(fd, size, writable)
+    if ptr == ffi.NULL and writable:
+        ptr = lib.lpy_mmap(fd, size, 0)  # frozen: read-only
+        writable = False
+    if ptr == ffi.NULL:
+        return None
+    return _Memory(ptr, size, writable)
+
+
+def make_map(owner: ParentObject | None, ptr: Any, fd: int, name: str, map_type: MapType,
+             key_size: int, value_size: int, max_entries: int, flags: int, *,
+             types: TypeCodecs | None = None, key_type_id: int = 0, value_type_id: int = 0,
+             key_type: Any = None, value_type: Any = None, owns_fd: bool = False,
+             keep: Any = None) -> Map:
+    """The :class:`Map` of ``fd``, of the class whose hot paths fit it, chosen before it
+    is made: an mmapped array, integer keys and values through one C call, or the
+    generic class. The arguments are :class:`Map`'s."""
+    codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
+                     value_type_id, key_type, value_type)
+    args = (owner, ptr, fd, name, map_type, key_size, value_size, max_entries, flags)
+    rest: dict[str, Any] = {"owns_fd": owns_fd, "keep": keep, "codecs": codecs}
+    if map_type == MapType.ARRAY and flags & _BPF_F_MMAPABLE:
+        memory = _map_memory(fd, value_size, max_entries, flags)
+        if memory is not None:
+            try:
+                return _MmapArray(*args, memory=memory, **rest)
+            except BaseException:
+                lib.lpy_munmap(memory.ptr, memory.size)
+                raise
+    k, v = codecs.key, codecs.value
+    if (map_type in _PLAIN and type(k) is IntCodec and type(v) is IntCodec
+            and k.size <= 8 and v.size <= 8):
+        return _IntMap(*args, **rest)
+    return Map(*args, **rest)
+
+
 class _IntMap(Map):
     """A hash or array of integer keys and values: one C call per operation."""
 
-    _c_lookup: Any
-    _c_update: Any
-    _c_delete: Any
-    _sentinel: int
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # make_map chose this class for integer codecs only.
+        k, v = cast(IntCodec, self.key_codec), cast(IntCodec, self.value_codec)
+        ks, vs = "s" if k.signed else "u", "s" if v.signed else "u"
+        self._c_lookup: Any = getattr(lib, f"lpy_lookup_{ks}{vs}")
+        self._c_update: Any = getattr(lib, f"lpy_update_{ks}{vs}")
+        self._c_delete: Any = getattr(lib, f"lpy_delete_{ks}")
+        self._sentinel = -(1 << 63) if v.signed else (1 << 64) - 1
 
     def __getitem__(self, key: Any) -> Any:
         try:
@@ -869,10 +906,21 @@ class _IntMap(Map):
 class _MmapArray(Map):
     """A ``BPF_F_MMAPABLE`` array: entries live in this process's memory, no syscalls."""
 
-    _raw: Any
-    _stride: int
-    _n: int
-    _mult: int
+    def __init__(self, *args: Any, memory: _Memory, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mmap = (memory.ptr, memory.size)
+        raw = memoryview(ffi.buffer(memory.ptr, memory.size))
+        self._raw = raw if memory.writable else raw.toreadonly()
+        self._stride = (self.value_size + 7) & ~7
+        self._n = self.max_entries
+        v = self.value_codec
+        fmt = getattr(v, "fmt", None)
+        if type(v) is IntCodec and fmt:
+            self._mv = self._raw.cast(fmt)
+            self._mult = self._stride // v.size
+        else:
+            self._mv = self._raw
+            self._mult = 0
 
     def __getitem__(self, key: Any) -> Any:
         try:

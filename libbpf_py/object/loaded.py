@@ -15,7 +15,7 @@ from libbpf_py.enums import MapType
 from libbpf_py.errors import PhaseError
 from libbpf_py.explain import narrate
 from libbpf_py.link._link import Link
-from libbpf_py.maps._map import Map, declared_types, libbpf_btf
+from libbpf_py.maps._map import Map, declared_types, libbpf_btf, make_map
 from libbpf_py.mounts import check_pin_path
 from libbpf_py.object.global_data import Globals, HasGlobals, read_sections
 from libbpf_py.program._program import Program
@@ -90,7 +90,7 @@ class LoadedObject(HasGlobals, Owner):
                 value_id = lib.bpf_map__btf_value_type_id(m)
                 if not key_id and not value_id:
                     key_id, value_id = declared_types(types, name)
-                maps[name] = Map(
+                maps[name] = make_map(
                     self, m, fd, name, MapType.coerce(lib.bpf_map__type(m)),
                     lib.bpf_map__key_size(m), lib.bpf_map__value_size(m),
                     lib.bpf_map__max_entries(m), lib.bpf_map__map_flags(m), types=types,
