@@ -22,7 +22,7 @@ from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import LayoutError
 from libbpf_py.explain import narrate
-from libbpf_py.types._records import RecordType, btf_of_map, record_type
+from libbpf_py.types._records import RecordType, record_type, types_of_map
 
 if TYPE_CHECKING:
     import numpy
@@ -594,4 +594,4 @@ def record_type_of(m: Map, name: str) -> RecordType:
     if not isinstance(name, str):
         raise TypeError(f"record_type is a C type name such as 'struct event', "
                         f"not {type(name).__name__}")
-    return record_type(btf_of_map(m), name)
+    return record_type(types_of_map(m), name)

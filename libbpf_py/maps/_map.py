@@ -113,6 +113,9 @@ class Map(Owner):
             codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
                              value_type_id, key_type, value_type)
         self._owner = owner
+        # The engine of the BTF this map came with (its object's, shared): record types
+        # of ring and perf buffers on this map are found in it.
+        self._types = types
         self._ptr = ptr
         self._fd = fd
         self._owns_fd = owns_fd
@@ -802,7 +805,8 @@ def make_map(owner: ParentObject | None, ptr: Any, fd: int, name: str, map_type:
     codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
                      value_type_id, key_type, value_type)
     args = (owner, ptr, fd, name, map_type, key_size, value_size, max_entries, flags)
-    rest: dict[str, Any] = {"owns_fd": owns_fd, "keep": keep, "codecs": codecs}
+    rest: dict[str, Any] = {"owns_fd": owns_fd, "keep": keep, "codecs": codecs,
+                            "types": types}
     if map_type == MapType.ARRAY and flags & _BPF_F_MMAPABLE:
         memory = _map_memory(fd, value_size, max_entries, flags)
         if memory is not None:

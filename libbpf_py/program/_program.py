@@ -518,20 +518,22 @@ def _find_ctx_type(program: Program) -> RecordType | None:
     from libbpf_py.inspect.btf_types import Func, FuncProto, Ptr, Struct
     from libbpf_py.types._records import (
         RecordType,
-        btf_of_object,
-        btf_of_program_id,
-        kernel_btf,
+        kernel_types,
         record_type,
+        types_of_program_id,
     )
 
     if program.type == ProgType.FLOW_DISSECTOR:
         # Its function takes a __sk_buff, but its test run's context is the flow keys.
-        return record_type(kernel_btf(), "struct bpf_flow_keys")
-    try:
-        btf = (btf_of_object(program._owner) if program._owner is not None
-               else btf_of_program_id(program.info().btf_id))
-    except LayoutError:
-        btf = None
+        return record_type(kernel_types(), "struct bpf_flow_keys")
+    # The object's engine (its BTF parsed once, at load) or the kernel's copy of it.
+    types = getattr(program._owner, "_types", None) if program._owner is not None else None
+    if types is None and program._owner is None:
+        try:
+            types = types_of_program_id(program.info().btf_id)
+        except LayoutError:
+            types = None
+    btf = types.btf if types is not None else None
     if btf is not None:
         for type_id in btf.ids_by_name(program.name):
             func = btf[type_id]
@@ -544,8 +546,9 @@ def _find_ctx_type(program: Program) -> RecordType | None:
                     target = btf.skip_qualifiers(ptr.type_id)
                     if isinstance(target, Struct) and target.kind == BtfKind.STRUCT \
                             and target.size:
-                        return RecordType(btf, target.id, f"struct {target.name}")
+                        assert types is not None
+                        return RecordType(types, target.id, f"struct {target.name}")
     name = _KERNEL_CTX.get(program.type)
-    return record_type(kernel_btf(), name) if name else None
+    return record_type(kernel_types(), name) if name else None
 
 

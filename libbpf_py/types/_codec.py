@@ -74,9 +74,9 @@ class IntCodec:
         """Encode an int in range (or raw bytes of the exact size)."""
         if isinstance(value, int) and not isinstance(value, bool):
             if not self.low <= value <= self.high:
-                raise LayoutError(f"{self.what} is a {'signed' if self.signed else 'unsigned'} "
-                                  f"{self.size * 8}-bit integer; {value} is out of range "
-                                  f"[{self.low}, {self.high}]")
+                raise LayoutError(f"{self.what} is {'a signed' if self.signed else 'an unsigned'} "
+                                  f"{self.size * 8}-bit integer; {value} does not fit: it is "
+                                  f"out of range [{self.low}, {self.high}]")
             return value.to_bytes(self.size, "little", signed=self.signed)
         if isinstance(value, bytes | bytearray | memoryview):
             return _exact(value, self.size, self.what)

@@ -1,7 +1,15 @@
-"""The BTF types of a map's keys and values: found, checked and turned into codecs."""
+"""The BTF types of a map's keys and values: found, checked and turned into codecs.
+
+It also keeps the engines (:class:`~libbpf_py.types.typed.TypeCodecs`), one per BTF
+blob: an object's BTF is parsed once whether its globals (open), its maps (load), its
+records or its programs' contexts ask for it, and every one of them gets the same
+generated classes.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +23,46 @@ if TYPE_CHECKING:
     from libbpf_py.inspect.btf_types import BtfType
 
 __all__ = ["TypeRef", "declared_types", "explicit_codec", "kernel_btf", "libbpf_btf",
-           "type_ref"]
+           "type_ref", "types_of_data", "vmlinux_types"]
+
+# BTF blobs this process has parsed, newest last; a bound keeps programs that load many
+# different objects from holding every one of them.
+_ENGINES: OrderedDict[bytes, TypeCodecs] = OrderedDict()
+_MAX_ENGINES = 32
+_vmlinux: list[TypeCodecs] = []
+_lock = threading.Lock()
+
+
+def types_of_data(data: bytes) -> TypeCodecs:
+    """The engine of one BTF blob, parsed on first use and shared afterwards."""
+    from libbpf_py.inspect import read_btf
+
+    with _lock:
+        found = _ENGINES.get(data)
+        if found is not None:
+            _ENGINES.move_to_end(data)
+            return found
+    types = TypeCodecs(read_btf(data))
+    with _lock:
+        found = _ENGINES.setdefault(data, types)  # another thread may have been first
+        while len(_ENGINES) > _MAX_ENGINES:
+            _ENGINES.popitem(last=False)
+        return found
+
+
+def vmlinux_types() -> TypeCodecs:
+    """The engine of the running kernel's BTF (/sys/kernel/btf/vmlinux), read once."""
+    from libbpf_py.inspect import read_btf
+
+    with _lock:
+        if _vmlinux:
+            return _vmlinux[0]
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        types = TypeCodecs(read_btf(f.read()))
+    with _lock:
+        if not _vmlinux:
+            _vmlinux.append(types)
+        return _vmlinux[0]
 
 
 @dataclass(frozen=True)
@@ -75,25 +122,21 @@ def explicit_codec(spec: Any, size: int, what: str) -> Codec:
 
 def kernel_btf(btf_id: int) -> TypeCodecs | None:
     """The codecs of the kernel's BTF object ``btf_id``, or None if it cannot be read."""
-    from libbpf_py.inspect import read_btf
-
     try:
-        return TypeCodecs(read_btf(btf_data(btf_id)))
+        return types_of_data(btf_data(btf_id))
     except BpfError:
         return None  # gone since the map was opened, or BTF we cannot parse
 
 
 def libbpf_btf(btf: Any) -> TypeCodecs | None:
     """The codecs of a libbpf ``struct btf *`` (an object's BTF), or None."""
-    from libbpf_py.inspect import read_btf
-
     if btf == ffi.NULL:
         return None
     size = ffi.new("__u32 *")
     data = lib.btf__raw_data(btf, size)
     if data == ffi.NULL:
         return None
-    return TypeCodecs(read_btf(ffi.unpack(ffi.cast("char *", data), size[0])))
+    return types_of_data(ffi.unpack(ffi.cast("char *", data), size[0]))
 
 
 def declared_types(types: TypeCodecs | None, name: str) -> tuple[int, int]:

@@ -1,11 +1,12 @@
-"""numpy dtypes from codecs (numpy is an optional extra: imported only when used)."""
+"""numpy dtypes from codecs, for maps and records alike (numpy is an optional extra:
+imported only when used)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from libbpf_py.types._codec import BytesCodec, Codec, IntCodec, PerCpuCodec
-from libbpf_py.types.typed import ArrayCodec, CharArrayCodec, FloatCodec, StructCodec
+from libbpf_py.types.typed import ArrayCodec, BoolCodec, CharArrayCodec, FloatCodec, StructCodec
 
 __all__ = ["dtype_of", "numpy"]
 
@@ -23,6 +24,8 @@ def numpy() -> Any:
 def dtype_of(codec: Codec) -> Any:
     """The numpy dtype whose items have exactly the codec's layout."""
     np = numpy()
+    if isinstance(codec, BoolCodec):
+        return np.dtype("?")
     if isinstance(codec, IntCodec) and codec.size in (1, 2, 4, 8):
         return np.dtype(f"<{'i' if codec.signed else 'u'}{codec.size}")
     if isinstance(codec, FloatCodec):

@@ -1,47 +1,55 @@
-"""Records typed from BTF: the bytes of a C type as Python values, and as a numpy dtype.
+"""Records typed from BTF: a C type named by the user, as the engine's codec.
 
-An event channel is told the record's C type by name (``"struct event"``); this module
-finds it in the BTF of the map's object and builds, once, a decoder (bytes -> value), an
-encoder (value -> bytes) and a numpy dtype. Structs and unions decode to named tuples
-(attribute access, ``==``), arrays to lists, ``char`` arrays to ``bytes`` up to the
-first NUL, ``unsigned char`` arrays (``__u8[N]``: addresses, hashes) to all N ``bytes``,
-integers and enums to ``int``.
+An event channel or a test run is told the record's C type by name (``"struct
+event"``); this module finds it in the BTF the map or program came with and wraps the
+codec :mod:`libbpf_py.types.typed` builds for it, so a record decodes to the very class
+the same struct has as a map value or a global. The BTF is the one parsed for the
+object (or the kernel's, read once per BTF object): never parsed a second time here.
 """
 
 from __future__ import annotations
 
-import struct
-import threading
-import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py.errors import BpfError, LayoutError
-from libbpf_py.inspect import Btf, BtfKind, read_btf
-from libbpf_py.inspect.btf_types import Array, Struct
-from libbpf_py.query import btf_data
-from libbpf_py.types._record_decode import compile_decoder, members, scalar
-from libbpf_py.types.typed import c_name, is_char, is_text
+from libbpf_py.errors import LayoutError
+from libbpf_py.inspect import BtfKind
+from libbpf_py.inspect.btf_types import Struct
+from libbpf_py.types._map_btf import kernel_btf as btf_id_types
+from libbpf_py.types._map_btf import vmlinux_types
+from libbpf_py.types._numpy import dtype_of
+from libbpf_py.types.typed import StructCodec, TypeCodecs, c_name
 
 if TYPE_CHECKING:
     import numpy
 
-__all__ = ["RecordType", "btf_of_map", "btf_of_object", "btf_of_program_id", "find_type",
-           "kernel_btf", "record_type"]
+    from libbpf_py.inspect import Btf
 
-Decoder = Callable[[Any, int], Any]
+__all__ = ["RecordType", "find_type", "kernel_types", "record_type", "types_of_map",
+           "types_of_program_id"]
+
 _KIND_WORDS = {"struct": BtfKind.STRUCT, "union": BtfKind.UNION, "enum": BtfKind.ENUM}
 
 
 class RecordType:
-    """One C type from BTF, with its decoder, encoder and numpy dtype built once."""
+    """One C type from BTF as a record: the engine's codec, its class and dtype."""
 
-    def __init__(self, btf: Btf, type_id: int, name: str) -> None:
-        self.btf = btf
+    def __init__(self, types: TypeCodecs, type_id: int, name: str) -> None:
+        self.types = types
+        self.btf: Btf = types.btf
         self.type_id = type_id
         self.name = name
-        self.size = btf.size_of(type_id)
-        self._decode = compile_decoder(btf, type_id, name)
+        self.codec = types.codec(type_id, name)
+        self.size: int = self.codec.size
+        #: The generated class (structs, unions) or IntEnum (enums), as for map values.
+        self.python_type: type | None = (getattr(self.codec, "cls", None)
+                                         or getattr(self.codec, "enum", None))
+        self._decode: Callable[[Any], Any]
+        if isinstance(self.codec, StructCodec):
+            self._decode = self.codec.decode  # unpack_from: reads longer records in place
+        else:
+            size, inner = self.size, self.codec.decode
+            self._decode = lambda data: inner(bytes(data[:size]))
         self._dtype: Any = None
 
     def __repr__(self) -> str:
@@ -56,93 +64,16 @@ class RecordType:
 
     def encode(self, value: Any) -> bytes:
         """Encode raw bytes (exactly :attr:`size`), a mapping of fields, or a decoded value."""
-        if isinstance(value, bytes | bytearray | memoryview):
-            if len(value) != self.size:
-                raise LayoutError(f"{self.name} is {self.size} bytes, got {len(value)}")
-            return bytes(value)
-        out = bytearray(self.size)
-        _encode(self.btf, self.type_id, value, out, 0, self.name)
-        return bytes(out)
+        if (hasattr(value, "_asdict") and not isinstance(value, tuple | bytes)
+                and type(value) is not self.python_type):
+            value = value._asdict()
+        return self.codec.encode(value)
 
     def dtype(self) -> numpy.dtype[Any]:
-        """The numpy dtype of this type (bitfields are left out; they have no dtype)."""
+        """The numpy dtype of this type (bitfield storage as raw bytes)."""
         if self._dtype is None:
-            self._dtype = _dtype(self.btf, self.type_id)
+            self._dtype = dtype_of(self.codec)
         return self._dtype  # type: ignore[no-any-return]
-
-
-def _encode(btf: Btf, type_id: int, value: Any, out: bytearray, off: int, what: str) -> None:
-    t = btf.skip_qualifiers(type_id)
-    code = scalar(btf, type_id)
-    if code is not None:
-        try:
-            struct.pack_into("<" + code[0], out, off, value)
-        except struct.error as exc:
-            raise LayoutError(f"{what}: {value!r} does not fit ({exc})") from None
-        return
-    if isinstance(t, Array):
-        item_size = btf.size_of(t.type_id)
-        if isinstance(value, bytes | bytearray) and is_char(btf, t.type_id):
-            if len(value) > t.nelems:
-                raise LayoutError(f"{what} holds {t.nelems} bytes, got {len(value)}")
-            out[off:off + len(value)] = value
-            return
-        items = list(value)
-        if len(items) > t.nelems:
-            raise LayoutError(f"{what} holds {t.nelems} items, got {len(items)}")
-        for i, item in enumerate(items):
-            _encode(btf, t.type_id, item, out, off + i * item_size, f"{what}[{i}]")
-        return
-    if isinstance(t, Struct):
-        fields = {name: (mt, bits, bf) for name, mt, bits, bf in members(btf, t, 0)}
-        if isinstance(value, Mapping):
-            given = dict(value)
-        elif hasattr(value, "_asdict"):
-            given = value._asdict()
-        else:
-            raise TypeError(f"{what} is {t.kind.name.lower()} {t.name}: give a mapping of its "
-                            f"fields or bytes, not {type(value).__name__}")
-        unknown = set(given) - set(fields)
-        if unknown:
-            raise LayoutError(f"{what} ({t.name}) has no field {sorted(unknown)[0]!r}; its "
-                              f"fields: {', '.join(fields)}")
-        for name, item in given.items():
-            mt, bits, bitfield = fields[name]
-            if bitfield:
-                first, shift = bits // 8, bits % 8
-                nbytes = (shift + bitfield + 7) // 8
-                mask = ((1 << bitfield) - 1) << shift
-                raw = int.from_bytes(out[off + first:off + first + nbytes], "little")
-                raw = (raw & ~mask) | ((int(item) << shift) & mask)
-                out[off + first:off + first + nbytes] = raw.to_bytes(nbytes, "little")
-            else:
-                _encode(btf, mt, item, out, off + bits // 8, f"{what}.{name}")
-        return
-    raise LayoutError(f"{what}: cannot encode a value of BTF kind {t.kind.name}")
-
-
-def _dtype(btf: Btf, type_id: int) -> Any:
-    import numpy as np
-
-    t = btf.skip_qualifiers(type_id)
-    code = scalar(btf, type_id)
-    if code is not None:
-        return np.dtype("<" + code[0])
-    if isinstance(t, Array):
-        if is_text(btf, t.type_id):
-            return np.dtype(f"S{t.nelems}")  # read back without trailing NULs, as decode()
-        return np.dtype((_dtype(btf, t.type_id), (t.nelems,)))
-    if isinstance(t, Struct):
-        names, formats, offsets = [], [], []
-        for name, member_type, bits, bitfield in members(btf, t, 0):
-            if bitfield or bits % 8:
-                continue
-            names.append(name)
-            formats.append(_dtype(btf, member_type))
-            offsets.append(bits // 8)
-        return np.dtype({"names": names, "formats": formats, "offsets": offsets,
-                         "itemsize": t.size})
-    return np.dtype(f"V{btf.size_of(type_id)}")
 
 
 def find_type(btf: Btf, name: str) -> int:
@@ -165,66 +96,32 @@ def find_type(btf: Btf, name: str) -> int:
     raise LayoutError(f"no BTF type named {name!r} in this object{hint}")
 
 
-def record_type(btf: Btf, name: str) -> RecordType:
-    """The :class:`RecordType` called ``name`` in ``btf``."""
-    return RecordType(btf, find_type(btf, name), " ".join(name.split()))
+def record_type(types: TypeCodecs, name: str) -> RecordType:
+    """The :class:`RecordType` called ``name`` in the BTF of ``types``."""
+    return RecordType(types, find_type(types.btf, name), " ".join(name.split()))
 
 
-_btf_cache: weakref.WeakKeyDictionary[Any, Btf] = weakref.WeakKeyDictionary()
-_kernel_btf: list[Btf] = []
-_lock = threading.Lock()
-
-
-def _btf_from_libbpf(ptr: Any) -> Btf:
-    from libbpf_py._lowlevel import ffi, lib
-
-    size = ffi.new("__u32 *")
-    raw = lib.btf__raw_data(ptr, size)
-    if raw == ffi.NULL:
-        raise LayoutError("libbpf gave no BTF data for this object")
-    return read_btf(bytes(ffi.buffer(raw, size[0])))
-
-
-def btf_of_object(owner: Any) -> Btf:
-    """The BTF of a LoadedObject, parsed once per object."""
-    from libbpf_py._lowlevel import ffi, lib
-
-    with _lock:
-        cached = _btf_cache.get(owner)
-        if cached is not None:
-            return cached
-        ptr = lib.bpf_object__btf(owner._handle.ptr)
-        if ptr == ffi.NULL:
-            raise LayoutError(f"object {owner.name!r} has no BTF: compile it with -g to "
-                              "use types by name")
-        btf = _btf_from_libbpf(ptr)
-        _btf_cache[owner] = btf
-        return btf
-
-
-def btf_of_program_id(btf_id: int) -> Btf:
-    """The BTF the kernel holds under ``btf_id`` (of a map or program), parsed."""
+def types_of_program_id(btf_id: int) -> TypeCodecs:
+    """The engine of the BTF the kernel holds under ``btf_id`` (of a map or program)."""
     if not btf_id:
         raise LayoutError("this map or program carries no BTF: use bytes")
-    try:
-        data = btf_data(btf_id)
-    except BpfError as exc:
-        raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}: {exc}") from None
-    return read_btf(data)
+    types = btf_id_types(btf_id)
+    if types is None:
+        raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}")
+    return types
 
 
-def btf_of_map(m: Any) -> Btf:
-    """The BTF of the object a map belongs to (or of the map itself), parsed once."""
-    owner = getattr(m, "_owner", None)
-    if owner is not None:
-        return btf_of_object(owner)
-    return btf_of_program_id(m.info().btf_id)
+def types_of_map(m: Any) -> TypeCodecs:
+    """The engine of the BTF a map came with: its object's, or the kernel's BTF object."""
+    types: TypeCodecs | None = getattr(m, "_types", None)
+    if types is not None:
+        return types
+    if getattr(m, "_owner", None) is not None:
+        raise LayoutError(f"the object of map {m.name!r} has no BTF: compile it with -g to "
+                          "use types by name")
+    return types_of_program_id(m.info().btf_id)
 
 
-def kernel_btf() -> Btf:
-    """The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed once per process."""
-    with _lock:
-        if not _kernel_btf:
-            with open("/sys/kernel/btf/vmlinux", "rb") as f:
-                _kernel_btf.append(read_btf(f.read()))
-        return _kernel_btf[0]
+def kernel_types() -> TypeCodecs:
+    """The engine of the running kernel's BTF (/sys/kernel/btf/vmlinux), read once."""
+    return vmlinux_types()

@@ -1,18 +1,29 @@
-"""Codecs for typed keys, values and globals, built from BTF once per type.
+"""The one BTF-to-Python engine: codecs for map keys and values, globals, ring and perf
+records and ``test_run`` contexts, built from BTF once per type.
 
 A :class:`TypeCodecs` wraps one :class:`~libbpf_py.inspect.btf.Btf` and hands out one
-codec per type id, memoized: integers and enums decode to ``int`` / ``IntEnum``, structs
-and unions to generated classes with attribute access and ``==``, arrays to lists (char
-arrays to ``bytes``), to any depth, bitfields included. Encoding accepts those classes,
-dicts, tuples and raw ``bytes`` of exactly the right size.
+codec per type id, memoized: integers and enums decode to ``int`` / ``IntEnum`` (C
+``bool`` to ``bool``), structs to generated named-tuple classes (immutable, attribute
+access, ``==``, ``hash``, ``_asdict()``, ``_replace()``), unions to generated classes
+with every member decoded, arrays to lists, to any depth, bitfields included. The
+members of anonymous structs and unions are also attributes of the struct holding them,
+as in C. Encoding accepts those classes, dicts, tuples and raw ``bytes`` of exactly the
+right size. One C type has one Python class per BTF, whether it comes from a map, a
+global, a ring buffer, a perf buffer or a test run.
 
-Structs whose members are plain scalars pack and unpack through one precompiled
-:class:`struct.Struct` and a generated function, so a typed value costs one ``unpack``
-and one constructor call, not a walk over the BTF.
+The ``char`` rule: a plain ``char[N]`` decodes to ``bytes`` with its trailing NULs
+stripped, never cut at an interior NUL (NUL-separated strings survive); ``unsigned
+char``/``signed char`` (``__u8[N]``) arrays keep all N bytes; numpy keeps the raw bytes.
+
+A struct packs and unpacks through one precompiled :class:`struct.Struct` and a
+generated function, so a typed value costs one ``unpack_from`` and one ``tuple.__new__``,
+not a walk over the BTF (and a record longer than its type, as perf samples are, decodes
+without a copy).
 """
 
 from __future__ import annotations
 
+import collections
 import enum
 import keyword
 import operator
@@ -34,7 +45,7 @@ from libbpf_py.inspect.btf_types import (
 )
 from libbpf_py.types._codec import BytesCodec, Codec, IntCodec
 
-__all__ = ["ArrayCodec", "CharArrayCodec", "EnumCodec", "FloatCodec", "StructCodec",
+__all__ = ["ArrayCodec", "BoolCodec", "CharArrayCodec", "EnumCodec", "FloatCodec", "StructCodec",
            "TypeCodecs", "TypedValue", "UnionCodec", "c_name", "int_format", "is_char",
            "is_signed", "is_text", "sign_extend", "simple_type"]
 
@@ -169,6 +180,25 @@ class EnumCodec(IntCodec):
         return self._by_value.get(value, value)
 
 
+class BoolCodec(IntCodec):
+    """A C ``bool`` (``_Bool``): decodes to ``bool``; encodes a bool or 0/1."""
+
+    fmt = "?"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(1, False, what)
+
+    def encode(self, value: Any) -> bytes:
+        """Encode a bool (or an int in range, or one raw byte)."""
+        if isinstance(value, bool):
+            return b"\x01" if value else b"\x00"
+        return super().encode(value)
+
+    def decode(self, data: bytes) -> bool:
+        """Decode: any non-zero byte is True, as in C."""
+        return data[0] != 0
+
+
 class CharArrayCodec:
     """A one-byte array as ``bytes``, encoded padded with NULs.
 
@@ -261,7 +291,13 @@ class ArrayCodec:
 
 
 class TypedValue:
-    """Base of the generated struct and union classes: ``==``, ``repr``, ``dict()``."""
+    """Base of the generated struct and union classes: ``repr``, ``_asdict()``.
+
+    Struct classes are also ``tuple`` subclasses (named tuples): one ``tuple.__new__``
+    per decoded value, immutable, hashable, unpackable, equal to a tuple of the same
+    values. Union classes keep one slot per member, since a union also remembers which
+    member was given to encode it.
+    """
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
@@ -300,42 +336,102 @@ def _identifier(name: str) -> str:
     return text
 
 
+# namedtuple's own C field accessor, the fastest attribute read a tuple can have; a
+# property over itemgetter does the same where the interpreter does not offer it.
+_tuplegetter: Any = getattr(collections, "_tuplegetter", None)
+
+
+def _field_getter(index: int, doc: str) -> Any:
+    if _tuplegetter is not None:
+        return _tuplegetter(index, doc)
+    return property(operator.itemgetter(index), doc=doc)  # pragma: no cover
+
+
+def _struct_hash(self: tuple[Any, ...]) -> int:
+    return hash(_frozen(tuple(self)))
+
+
+def _make_struct_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]],
+                       flat: dict[str, str]) -> type[TypedValue]:
+    """A named-tuple class: one item per field, built by position or name."""
+    params = ", ".join(f"{f}=_MISSING" for f in fields)
+    items = "".join(f"_d{i}() if {f} is _MISSING else {f}, " for i, f in enumerate(fields))
+    src = f"def __new__(cls, {params}):\n    return _tnew(cls, ({items}))\n"
+    scope: dict[str, Any] = {"_MISSING": _MISSING, "_tnew": tuple.__new__}
+    scope.update({f"_d{i}": d for i, d in enumerate(defaults)})
+    exec(src, scope)
+    names = tuple(fields)
+
+    def _make(cls: type[Any], iterable: Any) -> Any:
+        value = tuple.__new__(cls, iterable)
+        if len(value) != len(names):
+            raise TypeError(f"{c_name} has {len(names)} fields, got {len(value)} values")
+        return value
+
+    def _replace(self: Any, **changes: Any) -> Any:
+        value = self._make(map(changes.pop, names, self))
+        if changes:
+            raise ValueError(f"{c_name} has no field {', '.join(map(repr, changes))}")
+        return value
+
+    ns: dict[str, Any] = {
+        "__slots__": (), "__new__": scope["__new__"], "_fields": names,
+        "__match_args__": names, "_c_name": c_name,
+        "_make": classmethod(_make), "_replace": _replace,
+        "_astuple": tuple, "_asdict": lambda self: dict(zip(names, self, strict=True)),
+        "__getnewargs__": tuple,
+        # Tuple equality: a decoded struct equals another of the same values and the
+        # plain tuple of them; lists inside are frozen for the hash.
+        "__eq__": tuple.__eq__, "__ne__": tuple.__ne__, "__hash__": _struct_hash,
+        "__doc__": f"A Python view of ``{c_name}`` (a named tuple generated from BTF)."}
+    for i, f in enumerate(fields):
+        ns[f] = _field_getter(i, f"{c_name}.{f}")
+    for name, path in flat.items():
+        ns[name] = property(operator.attrgetter(path), doc=f"{c_name}.{name} (anonymous member)")
+    return type(_identifier(c_name.split(" ")[-1]), (TypedValue, tuple), ns)
+
+
 def _make_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]],
-                union: bool) -> type[TypedValue]:
-    """A class with one slot per field and an ``__init__`` taking them by position or name."""
+                flat: dict[str, str]) -> type[TypedValue]:
+    """A union class with one slot per member, taking them by position or name."""
     params = ", ".join(f"{f}=_MISSING" for f in fields)
     body = "\n".join(
         f"    self.{f} = _d{i}() if {f} is _MISSING else {f}" for i, f in enumerate(fields))
-    if union:
-        body += "\n    self._given = tuple(f for f, v in zip(_FIELDS, (" + ", ".join(
-            fields) + ",)) if v is not _MISSING)"
-    src = f"def __init__(self, {params}):\n{body or '    pass'}\n"
+    body += "\n    self._given = tuple(f for f, v in zip(_FIELDS, (" + "".join(
+        f + ", " for f in fields) + ")) if v is not _MISSING)"
+    src = f"def __init__(self, {params}):\n{body}\n"
     scope: dict[str, Any] = {"_MISSING": _MISSING, "_FIELDS": tuple(fields)}
     scope.update({f"_d{i}": d for i, d in enumerate(defaults)})
     exec(src, scope)
-    slots = tuple(fields) + (("_given", "_raw") if union else ())
+    slots = (*fields, "_given", "_raw")
     getter = operator.attrgetter(*fields) if len(fields) > 1 else None
     astuple: Callable[[Any], tuple[Any, ...]] = (
         (lambda self: getter(self)) if getter is not None
         else (lambda self: tuple(getattr(self, f) for f in fields)))
-    ns = {"__slots__": slots, "__init__": scope["__init__"], "_fields": tuple(fields),
-          "_astuple": astuple,
-          "_c_name": c_name, "__doc__": f"A Python view of ``{c_name}`` (generated from BTF)."}
-    cls = type(_identifier(c_name.split(" ")[-1]), (TypedValue,), ns)
-    return cls
+    ns: dict[str, Any] = {
+        "__slots__": slots, "__init__": scope["__init__"], "_fields": tuple(fields),
+        "_astuple": astuple, "_c_name": c_name,
+        "__doc__": f"A Python view of ``{c_name}`` (generated from BTF)."}
+    for name, path in flat.items():
+        ns[name] = property(operator.attrgetter(path), doc=f"{c_name}.{name} (anonymous member)")
+    return type(_identifier(c_name.split(" ")[-1]), (TypedValue,), ns)
 
 
 _MISSING: Any = object()
+# Names the generated classes use themselves: a member called so gets its index appended.
+_RESERVED = frozenset({"_fields", "_c_name", "_asdict", "_astuple", "_replace", "_make",
+                       "_given", "_raw"})
 
 
 class _Field:
     """One member of a struct: where it lives and how it is coded."""
 
-    __slots__ = ("bits", "codec", "name", "offset", "shift", "signed")
+    __slots__ = ("anonymous", "bits", "codec", "name", "offset", "shift", "signed")
 
     def __init__(self, name: str, codec: Codec, offset: int, bits: int = 0, shift: int = 0,
-                 signed: bool = False) -> None:
+                 signed: bool = False, anonymous: bool = False) -> None:
         self.name = name
+        self.anonymous = anonymous  # an unnamed struct/union: its members are ours too
         self.codec = codec
         self.offset = offset  # bytes; for bitfields the first byte of the storage span
         self.bits = bits
@@ -355,8 +451,42 @@ class _Aggregate:
         self.what = what
         self.c_name = c_name
         self.fields = fields
-        self.cls = cls or _make_class(c_name, [f.name for f in fields],
-                                      [_zero_of(f.codec) for f in fields], self._union)
+        # Members of anonymous structs and unions, reachable by their own names as in C:
+        # name -> dotted path through the generated ``_anonN`` fields.
+        self.flat: dict[str, str] = {}
+        own = {f.name for f in fields}
+        for f in fields:
+            inner = f.codec
+            if f.anonymous and isinstance(inner, _Aggregate):
+                for g in inner.fields:
+                    if not g.anonymous and g.name not in own:
+                        self.flat.setdefault(g.name, f"{f.name}.{g.name}")
+                for name, path in inner.flat.items():
+                    if name not in own:
+                        self.flat.setdefault(name, f"{f.name}.{path}")
+        make = _make_class if self._union else _make_struct_class
+        self.cls = cls or make(c_name, [f.name for f in fields],
+                               [_zero_of(f.codec) for f in fields], self.flat)
+
+    def nested(self, value: Mapping[Any, Any]) -> dict[Any, Any]:
+        """A mapping of fields with the names of anonymous members moved into theirs."""
+        names = {f.name for f in self.fields}
+        out: dict[Any, Any] = {}
+        for key, v in value.items():
+            path = self.flat.get(key) if key not in names else None
+            if path is None:
+                if key not in names:
+                    listed = ", ".join([*names, *self.flat])
+                    raise LayoutError(f"no field named {key!r}: {self.what} ({self.c_name}) "
+                                      f"has no field {key!r}; its fields: {listed}")
+                out[key] = v
+                continue
+            head = path.partition(".")[0]
+            inner = out.setdefault(head, {})
+            if not isinstance(inner, dict):
+                raise LayoutError(f"{self.what}: {key!r} is in {head!r}, given twice")
+            inner[key] = v  # the anonymous member's own codec knows the rest of the path
+        return out
 
 
 class StructCodec(_Aggregate):
@@ -411,7 +541,13 @@ class StructCodec(_Aggregate):
                 fmt.append(f"{f.offset - pos}x")
             c = f.codec
             code = getattr(c, "fmt", None)
-            if code:
+            if isinstance(c, CharArrayCodec):
+                # Inline, not a call per record: the char rule of CharArrayCodec.decode.
+                fmt.append(f"{c.size}s")
+                dec_by_field[i] = f"t[{item}].rstrip(b'\\x00')" if c.text else f"t[{item}]"
+                scope[f"_c{i}"] = c.encode
+                enc_items.append(f"_c{i}(v{i})")
+            elif code:
                 fmt.append(code)
                 dec = f"t[{item}]"
                 if isinstance(c, EnumCodec):
@@ -439,11 +575,18 @@ class StructCodec(_Aggregate):
             raise LayoutError(f"{self.what}: BTF says {self.c_name} has {self.size} bytes "
                               f"but its members cover {self._s.size}")
         scope["_S"] = self._s
+        scope["_unpack"] = self._s.unpack_from
+        scope["_new"] = tuple.__new__
         dec_args = [dec_by_field[i] for i in range(len(self.fields))]
         args = ", ".join(f"v{i}" for i in range(len(self.fields)))
-        src = (f"def decode(data):\n    t = _S.unpack(data)\n"
-               f"    return _cls({', '.join(dec_args)})\n"
-               f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n")
+        # unpack_from: a record may be longer than its type (perf samples are padded),
+        # and ring memory is read in place.
+        if dec_args == [f"t[{i}]" for i in range(item)]:
+            dec = "def decode(data):\n    return _new(_cls, _unpack(data))\n"
+        else:
+            dec = (f"def decode(data):\n    t = _unpack(data)\n"
+                   f"    return _new(_cls, ({''.join(a + ', ' for a in dec_args)}))\n")
+        src = dec + f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n"
         exec(src, scope)
         self.decode: Callable[[bytes], Any] = scope["decode"]
         self._pack: Callable[..., bytes] = scope["pack"]
@@ -451,13 +594,11 @@ class StructCodec(_Aggregate):
     def values_of(self, value: Any) -> tuple[Any, ...] | None:
         """The field values of a class instance, dict or tuple (None for bytes)."""
         if type(value) is self.cls:
-            return value._astuple()
+            return value  # type: ignore[return-value]  # a named tuple already
         if isinstance(value, dict | Mapping):
             names = [f.name for f in self.fields]
-            unknown = set(value) - set(names)
-            if unknown:
-                raise LayoutError(f"{self.what} is {self.describe()}: no field named "
-                                  f"{', '.join(map(repr, sorted(unknown, key=str)))}")
+            if not value.keys() <= set(names):
+                value = self.nested(value)
             return tuple(value[n] if n in value else _zero_of(f.codec)()
                          for n, f in zip(names, self.fields, strict=True))
         if isinstance(value, tuple | list):
@@ -542,6 +683,9 @@ class UnionCodec(_Aggregate):
                                   f"{', '.join(given)}")
             value = {given[0]: getattr(value, given[0])}
         if isinstance(value, Mapping):
+            names = {f.name for f in self.fields}
+            if any(k not in names and k in self.flat for k in value):
+                value = self.nested(value)
             if len(value) != 1:
                 raise LayoutError(f"{self.what} is {self.describe()}: give exactly one "
                                   "member")
@@ -641,7 +785,9 @@ class TypeCodecs:
         t = self.btf.skip_qualifiers(type_id)
         codec: Codec
         if isinstance(t, Int):
-            if t.nr_bits == t.size * 8 and t.bits_offset == 0:
+            if t.is_bool and t.size == 1 and t.nr_bits == 8 and t.bits_offset == 0:
+                codec = BoolCodec(what)
+            elif t.nr_bits == t.size * 8 and t.bits_offset == 0:
                 codec = _int_codec(t.size, t.is_signed, what)
             else:
                 codec = BytesCodec(t.size, what)
@@ -675,7 +821,10 @@ class TypeCodecs:
         used: set[str] = set()
         for n, m in enumerate(t.members):
             name = _identifier(m.name) if m.name else f"_anon{n}"
-            if name in used or name.startswith("__") or name in ("_fields", "_c_name"):
+            if name.startswith("__"):
+                # Python mangles slot names that start with two underscores.
+                name = f"{name.lstrip('_') or 'field'}_{n}"
+            while name in used or name in _RESERVED:
                 name = f"{name}_{n}"
             used.add(name)
             sub = self._build(m.type_id, what, depth + 1)
@@ -687,7 +836,8 @@ class TypeCodecs:
                 if m.bits_offset % 8:
                     raise LayoutError(f"{what}: member {m.name!r} of {t.name!r} is not "
                                       "byte-aligned")
-                fields.append(_Field(name, sub, m.bits_offset // 8))
+                fields.append(_Field(name, sub, m.bits_offset // 8,
+                                     anonymous=not m.name and isinstance(sub, _Aggregate)))
         if not t.is_union:
             fields.sort(key=lambda f: (f.offset, f.shift))
         return fields
