@@ -464,13 +464,15 @@ class _Aggregate:
                 for name, path in inner.flat.items():
                     if name not in own:
                         self.flat.setdefault(name, f"{f.name}.{path}")
+        self.names = frozenset(own)
+        self._zeros = [(f.name, _zero_of(f.codec)) for f in fields]  # for dicts missing some
         make = _make_class if self._union else _make_struct_class
         self.cls = cls or make(c_name, [f.name for f in fields],
                                [_zero_of(f.codec) for f in fields], self.flat)
 
     def nested(self, value: Mapping[Any, Any]) -> dict[Any, Any]:
         """A mapping of fields with the names of anonymous members moved into theirs."""
-        names = {f.name for f in self.fields}
+        names = self.names
         out: dict[Any, Any] = {}
         for key, v in value.items():
             path = self.flat.get(key) if key not in names else None
@@ -596,11 +598,9 @@ class StructCodec(_Aggregate):
         if type(value) is self.cls:
             return value  # type: ignore[return-value]  # a named tuple already
         if isinstance(value, dict | Mapping):
-            names = [f.name for f in self.fields]
-            if not value.keys() <= set(names):
+            if not value.keys() <= self.names:
                 value = self.nested(value)
-            return tuple(value[n] if n in value else _zero_of(f.codec)()
-                         for n, f in zip(names, self.fields, strict=True))
+            return tuple(value[n] if n in value else zero() for n, zero in self._zeros)
         if isinstance(value, tuple | list):
             if len(value) != len(self.fields):
                 raise LayoutError(f"{self.what} is {self.describe()}: give "
@@ -683,8 +683,7 @@ class UnionCodec(_Aggregate):
                                   f"{', '.join(given)}")
             value = {given[0]: getattr(value, given[0])}
         if isinstance(value, Mapping):
-            names = {f.name for f in self.fields}
-            if any(k not in names and k in self.flat for k in value):
+            if self.flat and not value.keys() <= self.names:
                 value = self.nested(value)
             if len(value) != 1:
                 raise LayoutError(f"{self.what} is {self.describe()}: give exactly one "
