@@ -52,6 +52,10 @@ __all__ = ["ArrayCodec", "BoolCodec", "CharArrayCodec", "EnumCodec", "FloatCodec
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
             (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 _DEPTH = 64
+#: Arrays longer than this decode through their codec, not one expression per element.
+_MAX_UNROLLED = 64
+#: Values one decode format holds at most; the rest decode through their codecs.
+_MAX_VALUES = 2048
 _CHAR_NAMES = ("char", "signed char", "unsigned char")
 
 
@@ -157,7 +161,7 @@ class EnumCodec(IntCodec):
                                      members)
             cls = made
         self.enum: type[enum.IntEnum] = cls
-        self._by_value = {int(m): m for m in self.enum}
+        self.by_value: dict[int, Any] = {int(m): m for m in self.enum}
         self._names = {v.name: v.value for v in t.values}
         self.c_name = f"enum {t.name}" if t.name else "enum"
 
@@ -173,11 +177,11 @@ class EnumCodec(IntCodec):
     def decode(self, data: bytes) -> Any:
         """Decode into the enum member, or the plain int if no member has the value."""
         v = int.from_bytes(data, "little", signed=self.signed)
-        return self._by_value.get(v, v)
+        return self.by_value.get(v, v)
 
     def convert(self, value: int) -> Any:
         """The member for an already decoded integer."""
-        return self._by_value.get(value, value)
+        return self.by_value.get(value, value)
 
 
 class BoolCodec(IntCodec):
@@ -491,6 +495,88 @@ class _Aggregate:
         return out
 
 
+class _DecodeWriter:
+    """Writes one decode function for a struct: a single ``struct.Struct`` covers every
+    member it can (nested structs, scalar arrays, char arrays, enums, bitfield storage),
+    and the value is built in one expression, so a record costs one ``unpack_from`` and
+    one ``tuple.__new__`` per struct, not a Python call per field. What one format
+    cannot hold (union members over each other, very long arrays) calls that member's
+    own codec on its bytes. Only generated names and integers go into the source.
+    """
+
+    def __init__(self) -> None:
+        self.fmt = ["<"]
+        self.pos = 0
+        self.count = 0
+        self.scope: dict[str, Any] = {"_new": tuple.__new__}
+
+    def const(self, obj: Any) -> str:
+        name = f"_k{len(self.scope)}"
+        self.scope[name] = obj
+        return name
+
+    def slot(self, code: str, size: int, offset: int) -> str | None:
+        """The next unpacked value, or None where it would overlap the last one."""
+        if offset < self.pos or self.count >= _MAX_VALUES:
+            return None
+        if offset > self.pos:
+            self.fmt.append(f"{offset - self.pos}x")
+        self.fmt.append(code)
+        self.pos = offset + size
+        self.count += 1
+        return f"t[{self.count - 1}]"
+
+    def call(self, codec: Codec, offset: int) -> str:
+        return f"{self.const(codec.decode)}(bytes(data[{offset}:{offset + codec.size}]))"
+
+    def scalar(self, code: str, size: int, offset: int) -> str:
+        """A value of the one format, or (over another member) its own C-level unpack."""
+        got = self.slot(code, size, offset)
+        if got is None:
+            got = f"{self.const(struct.Struct('<' + code).unpack_from)}(data, {offset})[0]"
+        return got
+
+    def expr(self, codec: Codec, offset: int, depth: int) -> str:
+        if depth > _DEPTH:
+            return self.call(codec, offset)
+        if isinstance(codec, CharArrayCodec):
+            got = self.slot(f"{codec.size}s", codec.size, offset) or \
+                f"bytes(data[{offset}:{offset + codec.size}])"
+            return f"{got}.rstrip(b'\\x00')" if codec.text else got  # the char rule
+        code = getattr(codec, "fmt", None)
+        if isinstance(codec, EnumCodec):
+            if not code:
+                return self.call(codec, offset)
+            got = self.scalar(code, codec.size, offset)
+            return f"{self.const(codec.by_value.get)}({got}, {got})"
+        if code and not isinstance(codec, ArrayCodec):
+            return self.scalar(code, codec.size, offset)
+        if isinstance(codec, ArrayCodec) and codec.n <= _MAX_UNROLLED:
+            step = codec.elem.size
+            items = [self.expr(codec.elem, offset + i * step, depth + 1) for i in range(codec.n)]
+            return "[" + "".join(x + ", " for x in items) + "]"
+        if isinstance(codec, StructCodec | UnionCodec):
+            return codec.inline(self, offset, depth)
+        return self.call(codec, offset)
+
+    def function(self, codec: StructCodec | UnionCodec) -> Callable[[Any], Any]:
+        body = codec.inline(self, 0, 0)
+        lines = ["def decode(data):"]
+        if self.count:
+            # unpack_from: a record may be longer than its type (perf samples are
+            # padded), and ring memory is read in place.
+            self.scope["_unpack"] = struct.Struct("".join(self.fmt)).unpack_from
+            names = [k for k, v in self.scope.items() if v is codec.cls]
+            flat = f"_new({names[0]}, (" if names else ""
+            if flat and body == flat + "".join(f"t[{i}], " for i in range(self.count)) + "))":
+                body = flat[:-3] + ", _unpack(data))"  # scalars only: the tuple itself
+            else:
+                lines.append("    t = _unpack(data)")
+        lines.append(f"    return {body}")
+        exec(compile("\n".join(lines), f"<decoder of {codec.c_name}>", "exec"), self.scope)
+        return self.scope["decode"]  # type: ignore[no-any-return]
+
+
 class StructCodec(_Aggregate):
     """A struct: decodes to a generated class, encodes from it, a dict, a tuple or bytes.
 
@@ -504,16 +590,15 @@ class StructCodec(_Aggregate):
         self._compile()
 
     def _compile(self) -> None:
+        """The pack function (one ``struct.Struct``, per-field checks on failure) and the
+        decode function (one ``unpack_from`` of the whole type, nested ones inlined)."""
         fmt = ["<"]
         pos = 0
-        item = 0
-        dec_args: list[str] = []
         enc_items: list[str] = []
-        scope: dict[str, Any] = {"_cls": self.cls, "_sx": sign_extend, "_bf": _bitfield}
+        scope: dict[str, Any] = {"_bf": _bitfield}
         spans = self.spans = bitfield_spans(self.fields)
         span_of = {i: s for s in spans for i in s[2]}
         done_spans: set[int] = set()
-        dec_by_field: dict[int, str] = {}
         for i, f in enumerate(self.fields):
             if f.bits:
                 start, end, members = span_of[i]
@@ -524,51 +609,33 @@ class StructCodec(_Aggregate):
                     fmt.append(f"{start - pos}x")
                 n = end - start
                 fmt.append(_INT_FMT.get((n, False), f"{n}s"))
-                as_int = f"t[{item}]" if n in (1, 2, 4, 8) else \
-                    f"int.from_bytes(t[{item}], 'little')"
                 parts = []
                 for j in members:
                     g = self.fields[j]
                     rel = (g.offset - start) * 8 + g.shift
-                    val = f"(({as_int} >> {rel}) & {(1 << g.bits) - 1})"
-                    dec_by_field[j] = f"_sx({val}, {g.bits})" if g.signed else val
                     parts.append(f"(_bf(v{j}, {g.bits}, {g.signed}) << {rel})")
                 packed = " | ".join(parts)
                 enc_items.append(packed if n in (1, 2, 4, 8)
                                  else f"({packed}).to_bytes({n}, 'little')")
-                item += 1
                 pos = end
                 continue
             if f.offset > pos:
                 fmt.append(f"{f.offset - pos}x")
             c = f.codec
             code = getattr(c, "fmt", None)
-            if isinstance(c, CharArrayCodec):
-                # Inline, not a call per record: the char rule of CharArrayCodec.decode.
-                fmt.append(f"{c.size}s")
-                dec_by_field[i] = f"t[{item}].rstrip(b'\\x00')" if c.text else f"t[{item}]"
-                scope[f"_c{i}"] = c.encode
-                enc_items.append(f"_c{i}(v{i})")
-            elif code:
+            if code and not isinstance(c, CharArrayCodec):
                 fmt.append(code)
-                dec = f"t[{item}]"
                 if isinstance(c, EnumCodec):
-                    scope[f"_e{i}"] = c.convert
-                    dec = f"_e{i}({dec})"
                     scope[f"_n{i}"] = c.encode
                     enc_items.append(f"(v{i} if type(v{i}) is int else "
                                      f"int.from_bytes(_n{i}(v{i}), 'little', "
                                      f"signed={c.signed}))")
                 else:
                     enc_items.append(f"v{i}")
-                dec_by_field[i] = dec
             else:
                 fmt.append(f"{c.size}s")
-                scope[f"_d{i}"] = c.decode
                 scope[f"_c{i}"] = c.encode
-                dec_by_field[i] = f"_d{i}(t[{item}])"
                 enc_items.append(f"_c{i}(v{i})")
-            item += 1
             pos = f.offset + c.size
         if self.size > pos:
             fmt.append(f"{self.size - pos}x")
@@ -577,21 +644,34 @@ class StructCodec(_Aggregate):
             raise LayoutError(f"{self.what}: BTF says {self.c_name} has {self.size} bytes "
                               f"but its members cover {self._s.size}")
         scope["_S"] = self._s
-        scope["_unpack"] = self._s.unpack_from
-        scope["_new"] = tuple.__new__
-        dec_args = [dec_by_field[i] for i in range(len(self.fields))]
         args = ", ".join(f"v{i}" for i in range(len(self.fields)))
-        # unpack_from: a record may be longer than its type (perf samples are padded),
-        # and ring memory is read in place.
-        if dec_args == [f"t[{i}]" for i in range(item)]:
-            dec = "def decode(data):\n    return _new(_cls, _unpack(data))\n"
-        else:
-            dec = (f"def decode(data):\n    t = _unpack(data)\n"
-                   f"    return _new(_cls, ({''.join(a + ', ' for a in dec_args)}))\n")
-        src = dec + f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n"
-        exec(src, scope)
-        self.decode: Callable[[bytes], Any] = scope["decode"]
+        exec(f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n", scope)
         self._pack: Callable[..., bytes] = scope["pack"]
+        self.decode: Callable[[bytes], Any] = _DecodeWriter().function(self)
+
+    def inline(self, w: _DecodeWriter, base: int, depth: int) -> str:
+        """The expression of this struct at byte ``base`` of what ``w`` decodes."""
+        span_of = {i: s for s in self.spans for i in s[2]}
+        span_int: dict[int, str] = {}
+        parts = []
+        for i, f in enumerate(self.fields):
+            if f.bits:
+                start, end, _ = span_of[i]
+                if start not in span_int:
+                    n = end - start
+                    code = _INT_FMT.get((n, False))
+                    got = w.slot(code or f"{n}s", n, base + start)
+                    if got is None:
+                        got = f"int.from_bytes(data[{base + start}:{base + end}], 'little')"
+                    elif code is None:
+                        got = f"int.from_bytes({got}, 'little')"
+                    span_int[start] = got
+                rel = (f.offset - start) * 8 + f.shift
+                val = f"(({span_int[start]} >> {rel}) & {(1 << f.bits) - 1})"
+                parts.append(f"{w.const(sign_extend)}({val}, {f.bits})" if f.signed else val)
+            else:
+                parts.append(w.expr(f.codec, base + f.offset, depth + 1))
+        return f"_new({w.const(self.cls)}, ({''.join(p + ', ' for p in parts)}))"
 
     def values_of(self, value: Any) -> tuple[Any, ...] | None:
         """The field values of a class instance, dict or tuple (None for bytes)."""
@@ -654,20 +734,30 @@ class UnionCodec(_Aggregate):
 
     _union = True
 
-    def decode(self, data: bytes) -> Any:
-        """Decode: every member is readable; re-encoding gives back the same bytes."""
-        values = []
+    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
+                 cls: type[TypedValue] | None = None) -> None:
+        super().__init__(c_name, size, fields, what, cls)
+        # Every member decoded, nothing given: re-encoding gives back the same bytes.
+        args = "".join(f", v{i}" for i in range(len(fields)))
+        sets = "".join(f"    o.{f.name} = v{i}\n" for i, f in enumerate(fields))
+        scope: dict[str, Any] = {"_alloc": object.__new__, "_cls": self.cls}
+        exec(f"def made(raw{args}):\n    o = _alloc(_cls)\n{sets}"
+             "    o._given = ()\n    o._raw = raw\n    return o\n", scope)
+        self.made: Callable[..., Any] = scope["made"]
+        self.decode: Callable[[bytes], Any] = _DecodeWriter().function(self)
+
+    def inline(self, w: _DecodeWriter, base: int, depth: int) -> str:
+        """The expression of this union at byte ``base`` of what ``w`` decodes."""
+        parts = [f"bytes(data[{base}:{base + self.size}])"]
         for f in self.fields:
-            chunk = data[f.offset:f.offset + f.codec.size]
             if f.bits:
-                v = (int.from_bytes(chunk, "little") >> f.shift) & ((1 << f.bits) - 1)
-                values.append(sign_extend(v, f.bits) if f.signed else v)
+                start, end = base + f.offset, base + f.offset + (f.shift + f.bits + 7) // 8
+                val = (f"((int.from_bytes(data[{start}:{end}], 'little') >> {f.shift}) & "
+                       f"{(1 << f.bits) - 1})")
+                parts.append(f"{w.const(sign_extend)}({val}, {f.bits})" if f.signed else val)
             else:
-                values.append(f.codec.decode(chunk))
-        obj = self.cls(*values)
-        obj._given = ()  # type: ignore[attr-defined]
-        obj._raw = bytes(data)  # type: ignore[attr-defined]
-        return obj
+                parts.append(w.expr(f.codec, base + f.offset, depth + 1))
+        return f"{w.const(self.made)}({', '.join(parts)})"
 
     def encode(self, value: Any) -> bytes:
         """Encode bytes, a dict with one member, or an instance (its one given member)."""
