@@ -499,9 +499,10 @@ class _DecodeWriter:
     """Writes one decode function for a struct: a single ``struct.Struct`` covers every
     member it can (nested structs, scalar arrays, char arrays, enums, bitfield storage),
     and the value is built in one expression, so a record costs one ``unpack_from`` and
-    one ``tuple.__new__`` per struct, not a Python call per field. What one format
-    cannot hold (union members over each other, very long arrays) calls that member's
-    own codec on its bytes. Only generated names and integers go into the source.
+    one ``tuple.__new__`` per struct, not a Python call per field. A member laid over
+    another (in a union) is read by its own precompiled ``unpack_from``, a C call; what
+    no format holds (very long arrays, too deep nesting) calls that member's codec on its
+    bytes. Only generated names and integers go into the source.
     """
 
     def __init__(self) -> None:
