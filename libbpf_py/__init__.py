@@ -35,20 +35,26 @@ from libbpf_py.errors import (
     VerifierError,
 )
 from libbpf_py.explain import explain, explaining
-from libbpf_py.objfile import ObjectFile
+from libbpf_py.object.objfile import ObjectFile
 
 if TYPE_CHECKING:
     from libbpf_py.compiler import compile
-    from libbpf_py.link import Link, LinkInfo
-    from libbpf_py.loaded import LoadedObject
-    from libbpf_py.maps import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
-    from libbpf_py.open_object import OpenMap, OpenObject, OpenProgram
-    from libbpf_py.perfbuf import LostSamples, LostSamplesWarning, PerfBuffer, PerfSample
-    from libbpf_py.program import Program, ProgramInfo, ProgramStats, TestRunFlag, TestRunResult
-    from libbpf_py.ringbuf import RecordBatch, RingBuffer, RingState
+    from libbpf_py.events.perfbuf import LostSamples, LostSamplesWarning, PerfBuffer, PerfSample
+    from libbpf_py.events.ringbuf import RecordBatch, RingBuffer, RingState
+    from libbpf_py.events.user_ringbuf import UserRingBuffer
+    from libbpf_py.link._link import Link, LinkInfo
+    from libbpf_py.maps._map import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
+    from libbpf_py.object.loaded import LoadedObject
+    from libbpf_py.object.open_object import OpenMap, OpenObject, OpenProgram
+    from libbpf_py.program._program import (
+        Program,
+        ProgramInfo,
+        ProgramStats,
+        TestRunFlag,
+        TestRunResult,
+    )
     from libbpf_py.stats import stats_enabled
     from libbpf_py.trace import trace_pipe
-    from libbpf_py.user_ringbuf import UserRingBuffer
 
 __version__ = "0.1.0"
 
@@ -106,32 +112,32 @@ __all__ = [
 
 _LAZY = {
     "compile": "libbpf_py.compiler",
-    "Link": "libbpf_py.link",
-    "LinkInfo": "libbpf_py.link",
-    "LoadedObject": "libbpf_py.loaded",
-    "Map": "libbpf_py.maps",
-    "MapInfo": "libbpf_py.maps",
-    "PerCpu": "libbpf_py.maps",
-    "TypeRef": "libbpf_py.maps",
-    "UpdateFlag": "libbpf_py.maps",
-    "OpenMap": "libbpf_py.open_object",
-    "OpenObject": "libbpf_py.open_object",
-    "OpenProgram": "libbpf_py.open_object",
-    "LostSamples": "libbpf_py.perfbuf",
-    "LostSamplesWarning": "libbpf_py.perfbuf",
-    "PerfBuffer": "libbpf_py.perfbuf",
-    "PerfSample": "libbpf_py.perfbuf",
-    "Program": "libbpf_py.program",
-    "ProgramInfo": "libbpf_py.program",
-    "ProgramStats": "libbpf_py.program",
-    "TestRunFlag": "libbpf_py.program",
-    "TestRunResult": "libbpf_py.program",
-    "RecordBatch": "libbpf_py.ringbuf",
-    "RingBuffer": "libbpf_py.ringbuf",
-    "RingState": "libbpf_py.ringbuf",
+    "Link": "libbpf_py.link._link",
+    "LinkInfo": "libbpf_py.link._link",
+    "LoadedObject": "libbpf_py.object.loaded",
+    "Map": "libbpf_py.maps._map",
+    "MapInfo": "libbpf_py.maps._map",
+    "PerCpu": "libbpf_py.maps._map",
+    "TypeRef": "libbpf_py.maps._map",
+    "UpdateFlag": "libbpf_py.maps._map",
+    "OpenMap": "libbpf_py.object.open_object",
+    "OpenObject": "libbpf_py.object.open_object",
+    "OpenProgram": "libbpf_py.object.open_object",
+    "LostSamples": "libbpf_py.events.perfbuf",
+    "LostSamplesWarning": "libbpf_py.events.perfbuf",
+    "PerfBuffer": "libbpf_py.events.perfbuf",
+    "PerfSample": "libbpf_py.events.perfbuf",
+    "Program": "libbpf_py.program._program",
+    "ProgramInfo": "libbpf_py.program._program",
+    "ProgramStats": "libbpf_py.program._program",
+    "TestRunFlag": "libbpf_py.program._program",
+    "TestRunResult": "libbpf_py.program._program",
+    "RecordBatch": "libbpf_py.events.ringbuf",
+    "RingBuffer": "libbpf_py.events.ringbuf",
+    "RingState": "libbpf_py.events.ringbuf",
     "stats_enabled": "libbpf_py.stats",
     "trace_pipe": "libbpf_py.trace",
-    "UserRingBuffer": "libbpf_py.user_ringbuf",
+    "UserRingBuffer": "libbpf_py.events.user_ringbuf",
 }
 
 
@@ -148,6 +154,12 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     _namespace[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    # The lazy names are attributes too, before their first use; tab completion and
+    # dir() should list what ``from libbpf_py import *`` gives.
+    return sorted(set(_namespace) | set(__all__))
 
 
 def libbpf_version() -> str:

@@ -19,10 +19,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py.errors import BpfError, NotFound
 from libbpf_py.explain import narrate
-from libbpf_py.link import LinkInfo, link_info
-from libbpf_py.maps import MapInfo, map_info
 from libbpf_py.netdev import interface_index, interface_name, tc_filters, tcx_programs, xdp_holder
-from libbpf_py.program import ProgramInfo, program_info
+from libbpf_py.query import (
+    BtfInfo,
+    LinkInfo,
+    MapInfo,
+    ProgramInfo,
+    btf_data,
+    link_info,
+    map_info,
+    program_info,
+    read_btf_info,
+)
 
 if TYPE_CHECKING:
     from libbpf_py.link import Link
@@ -119,56 +127,16 @@ class LinkEntry(_Entry[LinkInfo]):
 
 
 @dataclass(frozen=True)
-class BtfInfo:
-    """What the kernel reports about a BTF object (``bpf_btf_get_info_by_fd``)."""
-
-    id: int
-    name: str
-    size: int
-    kernel_btf: bool
-
-
-def _btf_info(fd: int, what: str, *, name: Any = None, data: Any = None) -> Any:
-    """``bpf_btf_get_info_by_fd``, filling the name and data buffers given (char arrays)."""
-    info = ffi.new("struct bpf_btf_info *")
-    if name is not None:
-        info.name = int(ffi.cast("uintptr_t", name))
-        info.name_len = len(name)
-    if data is not None:
-        info.btf = int(ffi.cast("uintptr_t", data))
-        info.btf_size = len(data)
-    size = ffi.new("__u32 *", ffi.sizeof("struct bpf_btf_info"))
-    check(lib.bpf_btf_get_info_by_fd(fd, info, size), f"reading {what}")
-    return info
-
-
-def _read_btf_info(fd: int, what: str) -> BtfInfo:
-    name = ffi.new("char[]", 256)
-    info = _btf_info(fd, f"the info of BTF {what}", name=name)
-    return BtfInfo(id=int(info.id), name=ffi.string(name).decode(errors="replace"),
-                   size=int(info.btf_size), kernel_btf=bool(info.kernel_btf))
-
-
-@dataclass(frozen=True)
 class BtfEntry(_Entry[BtfInfo]):
     """A BTF object the kernel holds (vmlinux, modules, programs' own), by id."""
 
-    _kind = _Kind("BTF object", "bpf_btf_get_next_id", "bpf_btf_get_fd_by_id", _read_btf_info)
+    _kind = _Kind("BTF object", "bpf_btf_get_next_id", "bpf_btf_get_fd_by_id", read_btf_info)
 
     def data(self) -> bytes:
         """The BTF itself, as the kernel holds it: parse it with
         :func:`~libbpf_py.inspect.read_btf` (a module's BTF lists only what it adds to
         vmlinux's)."""
-        what = f"BTF id {self.id}"
-        fd = self.open_fd()
-        try:
-            length = int(_btf_info(fd, f"the size of {what}").btf_size)
-            buf = ffi.new("char[]", max(length, 1))
-            again = _btf_info(fd, what, data=buf)
-        finally:
-            os.close(fd)
-        narrate(f"bpf_btf_get_info_by_fd({what})", f"{length} bytes of BTF", phase="inspect")
-        return bytes(ffi.buffer(buf, min(length, int(again.btf_size))))
+        return btf_data(self.id)
 
 
 _E = TypeVar("_E", ProgramEntry, MapEntry)

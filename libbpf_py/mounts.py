@@ -82,3 +82,14 @@ def check_pin_path(path: str | os.PathLike[str], what: str) -> str:
                          f"on bpffs; BPF objects are pinned under a bpffs mount such as "
                          f"{BPFFS} (libbpf_py.mounts.ensure_bpffs() mounts it)")
     return where
+
+
+def check_pin_mode(mode: int, what: str) -> None:
+    """Refuse a pin mode with bits beyond rwx (checked before anything is pinned)."""
+    if not isinstance(mode, int) or isinstance(mode, bool) or mode & ~0o777:
+        raise ValueError(f"{what}: mode {mode!r} is not permission bits (0o000..0o777)")
+
+
+def set_pin_mode(path: str, mode: int) -> None:
+    """Give a fresh pin exactly ``mode`` (the kernel applies the umask to its 0600)."""
+    os.chmod(path, mode)

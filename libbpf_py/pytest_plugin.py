@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from libbpf_py.loaded import LoadedObject
-    from libbpf_py.netns import NetnsPair
-    from libbpf_py.program import Program, TestRunResult
+    from libbpf_py.object.loaded import LoadedObject
+    from libbpf_py.program._program import Program, TestRunResult
+    from libbpf_py.testing.netns import NetnsPair
 
 __all__ = [
     "LeakSnapshot",
@@ -53,7 +53,7 @@ __all__ = [
     "verdict_name",
 ]
 
-from libbpf_py.netns import capability_problem
+from libbpf_py.testing.netns import capability_problem
 
 # -- root and kernel features ---------------------------------------------------------------
 
@@ -109,7 +109,7 @@ def _pins(root: Path = Path("/sys/fs/bpf")) -> frozenset[str]:
 
 def take_snapshot() -> LeakSnapshot:
     """Record this process's fds, the pins under /sys/fs/bpf, and libbpf_py namespaces."""
-    from libbpf_py.netns import PREFIX
+    from libbpf_py.testing.netns import PREFIX
 
     described = {int(fd): _describe_fd(int(fd)) for fd in os.listdir("/proc/self/fd")}
     fds = {fd: what for fd, what in described.items() if what is not None}
@@ -182,7 +182,7 @@ def netns_pair() -> Iterator[NetnsPair]:
     problem = capability_problem()
     if problem:
         pytest.skip(f"netns_pair {problem}")
-    from libbpf_py.netns import NetnsPair
+    from libbpf_py.testing.netns import NetnsPair
 
     with NetnsPair() as pair:
         yield pair
@@ -270,7 +270,7 @@ def bpf_object(bpf_compile: Callable[..., Path]) -> Iterator[Callable[..., Loade
 
 def verdict_name(program: Program, retval: int) -> str:
     """The name of ``retval`` for ``program``'s type (``XDP_DROP``), else the number."""
-    from libbpf_py.packets import verdict_name as name_of
+    from libbpf_py.testing.packets import verdict_name as name_of
 
     return name_of(program.type.name, retval)
 
@@ -283,7 +283,7 @@ def assert_verdict(program: Program, packet: object, verdict: str | int, *,
     ``packet`` is bytes or a scapy packet. On failure the message names both verdicts and
     decodes the packet. Returns the run's result for further checks.
     """
-    from libbpf_py.packets import as_bytes, describe, verdict_value
+    from libbpf_py.testing.packets import as_bytes, describe, verdict_value
 
     data = as_bytes(packet)
     expected = verdict_value(program.type.name, verdict)

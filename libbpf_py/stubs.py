@@ -3,7 +3,8 @@
 The stub declares a class for the loaded object whose ``maps["name"]`` has the map's
 key and value types, whose ``programs["name"]`` are :class:`~libbpf_py.Program`, and
 whose ``bss``/``data``/``rodata`` sections have one typed attribute per global. Structs
-become classes with typed fields, as the map codecs return them. Use it for type checking
+become classes with typed read-only fields (the engine's immutable named tuples), unions
+classes with typed fields, as the codecs return them. Use it for type checking
 only::
 
     from typing import TYPE_CHECKING, cast
@@ -122,7 +123,13 @@ class _Writer:
         lines = [f"class {name}:",
                  f'    """{"union" if t.is_union else "struct"} {t.name or "(anonymous)"}."""',
                  ""]
-        lines += [f"    {_ident(f)}: {kind}" for f, kind in fields] or ["    pass"]
+        if t.is_union:
+            lines += [f"    {_ident(f)}: {kind}" for f, kind in fields] or ["    pass"]
+        else:
+            # Structs decode to immutable named tuples: their fields are read-only.
+            for f, kind in fields:
+                lines += ["    @property", f"    def {_ident(f)}(self) -> {kind}: ..."]
+            lines.append("    def _asdict(self) -> dict[str, Any]: ...")
         lines.append("    def __init__(self, " + ", ".join(
             f"{_ident(f)}: {kind} = ..." for f, kind in fields) + ") -> None: ..."
             if fields else "    def __init__(self) -> None: ...")
@@ -185,7 +192,7 @@ def render_stub(spec: ObjectSpec, class_name: str | None = None) -> str:
 def write_stub(obj: str | os.PathLike[str], output: str | os.PathLike[str] | None = None,
                *, class_name: str | None = None) -> Path:
     """Write the stub of the object at ``obj``; returns the ``.pyi`` path."""
-    from libbpf_py.objfile import ObjectFile
+    from libbpf_py.object.objfile import ObjectFile
 
     objfile = ObjectFile(obj)
     spec = objfile.inspect()

@@ -3,7 +3,9 @@
 ``libbpf-py --help`` lists them; every subcommand takes ``--explain`` (narrate each libbpf
 call on stderr) and ``--debug`` (tracebacks, libbpf's debug messages). Errors are one
 line on stderr, and the exit status says what kind of failure it was (see
-:class:`~libbpf_py.cli._common.ExitCode`).
+:class:`~libbpf_py.cli._common.ExitCode`). This package is an entry point: it sits on top of
+the layers (docs/architecture.md), imports from all of them and is imported by none but
+``libbpf_py.__main__``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def _cmd_stubs(args: argparse.Namespace) -> int:
 
 def _inspect_with(run: Any) -> Any:
     def inspect(args: argparse.Namespace) -> int:
-        from libbpf_py.objfile import ObjectFile
+        from libbpf_py.object.objfile import ObjectFile
 
         # Reading the header first gives the shared exit codes (66 missing, 65 not an
         # object) before the inspector's own checks.

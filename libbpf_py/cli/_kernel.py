@@ -17,7 +17,7 @@ from libbpf_py import kernel
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py.errors import BpfError, NotFound, error_from_errno
 from libbpf_py.explain import narrate
-from libbpf_py.maps import MapInfo
+from libbpf_py.maps._map import MapInfo
 
 __all__ = ["KernelMap", "map_btf", "open_map", "open_ref"]
 
@@ -149,8 +149,8 @@ _PERCPU = {"percpu_hash", "percpu_array", "lru_percpu_hash", "percpu_cgroup_stor
 
 def open_map(ref: str) -> KernelMap:
     """Open the map ``ref`` names (see :func:`open_ref`)."""
-    from libbpf_py._codec import possible_cpus
-    from libbpf_py.maps import map_info
+    from libbpf_py.maps._map import map_info
+    from libbpf_py.types._codec import possible_cpus
 
     fd = open_ref("map", ref)
     try:

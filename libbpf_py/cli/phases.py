@@ -134,9 +134,9 @@ def _attach(args: argparse.Namespace) -> int:
 
     from libbpf_py._lowlevel import ffi, lib
     from libbpf_py.enums import AttachType
-    from libbpf_py.link import link_info
-    from libbpf_py.netns import entered
-    from libbpf_py.program import program_info
+    from libbpf_py.link._link import link_info
+    from libbpf_py.program._program import program_info
+    from libbpf_py.testing.netns import entered
 
     kind, dev = next((k, v) for k, v in (("xdp", args.xdp), ("tcx_ingress", args.tcx_ingress),
                                          ("tcx_egress", args.tcx_egress)) if v)
@@ -219,7 +219,7 @@ def add_attach(sub: Any, common: argparse.ArgumentParser) -> None:
 # -- run -------------------------------------------------------------------------------------
 
 def _packet(args: argparse.Namespace) -> bytes:
-    from libbpf_py.packets import build
+    from libbpf_py.testing.packets import build
 
     if args.hex is not None:
         try:
@@ -266,8 +266,8 @@ def _is_object_file(text: str) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     import libbpf_py
-    from libbpf_py.packets import describe, verdict_name, verdict_value
-    from libbpf_py.program import program_info
+    from libbpf_py.program._program import program_info
+    from libbpf_py.testing.packets import describe, verdict_name, verdict_value
 
     data = _packet(args)
     if _is_object_file(args.prog):

@@ -87,7 +87,7 @@ def _prog_list(args: argparse.Namespace) -> int:
 
 
 def _prog_show(args: argparse.Namespace) -> int:
-    from libbpf_py.program import program_info
+    from libbpf_py.program._program import program_info
 
     with _closing(_kernel.open_ref("prog", args.ref)) as fd:
         info = program_info(fd)
@@ -239,7 +239,7 @@ def _link_list(args: argparse.Namespace) -> int:
 
 def _link_detach(args: argparse.Namespace) -> int:
     from libbpf_py._lowlevel import check, lib
-    from libbpf_py.link import link_info
+    from libbpf_py.link._link import link_info
 
     with _closing(_kernel.open_ref("link", args.ref)) as fd:
         info = link_info(fd)

@@ -1,4 +1,9 @@
-"""The guiding example: a simple XDP packet filter, and the walkthrough that runs it."""
+"""The guiding example: a simple XDP packet filter, and the walkthrough that runs it.
+
+This package owns the filter's C source and ``walkthrough`` (run by ``libbpf-py demo``).
+It is an entry point: it uses the public API from above, and nothing but the CLI imports
+it.
+"""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ def _check_environment(n: _Narrator) -> None:
            "/sys/kernel/btf/vmlinux; libbpf needs it to relocate the program, and bpffs "
            "(/sys/fs/bpf) is where BPF objects can be pinned to outlive a process.")
     n.item(f"kernel:       {platform.release()}")
-    from libbpf_py.netns import capability_problem
+    from libbpf_py.testing.netns import capability_problem
 
     problem = capability_problem()
     n.item(f"root:         {'yes' if problem is None else 'NO - ' + problem}")
@@ -106,7 +106,7 @@ def run_walkthrough(out: TextIO = sys.stdout,
     ``teach`` adds what libbpf and the kernel do in each step.
     """
     import libbpf_py
-    from libbpf_py.netns import VethPair, sweep_stale
+    from libbpf_py.testing.netns import VethPair, sweep_stale
 
     n = _Narrator(out, pause, teach)
     result = DemoResult()
@@ -237,7 +237,7 @@ def run_walkthrough(out: TextIO = sys.stdout,
 
 def _leftovers(result: DemoResult, net: object) -> list[str]:
     from libbpf_py._lowlevel import lib
-    from libbpf_py.netns import VethPair
+    from libbpf_py.testing.netns import VethPair
 
     left: list[str] = []
     for kind, getter, ident in (("program", lib.bpf_prog_get_fd_by_id, result.program_id),

@@ -4,7 +4,8 @@
 programs (type and attach type from the section name, instructions, source lines,
 relocations, CO-RE relocations), maps (BTF-defined, legacy and the internal maps of
 global data), global variables with their initial values, and the whole BTF.
-Only pyelftools and the standard library are needed.
+Only pyelftools and the standard library are needed: this package sits beside the C
+layer, at the bottom, and imports nothing compiled (import-linter keeps it so).
 """
 
 from __future__ import annotations

@@ -1,0 +1,14 @@
+"""Phase 5, attach: one method per hook kind, each returning a :class:`~libbpf_py.Link`.
+
+This package owns :class:`AttachMixin`, the attach half of :class:`~libbpf_py.Program`,
+split by family: the packet path (``_net``), sockets (``_socket``), trace points and
+perf events (``_trace``), probes (``_probe``) and cgroups (``_cgroup``), over the
+shared plumbing of ``_base``. It sits above links and maps and below the program; the
+object a program belongs to is a ``ParentObject`` Protocol here.
+"""
+
+from __future__ import annotations
+
+from libbpf_py.attach._mixin import PERF_SOFTWARE_EVENTS, AttachMixin, xdp_holder
+
+__all__ = ["PERF_SOFTWARE_EVENTS", "AttachMixin", "xdp_holder"]

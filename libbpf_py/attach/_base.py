@@ -1,0 +1,131 @@
+"""What every attach kind shares: making a :class:`~libbpf_py.Link`, checking the kernel
+can attach the kind, and :meth:`AttachBase.attach` by section name.
+
+The attach families (``_net``, ``_socket``, ``_trace``,
+``_probe``, ``_cgroup``) build on :class:`AttachBase`;
+:class:`libbpf_py.attach.AttachMixin` puts them together for :class:`~libbpf_py.Program`.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any
+
+from libbpf_py import features
+from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
+from libbpf_py.enums import AttachType, ProgType
+from libbpf_py.errors import (
+    NotFound,
+    NotSupported,
+    PermissionDenied,
+    _has_admin_capabilities,
+    missing_capability_hint,
+)
+from libbpf_py.explain import narrate
+from libbpf_py.link._link import Detacher, Link
+
+if TYPE_CHECKING:
+    from libbpf_py._lowlevel.owner import ParentObject
+
+__all__ = ["AttachBase"]
+
+
+def _opts(ctype: str) -> Any:
+    """A zeroed libbpf options struct ``struct <ctype>`` with its size set, as the C
+    macro ``LIBBPF_OPTS`` makes one."""
+    opts = ffi.new(f"struct {ctype} *")
+    opts.sz = ffi.sizeof(f"struct {ctype}")
+    return opts
+
+
+class AttachBase:
+    """The plumbing under the attach methods of a loaded program."""
+
+    name: str
+    section: str
+    type: ProgType
+    expected_attach_type: AttachType
+    _ptr: Any
+    # None for a standalone program (Program.from_id): nothing closes its links first.
+    _owner: ParentObject
+
+    @property
+    def fd(self) -> int:  # provided by Program
+        """The program's file descriptor."""
+        raise NotImplementedError
+
+    # --- plumbing ------------------------------------------------------------------
+
+    def _link(self, ptr: Any, description: str, *, owned_by_object: bool = False) -> Link:
+        link = Link(ptr=ptr, program=self, description=description,
+                    owned_by_object=owned_by_object)
+        self._track(link)
+        return link
+
+    def _fd_link(self, fd: int, description: str) -> Link:
+        link = Link(fd=fd, program=self, description=description)
+        self._track(link)
+        return link
+
+    def _detacher_link(self, description: str, detacher: Detacher) -> Link:
+        """A link for an attachment that is no BPF link: ``detacher`` removes it."""
+        link = Link(program=self, description=description,
+                    detacher=detacher)
+        self._track(link)
+        return link
+
+    def _track(self, link: Link) -> None:
+        # A standalone program (Program.from_id) has no object to close links first.
+        if self._owner is not None:
+            self._owner._track(link)
+
+    def _libbpf_program(self, kind: str) -> Any:
+        """The ``struct bpf_program *`` libbpf's attach functions need."""
+        self.fd  # noqa: B018 - raises PhaseError for a closed object or unloaded program
+        if self._ptr is None:
+            raise NotSupported(f"{kind} attach of {self.name!r} needs a program of a "
+                               "LoadedObject (libbpf attaches it from its section); this one "
+                               "was opened by id or pin")
+        return self._ptr
+
+    def _made(self, ptr: Any, call: str, what: str, description: str, *,
+              hint: str = "", missing: str = "") -> Link:
+        """The link libbpf returned as ``ptr``, or its error; ``missing`` says what ENOENT
+        means for this kind (the target is not there)."""
+        err = errno_of(ptr)
+        if err == errno.ENOENT and missing:
+            raise NotFound(f"{what}: {missing}", errno=err)
+        if err:
+            raise raise_errno(err, what, hint=hint)
+        narrate(call, f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
+        return self._link(ptr, description)
+
+    def _require_feature(self, kind: str, what: str) -> None:
+        reason = features.check(f"attach:{kind}")
+        if reason:
+            if not _has_admin_capabilities():
+                # The probe was refused for want of privileges, which says nothing about
+                # the kernel: report the missing capability, not a missing feature.
+                raise PermissionDenied(f"{what}: {missing_capability_hint()}",
+                                       errno=errno.EPERM)
+            raise NotSupported(f"{what}: this kernel cannot attach {kind} programs: {reason}")
+
+    # --- by section name -----------------------------------------------------------
+
+    def attach(self) -> Link:
+        """Attach where the section name says (``bpf_program__attach``).
+
+        Sections that name no target (``xdp``, ``tc``, ...) need the kind's own method,
+        e.g. :meth:`attach_xdp`.
+        """
+        ptr = lib.bpf_program__attach(self._libbpf_program("auto"))
+        err = errno_of(ptr)
+        if err:
+            hint = ""
+            if err in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ESRCH):
+                hint = (f"section {self.section!r} names no target to attach to; use the "
+                        "attach method of its kind (e.g. attach_xdp(dev))")
+            raise raise_errno(err, f"attaching program {self.name!r}", hint=hint)
+        narrate(f"bpf_program__attach({self.name!r})", f"link fd {lib.bpf_link__fd(ptr)}",
+                phase="attach")
+        return self._link(ptr, f"{self.name} ({self.section})")

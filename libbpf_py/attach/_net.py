@@ -1,0 +1,267 @@
+"""Attach to the packet path: XDP and tc on a network interface, netfilter hooks.
+
+Legacy tc and netlink XDP are no BPF links: they outlive this process by kernel design,
+so the helpers here remove them on detach.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any
+
+from libbpf_py._lowlevel import check, ffi, lib, raise_errno
+from libbpf_py.attach._base import AttachBase, _opts
+from libbpf_py.enums import AttachType, XdpMode
+from libbpf_py.errors import BpfError, NotSupported, ResourceBusy
+from libbpf_py.explain import narrate
+from libbpf_py.link._link import Detacher, Link
+from libbpf_py.netdev import interface_index, interface_name, xdp_holder
+
+__all__ = ["NetworkAttach"]
+
+_XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0
+_XDP_FLAGS_REPLACE = 1 << 4
+_XDP_MODE_FLAGS = {XdpMode.AUTO: 0, XdpMode.SKB: 1 << 1, XdpMode.NATIVE: 1 << 2}
+_BPF_F_BEFORE = 1 << 3
+_BPF_F_AFTER = 1 << 4
+_BPF_F_LINK = 1 << 13
+_BPF_F_NETFILTER_IP_DEFRAG = 1 << 0
+_NF_FAMILIES = {"ipv4": 2, "ipv6": 10}
+_NF_HOOKS = {"prerouting": 0, "local_in": 1, "forward": 2, "local_out": 3, "postrouting": 4}
+
+# Legacy tc: the clsact qdiscs this process created, and how many of its filters use
+# each, so the last detach removes the qdisc it added (never one it found).
+_clsact_users: dict[int, int] = {}
+
+
+class NetworkAttach(AttachBase):
+    """Attach methods for network interfaces and netfilter."""
+
+    def attach_xdp(self, dev: str | int, mode: XdpMode | str = "auto", *,
+                   netlink: bool = False) -> Link:
+        """Attach an XDP program to interface ``dev`` (a name or an ifindex).
+
+        ``mode`` is ``"auto"`` (the kernel picks the driver mode when it can), ``"skb"``
+        (generic XDP, works everywhere) or ``"native"`` (in the driver). By default the
+        attachment is a BPF link; ``netlink=True`` makes the older netlink attachment,
+        which outlives this process by kernel design (the library still removes it on
+        detach and teardown). If a program is already attached there, raises
+        :class:`~libbpf_py.errors.ResourceBusy` naming it and how to remove it.
+        """
+        prog_fd = self.fd
+        xdp_mode = XdpMode(mode) if isinstance(mode, str) else mode
+        ifindex, name = _interface(dev)
+        what = f"attaching XDP program {self.name!r} to {name}"
+        flags = _XDP_MODE_FLAGS[xdp_mode]
+        description = f"{self.name} (xdp {xdp_mode.value} on {name}" + \
+            (", netlink)" if netlink else ")")
+        if netlink:
+            ret = lib.bpf_xdp_attach(ifindex, prog_fd, flags | _XDP_FLAGS_UPDATE_IF_NOEXIST,
+                                     ffi.NULL)
+            if ret < 0:
+                raise _xdp_attach_error(-ret, what, ifindex, name, xdp_mode)
+            narrate(f"bpf_xdp_attach({self.name!r}, ifindex={ifindex}, {xdp_mode.value})",
+                    "attached through netlink", phase="attach")
+            return self._detacher_link(description,
+                                       _xdp_netlink_detacher(ifindex, prog_fd, flags))
+        opts = _opts("bpf_link_create_opts")
+        opts.flags = flags
+        ret = lib.bpf_link_create(prog_fd, ifindex, AttachType.XDP, opts)
+        if ret < 0:
+            raise _xdp_attach_error(-ret, what, ifindex, name, xdp_mode)
+        narrate(f"bpf_link_create({self.name!r}, ifindex={ifindex}, BPF_XDP, "
+                f"mode={xdp_mode.value})", f"link fd {ret}", phase="attach")
+        return self._fd_link(ret, description)
+
+    def attach_tc(self, dev: str | int, direction: str = "ingress", *, priority: int = 0,
+                  handle: int = 0, replace: bool = False) -> Link:
+        """Attach a classifier to the clsact qdisc of ``dev`` (legacy tc, through netlink).
+
+        ``direction`` is ``"ingress"`` or ``"egress"``; ``priority`` and ``handle`` name
+        the filter (0 lets the kernel choose). The clsact qdisc is created when missing.
+        The filter outlives this process by kernel design; :meth:`Link.detach`, closing
+        the link, or closing the object removes it (and the qdisc, if this process
+        created it). Prefer :meth:`attach_tcx`, whose link goes away with its owner.
+        """
+        prog_fd = self.fd
+        point = _direction(direction, {"ingress": lib.BPF_TC_INGRESS,
+                                       "egress": lib.BPF_TC_EGRESS})
+        ifindex, name = _interface(dev)
+        what = f"attaching tc program {self.name!r} to {name} {direction}"
+        hook = _tc_hook(ifindex, point)
+        ret = lib.bpf_tc_hook_create(hook)
+        created = ret == 0
+        if ret < 0 and -ret != errno.EEXIST:
+            check(ret, f"{what}: creating the clsact qdisc")
+        if created:
+            _clsact_users[ifindex] = 0
+        opts = _opts("bpf_tc_opts")
+        opts.prog_fd = prog_fd
+        opts.priority = priority
+        opts.handle = handle
+        opts.flags = 1 if replace else 0  # BPF_TC_F_REPLACE
+        ret = lib.bpf_tc_attach(hook, opts)
+        if ret < 0:
+            if ifindex in _clsact_users and _clsact_users[ifindex] == 0:
+                _destroy_clsact(ifindex)
+            if -ret == errno.EEXIST:
+                raise ResourceBusy(f"{what}: a filter with handle {handle} and priority "
+                                   f"{priority} is already there; pick other numbers or pass "
+                                   "replace=True", errno=-ret)
+            check(ret, what)
+        if ifindex in _clsact_users:
+            _clsact_users[ifindex] += 1
+        got_handle, got_priority = int(opts.handle), int(opts.priority)
+        narrate(f"bpf_tc_attach({self.name!r}, {name} {direction})",
+                f"handle {got_handle} priority {got_priority}", phase="attach")
+        return self._detacher_link(
+            f"{self.name} (tc {direction} on {name}, handle {got_handle}, "
+            f"priority {got_priority})",
+            _tc_detacher(ifindex, point, got_handle, got_priority))
+
+    def attach_tcx(self, dev: str | int, direction: str = "ingress", *,
+                   before: Any = None, after: Any = None,
+                   expected_revision: int = 0) -> Link:
+        """Attach to the tcx hook of ``dev`` with a BPF link (kernel 6.6+).
+
+        ``before``/``after`` place the program relative to another :class:`Program` or
+        :class:`Link` attached there (``before=True``/``after=True``: first/last);
+        ``expected_revision`` makes the attach fail if the hook changed since you looked.
+        """
+        prog_fd = self.fd
+        attach = _direction(direction, {"ingress": AttachType.TCX_INGRESS,
+                                        "egress": AttachType.TCX_EGRESS})
+        ifindex, name = _interface(dev)
+        what = f"attaching tcx program {self.name!r} to {name} {direction}"
+        self._require_feature("tcx", what)
+        if before is not None and after is not None:
+            raise ValueError("give before= or after=, not both")
+        flags = relative_fd = 0
+        anchor = before if before is not None else after
+        if anchor is not None:
+            flags = _BPF_F_BEFORE if before is not None else _BPF_F_AFTER
+            if isinstance(anchor, Link):
+                flags |= _BPF_F_LINK
+                relative_fd = anchor.fd
+            elif anchor is not True:
+                relative_fd = anchor.fd
+        ret = lib.lpy_link_create_ordered(prog_fd, ifindex, attach, flags, relative_fd, 0,
+                                          expected_revision)
+        if ret < 0:
+            hint = ""
+            if -ret == errno.ESTALE:
+                hint = f"the hook changed: its revision is no longer {expected_revision}"
+            elif -ret == errno.ENOENT and anchor is not None:
+                hint = "the program or link to place it next to is not attached there"
+            raise raise_errno(-ret, what, hint=hint)
+        narrate(f"bpf_link_create({self.name!r}, {name}, {attach.name})", f"link fd {ret}",
+                phase="attach")
+        return self._fd_link(ret, f"{self.name} (tcx {direction} on {name})")
+
+    def attach_netfilter(self, hook: str = "local_in", *, family: str = "ipv4",
+                         priority: int = 0, defrag: bool = False) -> Link:
+        """Attach a netfilter program at ``hook`` (``"prerouting"``, ``"local_in"``,
+        ``"forward"``, ``"local_out"``, ``"postrouting"``) of ``family`` (``"ipv4"`` or
+        ``"ipv6"``) in this network namespace, at ``priority`` (lower runs first; the
+        kernel refuses the extremes). ``defrag`` asks for reassembled packets."""
+        fd = self.fd
+        hooknum = _direction(hook, _NF_HOOKS)
+        pf = _direction(family, _NF_FAMILIES)
+        what = f"attaching netfilter program {self.name!r} at {family} {hook}"
+        self._require_feature("netfilter", what)
+        ret = lib.lpy_link_create_netfilter(fd, pf, hooknum, priority,
+                                            _BPF_F_NETFILTER_IP_DEFRAG if defrag else 0)
+        if ret < 0:
+            hint = ""
+            if -ret == errno.EBUSY:
+                hint = f"another netfilter program holds priority {priority} exclusively"
+            elif -ret == errno.ERANGE:
+                hint = "priority must lie strictly between INT_MIN and INT_MAX"
+            raise raise_errno(-ret, what, hint=hint)
+        narrate(f"bpf_link_create({self.name!r}, BPF_NETFILTER, {family} {hook}, "
+                f"priority {priority})", f"link fd {ret}", phase="attach")
+        return self._fd_link(ret, f"{self.name} (netfilter {family} {hook} "
+                                  f"priority {priority})")
+
+
+# --- helpers -----------------------------------------------------------------------
+
+def _interface(dev: str | int) -> tuple[int, str]:
+    """The ifindex and the name of interface ``dev`` (a name or an ifindex)."""
+    ifindex = interface_index(dev)
+    return ifindex, dev if isinstance(dev, str) else interface_name(ifindex)
+
+
+def _direction(value: str, choices: dict[str, Any]) -> Any:
+    try:
+        return choices[value.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"{value!r} is not one of {', '.join(choices)}") from None
+
+
+def _tc_hook(ifindex: int, point: int) -> Any:
+    hook = _opts("bpf_tc_hook")
+    hook.ifindex = ifindex
+    hook.attach_point = point
+    return hook
+
+
+def _destroy_clsact(ifindex: int) -> None:
+    _clsact_users.pop(ifindex, None)
+    # The interface may be gone already: nothing to do then.
+    lib.bpf_tc_hook_destroy(_tc_hook(ifindex, lib.BPF_TC_INGRESS | lib.BPF_TC_EGRESS))
+
+
+def _tc_detacher(ifindex: int, point: int, handle: int, priority: int) -> Detacher:
+    def detach() -> None:
+        hook = _tc_hook(ifindex, point)
+        opts = _opts("bpf_tc_opts")
+        opts.handle = handle
+        opts.priority = priority
+        ret = lib.bpf_tc_detach(hook, opts)
+        # Gone already (interface deleted, filter removed by hand): the state we want.
+        if ret < 0 and -ret not in (errno.ENOENT, errno.ENODEV, errno.EINVAL):
+            check(ret, f"removing tc filter handle {handle} priority {priority}")
+        if ifindex in _clsact_users:
+            _clsact_users[ifindex] -= 1
+            if _clsact_users[ifindex] <= 0:
+                _destroy_clsact(ifindex)
+    return detach
+
+
+def _xdp_netlink_detacher(ifindex: int, prog_fd: int, flags: int) -> Detacher:
+    def detach() -> None:
+        opts = _opts("bpf_xdp_attach_opts")
+        opts.old_prog_fd = prog_fd
+        # REPLACE with old_prog_fd: remove the program only if it is still ours.
+        ret = lib.bpf_xdp_detach(ifindex, flags | _XDP_FLAGS_REPLACE, opts)
+        if ret < 0 and -ret not in (errno.ENODEV, errno.EEXIST, errno.ENOENT):
+            check(ret, f"removing the netlink XDP program of ifindex {ifindex}")
+    return detach
+
+
+def _xdp_attach_error(err: int, what: str, ifindex: int, name: str, mode: XdpMode) -> BpfError:
+    if err in (errno.EBUSY, errno.EEXIST):
+        holder = xdp_holder(ifindex)
+        if not holder.program_id:
+            return ResourceBusy(f"{what}: the hook is taken ({os.strerror(err)})", errno=err)
+        if holder.link_id is not None:
+            how = (f"by BPF link id {holder.link_id}: detach that link (its owner's "
+                   f"Link.detach(), or 'bpftool link detach id {holder.link_id}'); to "
+                   "swap programs without a gap use Link.update(program)")
+        else:
+            how = (f"through netlink: remove it with 'ip link set dev {name} "
+                   f"{'xdpgeneric' if holder.mode == 'skb' else 'xdp'} off'")
+        mode_note = ""
+        if holder.mode and mode is not XdpMode.AUTO and holder.mode != mode.value:
+            mode_note = (f"; an interface runs XDP in one mode at a time: {name} has a "
+                         f"{holder.mode}-mode program, so a {mode.value}-mode attach cannot "
+                         "join it")
+        return ResourceBusy(f"{what}: {name} already has XDP program id {holder.program_id}"
+                            f"{f' in {holder.mode} mode' if holder.mode else ''}, attached "
+                            f"{how}{mode_note}", errno=err)
+    if err in (errno.EOPNOTSUPP, errno.ENOTSUP) and mode is XdpMode.NATIVE:
+        return NotSupported(f"{what}: the driver of {name} has no native XDP; use mode='skb'",
+                            errno=err)
+    return raise_errno(err, what)

@@ -1,0 +1,183 @@
+"""Turning Python keys and values into a map's bytes and back, chosen once per map.
+
+Issue-4 codecs (structs from BTF) plug in here; the foundation knows integers, raw bytes
+and per-CPU values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from libbpf_py._lowlevel import ffi, lib
+from libbpf_py.errors import LayoutError
+
+__all__ = ["BytesCodec", "Codec", "IntCodec", "PerCpu", "PerCpuCodec", "btf_int_layout"]
+
+_BTF_KIND_INT, _BTF_KIND_ENUM, _BTF_KIND_ENUM64 = 1, 6, 19
+_BTF_MODIFIERS = {8, 9, 10, 11, 18}  # typedef, volatile, const, restrict, type_tag
+
+
+class Codec(Protocol):
+    """Encodes a Python value into exactly ``size`` bytes and decodes it back."""
+
+    size: int
+
+    def encode(self, value: Any) -> bytes:
+        """Return the bytes for ``value``; raise LayoutError or TypeError if it cannot."""
+
+    def decode(self, data: bytes) -> Any:
+        """Return the Python value of ``data``."""
+
+
+def _exact(data: bytes | bytearray | memoryview, size: int, what: str) -> bytes:
+    raw = bytes(data)
+    if len(raw) != size:
+        raise LayoutError(f"{what} must be exactly {size} bytes, got {len(raw)}")
+    return raw
+
+
+class BytesCodec:
+    """Raw bytes of exactly ``size`` bytes; ints are accepted for 1/2/4/8-byte layouts."""
+
+    def __init__(self, size: int, what: str) -> None:
+        self.size = size
+        self.what = what
+
+    def encode(self, value: Any) -> bytes:
+        """Encode bytes (exact size) or, for machine-word sizes, a non-negative int."""
+        if isinstance(value, bytes | bytearray | memoryview):
+            return _exact(value, self.size, self.what)
+        if isinstance(value, int) and not isinstance(value, bool) and self.size in (1, 2, 4, 8):
+            return IntCodec(self.size, value < 0, self.what).encode(value)
+        raise TypeError(f"{self.what} is {self.size} raw bytes: give bytes of that size"
+                        f"{' or an int' if self.size in (1, 2, 4, 8) else ''}, "
+                        f"not {type(value).__name__}")
+
+    def decode(self, data: bytes) -> bytes:
+        """Return the bytes unchanged."""
+        return bytes(data)
+
+
+class IntCodec:
+    """A little-endian integer of ``size`` bytes (the map's BTF says it is one)."""
+
+    def __init__(self, size: int, signed: bool, what: str) -> None:
+        self.size = size
+        self.signed = signed
+        self.what = what
+        bits = size * 8
+        self.low = -(1 << (bits - 1)) if signed else 0
+        self.high = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+
+    def encode(self, value: Any) -> bytes:
+        """Encode an int in range (or raw bytes of the exact size)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not self.low <= value <= self.high:
+                raise LayoutError(f"{self.what} is {'a signed' if self.signed else 'an unsigned'} "
+                                  f"{self.size * 8}-bit integer; {value} does not fit: it is "
+                                  f"out of range [{self.low}, {self.high}]")
+            return value.to_bytes(self.size, "little", signed=self.signed)
+        if isinstance(value, bytes | bytearray | memoryview):
+            return _exact(value, self.size, self.what)
+        raise TypeError(f"{self.what} is an integer: give an int (or {self.size} raw bytes), "
+                        f"not {type(value).__name__}")
+
+    def decode(self, data: bytes) -> int:
+        """Decode the integer."""
+        return int.from_bytes(data, "little", signed=self.signed)
+
+
+class PerCpu(list[Any]):
+    """One value per possible CPU, as a per-CPU map stores them."""
+
+    def sum(self) -> Any:
+        """Add the per-CPU values up (ints only)."""
+        total = 0
+        for value in self:
+            total += value
+        return total
+
+
+class PerCpuCodec:
+    """Values of a per-CPU map: one slot per possible CPU, each rounded up to 8 bytes."""
+
+    def __init__(self, inner: Codec, ncpus: int) -> None:
+        self.inner = inner
+        self.ncpus = ncpus
+        self.slot = (inner.size + 7) & ~7
+        self.size = self.slot * ncpus
+
+    def encode(self, value: Any) -> bytes:
+        """Encode one value (written to every CPU) or a sequence of one per CPU.
+
+        A :class:`PerCpu` is always one value per CPU. Where a single value may itself be
+        a sequence (structs take tuples, arrays take lists), a ``list`` is per CPU for
+        structs and a list of sequences per CPU for arrays; tuples are single values.
+        """
+        if isinstance(value, bytes | bytearray | memoryview) and len(value) == self.size:
+            return bytes(value)
+        if self._per_cpu(value):
+            if len(value) != self.ncpus:
+                raise LayoutError(f"a per-CPU value needs one value per possible CPU "
+                                  f"({self.ncpus}), got {len(value)}")
+            items = list(value)
+        else:
+            items = [value] * self.ncpus
+        pad = b"\0" * (self.slot - self.inner.size)
+        return b"".join(self.inner.encode(v) + pad for v in items)
+
+    def _per_cpu(self, value: Any) -> bool:
+        if isinstance(value, PerCpu):
+            return True
+        if not isinstance(value, Sequence) or isinstance(value, bytes | bytearray | str):
+            return False
+        shape = getattr(self.inner, "takes_sequences", "")
+        if shape == "struct":
+            return isinstance(value, list)
+        if shape == "array":
+            return isinstance(value, list) and all(
+                isinstance(v, list | tuple) for v in value)
+        return True
+
+    def decode(self, data: bytes) -> PerCpu:
+        """Decode into a :class:`PerCpu` list."""
+        size, slot = self.inner.size, self.slot
+        return PerCpu(self.inner.decode(data[i * slot:i * slot + size])
+                      for i in range(self.ncpus))
+
+
+def btf_int_layout(btf: Any, type_id: int) -> tuple[int, bool] | None:
+    """If BTF type ``type_id`` is an integer or enum, return (size, signed)."""
+    if btf == ffi.NULL or not type_id:
+        return None
+    for _ in range(32):  # modifier chains are short; a loop in BTF must not hang us
+        t = lib.btf__type_by_id(btf, type_id)
+        if t == ffi.NULL:
+            return None
+        kind = (t.info >> 24) & 0x1F
+        if kind in _BTF_MODIFIERS:
+            type_id = t.type
+            continue
+        if kind == _BTF_KIND_INT:
+            encoding = ffi.cast("__u32 *", t + 1)[0]
+            bits = encoding & 0xFF
+            if bits not in (8, 16, 32, 64) or (encoding >> 16) & 0xFF:  # offset: bitfield
+                return None
+            return t.size, bool((encoding >> 24) & 0x1)
+        if kind in (_BTF_KIND_ENUM, _BTF_KIND_ENUM64):
+            return t.size, bool(t.info >> 31)
+        return None
+    return None
+
+
+def value_codec(size: int, layout: tuple[int, bool] | None, what: str) -> Codec:
+    """The codec for a key or value of ``size`` bytes, given its BTF integer layout."""
+    if layout is not None and layout[0] == size:
+        return IntCodec(size, layout[1], what)
+    return BytesCodec(size, what)
+
+
+def possible_cpus() -> int:
+    """How many CPUs the kernel may ever bring up (the per-CPU slot count)."""
+    return int(lib.libbpf_num_possible_cpus())
