@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
+from libbpf_py import features
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py.errors import BpfError, NotFound
 from libbpf_py.explain import narrate
@@ -227,13 +228,15 @@ def net(dev: str | int | None = None) -> list[NetAttachment]:
         index = interface_index(dev)
         devices = [(interface_name(index), index)]
     out: list[NetAttachment] = []
+    # Before Linux 6.6 there are no tcx hooks to ask about: the query itself is EINVAL.
+    has_tcx = features.check("attach:tcx") is None
     for name, index in devices:
         holder = xdp_holder(index)
         if holder.program_id:
             out.append(NetAttachment(name, index, "xdp", "ingress", holder.program_id,
                                      holder.link_id, holder.mode))
         for direction in ("ingress", "egress"):
-            for entry in tcx_programs(index, direction):
+            for entry in tcx_programs(index, direction) if has_tcx else []:
                 out.append(NetAttachment(name, index, "tcx", direction, entry.program_id,
                                          entry.link_id, ""))
             for entry in tc_filters(name, direction):

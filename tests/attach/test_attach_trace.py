@@ -99,7 +99,7 @@ def test_uprobe_and_uretprobe_run_then_stop(obj: LoadedObject, target: Target,
                                                       pid=target.pid, retprobe=True)
     assert entry.info().perf_event == perf_link("uprobe")[0]
     assert ret.info().perf_event == perf_link("uretprobe")[0]
-    assert entry.info().target == str(target_binary)
+    assert entry.info().target == perf_link("uprobe", str(target_binary))[1]
     hits = obj.maps["hits"]
     target.call(4)
     assert (hits[3], hits[4]) == (4, 4)
