@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -47,7 +48,11 @@ def test_ring_and_perf_in_one_loop_while_another_coroutine_runs(load: Loader) ->
                     await asyncio.sleep(0.001)
 
             def produce() -> None:
-                # From another thread, in bursts, so that the readers really wait.
+                # From another thread, in bursts, so that the readers really wait. The
+                # thread stays on one CPU: perf buffers are per CPU, and a producer
+                # that migrates mid-run (a loaded machine) delivers samples of two
+                # buffers out of their global order.
+                os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # this thread only
                 for _ in range(10):
                     obj.programs["produce_a"].test_run(PACKET, repeat=n_ring // 10)
                     obj.programs["produce_perf"].test_run(PACKET, repeat=n_perf // 10)
