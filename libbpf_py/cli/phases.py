@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from libbpf_py.cli import _kernel
+import libbpf_py.cli._kernel as _kernel
 from libbpf_py.cli._common import ExitCode, emit_json, print_table, wants_json
 from libbpf_py.errors import BpfError, LayoutError, NotFound, ResourceBusy, error_from_errno
 from libbpf_py.explain import narrate

@@ -9,8 +9,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import libbpf_py.cli._kernel as _kernel
 from libbpf_py import kernel
-from libbpf_py.cli import _kernel
 from libbpf_py.cli._common import emit_json, print_table, wants_json
 from libbpf_py.cli._values import decode, decode_percpu, encode, encode_percpu
 from libbpf_py.errors import KeyNotFound, NotFound
