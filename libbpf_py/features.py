@@ -372,7 +372,7 @@ def _probe_kprobe_multi() -> str | None:
         return int(lib.lpy_link_create_kprobe_multi(prog, syms, 1, 0))
 
     reason = _with_prog(ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI, attach,
-                        what="kprobe_multi")
+                        what="kprobe_multi (Linux 5.18+)")
     return reason + _kconfig_note("CONFIG_FPROBE", "CONFIG_KPROBES") if reason else None
 
 
@@ -421,7 +421,7 @@ def _probe_uprobe_multi() -> str | None:
             prog, os.fsencode(exe), offsets, 1, 0, os.getpid()))
 
     return _with_prog(ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI, attach,
-                      what="uprobe_multi")
+                      what="uprobe_multi (Linux 6.6+)")
 
 
 def _probe_tracepoint() -> str | None:
@@ -526,7 +526,7 @@ def _probe_netfilter() -> str | None:
     # Accepts every packet, attached for the blink of the probe.
     return _with_prog(ProgType.NETFILTER, AttachType.NETFILTER, lambda prog: int(
         lib.lpy_link_create_netfilter(prog, _NFPROTO_IPV4, _NF_INET_LOCAL_IN, -128, 0)),
-        retval=_NF_ACCEPT, what="netfilter")
+        retval=_NF_ACCEPT, what="netfilter (Linux 6.4+)")
 
 
 def _probe_cgroup() -> str | None:
@@ -567,8 +567,8 @@ def _needs(*features: str) -> Callable[[], str | None]:
 _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "xdp": _needs("prog_type:xdp"),
     "tc": _needs("prog_type:sched_cls"),
-    "tcx": _ordered(AttachType.TCX_INGRESS, "tcx", "CONFIG_NET_XGRESS"),
-    "netkit": _ordered(AttachType.NETKIT_PRIMARY, "netkit", "CONFIG_NETKIT"),
+    "tcx": _ordered(AttachType.TCX_INGRESS, "tcx links (Linux 6.6+)", "CONFIG_NET_XGRESS"),
+    "netkit": _ordered(AttachType.NETKIT_PRIMARY, "netkit (Linux 6.7+)", "CONFIG_NETKIT"),
     "tracepoint": _probe_tracepoint,
     "raw_tracepoint": _probe_raw_tracepoint,
     "fentry": _tracing(AttachType.TRACE_FENTRY, _FENTRY_TARGET, "fentry"),

@@ -11,7 +11,7 @@ import socket
 import subprocess
 from typing import NamedTuple
 
-from libbpf_py.errors import NotFound
+from libbpf_py.errors import NotFound, NotSupported
 
 __all__ = ["HookEntry", "XdpHolder", "interface_index", "interface_name", "tc_filters",
            "tcx_programs", "xdp_holder"]
@@ -122,6 +122,12 @@ def tcx_programs(dev: str | int, direction: str = "ingress") -> list[HookEntry]:
         if ret < 0 and -ret == errno.ENOSPC:
             count *= 4
             continue
+        if ret < 0 and -ret == errno.EINVAL:
+            # The interface exists (looked up above), so the kernel does not know the
+            # attach type: tcx hooks came in Linux 6.6.
+            raise NotSupported(f"querying the tcx {direction} hook of {dev}: this kernel "
+                               "has no tcx hooks (Linux 6.6+); legacy tc filters are "
+                               "listed by tc_filters()", errno=-ret)
         check(ret, f"querying the tcx {direction} hook of {dev}")
         return [HookEntry(int(prog_ids[i]), int(link_ids[i]) or None, "tcx", direction)
                 for i in range(opts.prog_cnt)]

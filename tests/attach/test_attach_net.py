@@ -14,7 +14,7 @@ import pytest
 
 import libbpf_py
 from libbpf_py import features
-from libbpf_py.errors import ResourceBusy
+from libbpf_py.errors import NotSupported, ResourceBusy
 from libbpf_py.kernel import net
 from libbpf_py.loaded import LoadedObject
 from libbpf_py.netdev import tc_filters, tcx_programs, xdp_holder
@@ -180,6 +180,21 @@ def test_tc_filter_is_removed_when_its_object_closes(attach_objects: dict[str, P
         loaded.close()
     assert tc_filters(veth.host, "egress") == []
     assert link.closed
+
+
+def test_a_kernel_without_tcx_says_so(obj: LoadedObject, veth: VethPair) -> None:
+    """Before Linux 6.6: NotSupported naming tcx and the kernel version, never EINVAL."""
+    if features.check("attach:tcx") is None:
+        pytest.skip("this kernel has tcx links (probed: features.check('attach:tcx'))")
+    with pytest.raises(NotSupported, match=r"tcx links \(Linux 6\.6\+\)"):
+        obj.programs["tcx_x"].attach_tcx(veth.host)
+    with pytest.raises(NotSupported, match=r"no tcx hooks \(Linux 6\.6\+\)"):
+        tcx_programs(veth.host)
+    # The same program still goes on the hook as a legacy tc filter.
+    with obj.programs["tcx_x"].attach_tc(veth.host) as link:
+        assert [e.program_id for e in tc_filters(veth.host)] == [obj.programs["tcx_x"].id]
+        assert not link.is_bpf_link
+    assert tc_filters(veth.host) == []
 
 
 def test_tcx_runs_in_the_order_asked_then_stops(obj: LoadedObject, veth: VethPair) -> None:

@@ -16,6 +16,7 @@ import sys
 
 import libbpf_py
 from libbpf_py.netns import VethPair
+from tests.reliability.tc_hook import tcx_missing
 
 
 def report(**what: object) -> None:
@@ -42,8 +43,12 @@ def main(obj_path: str, pin_dir: str, seed: int) -> None:
         else:
             xdp = progs["soak_xdp"].attach_xdp(net.host)
             report(kind="link", id=xdp.info().id, pinned=False)
-        tcx = progs["soak_tc"].attach_tcx(net.host)
-        report(kind="link", id=tcx.info().id, pinned=False)
+        # The link it may pin: a tcx link, or before Linux 6.6 (no tcx) a tracepoint's.
+        if tcx_missing() is None:
+            link = progs["soak_tc"].attach_tcx(net.host)
+        else:
+            link = progs["soak_tp"].attach_tracepoint("syscalls/sys_enter_getppid")
+        report(kind="link", id=link.info().id, pinned=False)
         table = loaded.maps["table"]
         table.update_batch(range(64), [i * 1000 + k for k in range(64)])
         if rng.random() < 0.5:
@@ -51,10 +56,10 @@ def main(obj_path: str, pin_dir: str, seed: int) -> None:
             table.pin(path)
             report(kind="map_pin", path=path, generation=i)
         if rng.random() < 0.5:
-            path = f"{pin_dir}/tcx{i}"
-            tcx.pin(path)
-            report(kind="link_pin", path=path, id=tcx.info().id)
-            tcx.disconnect()
+            path = f"{pin_dir}/link{i}"
+            link.pin(path)
+            report(kind="link_pin", path=path, id=link.info().id)
+            link.disconnect()
         if rng.random() < 0.5:
             xdp.detach()
         loaded.close()  # detaches what is neither pinned nor detached yet

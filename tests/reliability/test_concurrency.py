@@ -19,6 +19,7 @@ from libbpf_py.errors import KeyNotFound, PhaseError
 from libbpf_py.netns import VethPair
 from libbpf_py.ringbuf import RingBuffer
 from tests.reliability.conftest import Figures, open_fds, scale
+from tests.reliability.tc_hook import attach_tc_hook, tc_hook_programs
 
 pytestmark = pytest.mark.usefixtures("root_only", "bpf_leak_check")
 
@@ -202,7 +203,7 @@ def test_fork_after_load(soak_object: Path, child_ends: str, figures: Figures) -
         obj.globals.my_pid = os.getpid()
         tp = obj.programs["soak_tp"].attach_tracepoint("syscalls/sys_enter_getppid")
         xdp = obj.programs["soak_xdp"].attach_xdp(net.host, netlink=True)
-        tcx = obj.programs["soak_tc"].attach_tcx(net.host)
+        tc = attach_tc_hook(obj.programs["soak_tc"], net.host)
         counts = obj.maps["counts"]
 
         def child() -> None:
@@ -212,7 +213,7 @@ def test_fork_after_load(soak_object: Path, child_ends: str, figures: Figures) -
             with RingBuffer(obj.maps["events"]) as ring:
                 assert len(ring.drain()) >= 1
             if child_ends == "closing_links":
-                for link in (tp, xdp, tcx):
+                for link in (tp, xdp, tc):
                     link.close()
             obj.close()
             with pytest.raises(PhaseError):
@@ -230,7 +231,8 @@ def test_fork_after_load(soak_object: Path, child_ends: str, figures: Figures) -
 
         assert xdp_holder(net.ifindex)[0] == obj.programs["soak_xdp"].info().id, \
             "the child removed the parent's XDP attachment"
-        assert tcx.info().program_id == obj.programs["soak_tc"].info().id
-        for link in (tp, xdp, tcx):
+        assert tc_hook_programs(net.host) == [obj.programs["soak_tc"].info().id], \
+            "the child removed the parent's tc attachment"
+        for link in (tp, xdp, tc):
             link.detach()
     figures.add("concurrency.forks", 1)

@@ -62,19 +62,22 @@ def _judge(results: dict[str, Any], figures: Figures) -> None:
 def pins(soak_object: Path) -> Any:
     folder = Path("/sys/fs/bpf") / f"lpy-priv-{os.getpid()}"
     folder.mkdir()
-    with libbpf_py.ObjectFile(soak_object).open() as opened, opened.load() as obj:
-        table = obj.maps["table"]
-        table.pin(folder / "map")
-        link = obj.programs["soak_tc"].attach_tcx("lo")
-        link.pin(folder / "link")
-        try:
-            yield folder, obj, table, link
-        finally:
-            link.detach()
-            table.unpin()
-            for leftover in folder.iterdir():
-                leftover.unlink()
-            folder.rmdir()
+    try:
+        with libbpf_py.ObjectFile(soak_object).open() as opened, opened.load() as obj:
+            table = obj.maps["table"]
+            table.pin(folder / "map")
+            # A tracepoint link: a BPF link on every kernel of the matrix (tcx needs 6.6).
+            link = obj.programs["soak_tp"].attach_tracepoint("syscalls/sys_enter_getppid")
+            link.pin(folder / "link")
+            try:
+                yield folder, obj, table, link
+            finally:
+                link.detach()
+                table.unpin()
+    finally:
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
 
 
 def test_fresh_process_without_capabilities(pins: Any, soak_object: Path,

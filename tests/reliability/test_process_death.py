@@ -81,7 +81,7 @@ def test_sigkill_at_random_points(soak_object: Path, tmp_path: Path, figures: Fi
             # No link of the child's programs is left, unless it is pinned.
             def unpinned(prog_ids: set[int] = prog_ids, pinned: set[int] = pinned_links,
                          pin_dir: Path = pin_dir) -> dict[int, int]:
-                on_disk = {Link_id(p) for p in pin_dir.iterdir() if p.name.startswith("tcx")}
+                on_disk = {Link_id(p) for p in pin_dir.iterdir() if p.name.startswith("link")}
                 return {i: p for i, p in _links_of(prog_ids).items()
                         if i not in pinned and i not in on_disk}
 
@@ -91,7 +91,7 @@ def test_sigkill_at_random_points(soak_object: Path, tmp_path: Path, figures: Fi
             # holds all the data written before it was pinned.
             for name in sorted(pins):
                 path = pin_dir / name
-                if name.startswith("tcx"):
+                if name.startswith("link"):
                     with libbpf_py.Link.from_pin(path) as link:
                         assert link.info().program_id in prog_ids
                     pins_checked += 1

@@ -1,6 +1,7 @@
 """Soak: thousands of full lifecycles leave no fd, memory, program, map, link or pin.
 
-One cycle is the whole life: open → load → attach (XDP link, tcx link, tracepoint) →
+One cycle is the whole life: open → load → attach (XDP link, tcx link or, before Linux
+6.6, a tc filter, tracepoint) →
 real traffic through a veth pair and syscalls → read the counters and the ring buffer →
 map work → detach → close. Baselines are taken after a warm-up (first-use caches of
 libbpf and Python), and compared by the ids and names this test created.
@@ -22,6 +23,7 @@ from libbpf_py.maps import Map
 from libbpf_py.netns import VethPair, entered
 from libbpf_py.ringbuf import RingBuffer
 from tests.reliability.conftest import UNDER_ASAN, Created, Figures, open_fds, rss_kib, scale
+from tests.reliability.tc_hook import attach_tc_hook, tc_hook_programs
 
 pytestmark = pytest.mark.usefixtures("root_only", "bpf_leak_check")
 
@@ -76,13 +78,14 @@ def _one_lifecycle(objfile: libbpf_py.ObjectFile, net: VethPair, tx: socket.sock
         loaded.globals.my_pid = os.getpid()
         progs = loaded.programs
         xdp = progs["soak_xdp"].attach_xdp(net.host)
-        tcx = progs["soak_tc"].attach_tcx(net.host, "ingress")
+        tc = attach_tc_hook(progs["soak_tc"], net.host, "ingress")
         tp = progs["soak_tp"].attach_tracepoint("syscalls/sys_enter_getppid")
-        links = [xdp, tcx, tp]
+        links = [xdp, tc, tp]
         if created is not None:
             created.add_object(loaded)
             for link in links:
-                created.add_link(link)
+                if link.is_bpf_link:  # a legacy tc filter (before Linux 6.6) has no id
+                    created.add_link(link)
         with RingBuffer(loaded.maps["events"]) as ring:
             for _ in range(PACKETS):
                 tx.sendto(PAYLOAD, (net.host_addr, 9))
@@ -101,6 +104,7 @@ def _one_lifecycle(objfile: libbpf_py.ObjectFile, net: VethPair, tx: socket.sock
         assert len(table) == 32
         for link in links:
             link.detach()
+        assert tc_hook_programs(net.host) == []
 
 
 def test_full_lifecycles_with_traffic(soak_object: Path, figures: Figures,

@@ -26,6 +26,7 @@ from libbpf_py.maps import Map
 from libbpf_py.netns import VethPair
 from libbpf_py.ringbuf import RingBuffer
 from tests.reliability.conftest import Created, Figures, open_fds, scale
+from tests.reliability.tc_hook import attach_tc_hook, tc_hook_programs
 
 pytestmark = pytest.mark.usefixtures("root_only", "bpf_leak_check")
 
@@ -94,7 +95,7 @@ class Teardown(RuleBasedStateMachine):
         self.created.ids["map"].add(m.id)
         self.maps.append(m)
 
-    @rule(i=st.integers(0, 7), kind=st.sampled_from(["tcx", "xdp", "auto"]))
+    @rule(i=st.integers(0, 7), kind=st.sampled_from(["tc", "xdp", "auto"]))
     def attach(self, i: int, kind: str) -> None:
         self._count()
         obj = _pick(self.objects, i)
@@ -115,8 +116,9 @@ class Teardown(RuleBasedStateMachine):
             program = obj.programs["soak_tc"]
             if any(not link.closed and link.program is program for link in self.links):
                 return  # the kernel attaches a program once per tcx hook (EEXIST)
-            link = program.attach_tcx(self.dev)
-        self.created.add_link(link)
+            link = attach_tc_hook(program, self.dev)
+        if link.is_bpf_link:  # a legacy tc filter (before Linux 6.6) has no id
+            self.created.add_link(link)
         self.links.append(link)
 
     @rule(i=st.integers(0, 7), j=st.integers(0, 7))
@@ -288,6 +290,7 @@ def test_teardown_in_any_order(soak_object: Path, net: VethPair, figures: Figure
     left = created.left()
     figures.add("teardown.leaks_found", len(left))
     assert not left
+    assert tc_hook_programs(net.host) == []
 
 
 def test_closing_a_parent_first_never_crashes(soak_object: Path) -> None:
