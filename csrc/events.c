@@ -248,24 +248,6 @@ static int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *dat
     return err;
 }
 
-static int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, int repeat,
-                               struct lpy_test_req *req)
-{
-    LIBBPF_OPTS(bpf_test_run_opts, opts,
-        .data_in = data,
-        .data_size_in = data_len,
-        .data_out = req->out,
-        .data_size_out = req->out_cap,
-        .repeat = repeat,
-    );
-    int err = bpf_prog_test_run_opts(prog_fd, &opts);
-
-    req->retval = opts.retval;
-    req->duration = opts.duration;
-    req->size_out = opts.data_size_out;
-    return err;
-}
-
 /* drain() reads a ring directly from its own mapping of the map, the way libbpf's
  * ringbuf.c does, but copies in one tight loop and publishes the consumer position
  * once per stretch rather than once per record. The consumer position lives in the

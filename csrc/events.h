@@ -43,15 +43,6 @@ struct lpy_test_run {
     __u32 ctx_size_out;
 };
 
-/* The one-call path of Program.test_run: a packet in, the packet out into out. */
-struct lpy_test_req {
-    char *out;
-    __u32 out_cap;
-    __u32 retval;
-    __u32 duration;
-    __u32 size_out;
-};
-
 /* A ring mapped for drain(): read straight from the kernel's pages. */
 struct lpy_ring_map {
     unsigned long *consumer_pos;

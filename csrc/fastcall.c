@@ -36,12 +36,20 @@
 
 typedef PyObject *(*lpy_fastcall_kw)(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
 
-/* Bound once by libbpf_py/_lowlevel/fastcall.py; the references are permanent. */
+/* Bound once by libbpf_py/_lowlevel/fastcall.py; the references are permanent. The
+ * Python side names the attribute and the key read here (make_method), so this file
+ * knows no Python name but the keyword "repeat" of the method it stands in for. */
 static PyObject *lpy_result_type;  /* TestRunResult */
 static PyObject *lpy_general;      /* the Python Program.test_run */
 static PyObject *lpy_on_failure;   /* raises the library's error for an errno */
-static PyObject *lpy_explain;      /* libbpf_py.explain's state dict */
-static PyObject *lpy_s_on, *lpy_s_fast, *lpy_s_owner, *lpy_s_closed, *lpy_s_fd, *lpy_s_repeat;
+static PyObject *lpy_ready;        /* the attribute holding the fd the fast path may use */
+static PyObject *lpy_gate;         /* a dict whose lpy_gate_key entry, unless False, */
+static PyObject *lpy_gate_key;     /*   sends every call to the Python method */
+static PyObject *lpy_s_repeat;
+
+/* Calls the C method ran itself (counted with the GIL held): a test checks that the
+ * fast path is taken, so a change on the Python side cannot silently disable it. */
+static unsigned long long lpy_fast_calls;
 
 /* The last result returned, while it may be reused: the way zip() and enumerate() reuse
  * their tuple, a result that nobody but this module holds any more (its reference count
@@ -198,44 +206,27 @@ static PyObject *lpy_test_run_packet_py(PyObject *self, PyObject *const *args,
     return PyLong_FromLong(how == LPY_FAILED ? err : 0);
 }
 
-/* The fd of the program `self` if test_run may take this path now, else -1: the Python
- * method's checks, in C (program loaded and of a kind whose result is the packet, its
- * object not closed, teaching mode off). Anything unexpected answers -1. */
+/* The fd of the program `self` if test_run may take this path now, else -1. The
+ * Python object keeps that answer in the attribute named lpy_ready: the fd while the
+ * program is open and of a kind whose result is the packet, -1 otherwise. Teaching mode
+ * (the gate) sends everything to the Python method. Anything unexpected answers -1. */
 static long lpy_ready_fd(PyObject *self)
 {
-    PyObject *on, *value, *owner;
+    PyObject *on, *value;
     long fd = -1;
 
-    on = PyDict_GetItemWithError(lpy_explain, lpy_s_on);  /* borrowed */
+    on = PyDict_GetItemWithError(lpy_gate, lpy_gate_key);  /* borrowed */
     if (on != Py_False)
         goto out;
-    value = PyObject_GetAttr(self, lpy_s_fast);
-    if (value != Py_True) {
-        Py_XDECREF(value);
-        goto out;
-    }
-    Py_DECREF(value);
-    owner = PyObject_GetAttr(self, lpy_s_owner);
-    if (!owner)
-        goto out;
-    if (owner != Py_None) {
-        value = PyObject_GetAttr(owner, lpy_s_closed);
-        Py_DECREF(owner);
-        if (value != Py_False) {
-            Py_XDECREF(value);
-            goto out;
-        }
-        Py_DECREF(value);
-    } else {
-        Py_DECREF(owner);
-    }
-    value = PyObject_GetAttr(self, lpy_s_fd);
+    value = PyObject_GetAttr(self, lpy_ready);
     if (value && PyLong_CheckExact(value))
         fd = PyLong_AsLong(value);
     Py_XDECREF(value);
 out:
-    if (PyErr_Occurred())
+    if (PyErr_Occurred()) {
         PyErr_Clear();  /* no exception was set on entry: this one is ours */
+        fd = -1;
+    }
     return fd;
 }
 
@@ -296,6 +287,8 @@ static PyObject *lpy_test_run_method(PyObject *self, PyObject *const *args,
     if (fd < 0)
         goto general;
     how = lpy_fast_run(fd, args[0], repeat, &result, &err);
+    if (how == LPY_RAN || how == LPY_FAILED)
+        lpy_fast_calls++;
     if (how == LPY_RAN)
         return result;
     if (how == LPY_ERROR)
@@ -331,31 +324,32 @@ static int lpy_intern(PyObject **slot, const char *text)
     return *slot ? 0 : -1;
 }
 
-/* make_method(cls, general, on_failure, explain_state, doc) -> a method descriptor of
- * cls named like general, taking test_run's fast cases itself and calling
- * general(self, ...) for the rest; on_failure(self, errno, data) raises the library's
- * error of a failed fast run. doc (bytes) becomes the method's __doc__ and, through its
- * first line, its __text_signature__. */
+/* make_method(cls, general, on_failure, ready, gate, gate_key, doc) -> a method
+ * descriptor of cls named like general, taking test_run's fast cases itself and calling
+ * general(self, ...) for the rest. It runs on the fd in self.<ready> (an int, -1 when
+ * the fast path is closed to it) while gate[gate_key] is False. on_failure(self, errno,
+ * data) raises the library's error of a failed fast run. doc (bytes) becomes the
+ * method's __doc__ and, through its first line, its __text_signature__. */
 static PyObject *lpy_make_method(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PyMethodDef *def;
     const char *doc;
     char *copy;
     Py_ssize_t len;
+    int i;
 
     (void)self;
-    if (nargs != 5 || !PyType_Check(args[0]) || !PyCallable_Check(args[1])
-            || !PyCallable_Check(args[2]) || !PyDict_Check(args[3])
-            || !PyBytes_Check(args[4])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "make_method(cls, general, on_failure, explain_state, doc: bytes)");
+    if (nargs != 7 || !PyType_Check(args[0]) || !PyCallable_Check(args[1])
+            || !PyCallable_Check(args[2]) || !PyUnicode_Check(args[3])
+            || !PyDict_Check(args[4]) || !PyUnicode_Check(args[5])
+            || !PyBytes_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError, "make_method(cls, general, on_failure, ready: str, "
+                        "gate: dict, gate_key: str, doc: bytes)");
         return NULL;
     }
-    if (lpy_intern(&lpy_s_on, "on") || lpy_intern(&lpy_s_fast, "_fast")
-            || lpy_intern(&lpy_s_owner, "_owner") || lpy_intern(&lpy_s_closed, "_closed")
-            || lpy_intern(&lpy_s_fd, "_fd") || lpy_intern(&lpy_s_repeat, "repeat"))
+    if (lpy_intern(&lpy_s_repeat, "repeat"))
         return NULL;
-    if (PyBytes_AsStringAndSize(args[4], (char **)&doc, &len) < 0)
+    if (PyBytes_AsStringAndSize(args[6], (char **)&doc, &len) < 0)
         return NULL;
     /* A method descriptor points at its definition for as long as it lives: these are
      * made once per process and never freed. */
@@ -371,16 +365,25 @@ static PyObject *lpy_make_method(PyObject *self, PyObject *const *args, Py_ssize
     def->ml_meth = (PyCFunction)(void (*)(void))(lpy_fastcall_kw)lpy_test_run_method;
     def->ml_flags = METH_FASTCALL | METH_KEYWORDS;
     def->ml_doc = copy;
-    Py_INCREF(args[1]);
-    Py_XDECREF(lpy_general);
-    lpy_general = args[1];
-    Py_INCREF(args[2]);
-    Py_XDECREF(lpy_on_failure);
-    lpy_on_failure = args[2];
-    Py_INCREF(args[3]);
-    Py_XDECREF(lpy_explain);
-    lpy_explain = args[3];
+    {
+        PyObject **slots[] = {&lpy_general, &lpy_on_failure, &lpy_ready, &lpy_gate,
+                              &lpy_gate_key};
+
+        for (i = 0; i < 5; i++) {
+            Py_INCREF(args[i + 1]);
+            Py_XDECREF(*slots[i]);
+            *slots[i] = args[i + 1];
+        }
+    }
     return PyDescr_NewMethod((PyTypeObject *)args[0], def);
+}
+
+/* fast_calls() -> how many calls the C method ran itself so far. */
+static PyObject *lpy_fast_calls_py(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(lpy_fast_calls);
 }
 
 static PyMethodDef lpy_fast_methods[] = {
@@ -389,7 +392,9 @@ static PyMethodDef lpy_fast_methods[] = {
     {"bind_result_type", lpy_fast_bind, METH_O,
      "bind_result_type(cls): the class test_run_packet returns"},
     {"make_method", (PyCFunction)(void (*)(void))lpy_make_method, METH_FASTCALL,
-     "make_method(cls, general, on_failure, explain_state, doc) -> method descriptor"},
+     "make_method(cls, general, on_failure, ready, gate, gate_key, doc) -> descriptor"},
+    {"fast_calls", lpy_fast_calls_py, METH_NOARGS,
+     "fast_calls() -> how many test_run calls the C method ran itself"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,8 +5,8 @@
   ring_buffer__consume in C (bench/execute/ringbuf_c.c);
 - Program.test_run(repeat=1) per call, against bpf_prog_test_run_opts in C
   (bench/execute/test_run_c.c): through a bound method kept in a local (the headline
-  figure) and spelled prog.test_run(packet) in the loop; the bare CFFI call of a C helper
-  from a Python loop is the floor a CFFI-only binding could reach.
+  figure) and spelled prog.test_run(packet) in the loop; libbpf's bpf_prog_test_run_opts
+  called through CFFI from a bare Python loop is the floor a CFFI-only binding could reach.
 
 The same producer object (bench/execute/burst.bpf.c: a syscall program writing N records
 with bpf_loop, in one BPF_PROG_TEST_RUN) fills the ring before every timed round; only
@@ -110,18 +110,23 @@ def py_test_run_ns(obj_path: Path, calls: int) -> tuple[float, float]:
 
 
 def py_bare_call_ns(obj_path: Path, calls: int) -> float:
-    """The floor: the one C helper test_run uses, called from a bare Python loop."""
+    """The floor of a CFFI-only binding: libbpf's bpf_prog_test_run_opts called through
+    CFFI from a bare Python loop, its options filled once outside the loop."""
     from libbpf_py._lowlevel import ffi, lib
 
     with libbpf_py.ObjectFile(obj_path).open() as opened, opened.load() as obj:
         fd = obj.programs["xdp_filter"].fd
-        req = ffi.new("struct lpy_test_req *")
-        out = ffi.new("char[]", 8192)
-        req.out, req.out_cap = out, 64 + 4096
-        call = lib.lpy_test_run_packet
+        opts = ffi.new("struct bpf_test_run_opts *")
+        opts.sz = ffi.sizeof("struct bpf_test_run_opts")
+        data_in = ffi.from_buffer(PACKET)
+        out = ffi.new("char[]", len(PACKET) + 4096)
+        opts.data_in, opts.data_size_in = data_in, len(PACKET)
+        opts.data_out, opts.data_size_out = out, len(out)
+        opts.repeat = 1
+        call = lib.bpf_prog_test_run_opts
         start = time.perf_counter()
         for _ in range(calls):
-            call(fd, PACKET, 64, 1, req)
+            call(fd, opts)
         return (time.perf_counter() - start) / calls * 1e9
 
 

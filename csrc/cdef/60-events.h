@@ -28,10 +28,6 @@ int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *data_out,
                  int repeat, __u32 flags, __u32 cpu, __u32 batch_size,
                  struct lpy_test_run *out);
 
-/* The one-call path of Program.test_run: a packet in, the packet out into req->out. */
-int lpy_test_run_packet(int prog_fd, const char *data, __u32 data_len, int repeat,
-                        struct lpy_test_req *req);
-
 /* A ring mapped for drain(): read straight from the kernel's pages. */
 int lpy_ring_map_open(int map_fd, __u32 max_entries, struct lpy_ring_map *map);
 void lpy_ring_map_close(struct lpy_ring_map *map);

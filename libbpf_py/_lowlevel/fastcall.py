@@ -13,6 +13,11 @@ when it is imported (``lpy_fastcall_install``) — no ctypes, no address passing
   when the arguments are not for this path (the caller takes its general one), else the
   errno of a failed run (the program may have run: raise, do not retry).
 - ``bind_result_type(cls)`` names that result class, once.
+- ``fast_calls()`` counts the calls the C method ran itself, so that a test sees the
+  fast path taken (tests/execute/test_fastcall.py).
+
+The C side reads no Python name of its own: :func:`install_test_run` tells it which
+attribute holds the fd it may run on, and which entry of which dict turns it off.
 """
 
 from __future__ import annotations
@@ -23,16 +28,18 @@ from typing import Any
 
 from libbpf_py._lowlevel.loader import lib
 
-__all__ = ["FAST_MAX", "HEADROOM", "bind_result_type", "install_test_run", "test_run_packet"]
+__all__ = ["FAST_MAX", "HEADROOM", "bind_result_type", "fast_calls", "install_test_run",
+           "test_run_packet"]
 
 FAST_MAX = 2048  # LPY_FAST_MAX in csrc/fastcall.c
 HEADROOM = 4096  # LPY_HEADROOM in csrc/fastcall.c
 
 # Set by lpy_fastcall_install below; the annotations are for type checkers.
 test_run_packet: Callable[[int, bytes, int], Any]
+fast_calls: Callable[[], int]
 _bind: Callable[[type], None]
-_make_method: Callable[[type, Callable[..., Any], Callable[..., Any], dict[str, bool], bytes],
-                       Any]
+_make_method: Callable[[type, Callable[..., Any], Callable[..., Any], str, dict[str, bool], str,
+                        bytes], Any]
 
 if lib.lpy_fastcall_install(__name__.encode()) != 0:  # pragma: no cover - out of memory
     raise ImportError("libbpf_py: installing the C fast path of test_run failed")
@@ -54,18 +61,21 @@ def bind_result_type(cls: type[tuple[Any, ...]]) -> None:
 
 
 def install_test_run(cls: type[Any], general: Callable[..., Any],
-                     on_failure: Callable[[Any, int, bytes], Any],
-                     explain_state: dict[str, bool]) -> None:
+                     on_failure: Callable[[Any, int, bytes], Any], *, ready: str,
+                     gate: dict[str, bool], gate_key: str) -> None:
     """Make ``cls.test_run`` the C method in front of ``general``, the Python one.
 
-    The C method takes the fast path only where ``general`` would (the program's
-    ``_fast``, its ``_owner`` not ``_closed``, ``explain_state["on"]`` false, exact
-    ``bytes`` of 1 to :data:`FAST_MAX` bytes, no keyword but ``repeat``) and calls
-    ``general`` with the arguments as given otherwise. A failed fast run calls
-    ``on_failure(program, errno, data)``, which raises. ``help()`` and
+    The C method runs the program on the fd in the instance attribute ``ready`` (an
+    ``int``: -1, or anything else, means "not now"), while ``gate[gate_key]`` is
+    ``False``, for exact ``bytes`` of 1 to :data:`FAST_MAX` bytes and no keyword but
+    ``repeat``; it calls ``general`` with the arguments as given otherwise. A failed fast
+    run calls ``on_failure(program, errno, data)``, which raises. ``help()`` and
     ``inspect.signature`` see ``general``'s docstring and signature (without
     annotations).
     """
+    if not (ready.isidentifier() and gate_key in gate):
+        raise ValueError(f"install_test_run: {ready!r} is no attribute name, or {gate_key!r} "
+                         "is not in the gate")
     sig = inspect.signature(general)
     params = list(sig.parameters.values())
     plain = sig.replace(parameters=[p.replace(annotation=inspect.Parameter.empty)
@@ -75,4 +85,4 @@ def install_test_run(cls: type[Any], general: Callable[..., Any],
     # is the bound argument, "/" ends the positional-only ones.
     text = f"test_run($self, /, {str(plain)[1:]}\n--\n\n"
     doc = text + inspect.cleandoc(general.__doc__ or "")
-    cls.test_run = _make_method(cls, general, on_failure, explain_state, doc.encode())
+    cls.test_run = _make_method(cls, general, on_failure, ready, gate, gate_key, doc.encode())

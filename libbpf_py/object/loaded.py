@@ -198,5 +198,7 @@ class LoadedObject(HasGlobals, Owner):
             self._kept_links.clear()
             for m in self._maps.values():
                 m._invalidate()
+            for program in self._programs.values():
+                program._invalidate()
             self._drop_globals()  # libbpf unmaps the sections on close
             self._handle.close()

@@ -114,7 +114,9 @@ class Program(AttachMixin, Closing):
         self.verifier_log = verifier_log or []
         self._fd = int(lib.bpf_program__fd(ptr))
         self._ctx_type: RecordType | bool | None = False  # False: not looked up yet
-        self._fast = self._fd >= 0 and self.type not in _SLOW
+        # The fd test_run's fast path may run on, -1 when it may not: read by the C method
+        # (see install_test_run below), so it is kept true on every close.
+        self._fast_fd = self._fd if self.type not in _SLOW else -1
 
     @classmethod
     def _standalone(cls, fd: int) -> Program:
@@ -137,7 +139,7 @@ class Program(AttachMixin, Closing):
         self.expected_attach_type = AttachType.coerce(0)
         self.verifier_log = []
         self._ctx_type = False
-        self._fast = self.type not in _SLOW
+        self._fast_fd = fd if self.type not in _SLOW else -1
         return self
 
     @classmethod
@@ -196,9 +198,13 @@ class Program(AttachMixin, Closing):
         if self._owner is not None or self._closed:
             return
         self._closed = True
-        self._fast = False
+        self._fast_fd = -1
         os.close(self._fd)
         self._fd = -1
+
+    def _invalidate(self) -> None:
+        """Called by its object as it closes, before libbpf closes the fd."""
+        self._fast_fd = -1
 
     def __del__(self) -> None:
         if getattr(self, "_owns_fd", False) and not self._closed:
@@ -323,14 +329,13 @@ class Program(AttachMixin, Closing):
         (``ctx`` must name the ``ingress_ifindex``). Returns the return value, the packet
         as it left, the context as it left, and the mean run time.
         """
-        if (ctx is None and cpu is None and batch_size is None and not flags and self._fast
-                and not _explain_state["on"]
-                and (self._owner is None or not self._owner._closed)):
+        if (ctx is None and cpu is None and batch_size is None and not flags
+                and self._fast_fd >= 0 and not _explain_state["on"]):
             # The common case, a packet run with nothing else asked, is one C function
             # (csrc/fastcall.c) that checks data and repeat, runs it (without the GIL when
             # repeated) and builds the result: tests run programs millions of times, and
             # every Python step here is paid each time. It answers an int when it did not run it.
-            result = _run_packet(self._fd, data, repeat)
+            result = _run_packet(self._fast_fd, data, repeat)
             if type(result) is TestRunResult:
                 return result
             if result:  # the errno of a failed run (the program may have run: no retry)
@@ -440,7 +445,8 @@ def _fast_run_failed(program: Program, err: int, data: bytes) -> NoReturn:
 
 # test_run(packet), the call tests make millions of times, in one C call: the Python
 # method above stays the definition, and takes every other call (csrc/fastcall.c).
-install_test_run(Program, Program.test_run, _fast_run_failed, _explain_state)
+install_test_run(Program, Program.test_run, _fast_run_failed, ready="_fast_fd",
+                 gate=_explain_state, gate_key="on")
 
 
 def _out_buffer(size: int) -> Any:

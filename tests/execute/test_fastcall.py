@@ -7,6 +7,7 @@ two must give the same results, the same errors, and leak nothing.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import logging
@@ -16,7 +17,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -202,6 +203,38 @@ def test_closed_object_and_closed_program_raise_phase_error(filter_object: Path)
     for shape in ({}, {"repeat": 3}):
         with pytest.raises(PhaseError):
             standalone.test_run(frame(ALLOWED), **shape)
+
+
+def test_the_c_method_runs_open_programs_itself(filter_object: Path) -> None:
+    """The contract between the Python handle and csrc/fastcall.c: while a program is
+    open (of an object, or standalone) the C method runs test_run(packet) itself; once it
+    is closed, or in teaching mode, or for another call shape, the Python method does. A
+    rename on the Python side that the C side no longer finds fails here, instead of
+    quietly sending every call down the slow path."""
+    def fast(call: Callable[[], object]) -> int:
+        before = fastcall.fast_calls()
+        for _ in range(5):
+            with contextlib.suppress(PhaseError):
+                call()
+        return fastcall.fast_calls() - before
+
+    with libbpf_py.ObjectFile(filter_object).open() as opened, opened.load() as loaded:
+        prog = loaded.programs["xdp_filter"]
+        packet = frame(ALLOWED)
+        assert fast(lambda: prog.test_run(packet)) == 5
+        assert fast(lambda: prog.test_run(packet, repeat=2)) == 5
+        before = fastcall.fast_calls()
+        with pytest.raises(LayoutError):
+            prog.test_run(b"\0" * 5)  # refused by the kernel, on the fast path
+        assert fastcall.fast_calls() == before + 1
+        assert fast(lambda: prog.test_run(bytearray(packet))) == 0
+        with libbpf_py.explain():
+            assert fast(lambda: prog.test_run(packet)) == 0
+        standalone = Program.from_id(prog.info().id)
+    assert fast(lambda: prog.test_run(packet)) == 0  # its object closed: PhaseError
+    assert fast(lambda: standalone.test_run(packet)) == 5
+    standalone.close()
+    assert fast(lambda: standalone.test_run(packet)) == 0
 
 
 def test_errors_of_fast_runs_are_the_library_errors(filt: LoadedObject) -> None:
