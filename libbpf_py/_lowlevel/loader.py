@@ -10,8 +10,8 @@ try:
     from libbpf_py._libbpf import lib as _lib
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(
-        "libbpf_py's compiled module is missing: build it with 'make build' (or "
-        "'vendor/fetch.sh && pip install .') — the pure-Python parts "
+        "libbpf_py's compiled module is missing: build it with './dev build' in a checkout "
+        "(or 'vendor/fetch.sh && pip install .') — the pure-Python parts "
         "(libbpf_py.inspect) work without it") from exc
 
 ffi: Any = _ffi
@@ -27,7 +27,7 @@ def _check_versions() -> None:
     if built_for != installed:
         raise ImportError(
             f"libbpf_py's compiled module was built for version {built_for}, but the "
-            f"installed package is {installed}: rebuild it ('make build')")
+            f"installed package is {installed}: rebuild it ('./dev build' in a checkout, or reinstall)")
     pinned = _ffi.string(_lib.lpy_pinned_libbpf()).decode()
     linked = f"{_lib.libbpf_major_version()}.{_lib.libbpf_minor_version()}"
     if not pinned.startswith(linked + ".") and pinned != linked:
