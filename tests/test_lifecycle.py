@@ -308,7 +308,7 @@ def test_a_link_keeps_its_object_alive(bpf_objects: dict[str, Path], veth: objec
         link.detach()
         program = link.program
         assert program is not None
-        program._owner.close()
+        program._fd.parent.close()
         del program, link
         gc.collect()
     assert not kernel_has_prog(prog_id)

@@ -22,10 +22,10 @@ from libbpf_py.errors import (
     missing_capability_hint,
 )
 from libbpf_py.explain import narrate
-from libbpf_py.link._link import Detacher, Link
+from libbpf_py.link._link import LibbpfLink, Link, UsdtLinks
 
 if TYPE_CHECKING:
-    from libbpf_py._lowlevel.owner import ParentObject
+    from libbpf_py._lowlevel.owner import Fd
 
 __all__ = ["AttachBase"]
 
@@ -46,8 +46,9 @@ class AttachBase:
     type: ProgType
     expected_attach_type: AttachType
     _ptr: Any
-    # None for a standalone program (Program.from_id): nothing closes its links first.
-    _owner: ParentObject
+    # Borrowed from the program's object, which destroys its links first, or owned by a
+    # standalone program (Program.from_id), whose links nothing closes first.
+    _fd: Fd
 
     @property
     def fd(self) -> int:  # provided by Program
@@ -56,28 +57,28 @@ class AttachBase:
 
     # --- plumbing ------------------------------------------------------------------
 
-    def _link(self, ptr: Any, description: str, *, owned_by_object: bool = False) -> Link:
-        link = Link(ptr=ptr, program=self, description=description,
-                    owned_by_object=owned_by_object)
-        self._track(link)
-        return link
+    def _link(self, ptr: Any, description: str, *, kept_by_object: bool = False,
+              usdt: bool = False) -> Link:
+        """The handle of the link libbpf made as ``ptr``: a USDT group for attach_usdt,
+        or for a program in a USDT section (libbpf's attach by section makes one)."""
+        kind = UsdtLinks if usdt or self.section.startswith("usdt") else LibbpfLink
+        return self._track(kind(ptr, program=self, description=description,
+                                kept_by_object=kept_by_object))
 
     def _fd_link(self, fd: int, description: str) -> Link:
-        link = Link(fd=fd, program=self, description=description)
-        self._track(link)
-        return link
+        """The handle of the BPF link ``bpf_link_create`` made as ``fd``, which it owns."""
+        return self._track(Link(fd, program=self, description=description))
 
-    def _detacher_link(self, description: str, detacher: Detacher) -> Link:
-        """A link for an attachment that is no BPF link: ``detacher`` removes it."""
-        link = Link(program=self, description=description,
-                    detacher=detacher)
-        self._track(link)
-        return link
+    def _track(self, link: Link) -> Link:
+        """Give ``link`` to the program's object, which destroys it before it closes.
 
-    def _track(self, link: Link) -> None:
-        # A standalone program (Program.from_id) has no object to close links first.
-        if self._owner is not None:
-            self._owner._track(link)
+        A standalone program (Program.from_id) has no object: its links are only the
+        caller's.
+        """
+        parent = self._fd.parent
+        if parent is not None:
+            parent._track(link)
+        return link
 
     def _libbpf_program(self, kind: str) -> Any:
         """The ``struct bpf_program *`` libbpf's attach functions need."""
@@ -89,16 +90,17 @@ class AttachBase:
         return self._ptr
 
     def _made(self, ptr: Any, call: str, what: str, description: str, *,
-              hint: str = "", missing: str = "") -> Link:
+              hint: str = "", missing: str = "", usdt: bool = False) -> Link:
         """The link libbpf returned as ``ptr``, or its error; ``missing`` says what ENOENT
-        means for this kind (the target is not there)."""
+        means for this kind (the target is not there); ``usdt`` says libbpf made a USDT
+        group."""
         err = errno_of(ptr)
         if err == errno.ENOENT and missing:
             raise NotFound(f"{what}: {missing}", errno=err)
         if err:
             raise raise_errno(err, what, hint=hint)
         narrate(call, f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
-        return self._link(ptr, description)
+        return self._link(ptr, description, usdt=usdt)
 
     def _require_feature(self, kind: str, what: str) -> None:
         reason = features.check(f"attach:{kind}")

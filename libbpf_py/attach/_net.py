@@ -1,7 +1,8 @@
 """Attach to the packet path: XDP and tc on a network interface, netfilter hooks.
 
 Legacy tc and netlink XDP are no BPF links: they outlive this process by kernel design,
-so the helpers here remove them on detach.
+so their handles (:class:`_TcFilter`, :class:`_NetlinkXdp`, private classes behind
+:class:`~libbpf_py.Link`) remove them on detach.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from libbpf_py.attach._base import AttachBase, _opts
 from libbpf_py.enums import AttachType, XdpMode
 from libbpf_py.errors import BpfError, NotSupported, ResourceBusy
 from libbpf_py.explain import narrate
-from libbpf_py.link._link import Detacher, Link
+from libbpf_py.link._link import Attachment, Link, LinkedProgram
 from libbpf_py.netdev import interface_index, interface_name, xdp_holder
 
 __all__ = ["NetworkAttach"]
@@ -63,8 +64,8 @@ class NetworkAttach(AttachBase):
                 raise _xdp_attach_error(-ret, what, ifindex, name, xdp_mode)
             narrate(f"bpf_xdp_attach({self.name!r}, ifindex={ifindex}, {xdp_mode.value})",
                     "attached through netlink", phase="attach")
-            return self._detacher_link(description,
-                                       _xdp_netlink_detacher(ifindex, prog_fd, flags))
+            return self._track(_NetlinkXdp(ifindex, prog_fd, flags, program=self,
+                                           description=description))
         opts = _opts("bpf_link_create_opts")
         opts.flags = flags
         ret = lib.bpf_link_create(prog_fd, ifindex, AttachType.XDP, opts)
@@ -115,10 +116,10 @@ class NetworkAttach(AttachBase):
         got_handle, got_priority = int(opts.handle), int(opts.priority)
         narrate(f"bpf_tc_attach({self.name!r}, {name} {direction})",
                 f"handle {got_handle} priority {got_priority}", phase="attach")
-        return self._detacher_link(
-            f"{self.name} (tc {direction} on {name}, handle {got_handle}, "
-            f"priority {got_priority})",
-            _tc_detacher(ifindex, point, got_handle, got_priority))
+        return self._track(_TcFilter(
+            ifindex, point, got_handle, got_priority, program=self,
+            description=f"{self.name} (tc {direction} on {name}, handle {got_handle}, "
+                        f"priority {got_priority})"))
 
     def attach_tcx(self, dev: str | int, direction: str = "ingress", *,
                    before: Any = None, after: Any = None,
@@ -213,32 +214,57 @@ def _destroy_clsact(ifindex: int) -> None:
     lib.bpf_tc_hook_destroy(_tc_hook(ifindex, lib.BPF_TC_INGRESS | lib.BPF_TC_EGRESS))
 
 
-def _tc_detacher(ifindex: int, point: int, handle: int, priority: int) -> Detacher:
-    def detach() -> None:
-        hook = _tc_hook(ifindex, point)
+class _TcFilter(Attachment):
+    """A legacy tc filter on a clsact qdisc: not a BPF link, found again by its interface,
+    direction, handle and priority. Removing the last one this process added also
+    removes the qdisc, if this process created it."""
+
+    _instead = "use attach_tcx() for a link (Linux 6.6+)"
+
+    def __init__(self, ifindex: int, point: int, handle: int, priority: int, *,
+                 program: LinkedProgram, description: str) -> None:
+        self._ifindex = ifindex
+        self._point = point
+        self._handle = handle
+        self._priority = priority
+        super().__init__(program=program, description=description)
+
+    def _remove(self) -> None:
+        hook = _tc_hook(self._ifindex, self._point)
         opts = _opts("bpf_tc_opts")
-        opts.handle = handle
-        opts.priority = priority
+        opts.handle = self._handle
+        opts.priority = self._priority
         ret = lib.bpf_tc_detach(hook, opts)
         # Gone already (interface deleted, filter removed by hand): the state we want.
         if ret < 0 and -ret not in (errno.ENOENT, errno.ENODEV, errno.EINVAL):
-            check(ret, f"removing tc filter handle {handle} priority {priority}")
-        if ifindex in _clsact_users:
-            _clsact_users[ifindex] -= 1
-            if _clsact_users[ifindex] <= 0:
-                _destroy_clsact(ifindex)
-    return detach
+            check(ret, f"removing tc filter handle {self._handle} priority {self._priority}")
+        if self._ifindex in _clsact_users:
+            _clsact_users[self._ifindex] -= 1
+            if _clsact_users[self._ifindex] <= 0:
+                _destroy_clsact(self._ifindex)
 
 
-def _xdp_netlink_detacher(ifindex: int, prog_fd: int, flags: int) -> Detacher:
-    def detach() -> None:
+class _NetlinkXdp(Attachment):
+    """An XDP program attached through netlink: not a BPF link, found again by its
+    interface and its program's fd."""
+
+    _instead = "attach_xdp() without netlink=True makes a link"
+
+    def __init__(self, ifindex: int, prog_fd: int, flags: int, *, program: LinkedProgram,
+                 description: str) -> None:
+        self._ifindex = ifindex
+        # The program's fd, borrowed: links are destroyed before their program's object.
+        self._prog_fd = prog_fd
+        self._flags = flags
+        super().__init__(program=program, description=description)
+
+    def _remove(self) -> None:
         opts = _opts("bpf_xdp_attach_opts")
-        opts.old_prog_fd = prog_fd
+        opts.old_prog_fd = self._prog_fd
         # REPLACE with old_prog_fd: remove the program only if it is still ours.
-        ret = lib.bpf_xdp_detach(ifindex, flags | _XDP_FLAGS_REPLACE, opts)
+        ret = lib.bpf_xdp_detach(self._ifindex, self._flags | _XDP_FLAGS_REPLACE, opts)
         if ret < 0 and -ret not in (errno.ENODEV, errno.EEXIST, errno.ENOENT):
-            check(ret, f"removing the netlink XDP program of ifindex {ifindex}")
-    return detach
+            check(ret, f"removing the netlink XDP program of ifindex {self._ifindex}")
 
 
 def _xdp_attach_error(err: int, what: str, ifindex: int, name: str, mode: XdpMode) -> BpfError:

@@ -107,11 +107,9 @@ class ProbeAttach(AttachBase):
         opts.usdt_cookie = cookie
         ptr = lib.bpf_program__attach_usdt(prog, pid, os.fsencode(path), provider.encode(),
                                            name.encode(), opts)
-        link = self._made(ptr, f"bpf_program__attach_usdt({provider}:{name})", what,
+        return self._made(ptr, f"bpf_program__attach_usdt({provider}:{name})", what,
                           f"{self.name} (usdt {path}:{provider}:{name})",
-                          missing=f"{path} has no USDT probe {provider}:{name}")
-        link._composite = True
-        return link
+                          missing=f"{path} has no USDT probe {provider}:{name}", usdt=True)
 
 
 # --- helpers -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from libbpf_py._lowlevel import lib, raise_errno
 from libbpf_py.attach._base import AttachBase
 from libbpf_py.errors import NotFound
 from libbpf_py.explain import narrate
-from libbpf_py.link._link import Link
+from libbpf_py.link._link import Attachment, Link, LinkedProgram
 
 if TYPE_CHECKING:
     from libbpf_py.maps._map import Map
@@ -39,13 +39,9 @@ class SocketAttach(AttachBase):
             raise raise_errno(exc.errno or errno.EINVAL,
                               f"attaching socket filter {self.name!r} to {sock!r}") from None
         narrate(f"setsockopt(SO_ATTACH_BPF, {self.name!r})", "attached", phase="attach")
-
-        def detach() -> None:
-            if sock.fileno() >= 0:
-                sock.setsockopt(socket.SOL_SOCKET, _SO_DETACH_BPF, 0)
-
-        return self._detacher_link(f"{self.name} (socket filter on fd {sock.fileno()})",
-                                   detach)
+        return self._track(_SocketFilter(
+            sock, program=self,
+            description=f"{self.name} (socket filter on fd {sock.fileno()})"))
 
     def attach_netns(self, netns: str | int | None = None) -> Link:
         """Attach an sk_lookup or flow dissector program to a network namespace.
@@ -90,3 +86,19 @@ class SocketAttach(AttachBase):
         return self._made(lib.bpf_program__attach_sockmap(prog, map.fd),
                           f"bpf_program__attach_sockmap({self.name!r}, {map.name!r})", what,
                           f"{self.name} ({self.expected_attach_type.label} on {map.name})")
+
+
+class _SocketFilter(Attachment):
+    """A socket filter (``SO_ATTACH_BPF``): not a BPF link, it lasts as long as its
+    socket, which this handle keeps to remove it (``SO_DETACH_BPF``)."""
+
+    _instead = "a socket filter lasts as long as its socket"
+
+    def __init__(self, sock: socket.socket, *, program: LinkedProgram,
+                 description: str) -> None:
+        self._socket = sock
+        super().__init__(program=program, description=description)
+
+    def _remove(self) -> None:
+        if self._socket.fileno() >= 0:  # a closed socket took its filter with it
+            self._socket.setsockopt(socket.SOL_SOCKET, _SO_DETACH_BPF, 0)

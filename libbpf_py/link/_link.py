@@ -1,12 +1,23 @@
 """Phase 5's result: a link keeps a program attached to its hook while it is held.
 
-Three kinds of attachment hide behind :class:`Link`:
+:class:`Link` is the one public type; what is behind it is chosen by the attach method
+that makes it, as a private subclass holding only its own state:
 
-- a BPF link made by libbpf (``struct bpf_link *``) or by ``bpf_link_create`` (an fd):
-  the kernel detaches it when its last fd closes, unless it is pinned;
-- an attachment that is not a BPF link (legacy tc through netlink, XDP through netlink,
-  a socket filter): it outlives every fd by kernel design, so the library removes it
-  itself on :meth:`Link.detach`, on close, and when its object closes.
+- a BPF link whose fd the handle owns (``bpf_link_create``, :meth:`Link.from_pin`,
+  :meth:`Link.from_id`): the kernel detaches it when its last fd closes, unless it is
+  pinned;
+- a BPF link made by libbpf (``struct bpf_link *``, :class:`LibbpfLink`), which keeps
+  more beside the fd (a perf event, a legacy probe) and frees it on destroy;
+- libbpf's USDT link (:class:`UsdtLinks`), a group of uprobe links, one per call site,
+  with no single fd;
+- an attachment that is not a BPF link (:class:`Attachment`: legacy tc and XDP through
+  netlink, socket filters, in :mod:`libbpf_py.attach`): it outlives every fd by kernel
+  design, so the library removes it itself on :meth:`Link.detach`, on close, and when
+  its object closes.
+
+What a kind cannot do (pin a netlink attachment, ask for the info of a USDT group) it
+refuses with :class:`~libbpf_py.errors.NotSupported`, like cilium/ebpf's
+``RawAttachment``.
 """
 
 from __future__ import annotations
@@ -14,18 +25,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from libbpf_py._lowlevel import check, ffi, lib
-from libbpf_py._lowlevel.owner import Owner
+from libbpf_py._lowlevel.owner import OwnedFd, Owner, fork_count
 from libbpf_py.enums import AttachType, LinkType, ProgType
 from libbpf_py.errors import BpfError, NotFound, NotSupported, PhaseError
 from libbpf_py.explain import narrate
 from libbpf_py.mounts import check_pin_mode, check_pin_path, set_pin_mode
 from libbpf_py.query import LinkInfo, link_info
 
-__all__ = ["Link", "LinkInfo", "LinkedProgram", "link_info"]
+__all__ = ["Attachment", "LibbpfLink", "Link", "LinkInfo", "LinkedProgram", "UsdtLinks",
+           "link_info"]
 
 
 class LinkedProgram(Protocol):
@@ -56,11 +68,6 @@ class LinkedProgram(Protocol):
         ...
 
 
-
-# A detach step of an attachment that is not a BPF link: returns nothing, raises on error.
-Detacher = Callable[[], None]
-
-
 class Link(Owner):
     """A program attached to a hook, owned by whoever holds this handle.
 
@@ -68,30 +75,29 @@ class Link(Owner):
     handle (useful with :meth:`pin`). A link dropped without either detaches and emits
     ``ResourceWarning``, like an unclosed file. Links are always destroyed before the
     object whose program they attach.
+
+    This class itself is a BPF link on an fd it owns; the attach methods make the
+    private subclasses of this module and of :mod:`libbpf_py.attach` for the other kinds.
     """
 
     _phase_name = "attached"
+    _type_name = "Link"
 
-    def __init__(self, *, ptr: Any = None, fd: int = -1, program: LinkedProgram | None = None,
-                 description: str = "", owned_by_object: bool = False,
-                 detacher: Detacher | None = None) -> None:
-        self._ptr = ptr
-        self._fd = fd
+    def __init__(self, fd: int, *, program: LinkedProgram | None = None,
+                 description: str = "") -> None:
+        self._fd = OwnedFd(fd)
+        self._setup(program, description)
+
+    def _setup(self, program: LinkedProgram | None, description: str) -> None:
+        """The state every kind shares; each subclass's ``__init__`` ends with it."""
         self._program = program
         self._description = description
-        self._owned_by_object = owned_by_object
-        self._detacher = detacher
         self._pin_path: str | None = None
-        # libbpf's USDT link groups one uprobe link per call site and has no fd of its own.
-        self._composite = False
         self._disconnected = False
-        # A forked child inherits the handle but shares the attachment with its parent:
-        # closing there must release only the child's copies (see _release).
-        self._process = _process[0]
-        self._closed = False
         # The kind the kernel reported (0: not asked yet), or the one libbpf makes for the
         # program: knowing it lets info() ask the kernel once (see lpy_link_get_info).
         self._kind: int = _expected_kind(program)
+        self._closed = False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("disconnected" if self._disconnected
@@ -106,7 +112,7 @@ class Link(Owner):
             if -fd == errno.ENOENT:
                 raise NotFound(f"nothing is pinned at {os.fspath(path)}", errno=-fd)
             check(fd, f"opening the pin {os.fspath(path)}")
-        return cls._checked(int(fd), f"pinned at {os.fspath(path)}", os.fspath(path))
+        return Link._checked(int(fd), f"pinned at {os.fspath(path)}", os.fspath(path))
 
     @classmethod
     def from_id(cls, link_id: int) -> Link:
@@ -116,17 +122,17 @@ class Link(Owner):
             if -fd == errno.ENOENT:
                 raise NotFound(f"the kernel has no link with id {link_id}", errno=-fd)
             check(fd, f"opening link id {link_id}")
-        return cls._checked(int(fd), f"id {link_id}", None)
+        return Link._checked(int(fd), f"id {link_id}", None)
 
-    @classmethod
-    def _checked(cls, fd: int, what: str, pin: str | None) -> Link:
+    @staticmethod
+    def _checked(fd: int, what: str, pin: str | None) -> Link:
         try:
             info = link_info(fd)
         except BpfError:
             os.close(fd)
             raise NotFound(f"the BPF object {what} is not a link (a program or a map?)") \
                 from None
-        link = cls(fd=fd, description=f"{info.type.label} link {info.id} ({what})")
+        link = Link(fd, description=f"{info.type.label} link {info.id} ({what})")
         link._pin_path = pin
         link._kind = info.type
         return link
@@ -139,15 +145,13 @@ class Link(Owner):
     @property
     def is_bpf_link(self) -> bool:
         """Whether this is a kernel BPF link (False for netlink tc/XDP, socket filters)."""
-        return self._detacher is None
+        return True
 
     @property
     def fd(self) -> int:
         """The link's file descriptor (-1 for attachments that are not BPF links)."""
         self._require_open("Link.fd")
-        if self._composite:
-            return -1
-        return int(lib.bpf_link__fd(self._ptr)) if self._ptr is not None else self._fd
+        return self._fd.number
 
     @property
     def pin_path(self) -> str | None:
@@ -155,19 +159,16 @@ class Link(Owner):
         return self._pin_path
 
     def _need_bpf_link(self, what: str) -> int:
+        """The fd ``what`` works on; kinds without one refuse here."""
         self._require_open(what)
-        if self._detacher is not None:
-            raise NotSupported(f"{what}: {self._description} is not a BPF link (legacy tc, "
-                               "netlink XDP and socket filters have no link fd); use "
-                               "attach_tcx/attach_xdp for a link")
-        fd = self.fd
-        if fd < 0:
-            raise NotSupported(f"{what}: {self._description} is a group of links (libbpf "
-                               "makes one uprobe link per USDT call site) with no single fd")
-        return fd
+        return self._fd.number
 
     def info(self) -> LinkInfo:
-        """Ask the kernel about this link: its id, kind, program and target."""
+        """Ask the kernel about this link: its id, kind, program and target.
+
+        Raises :class:`~libbpf_py.errors.NotSupported` for an attachment that is not a
+        BPF link, and for a USDT group.
+        """
         info = link_info(self._need_bpf_link("Link.info()"), self._description,
                          expect=self._kind)
         self._kind = info.type
@@ -190,15 +191,7 @@ class Link(Owner):
         """
         if self._closed:
             return
-        link_id = 0
-        if self._detacher is None and self.fd >= 0:
-            ret = lib.bpf_link_detach(self.fd)
-            if ret < 0 and -ret not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOTSUP):
-                check(ret, f"detaching {self._description}")
-            if ret < 0:
-                # This kind detaches only when its last fd closes: see if ours was last.
-                link_id = self.info().id
-            narrate(f"bpf_link_detach({self._description})", "detached", phase="tear down")
+        link_id = self._detach_from_hook()
         if self._pin_path is not None:
             self.unpin()  # a pin of a detached link would only name a dead link
         self._disconnected = False  # a detached attachment is removed on close, always
@@ -208,6 +201,17 @@ class Link(Owner):
                                f"kind of link off its hook; link id {link_id} stays attached "
                                "while a pin or another process's fd holds it (unpin it, or "
                                "close those fds)", errno=errno.EOPNOTSUPP)
+
+    def _detach_from_hook(self) -> int:
+        """Force the link off its hook (``BPF_LINK_DETACH``) before close; the id of the
+        link when its kind cannot be forced and must end with its last fd, else 0."""
+        fd = self._fd.number
+        ret = lib.bpf_link_detach(fd)
+        if ret < 0 and -ret not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOTSUP):
+            check(ret, f"detaching {self._description}")
+        narrate(f"bpf_link_detach({self._description})", "detached", phase="tear down")
+        # This kind detaches only when its last fd closes: see later if ours was last.
+        return self.info().id if ret < 0 else 0
 
     def disconnect(self) -> None:
         """Let the attachment outlive this handle: closing only releases the fd.
@@ -222,7 +226,9 @@ class Link(Owner):
         """Pin the link in bpffs, so it (and the attachment) outlives this process.
 
         The pin is readable and writable by its owner only, unless ``mode`` says
-        otherwise. A path outside bpffs raises :class:`~libbpf_py.errors.NotOnBpffs`.
+        otherwise. A path outside bpffs raises :class:`~libbpf_py.errors.NotOnBpffs`;
+        an attachment that is not a BPF link, or a USDT group, raises
+        :class:`~libbpf_py.errors.NotSupported`.
         """
 
         fd = self._need_bpf_link("Link.pin()")
@@ -232,10 +238,7 @@ class Link(Owner):
         if self._pin_path is not None:
             raise PhaseError(f"{self._description} is already pinned at {self._pin_path}; "
                              "unpin() it first", phase="pinned", needed="attached")
-        if self._ptr is not None:
-            ret = lib.bpf_link__pin(self._ptr, os.fsencode(where))
-        else:
-            ret = lib.bpf_obj_pin(fd, os.fsencode(where))
+        ret = self._pin_at(fd, os.fsencode(where))
         if ret < 0 and -ret == errno.ENOENT:
             raise NotFound(f"pinning {self._description} at {where}: its folder does not "
                            "exist, or is not on a bpffs mount", errno=-ret)
@@ -246,27 +249,31 @@ class Link(Owner):
         set_pin_mode(where, mode)
         narrate(f"bpf_obj_pin({self._description}, {where!r})", "pinned", phase="attach")
 
+    def _pin_at(self, fd: int, path: bytes) -> int:
+        return int(lib.bpf_obj_pin(fd, path))
+
     def unpin(self) -> None:
         """Remove this link's pin; the attachment then lasts as long as its fds."""
         self._need_bpf_link("Link.unpin()")
         if self._pin_path is None:
             raise PhaseError(f"{self._description} is not pinned", phase="attached",
                              needed="pinned")
-        if self._ptr is not None and lib.bpf_link__pin_path(self._ptr) != ffi.NULL:
-            check(lib.bpf_link__unpin(self._ptr), f"unpinning {self._description}")
-        else:
-            # Someone removed it already: the state we want.
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._pin_path)
+        self._remove_pin(self._pin_path)
         narrate(f"unlink({self._pin_path!r})", "unpinned", phase="tear down")
         self._pin_path = None
+
+    def _remove_pin(self, path: str) -> None:
+        # Someone removed it already: the state we want.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
     def update(self, program: LinkedProgram) -> None:
         """Replace the attached program with ``program`` in one step (``BPF_LINK_UPDATE``).
 
         The hook is never empty in between: every event runs either the old or the new
         program. This is the way to replace an XDP program, which cannot be attached
-        over another one.
+        over another one. An attachment that is not a BPF link, or a USDT group, raises
+        :class:`~libbpf_py.errors.NotSupported`.
         """
         fd = self._need_bpf_link("Link.update()")
         new_fd = program.fd
@@ -322,78 +329,173 @@ class Link(Owner):
             os.close(iter_fd)
 
     def _release(self) -> None:
-        # In a forked child (multiprocessing, a daemon's fork) the attachment is still the
-        # parent's: closing the inherited handle, by hand or by the garbage collector,
-        # must neither remove a netlink attachment nor disable a perf event the parent
-        # uses (libbpf's destroy of a perf link disables the shared event). Only an
-        # explicit detach() in the child acts on the attachment.
-        inherited = _process[0] != self._process
-        if self._detacher is not None:
-            detacher, self._detacher = self._detacher, None
-            kept = self._disconnected or inherited
-            if not kept:
-                detacher()
-            narrate(f"removing {self._description}",
-                    "left attached" if kept else "detached", phase="tear down")
-            # Keep reporting "not a BPF link" after close.
-            self._detacher = _closed_detacher
-            return
-        if self._ptr is not None:
-            ptr, self._ptr = self._ptr, None
-            fd = -1 if self._composite else int(lib.bpf_link__fd(ptr))
-            if inherited:
-                lib.bpf_link__disconnect(ptr)
-                lib.bpf_link__destroy(ptr)
-                if fd >= 0:
-                    os.close(fd)
-                narrate(f"bpf_link__destroy({self._description})",
-                        "inherited by fork: only this process's fd released",
-                        phase="tear down")
-                return
-            if self._disconnected and self._pin_path is None and \
-                    lib.bpf_link__pin_path(ptr) == ffi.NULL:
-                # Unpinned, the attachment ends with our fd anyway (kernel design); the
-                # normal destroy also frees what libbpf keeps beside the link (the perf
-                # event fd of tracepoint, uprobe and perf-event links).
-                lib.bpf_link__destroy(ptr)
-                narrate(f"bpf_link__destroy({self._description})", "detached (not pinned)",
-                        phase="tear down")
-                return
-            if self._disconnected:
-                lib.bpf_link__disconnect(ptr)
+        # Closing our fd ends the link unless it is pinned or another fd holds it (a
+        # forked parent's copy, for one: so a child's close never detaches the parent's).
+        self._fd.close()
+        narrate(f"close({self._description})",
+                "fd released" if self._disconnected else "detached", phase="tear down")
+
+    def _warns_when_dropped(self) -> bool:
+        # A disconnected link was let go on purpose: collecting it is no leak.
+        return not self._disconnected
+
+
+class LibbpfLink(Link):
+    """A BPF link libbpf made (``struct bpf_link *``), which this handle destroys.
+
+    libbpf may keep more beside the link's fd (the perf event of a tracepoint, kprobe or
+    uprobe link), so the fd is handed back to libbpf's destroy, which frees it all.
+    """
+
+    def __init__(self, ptr: Any, *, program: LinkedProgram | None = None,
+                 description: str = "", kept_by_object: bool = False) -> None:
+        self._ptr = ptr
+        self._fd = OwnedFd(int(lib.bpf_link__fd(ptr)))
+        # Made by LoadedObject.attach(), which keeps it until it closes: no warning if
+        # the caller drops its handle.
+        self._kept_by_object = kept_by_object
+        self._setup(program, description)
+
+    def _pin_at(self, fd: int, path: bytes) -> int:
+        return int(lib.bpf_link__pin(self._ptr, path))
+
+    def _remove_pin(self, path: str) -> None:
+        if lib.bpf_link__pin_path(self._ptr) != ffi.NULL:
+            check(lib.bpf_link__unpin(self._ptr), f"unpinning {self._description}")
+        else:
+            super()._remove_pin(path)
+
+    def _release(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        # libbpf's destroy closes the fd, or we do below: either way it is no longer ours.
+        fd = self._fd.disown(f"link {self._description}")
+        if self._fd.inherited:
+            # In a forked child (multiprocessing, a daemon's fork) the attachment is still
+            # the parent's: closing the inherited handle, by hand or by the garbage
+            # collector, must not disable a perf event the parent uses (libbpf's destroy
+            # of a perf link does). Only an explicit detach() in the child acts on it.
+            lib.bpf_link__disconnect(ptr)
             lib.bpf_link__destroy(ptr)
-            if self._disconnected and fd >= 0:
-                # libbpf closes a link's fd only in its detach step, which a disconnected
-                # link skips; the fd is still ours to release.
-                os.close(fd)
-        elif self._fd >= 0:
-            fd, self._fd = self._fd, -1
             os.close(fd)
+            narrate(f"bpf_link__destroy({self._description})",
+                    "inherited by fork: only this process's fd released", phase="tear down")
+            return
+        if self._disconnected and self._pin_path is None and \
+                lib.bpf_link__pin_path(ptr) == ffi.NULL:
+            # Unpinned, the attachment ends with our fd anyway (kernel design); the normal
+            # destroy also frees what libbpf keeps beside the link.
+            lib.bpf_link__destroy(ptr)
+            narrate(f"bpf_link__destroy({self._description})", "detached (not pinned)",
+                    phase="tear down")
+            return
+        if self._disconnected:
+            # libbpf closes a link's fd only in its detach step, which a disconnected link
+            # skips; the fd is still ours to release.
+            lib.bpf_link__disconnect(ptr)
+            lib.bpf_link__destroy(ptr)
+            os.close(fd)
+        else:
+            lib.bpf_link__destroy(ptr)
         narrate(f"bpf_link__destroy({self._description})",
                 "fd released" if self._disconnected else "detached", phase="tear down")
 
-    def __del__(self) -> None:
-        if not self._closed and not self._disconnected and not self._owned_by_object:
-            super().__del__()
-        elif not self._closed:
-            with contextlib.suppress(Exception):  # never raise from a finalizer
-                self.close()
+    def _warns_when_dropped(self) -> bool:
+        return not self._disconnected and not self._kept_by_object
 
 
-# Which process this is, counted by forks rather than asked with getpid(): a getpid()
-# per link would show up in what programs attached to sys_enter_getpid count.
-_process = [0]
+class UsdtLinks(Link):
+    """libbpf's USDT link: one uprobe link per call site of the probe, and no single fd.
+
+    It cannot be pinned, updated or asked for its info; :meth:`Link.detach` and close
+    detach every call site.
+    """
+
+    def __init__(self, ptr: Any, *, program: LinkedProgram | None = None,
+                 description: str = "", kept_by_object: bool = False) -> None:
+        self._ptr = ptr
+        self._kept_by_object = kept_by_object
+        # Which process made it: a forked child must not disable the parent's probes.
+        self._forks = fork_count()
+        self._setup(program, description)
+
+    @property
+    def fd(self) -> int:
+        """-1: the group has no fd of its own (each call site's uprobe link has one)."""
+        self._require_open("Link.fd")
+        return -1
+
+    def _need_bpf_link(self, what: str) -> int:
+        self._require_open(what)
+        raise NotSupported(f"{what}: {self._description} is a group of links (libbpf "
+                           "makes one uprobe link per USDT call site) with no single fd")
+
+    def _detach_from_hook(self) -> int:
+        return 0  # destroying the group detaches every call site
+
+    def _release(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        # A group cannot be pinned, so even a disconnected one ends with its fds: the
+        # normal destroy. In a forked child the fds are copies, and libbpf's destroy
+        # would disable the probes the parent still uses: only release ours.
+        inherited = fork_count() != self._forks
+        if inherited:
+            lib.bpf_link__disconnect(ptr)
+        lib.bpf_link__destroy(ptr)
+        narrate(f"bpf_link__destroy({self._description})",
+                "inherited by fork: only this process's fds released" if inherited
+                else "detached", phase="tear down")
+
+    def _warns_when_dropped(self) -> bool:
+        return not self._disconnected and not self._kept_by_object
 
 
-def _count_fork() -> None:
-    _process[0] += 1
+class Attachment(Link):
+    """Base of the attachments that are not BPF links (legacy tc, netlink XDP, socket
+    filters): no fd, no pin, no info, no update; the library removes them itself.
 
+    A subclass holds what it needs to find its attachment again and implements
+    :meth:`_remove`. It outlives every fd by kernel design, so a forked child closing
+    its inherited handle leaves it alone: it is still the parent's.
+    """
 
-os.register_at_fork(after_in_child=_count_fork)
+    #: The ``what to use instead`` a refusal ends with.
+    _instead = "use attach_tcx/attach_xdp for a link"
 
+    def __init__(self, *, program: LinkedProgram | None = None,
+                 description: str = "") -> None:
+        self._forks = fork_count()
+        self._setup(program, description)
 
-def _closed_detacher() -> None:
-    return None
+    @property
+    def is_bpf_link(self) -> bool:
+        """False: the kernel has no BPF link for this attachment."""
+        return False
+
+    @property
+    def fd(self) -> int:
+        """-1: an attachment that is not a BPF link has no link fd."""
+        self._require_open("Link.fd")
+        return -1
+
+    def _need_bpf_link(self, what: str) -> int:
+        self._require_open(what)
+        raise NotSupported(f"{what}: {self._description} is not a BPF link (legacy tc, "
+                           f"netlink XDP and socket filters have no link fd); {self._instead}")
+
+    def _detach_from_hook(self) -> int:
+        return 0  # close removes it (see _release)
+
+    def _remove(self) -> None:
+        """Remove the attachment from its hook; gone already is success."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        # Only an explicit detach() in a forked child acts on the parent's attachment.
+        kept = self._disconnected or fork_count() != self._forks
+        if not kept:
+            self._remove()
+        narrate(f"removing {self._description}",
+                "left attached" if kept else "detached", phase="tear down")
 
 
 def _link_exists(link_id: int) -> bool:

@@ -19,15 +19,13 @@ it. Key and value types come from ``libbpf_py.types``.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import warnings
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from libbpf_py._lowlevel import check, errno_of, ffi, lib, raise_errno
-from libbpf_py._lowlevel.owner import Owner
+from libbpf_py._lowlevel.owner import Fd, OwnedFd, Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import (
     BpfError,
@@ -39,7 +37,7 @@ from libbpf_py.errors import (
     ResourceBusy,
 )
 from libbpf_py.explain import narrate
-from libbpf_py.link import Link
+from libbpf_py.link._link import LibbpfLink, Link
 from libbpf_py.maps._kinds import ARRAYS, FD_VALUES, KEYLESS, MISSING, PERCPU, UpdateFlag
 from libbpf_py.mounts import check_pin_mode as check_pin_mode
 from libbpf_py.mounts import check_pin_path
@@ -56,9 +54,6 @@ from libbpf_py.types._map_codecs import (
     LpmKeyCodec,
 )
 from libbpf_py.types.typed import TypeCodecs, simple_type
-
-if TYPE_CHECKING:
-    from libbpf_py._lowlevel.owner import ParentObject
 
 __all__ = ["Map", "MapInfo", "PerCpu", "TypeRef", "UpdateFlag", "map_info"]
 
@@ -96,29 +91,29 @@ class Map(Owner):
     accepted. Per-CPU maps give a :class:`PerCpu` list, one value per possible CPU, and
     take one value (written to every CPU) or a sequence.
 
-    Maps of a :class:`LoadedObject` live as long as their object (``close()`` on them
-    does nothing). Maps from :meth:`create`, :meth:`from_pin` and :meth:`from_id` own
-    their fd: close them, or use ``with``. Map operations may be used from several
+    Maps of a :class:`LoadedObject` borrow their fd from it and live as long as their
+    object (``close()`` on them does nothing). Maps from :meth:`create`,
+    :meth:`from_pin` and :meth:`from_id` own their fd: close them, use ``with``, or
+    hand the fd over with :meth:`disown`. Map operations may be used from several
     threads at once.
     """
 
     _phase_name = "loaded"
 
-    def __init__(self, owner: ParentObject | None, ptr: Any, fd: int, name: str,
-                 map_type: MapType, key_size: int, value_size: int, max_entries: int,
-                 flags: int, *, types: TypeCodecs | None = None, key_type_id: int = 0,
+    def __init__(self, fd: Fd, ptr: Any, name: str, map_type: MapType, key_size: int,
+                 value_size: int, max_entries: int, flags: int, *,
+                 types: TypeCodecs | None = None, key_type_id: int = 0,
                  value_type_id: int = 0, key_type: Any = None, value_type: Any = None,
-                 owns_fd: bool = False, keep: Any = None, codecs: _Codecs | None = None) -> None:
+                 keep: Any = None, codecs: _Codecs | None = None) -> None:
         if codecs is None:
             codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
                              value_type_id, key_type, value_type)
-        self._owner = owner
+        # Owned (a standalone map) or borrowed from the LoadedObject the map belongs to.
+        self._fd = fd
         # The engine of the BTF this map came with (its object's, shared): record types
         # of ring and perf buffers on this map are found in it.
         self._types = types
         self._ptr = ptr
-        self._fd = fd
-        self._owns_fd = owns_fd
         self._keep = keep  # e.g. the inner map a map-in-map was created from
         self.name = name
         self.type = map_type
@@ -131,7 +126,7 @@ class Map(Owner):
         self._mv: Any = None
         self._raw: Any = None
         self._c = ffi.new("struct lpy_map *")
-        self._c.fd = fd
+        self._c.fd = fd.number
         self._c.key_size = key_size
         self._c.value_size = value_size
         self.key_type = codecs.key_type
@@ -175,12 +170,13 @@ class Map(Owner):
                                 max_entries, opts)
         check(fd, f"creating {map_type.name} map {label!r} (key {key_size} bytes, value "
                   f"{value_size} bytes, max_entries={max_entries})")
+        owned = OwnedFd(fd)
         try:
-            return make_map(None, ffi.NULL, fd, label, map_type, key_size, value_size,
+            return make_map(owned, ffi.NULL, label, map_type, key_size, value_size,
                             max_entries, flags, key_type=key_type, value_type=value_type,
-                            owns_fd=True, keep=inner_map)
+                            keep=inner_map)
         except BaseException:
-            os.close(fd)
+            owned.close()
             raise
 
     @classmethod
@@ -200,16 +196,17 @@ class Map(Owner):
 
     @classmethod
     def _from_fd(cls, fd: int, where: str, key_type: Any, value_type: Any) -> Map:
+        owned = OwnedFd(fd)
         try:
             info = map_info(fd)
             types = kernel_btf(info.btf_id) if info.btf_id else None
-            return make_map(None, ffi.NULL, fd, info.name or where, info.type,
+            return make_map(owned, ffi.NULL, info.name or where, info.type,
                             info.key_size, info.value_size, info.max_entries, info.flags,
                             types=types, key_type_id=info.btf_key_type_id,
                             value_type_id=info.btf_value_type_id, key_type=key_type,
-                            value_type=value_type, owns_fd=True)
+                            value_type=value_type)
         except BaseException:
-            os.close(fd)
+            owned.close()
             raise
 
 
@@ -225,7 +222,7 @@ class Map(Owner):
         """The map's file descriptor (owned by the map; do not close it)."""
         if self._closed:
             self._raise_closed("Map.fd")
-        return self._fd
+        return self._fd.number
 
     @property
     def mmapped(self) -> bool:
@@ -234,15 +231,32 @@ class Map(Owner):
 
     def close(self) -> None:
         """Close a standalone map. Maps of a LoadedObject close with their object."""
-        if self._owner is not None:
-            return
-        super().close()
+        if self._fd.owned:
+            super().close()
+
+    def disown(self) -> int:
+        """Hand a standalone map's fd over to the caller, who closes it from now on.
+
+        This handle is closed afterwards (an mmapped array is unmapped). A map of an
+        object raises :class:`~libbpf_py.errors.PhaseError`: its fd is its object's.
+        """
+        if self._closed:
+            self._raise_closed("disown()")
+        fd = self._fd.disown(f"map {self.name!r}")
+        self.close()
+        return fd
 
     def _release(self) -> None:
         self._invalidate()
 
+    def _warns_when_dropped(self) -> bool:
+        return self._fd.owned
+
     def _invalidate(self) -> None:
-        """Make every later use raise PhaseError; unmap, and close the fd if owned."""
+        """Make every later use raise PhaseError; unmap, and close the fd if owned.
+
+        Its object calls this as it closes, for the maps that borrow its fds.
+        """
         self._closed = True
         self._c.fd = -1
         if self._mv is not None:
@@ -251,20 +265,10 @@ class Map(Owner):
         if self._mmap is not None:
             lib.lpy_munmap(*self._mmap)
             self._mmap = None
-        fd, self._fd = self._fd, -1
-        if self._owns_fd and fd >= 0:
-            os.close(fd)
-
-    def __del__(self) -> None:
-        if self._owner is None and not self._closed and self._owns_fd:
-            warnings.warn(f"unclosed {self!r}: close it or use a with block",
-                          ResourceWarning, stacklevel=2, source=self)
-            with contextlib.suppress(Exception):  # never raise from a finalizer
-                self._invalidate()
+        self._fd.close()
 
     def _raise_closed(self, what: str) -> None:
-        whose = "its object was closed" if self._owner is not None else "it was closed"
-        raise PhaseError(f"{what}: map {self.name!r} is closed ({whose}); use maps of an "
+        raise PhaseError(f"{what}: map {self.name!r} {self._fd.why_closed}; use maps of an "
                          "open LoadedObject or an open Map", phase="closed", needed="loaded")
 
     # -- errors ------------------------------------------------------------------------
@@ -306,7 +310,7 @@ class Map(Owner):
             self._raise_closed("map lookup")
         k = self._kenc(key)
         out = ffi.new(self._vtype)
-        ret = lib.bpf_map_lookup_elem(self._fd, k, out)
+        ret = lib.bpf_map_lookup_elem(self._fd.number, k, out)
         if ret < 0:
             if ret == -errno.ENOENT:
                 return MISSING
@@ -335,7 +339,7 @@ class Map(Owner):
             self._raise_closed("map update")
         k = self._kenc(key)
         v = self._venc(value)
-        ret = lib.bpf_map_update_elem(self._fd, k, v, flags)
+        ret = lib.bpf_map_update_elem(self._fd.number, k, v, flags)
         if ret < 0:
             raise self._error(-ret, "updating", key, flags)
 
@@ -345,7 +349,7 @@ class Map(Owner):
     def __delitem__(self, key: Any) -> None:
         if self._closed:
             self._raise_closed("map delete")
-        ret = lib.bpf_map_delete_elem(self._fd, self._kenc(key))
+        ret = lib.bpf_map_delete_elem(self._fd.number, self._kenc(key))
         if ret < 0:
             raise self._error(-ret, "deleting from", key)
 
@@ -359,9 +363,9 @@ class Map(Owner):
         if key is MISSING:
             if self.type not in (MapType.QUEUE, MapType.STACK):
                 raise TypeError(f"pop() on a {self.type.name} map needs a key")
-            ret = lib.bpf_map_lookup_and_delete_elem(self._fd, ffi.NULL, out)
+            ret = lib.bpf_map_lookup_and_delete_elem(self._fd.number, ffi.NULL, out)
         else:
-            ret = lib.bpf_map_lookup_and_delete_elem(self._fd, self._kenc(key), out)
+            ret = lib.bpf_map_lookup_and_delete_elem(self._fd.number, self._kenc(key), out)
         if ret < 0:
             if -ret == errno.ENOENT and default is not MISSING:
                 return default
@@ -374,7 +378,7 @@ class Map(Owner):
         """Push onto a queue or stack; ``overwrite`` drops the oldest when it is full."""
         if self._closed:
             self._raise_closed("map push")
-        ret = lib.bpf_map_update_elem(self._fd, ffi.NULL, self._venc(value),
+        ret = lib.bpf_map_update_elem(self._fd.number, ffi.NULL, self._venc(value),
                                       UpdateFlag.EXIST if overwrite else UpdateFlag.ANY)
         if ret < 0:
             raise self._error(-ret, "pushing onto")
@@ -384,7 +388,7 @@ class Map(Owner):
         if self._closed:
             self._raise_closed("map peek")
         out = ffi.new(self._vtype)
-        ret = lib.bpf_map_lookup_elem(self._fd, ffi.NULL, out)
+        ret = lib.bpf_map_lookup_elem(self._fd.number, ffi.NULL, out)
         if ret < 0:
             if -ret == errno.ENOENT and default is not MISSING:
                 return default
@@ -395,7 +399,7 @@ class Map(Owner):
         """Add a value to a bloom filter."""
         if self._closed:
             self._raise_closed("bloom filter add")
-        ret = lib.bpf_map_update_elem(self._fd, ffi.NULL, self._venc(value), 0)
+        ret = lib.bpf_map_update_elem(self._fd.number, ffi.NULL, self._venc(value), 0)
         if ret < 0:
             raise self._error(-ret, "adding to")
 
@@ -404,7 +408,7 @@ class Map(Owner):
         if self._closed:
             self._raise_closed("bloom filter lookup")
         v = ffi.new(self._vtype, self._venc(value))
-        ret = lib.bpf_map_lookup_elem(self._fd, ffi.NULL, v)
+        ret = lib.bpf_map_lookup_elem(self._fd.number, ffi.NULL, v)
         if ret == -errno.ENOENT:
             return False
         if ret < 0:
@@ -423,7 +427,7 @@ class Map(Owner):
         current = ffi.NULL
         nxt = ffi.new(f"char[{size}]")
         while True:
-            ret = lib.bpf_map_get_next_key(self._fd, current, nxt)
+            ret = lib.bpf_map_get_next_key(self._fd.number, current, nxt)
             if ret < 0:
                 if -ret == errno.ENOENT:
                     return
@@ -436,7 +440,7 @@ class Map(Owner):
         """Fill ``keys``/``values`` (room for ``cap`` entries) by batch system calls: the
         number of entries, or -errno."""
         more = ffi.new("int *")
-        return int(lib.lpy_map_dump(self._fd, ffi.from_buffer(keys), ffi.from_buffer(values),
+        return int(lib.lpy_map_dump(self._fd.number, ffi.from_buffer(keys), ffi.from_buffer(values),
                                     self.key_size, self._vsize, cap,
                                     min(cap, BATCH_CHUNK) or 1, 1 if delete else 0, more))
 
@@ -564,8 +568,8 @@ class Map(Owner):
         if nk == 0:
             return 0
         count = ffi.new("__u32 *", nk)
-        ret = lib.bpf_map_update_batch(self._fd, ffi.from_buffer(kbuf), ffi.from_buffer(vbuf),
-                                       count, _batch_opts(flags))
+        ret = lib.bpf_map_update_batch(self._fd.number, ffi.from_buffer(kbuf),
+                                       ffi.from_buffer(vbuf), count, _batch_opts(flags))
         if ret < 0:
             if -ret in _NO_BATCH and count[0] == 0 and self.type in KEYLESS | {
                     MapType.LPM_TRIE}:
@@ -590,7 +594,7 @@ class Map(Owner):
         while done < len(encoded):
             buf = b"".join(encoded[done:])
             count = ffi.new("__u32 *", len(encoded) - done)
-            ret = lib.bpf_map_delete_batch(self._fd, buf, count, _batch_opts())
+            ret = lib.bpf_map_delete_batch(self._fd.number, buf, count, _batch_opts())
             done += int(count[0])
             if ret >= 0:
                 break
@@ -671,7 +675,7 @@ class Map(Owner):
                                      "unpin() it first", phase="pinned", needed="loaded")
             check(lib.bpf_map__pin(self._ptr, os.fsencode(where)), what)
         else:
-            check(lib.bpf_obj_pin(self._fd, os.fsencode(where)), what)
+            check(lib.bpf_obj_pin(self._fd.number, os.fsencode(where)), what)
         self._pin_path = where
         set_pin_mode(where, mode)
 
@@ -695,7 +699,8 @@ class Map(Owner):
         what = f"registering struct_ops map {self.name!r}"
         if self.type is not MapType.STRUCT_OPS:
             raise ValueError(f"{what}: it is a {self.type.label} map, not a struct_ops map")
-        if self._ptr is None:
+        parent = self._fd.parent
+        if parent is None:
             raise NotSupported(f"{what}: only maps of a LoadedObject can be registered")
         ptr = lib.bpf_map__attach_struct_ops(self._ptr)
         err = errno_of(ptr)
@@ -703,9 +708,8 @@ class Map(Owner):
             raise raise_errno(err, what)
         narrate(f"bpf_map__attach_struct_ops({self.name!r})", f"link fd {lib.bpf_link__fd(ptr)}",
                 phase="attach")
-        link = Link(ptr=ptr, description=f"struct_ops {self.name}")
-        if self._owner is not None:
-            self._owner._track(link)
+        link = LibbpfLink(ptr, description=f"struct_ops {self.name}")
+        parent._track(link)
         return link
 
     def info(self) -> MapInfo:
@@ -794,21 +798,21 @@ def _map_memory(fd: int, value_size: int, max_entries: int, flags: int) -> _Memo
     return _Memory(ptr, size, writable)
 
 
-def make_map(owner: ParentObject | None, ptr: Any, fd: int, name: str, map_type: MapType,
-             key_size: int, value_size: int, max_entries: int, flags: int, *,
+def make_map(fd: Fd, ptr: Any, name: str, map_type: MapType, key_size: int,
+             value_size: int, max_entries: int, flags: int, *,
              types: TypeCodecs | None = None, key_type_id: int = 0, value_type_id: int = 0,
-             key_type: Any = None, value_type: Any = None, owns_fd: bool = False,
-             keep: Any = None) -> Map:
+             key_type: Any = None, value_type: Any = None, keep: Any = None) -> Map:
     """The :class:`Map` of ``fd``, of the class whose hot paths fit it, chosen before it
     is made: an mmapped array, integer keys and values through one C call, or the
-    generic class. The arguments are :class:`Map`'s."""
+    generic class. The arguments are :class:`Map`'s; ``fd`` is an
+    :class:`~libbpf_py._lowlevel.owner.OwnedFd` for a standalone map, a
+    :class:`~libbpf_py._lowlevel.owner.BorrowedFd` of its object otherwise."""
     codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
                      value_type_id, key_type, value_type)
-    args = (owner, ptr, fd, name, map_type, key_size, value_size, max_entries, flags)
-    rest: dict[str, Any] = {"owns_fd": owns_fd, "keep": keep, "codecs": codecs,
-                            "types": types}
+    args = (fd, ptr, name, map_type, key_size, value_size, max_entries, flags)
+    rest: dict[str, Any] = {"keep": keep, "codecs": codecs, "types": types}
     if map_type == MapType.ARRAY and flags & _BPF_F_MMAPABLE:
-        memory = _map_memory(fd, value_size, max_entries, flags)
+        memory = _map_memory(fd.number, value_size, max_entries, flags)
         if memory is not None:
             try:
                 return _MmapArray(*args, memory=memory, **rest)

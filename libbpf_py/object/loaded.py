@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from libbpf_py._lowlevel import check, errno_of, ffi, lib, raise_errno
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
-from libbpf_py._lowlevel.owner import Owner
+from libbpf_py._lowlevel.owner import BorrowedFd, Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import PhaseError
 from libbpf_py.explain import narrate
@@ -77,7 +77,8 @@ class LoadedObject(HasGlobals, Owner):
         programs: dict[str, Program] = {}
         prog = lib.bpf_object__next_program(ptr, ffi.NULL)
         while prog != ffi.NULL:
-            program = Program(self, prog, logs.get(c_string(lib.bpf_program__name(prog))))
+            program = Program._of_object(self, prog,
+                                         logs.get(c_string(lib.bpf_program__name(prog))))
             programs[program.name] = program
             prog = lib.bpf_object__next_program(ptr, prog)
         maps: dict[str, Map] = {}
@@ -91,7 +92,7 @@ class LoadedObject(HasGlobals, Owner):
                 if not key_id and not value_id:
                     key_id, value_id = declared_types(types, name)
                 maps[name] = make_map(
-                    self, m, fd, name, MapType.coerce(lib.bpf_map__type(m)),
+                    BorrowedFd(fd, self), m, name, MapType.coerce(lib.bpf_map__type(m)),
                     lib.bpf_map__key_size(m), lib.bpf_map__value_size(m),
                     lib.bpf_map__max_entries(m), lib.bpf_map__map_flags(m), types=types,
                     key_type_id=key_id, value_type_id=value_id)
@@ -160,7 +161,7 @@ class LoadedObject(HasGlobals, Owner):
                 narrate(f"bpf_program__attach({program.name!r})",
                         f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
                 made.append(program._link(ptr, f"{program.name} ({program.section})",
-                                          owned_by_object=True))
+                                          kept_by_object=True))
         except BaseException:
             for link in made:
                 link.close()

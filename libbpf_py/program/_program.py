@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
@@ -15,7 +13,7 @@ from libbpf_py._lowlevel import check, ffi, lib, raise_errno
 from libbpf_py._lowlevel.fastcall import FAST_MAX, HEADROOM, bind_result_type, install_test_run
 from libbpf_py._lowlevel.fastcall import test_run_packet as _run_packet
 from libbpf_py._lowlevel.handle import c_string
-from libbpf_py._lowlevel.owner import Closing
+from libbpf_py._lowlevel.owner import BorrowedFd, Fd, OwnedFd, Owner
 from libbpf_py.attach._mixin import AttachMixin
 from libbpf_py.enums import AttachType, ProgType
 from libbpf_py.errors import LayoutError, NotFound, NotSupported, PhaseError
@@ -94,53 +92,58 @@ class ProgramStats:
         return self.run_time_ns / self.run_count if self.run_count else 0.0
 
 
-class Program(AttachMixin, Closing):
+class Program(AttachMixin, Owner):
     """A program in the kernel: of a :class:`~libbpf_py.LoadedObject`, or standalone.
 
-    A program of an object stays valid while its object is open, and keeps the object
-    alive. A standalone one (:meth:`from_id`, :meth:`from_pin`) owns its fd: close it,
-    or use it as a context manager.
+    A program of an object borrows its fd from the object: it stays valid while its
+    object is open, keeps the object alive, and ``close()`` does nothing for it. A
+    standalone one (:meth:`from_id`, :meth:`from_pin`) owns its fd: close it, use it as a
+    context manager, or hand the fd over with :meth:`disown`.
     """
 
-    def __init__(self, owner: ParentObject, ptr: Any, verifier_log: list[str] | None) -> None:
-        self._owner = owner
-        self._ptr = ptr
-        self._closed = False
-        self._owns_fd = False
-        self.name = c_string(lib.bpf_program__name(ptr))
-        self.section = c_string(lib.bpf_program__section_name(ptr))
-        self.type = ProgType.coerce(lib.bpf_program__type(ptr))
-        self.expected_attach_type = AttachType.coerce(lib.bpf_program__expected_attach_type(ptr))
+    _phase_name = "loaded"
+
+    def __init__(self, fd: Fd, name: str, type: ProgType, *, ptr: Any = None,
+                 section: str = "", expected_attach_type: AttachType | None = None,
+                 verifier_log: list[str] | None = None) -> None:
+        self._fd = fd
+        self._ptr = ptr  # libbpf's struct bpf_program *, for a program of an object
+        self.name = name
+        self.section = section
+        self.type = type
+        # The kernel does not report a program's expected attach type: a standalone
+        # program has the default one.
+        self.expected_attach_type = expected_attach_type or AttachType.coerce(0)
         self.verifier_log = verifier_log or []
-        self._fd = int(lib.bpf_program__fd(ptr))
         self._ctx_type: RecordType | bool | None = False  # False: not looked up yet
         # The fd test_run's fast path may run on, -1 when it may not: read by the C method
         # (see install_test_run below), so it is kept true on every close.
-        self._fast_fd = self._fd if self.type not in _SLOW else -1
+        self._fast_fd = fd.number if type not in _SLOW else -1
+        self._closed = False
+
+    @classmethod
+    def _of_object(cls, parent: ParentObject, ptr: Any,
+                   verifier_log: list[str] | None) -> Program:
+        """The program ``ptr`` of the loaded object ``parent``, whose fd it borrows."""
+        return cls(BorrowedFd(int(lib.bpf_program__fd(ptr)), parent),
+                   c_string(lib.bpf_program__name(ptr)),
+                   ProgType.coerce(lib.bpf_program__type(ptr)), ptr=ptr,
+                   section=c_string(lib.bpf_program__section_name(ptr)),
+                   expected_attach_type=AttachType.coerce(
+                       lib.bpf_program__expected_attach_type(ptr)),
+                   verifier_log=verifier_log)
 
     @classmethod
     def _standalone(cls, fd: int) -> Program:
+        """A program of its own on ``fd`` (from an id or a pin), which it then owns."""
+        owned = OwnedFd(fd)
         try:
             _require_program_fd(fd)
             info = program_info(fd)
         except BaseException:
-            os.close(fd)
+            owned.close()
             raise
-        self = cls.__new__(cls)
-        self._owner = None  # type: ignore[assignment]
-        self._ptr = None
-        self._closed = False
-        self._owns_fd = True
-        self._fd = fd
-        self.name = info.name
-        self.section = ""
-        self.type = info.type
-        # The kernel does not report a program's expected attach type.
-        self.expected_attach_type = AttachType.coerce(0)
-        self.verifier_log = []
-        self._ctx_type = False
-        self._fast_fd = fd if self.type not in _SLOW else -1
-        return self
+        return cls(owned, info.name, info.type)
 
     @classmethod
     def from_id(cls, prog_id: int) -> Program:
@@ -162,56 +165,57 @@ class Program(AttachMixin, Closing):
         return cls._standalone(fd)
 
     def __repr__(self) -> str:
-        return f"<Program {self.name!r} {self.type.label}{' closed' if self._closed else ''}>"
+        return f"<Program {self.name!r} {self.type.label}{' closed' if self.closed else ''}>"
 
     @property
     def loaded(self) -> bool:
         """Whether this program is in the kernel (False if its autoload was off)."""
-        if self._owner is None:
-            return not self._closed
-        return self._fd >= 0 and not self._owner.closed
+        return not self._fd.closed and self._fd.number >= 0
 
     @property
     def closed(self) -> bool:
         """Whether the handle is unusable: its object was closed, or it was closed."""
-        return self._closed or (self._owner is not None and self._owner.closed)
+        return self._fd.closed
 
     @property
     def fd(self) -> int:
         """The program's file descriptor (owned by its object or this handle)."""
-        if self._owner is None:
-            if self._closed:
-                raise PhaseError(f"program {self.name!r} was closed", phase="closed",
-                                 needed="loaded")
-            return self._fd
-        if self._owner.closed:
-            raise PhaseError(f"program {self.name!r} belongs to a closed object",
-                             phase="closed", needed="loaded")
-        if self._fd < 0:
+        fd = self._fd
+        if fd.closed:
+            raise PhaseError(f"program {self.name!r} {fd.why_closed}", phase="closed",
+                             needed="loaded")
+        if fd.number < 0:
             raise PhaseError(f"program {self.name!r} was not loaded (its autoload was off)",
                              phase="open", needed="loaded")
-        return self._fd
+        return fd.number
 
     def close(self) -> None:
         """Close a standalone program's fd (idempotent). A program of an object is closed
         with its object; this does nothing for it."""
-        if self._owner is not None or self._closed:
-            return
-        self._closed = True
+        if self._fd.owned:
+            super().close()
+
+    def disown(self) -> int:
+        """Hand a standalone program's fd over to the caller, who closes it from now on.
+
+        This handle is closed afterwards. A program of an object raises
+        :class:`~libbpf_py.errors.PhaseError`: its fd is its object's.
+        """
+        fd = self._fd.disown(f"program {self.name!r}")
+        self.close()
+        return fd
+
+    def _release(self) -> None:
         self._fast_fd = -1
-        os.close(self._fd)
-        self._fd = -1
+        self._fd.close()
+
+    def _warns_when_dropped(self) -> bool:
+        return self._fd.owned
 
     def _invalidate(self) -> None:
         """Called by its object as it closes, before libbpf closes the fd."""
         self._fast_fd = -1
-
-    def __del__(self) -> None:
-        if getattr(self, "_owns_fd", False) and not self._closed:
-            warnings.warn(f"unclosed {self!r}: close it or use a with block",
-                          ResourceWarning, stacklevel=2, source=self)
-            with contextlib.suppress(OSError):  # never raise from a finalizer
-                self.close()
+        self._fd.close()
 
     # --- the running view -----------------------------------------------------------
 
@@ -533,8 +537,9 @@ def _find_ctx_type(program: Program) -> RecordType | None:
         # Its function takes a __sk_buff, but its test run's context is the flow keys.
         return record_type(kernel_types(), "struct bpf_flow_keys")
     # The object's engine (its BTF parsed once, at load) or the kernel's copy of it.
-    types = getattr(program._owner, "_types", None) if program._owner is not None else None
-    if types is None and program._owner is None:
+    parent = program._fd.parent
+    types = getattr(parent, "_types", None)
+    if parent is None:
         try:
             types = types_of_program_id(program.info().btf_id)
         except LayoutError:

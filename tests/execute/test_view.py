@@ -73,7 +73,7 @@ def test_standalone_programs_by_id_and_pin(load: Loader) -> None:
         prog = obj.programs["socket_len"]
         prog_id = prog.info().id
         with Program.from_id(prog_id) as again:
-            assert again._owner is None
+            assert again._fd.owned
             assert again.info().id == prog_id and again.type is ProgType.SOCKET_FILTER
             assert again.test_run(PACKET).retval == len(PACKET) - 14
         assert again.closed

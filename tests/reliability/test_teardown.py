@@ -214,7 +214,7 @@ class Teardown(RuleBasedStateMachine):
                 warnings.simplefilter("ignore", ResourceWarning)
                 gc.collect()
             return
-        if isinstance(h, Map) and h._owner is not None:
+        if isinstance(h, Map) and not h._fd.owned:
             return  # a map of an object lives as long as its object: close() is a no-op
         self.dead.append(h)
 
@@ -250,7 +250,8 @@ class Teardown(RuleBasedStateMachine):
     def links_die_with_their_object(self) -> None:
         for link in self.links:
             program = link.program
-            if program is not None and program._owner is not None and program._owner.closed:
+            parent = program._fd.parent if program is not None else None
+            if parent is not None and parent.closed:
                 assert link.closed
 
     def teardown(self) -> None:
