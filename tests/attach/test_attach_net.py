@@ -255,6 +255,37 @@ def test_socket_filter_runs_then_stops(obj: LoadedObject) -> None:
         assert moved(obj, 9, exchange) == 0
 
 
+def test_attachments_that_are_not_links_refuse_what_only_links_do(
+        obj: LoadedObject, veth: VethPair) -> None:
+    """Netlink XDP, legacy tc and socket filters are Links with no fd: each refuses
+    pin, info, update and iteration with NotSupported saying what to use instead, also
+    after close, and closing removes them."""
+    refused: list[Callable[[libbpf_py.Link], object]] = [
+        lambda link: link.pin(f"/sys/fs/bpf/lpy-never-{os.getpid()}"),
+        lambda link: link.info(), lambda link: link.id, lambda link: link.unpin(),
+        lambda link: link.read(), lambda link: link.update(obj.programs["xdp_count"])]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        attachments = {
+            "attach_xdp() without netlink=True": obj.programs["xdp_count"].attach_xdp(
+                veth.host, mode="skb", netlink=True),
+            "attach_tcx()": obj.programs["tcx_x"].attach_tc(veth.host),
+            "lasts as long as its socket": obj.programs["sock_count"].attach_socket(sock),
+        }
+        for instead, link in attachments.items():
+            assert isinstance(link, libbpf_py.Link) and not link.is_bpf_link
+            assert link.fd == -1 and link.program is not None
+            for call in refused:
+                with pytest.raises(NotSupported, match="is not a BPF link") as err:
+                    call(link)
+                assert instead in str(err.value)
+            link.close()
+            assert link.closed and not link.is_bpf_link
+            with pytest.raises(libbpf_py.PhaseError, match="Link is closed"):
+                link.info()
+    assert xdp_holder(veth.host).program_id == 0
+    assert tc_filters(veth.host) == []
+
+
 def test_sk_lookup_in_a_namespace_runs_then_stops(obj: LoadedObject, veth: VethPair) -> None:
     need("attach:sk_lookup")
 

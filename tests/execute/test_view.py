@@ -67,6 +67,29 @@ def test_stats_count_runs_while_enabled(load: Loader) -> None:
         assert after.run_count - during.run_count in (0, 500)
 
 
+def test_a_standalone_program_hands_its_fd_over(load: Loader) -> None:
+    with load("kinds") as obj:
+        prog = obj.programs["socket_len"]
+        with pytest.raises(PhaseError, match="belongs to object") as err:
+            prog.disown()  # the object's fd: not the program's to give
+        assert err.value.phase == "borrowed"
+        assert prog.test_run(PACKET).retval == len(PACKET) - 14  # still usable
+        again = Program.from_id(prog.info().id)
+    fd = again.disown()
+    try:
+        assert again.closed and not again.loaded
+        with pytest.raises(PhaseError, match="handed over by disown"):
+            again.test_run(PACKET)
+        with pytest.raises(PhaseError, match="handed over by disown"):
+            again.disown()
+        again.close()  # nothing left to close
+        # The fd is the caller's now, and it keeps the program loaded after its object.
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            assert any(line.startswith("prog_type:") for line in f)
+    finally:
+        os.close(fd)
+
+
 def test_standalone_programs_by_id_and_pin(load: Loader) -> None:
     pin = Path(ensure_bpffs()) / f"lpy-test-prog-{os.getpid()}"
     with load("kinds") as obj:

@@ -172,6 +172,31 @@ def test_unclosed_standalone_map_warns() -> None:
         gc.collect()
 
 
+def test_a_standalone_map_hands_its_fd_over(typed: LoadedObject) -> None:
+    import gc
+    import os
+    import warnings
+
+    with pytest.raises(PhaseError, match="belongs to object"):
+        typed.maps["flows"].disown()  # the object's fd: not the map's to give
+    for flags in (0, 1 << 10):  # BPF_F_MMAPABLE: the handle's mapping goes too
+        m = Map.create("array", 4, 8, 4, key_type="u32", value_type="u64", flags=flags)
+        m[1] = 7
+        fd = m.disown()
+        try:
+            assert m.closed and not m.mmapped
+            with pytest.raises(PhaseError, match="handed over by disown"):
+                m[1]
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ResourceWarning)  # nothing left to warn of
+                del m
+                gc.collect()
+            with open(f"/proc/self/fdinfo/{fd}") as f:
+                assert any(line.startswith("map_type:") for line in f)
+        finally:
+            os.close(fd)
+
+
 def test_unsigned_char_arrays_keep_every_byte(typed: LoadedObject) -> None:
     # __u8 bytes[4] is binary (an address, a hash): zero bytes are data, at either end.
     # char tag[6] is text: it reads up to its NULs.
