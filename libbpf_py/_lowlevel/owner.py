@@ -36,7 +36,9 @@ class Owner(Closing):
 
     Subclasses implement :meth:`_release`. An owner collected while still open emits
     ``ResourceWarning`` (like an unclosed file) and is released then — a safety net,
-    not the way to close things.
+    not the way to close things. A handle whose resource is not its own to leak (a
+    :class:`BorrowedFd`, a link let go with ``disconnect()``) says so in
+    :meth:`_warns_when_dropped`, and is released without a warning.
     """
 
     _phase_name = "open"

@@ -116,7 +116,7 @@ def types_of_map(m: Any) -> TypeCodecs:
     types: TypeCodecs | None = getattr(m, "_types", None)
     if types is not None:
         return types
-    if getattr(m, "_owner", None) is not None:
+    if not m._fd.owned:  # a map of an object knows no other BTF than its object's
         raise LayoutError(f"the object of map {m.name!r} has no BTF: compile it with -g to "
                           "use types by name")
     return types_of_program_id(m.info().btf_id)
