@@ -27,7 +27,8 @@ def _check_versions() -> None:
     if built_for != installed:
         raise ImportError(
             f"libbpf_py's compiled module was built for version {built_for}, but the "
-            f"installed package is {installed}: rebuild it ('./dev build' in a checkout, or reinstall)")
+            f"installed package is {installed}: rebuild it ('./dev build' in a checkout, "
+            "or reinstall)")
     pinned = _ffi.string(_lib.lpy_pinned_libbpf()).decode()
     linked = f"{_lib.libbpf_major_version()}.{_lib.libbpf_minor_version()}"
     if not pinned.startswith(linked + ".") and pinned != linked:
