@@ -133,7 +133,13 @@ def make_ffi() -> FFI:
         ffi.cdef(cdef_text(CDEF_DIR / name))
     ffi.cdef("const char *lpy_package_version(void);\nconst char *lpy_pinned_libbpf(void);")
     source = "\n".join([
+        "#include <elf.h>",
+        "#include <sched.h>",
+        "#include <sys/socket.h>",
         "#include <linux/bpf.h>",
+        "#include <linux/if_ether.h>",
+        "#include <linux/netfilter.h>",
+        "#include <linux/perf_event.h>",
         "#include <bpf/bpf.h>",
         "#include <bpf/btf.h>",
         "#include <bpf/libbpf.h>",

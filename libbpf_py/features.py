@@ -59,12 +59,6 @@ _FENTRY_TARGET = "bpf_fentry_test1"
 _FMOD_RET_TARGET = "bpf_modify_return_test"
 _LSM_HOOK = "file_open"  # libbpf adds the bpf_lsm_ prefix
 _NO_SUCH_IFINDEX = 0x7FFFFFF0  # asked on purpose: ENODEV proves the kind exists
-_PERF_TYPE_SOFTWARE = 1
-_PERF_TYPE_TRACEPOINT = 2
-_PERF_COUNT_SW_CPU_CLOCK = 0
-_NFPROTO_IPV4 = 2
-_NF_INET_LOCAL_IN = 1
-_NF_ACCEPT = 1
 
 
 def check(feature: str) -> str | None:
@@ -434,7 +428,7 @@ def _probe_tracepoint() -> str | None:
     except (OSError, ValueError):
         return (f"tracepoint syscalls/sys_enter_getpid is not in {tracefs}/events"
                 + _kconfig_note("CONFIG_FTRACE_SYSCALLS"))
-    fd = int(lib.lpy_perf_event_open(_PERF_TYPE_TRACEPOINT, tp_id, 0, 0, 1, 0, -1, 0))
+    fd = int(lib.lpy_perf_event_open(lib.PERF_TYPE_TRACEPOINT, tp_id, 0, 0, 1, 0, -1, 0))
     if fd < 0:
         return f"opening tracepoint syscalls/sys_enter_getpid failed: {_refusal(-fd)}"
     os.close(fd)
@@ -500,7 +494,7 @@ def _probe_freplace() -> str | None:
 
 def _probe_perf_event() -> str | None:
     _, lib = _lib()
-    fd = int(lib.lpy_perf_event_open(_PERF_TYPE_SOFTWARE, _PERF_COUNT_SW_CPU_CLOCK,
+    fd = int(lib.lpy_perf_event_open(lib.PERF_TYPE_SOFTWARE, lib.PERF_COUNT_SW_CPU_CLOCK,
                                      0, 0, 1000, 1, 0, -1))
     if fd < 0:
         return f"opening a cpu-clock perf event failed: {_refusal(-fd)}"
@@ -525,8 +519,8 @@ def _probe_netfilter() -> str | None:
     _, lib = _lib()
     # Accepts every packet, attached for the blink of the probe.
     return _with_prog(ProgType.NETFILTER, AttachType.NETFILTER, lambda prog: int(
-        lib.lpy_link_create_netfilter(prog, _NFPROTO_IPV4, _NF_INET_LOCAL_IN, -128, 0)),
-        retval=_NF_ACCEPT, what="netfilter (Linux 6.4+)")
+        lib.lpy_link_create_netfilter(prog, lib.NFPROTO_IPV4, lib.NF_INET_LOCAL_IN, -128, 0)),
+        retval=lib.NF_ACCEPT, what="netfilter (Linux 6.4+)")
 
 
 def _probe_cgroup() -> str | None:

@@ -114,10 +114,14 @@ def map_info(fd: int, name: str = "") -> MapInfo:
 
 # -- links ---------------------------------------------------------------------------
 
-_PERF_EVENT_KINDS = {0: "", 1: "uprobe", 2: "uretprobe", 3: "kprobe", 4: "kretprobe",
-                     5: "tracepoint", 6: "event"}
-_NF_FAMILIES = {2: "ipv4", 10: "ipv6"}
-_NF_HOOKS = {0: "prerouting", 1: "local_in", 2: "forward", 3: "local_out", 4: "postrouting"}
+_PERF_EVENT_KINDS = {lib.BPF_PERF_EVENT_UNSPEC: "", lib.BPF_PERF_EVENT_UPROBE: "uprobe",
+                     lib.BPF_PERF_EVENT_URETPROBE: "uretprobe",
+                     lib.BPF_PERF_EVENT_KPROBE: "kprobe", lib.BPF_PERF_EVENT_KRETPROBE: "kretprobe",
+                     lib.BPF_PERF_EVENT_TRACEPOINT: "tracepoint", lib.BPF_PERF_EVENT_EVENT: "event"}
+_NF_FAMILIES = {lib.NFPROTO_IPV4: "ipv4", lib.NFPROTO_IPV6: "ipv6"}
+_NF_HOOKS = {lib.NF_INET_PRE_ROUTING: "prerouting", lib.NF_INET_LOCAL_IN: "local_in",
+             lib.NF_INET_FORWARD: "forward", lib.NF_INET_LOCAL_OUT: "local_out",
+             lib.NF_INET_POST_ROUTING: "postrouting"}
 
 
 @dataclass(frozen=True)

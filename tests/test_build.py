@@ -35,6 +35,18 @@ def test_enums_match_the_kernel_headers() -> None:
         assert checked >= 3, enum
 
 
+def test_the_pure_readers_numbers_match_the_c_headers() -> None:
+    """libbpf_py.inspect works without the compiled module, so it keeps its own copies of
+    a few ELF and BPF numbers; everything above it takes them from C (the cdef)."""
+    from libbpf_py.inspect import elf, maps
+
+    names = ["EM_BPF", "SHT_PROGBITS", "SHT_SYMTAB", "SHT_STRTAB", "SHT_NOBITS", "SHT_REL",
+             "SHF_WRITE", "SHF_ALLOC", "SHF_EXECINSTR", "SHN_UNDEF", "SHN_ABS", "SHN_COMMON"]
+    assert {n: getattr(elf, n) for n in names} == {n: getattr(lib, n) for n in names}
+    names = ["BPF_F_RDONLY_PROG", "BPF_F_MMAPABLE", "BPF_F_LINK"]
+    assert {n: getattr(maps, n) for n in names} == {n: getattr(lib, n) for n in names}
+
+
 def test_enum_names_from_libbpf() -> None:
     for member in ProgType:
         if member is ProgType.UNSPEC:

@@ -12,3 +12,6 @@ int lpy_print_get_level(void);
 
 /* Write a C header of every type in a BTF blob (vmlinux.h) through libbpf's btf_dump. */
 int lpy_write_btf_header(const char *btf_path, const char *out_path);
+
+/* sched.h: enter another network namespace (os.setns exists only from Python 3.12). */
+int setns(int fd, int nstype);

@@ -21,15 +21,12 @@ from libbpf_py.netdev import interface_index, interface_name, xdp_holder
 
 __all__ = ["NetworkAttach"]
 
-_XDP_FLAGS_UPDATE_IF_NOEXIST = 1 << 0
-_XDP_FLAGS_REPLACE = 1 << 4
-_XDP_MODE_FLAGS = {XdpMode.AUTO: 0, XdpMode.SKB: 1 << 1, XdpMode.NATIVE: 1 << 2}
-_BPF_F_BEFORE = 1 << 3
-_BPF_F_AFTER = 1 << 4
-_BPF_F_LINK = 1 << 13
-_BPF_F_NETFILTER_IP_DEFRAG = 1 << 0
-_NF_FAMILIES = {"ipv4": 2, "ipv6": 10}
-_NF_HOOKS = {"prerouting": 0, "local_in": 1, "forward": 2, "local_out": 3, "postrouting": 4}
+_XDP_MODE_FLAGS = {XdpMode.AUTO: 0, XdpMode.SKB: lib.XDP_FLAGS_SKB_MODE,
+                   XdpMode.NATIVE: lib.XDP_FLAGS_DRV_MODE}
+_NF_FAMILIES = {"ipv4": lib.NFPROTO_IPV4, "ipv6": lib.NFPROTO_IPV6}
+_NF_HOOKS = {"prerouting": lib.NF_INET_PRE_ROUTING, "local_in": lib.NF_INET_LOCAL_IN,
+             "forward": lib.NF_INET_FORWARD, "local_out": lib.NF_INET_LOCAL_OUT,
+             "postrouting": lib.NF_INET_POST_ROUTING}
 
 # Legacy tc: the clsact qdiscs this process created, and how many of its filters use
 # each, so the last detach removes the qdisc it added (never one it found).
@@ -58,7 +55,7 @@ class NetworkAttach(AttachBase):
         description = f"{self.name} (xdp {xdp_mode.value} on {name}" + \
             (", netlink)" if netlink else ")")
         if netlink:
-            ret = lib.bpf_xdp_attach(ifindex, prog_fd, flags | _XDP_FLAGS_UPDATE_IF_NOEXIST,
+            ret = lib.bpf_xdp_attach(ifindex, prog_fd, flags | lib.XDP_FLAGS_UPDATE_IF_NOEXIST,
                                      ffi.NULL)
             if ret < 0:
                 raise _xdp_attach_error(-ret, what, ifindex, name, xdp_mode)
@@ -141,9 +138,9 @@ class NetworkAttach(AttachBase):
         flags = relative_fd = 0
         anchor = before if before is not None else after
         if anchor is not None:
-            flags = _BPF_F_BEFORE if before is not None else _BPF_F_AFTER
+            flags = lib.BPF_F_BEFORE if before is not None else lib.BPF_F_AFTER
             if isinstance(anchor, Link):
-                flags |= _BPF_F_LINK
+                flags |= lib.BPF_F_LINK
                 relative_fd = anchor.fd
             elif anchor is not True:
                 relative_fd = anchor.fd
@@ -172,7 +169,7 @@ class NetworkAttach(AttachBase):
         what = f"attaching netfilter program {self.name!r} at {family} {hook}"
         self._require_feature("netfilter", what)
         ret = lib.lpy_link_create_netfilter(fd, pf, hooknum, priority,
-                                            _BPF_F_NETFILTER_IP_DEFRAG if defrag else 0)
+                                            lib.BPF_F_NETFILTER_IP_DEFRAG if defrag else 0)
         if ret < 0:
             hint = ""
             if -ret == errno.EBUSY:
@@ -262,7 +259,7 @@ class _NetlinkXdp(Attachment):
         opts = _opts("bpf_xdp_attach_opts")
         opts.old_prog_fd = self._prog_fd
         # REPLACE with old_prog_fd: remove the program only if it is still ours.
-        ret = lib.bpf_xdp_detach(self._ifindex, self._flags | _XDP_FLAGS_REPLACE, opts)
+        ret = lib.bpf_xdp_detach(self._ifindex, self._flags | lib.XDP_FLAGS_REPLACE, opts)
         if ret < 0 and -ret not in (errno.ENODEV, errno.EEXIST, errno.ENOENT):
             check(ret, f"removing the netlink XDP program of ifindex {self._ifindex}")
 

@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SocketAttach"]
 
-_SO_ATTACH_BPF = 50
-_SO_DETACH_BPF = 27
-
 
 class SocketAttach(AttachBase):
     """Attach methods for sockets, sockmaps and network namespaces."""
@@ -34,7 +31,7 @@ class SocketAttach(AttachBase):
         """
         fd = self.fd
         try:
-            sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_BPF, fd)
+            sock.setsockopt(socket.SOL_SOCKET, lib.SO_ATTACH_BPF, fd)
         except OSError as exc:
             raise raise_errno(exc.errno or errno.EINVAL,
                               f"attaching socket filter {self.name!r} to {sock!r}") from None
@@ -101,4 +98,4 @@ class _SocketFilter(Attachment):
 
     def _remove(self) -> None:
         if self._socket.fileno() >= 0:  # a closed socket took its filter with it
-            self._socket.setsockopt(socket.SOL_SOCKET, _SO_DETACH_BPF, 0)
+            self._socket.setsockopt(socket.SOL_SOCKET, lib.SO_DETACH_BPF, 0)

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SOFTWARE_EVENTS", "TraceAttach"]
 
-_PERF_TYPE_SOFTWARE = 1
 
 # Software perf events by the name ``perf list`` gives them (``PERF_COUNT_SW_*``);
 # public as libbpf_py.attach.PERF_SOFTWARE_EVENTS.
@@ -123,7 +122,7 @@ class TraceAttach(AttachBase):
                 raise NotFound(f"{what}: no software perf event {event!r}; one of "
                                f"{', '.join(SOFTWARE_EVENTS)}")
             freq = frequency if frequency else 0
-            pfd = lib.lpy_perf_event_open(_PERF_TYPE_SOFTWARE, config, 0, 0,
+            pfd = lib.lpy_perf_event_open(lib.PERF_TYPE_SOFTWARE, config, 0, 0,
                                           freq or period or 1_000_000, 1 if freq else 0,
                                           pid, cpu)
             if pfd < 0:

@@ -59,8 +59,6 @@ __all__ = ["Map", "MapInfo", "PerCpu", "TypeRef", "UpdateFlag", "map_info"]
 
 # Map types whose entries the plain integer fast path may serve.
 _PLAIN = {MapType.HASH, MapType.ARRAY, MapType.LRU_HASH}
-_BPF_F_MMAPABLE = 1 << 10
-_BPF_F_RDONLY = 1 << 3
 _ECLOSED = int(lib.LPY_ECLOSED)
 _EKEYRANGE = int(lib.LPY_EKEYRANGE)
 _EVALUERANGE = int(lib.LPY_EVALUERANGE)
@@ -788,7 +786,7 @@ def _map_memory(fd: int, value_size: int, max_entries: int, flags: int) -> _Memo
     stride = (value_size + 7) & ~7
     page = os.sysconf("SC_PAGE_SIZE")
     size = (stride * max_entries + page - 1) // page * page
-    writable = not flags & _BPF_F_RDONLY
+    writable = not flags & lib.BPF_F_RDONLY
     ptr = lib.lpy_mmap(fd, size, writable)
     if ptr == ffi.NULL and writable:
         ptr = lib.lpy_mmap(fd, size, 0)  # frozen: read-only
@@ -811,7 +809,7 @@ def make_map(fd: Fd, ptr: Any, name: str, map_type: MapType, key_size: int,
                      value_type_id, key_type, value_type)
     args = (fd, ptr, name, map_type, key_size, value_size, max_entries, flags)
     rest: dict[str, Any] = {"keep": keep, "codecs": codecs, "types": types}
-    if map_type == MapType.ARRAY and flags & _BPF_F_MMAPABLE:
+    if map_type == MapType.ARRAY and flags & lib.BPF_F_MMAPABLE:
         memory = _map_memory(fd.number, value_size, max_entries, flags)
         if memory is not None:
             try:

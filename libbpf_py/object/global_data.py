@@ -25,7 +25,6 @@ from libbpf_py.types.typed import TypeCodecs
 
 __all__ = ["GlobalSection", "Globals", "HasGlobals", "read_sections"]
 
-_BPF_F_RDONLY_PROG = 1 << 7
 
 
 class GlobalSection:
@@ -232,7 +231,7 @@ def read_sections(obj_ptr: Any, types: TypeCodecs | None, loaded: bool,
             continue
         mem = memoryview(ffi.buffer(ptr, size[0]))
         frozen = None
-        if loaded and lib.bpf_map__map_flags(current) & _BPF_F_RDONLY_PROG:
+        if loaded and lib.bpf_map__map_flags(current) & lib.BPF_F_RDONLY_PROG:
             frozen = "read-only data is frozen by load(); set it on the OpenObject before load()"
             mem = mem.toreadonly()
         variables: list[tuple[str, int, Codec]] = []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py.errors import NotFound, ObjectFormatError
+from libbpf_py.inspect.elf import EM_BPF
 
 if TYPE_CHECKING:
     from libbpf_py.inspect import ObjectSpec
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ObjectFile"]
 
-_EM_BPF = 247
 
 
 class ObjectFile:
@@ -56,8 +56,8 @@ class ObjectFile:
                                     offset=4)
         order = "<" if data[5] == 1 else ">"
         (machine,) = struct.unpack_from(order + "H", data, 18)
-        if machine != _EM_BPF:
-            raise ObjectFormatError(f"ELF machine is {machine}, not BPF ({_EM_BPF}): this "
+        if machine != EM_BPF:
+            raise ObjectFormatError(f"ELF machine is {machine}, not BPF ({EM_BPF}): this "
                                     "object was compiled for another target (use -target bpf)",
                                     offset=18)
 

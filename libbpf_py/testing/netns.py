@@ -9,7 +9,6 @@ the range set aside for network benchmarks, and traffic never leaves the pair.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import itertools
 import os
@@ -20,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 
+from libbpf_py._lowlevel import ffi, lib
 from libbpf_py._lowlevel.owner import Closing
 from libbpf_py.errors import BpfError, PermissionDenied
 
@@ -189,15 +189,11 @@ class VethPair(Closing):
         self.close()
 
 
-_CLONE_NEWNET = 0x40000000
-_ETH_P_ALL = 0x0003
-_PACKET_OUTGOING = 4
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _setns(fd: int, what: str) -> None:
-    if _libc.setns(fd, _CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
+    if lib.setns(fd, lib.CLONE_NEWNET) != 0:
+        err = ffi.errno
         if err == errno.EPERM:
             raise PermissionDenied(f"entering network namespace {what} needs CAP_SYS_ADMIN: "
                                    "run as root", errno=err)
@@ -278,7 +274,7 @@ class Capture(Closing):
         self.end = end
         self.frames: list[bytes] = []
         self._sock: socket.socket | None = end.socket(socket.AF_PACKET, socket.SOCK_RAW,
-                                                      socket.htons(_ETH_P_ALL))
+                                                      socket.htons(lib.ETH_P_ALL))
         try:
             self._sock.bind((end.dev, 0))
             self._sock.setblocking(False)
@@ -294,7 +290,7 @@ class Capture(Closing):
                     data, addr = self._sock.recvfrom(65535)
                 except BlockingIOError:
                     break
-                if addr[2] != _PACKET_OUTGOING:
+                if addr[2] != socket.PACKET_OUTGOING:
                     self.frames.append(data)
         return self.frames
 
