@@ -9,10 +9,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from libbpf_py.btf.kinds import BtfType
 from libbpf_py.enums import AttachType, MapType, ProgType
 
 from .btf_ext import CoreKind
-from .btf_types import BtfType
 from .insn import InstructionList
 
 if TYPE_CHECKING:

@@ -516,12 +516,8 @@ def _xlated_bytes(fd: int, name: str) -> bytes:
 def _find_ctx_type(program: Program) -> RecordType | None:
     from libbpf_py.inspect import BtfKind
     from libbpf_py.inspect.btf_types import Func, FuncProto, Ptr, Struct
-    from libbpf_py.types._records import (
-        RecordType,
-        kernel_types,
-        record_type,
-        types_of_program_id,
-    )
+    from libbpf_py.query import types_of_btf_id
+    from libbpf_py.types._records import RecordType, kernel_types, record_type
 
     if program.type == ProgType.FLOW_DISSECTOR:
         # Its function takes a __sk_buff, but its test run's context is the flow keys.
@@ -530,7 +526,7 @@ def _find_ctx_type(program: Program) -> RecordType | None:
     types = getattr(program._owner, "_types", None) if program._owner is not None else None
     if types is None and program._owner is None:
         try:
-            types = types_of_program_id(program.info().btf_id)
+            types = types_of_btf_id(program.info().btf_id)
         except LayoutError:
             types = None
     btf = types.btf if types is not None else None

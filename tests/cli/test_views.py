@@ -68,7 +68,7 @@ def test_map_update_lookup_dump_delete_typed(pinned, cli) -> None:
 
 
 def test_map_per_cpu_enum_and_globals(pinned, cli) -> None:
-    from libbpf_py.types._codec import possible_cpus
+    from libbpf_py.maps import possible_cpus
 
     ran = cli("map", "update", pinned.pin("lpy_cli_hits"), "1", "5", "--json")
     assert ran.json() == [{"key": 1, "value": [5] * possible_cpus()}]
