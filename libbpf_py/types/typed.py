@@ -509,7 +509,7 @@ class _Aggregate:
             path = self.flat.get(key) if key not in names else None
             if path is None:
                 if key not in names:
-                    listed = ", ".join([*names, *self.flat])
+                    listed = ", ".join([*(f.name for f in self.fields), *self.flat])
                     raise LayoutError(f"no field named {key!r}: {self.what} ({self.c_name}) "
                                       f"has no field {key!r}; its fields: {listed}")
                 out[key] = v
