@@ -36,7 +36,7 @@ from .spec import GlobalVar, MapSpec, ObjectSpec, ProgramSpec
 
 __all__ = ["SCHEMA_VERSION", "btf_type_json", "object_json"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def btf_type_json(t: BtfType) -> dict[str, Any]:
@@ -95,13 +95,15 @@ def _bytes_json(raw: bytes) -> Any:
 def _value(types: TypeCodecs | None, g: GlobalVar) -> Any:
     """A global's value in JSON: the engine's value through :func:`plain`, by the codec
     that decoded it (a value kept as raw bytes has none)."""
-    codec = None
-    if types is not None and g.type is not None and not isinstance(g.value, bytes):
-        try:
-            codec = types.codec(g.type.id, "the global")
-        except (BpfError, ValueError):
-            codec = None
-    return plain(codec, g.value, enum_member=_enum_json, raw=_bytes_json)
+    if g.value is None or types is None or g.type is None:
+        return plain(None, g.value, raw=_bytes_json)
+    try:
+        codec = types.codec(g.type.id, "the global")
+        if codec.size == g.size:
+            return plain(codec, g.value, enum_member=_enum_json, raw=_bytes_json)
+    except (BpfError, ValueError, TypeError, AttributeError):
+        pass  # a type the engine cannot model: the value stayed raw bytes
+    return plain(None, g.value, raw=_bytes_json)
 
 
 def _type_ref(btf: Btf | None, t: BtfType | None) -> dict[str, Any] | None:
