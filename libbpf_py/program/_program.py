@@ -514,8 +514,7 @@ def _xlated_bytes(fd: int, name: str) -> bytes:
 
 
 def _find_ctx_type(program: Program) -> RecordType | None:
-    from libbpf_py.inspect import BtfKind
-    from libbpf_py.inspect.btf_types import Func, FuncProto, Ptr, Struct
+    from libbpf_py.btf.kinds import BtfKind, Func, FuncProto, Ptr, Struct
     from libbpf_py.query import types_of_btf_id
     from libbpf_py.types._records import RecordType, kernel_types, record_type
 

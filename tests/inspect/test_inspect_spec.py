@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from libbpf_py.enums import AttachType, MapType, ProgType
-from libbpf_py.inspect import BtfKind, CoreKind, ObjectSpec, RelocationKind, match_section
+from libbpf_py.inspect import (
+    BtfKind,
+    CoreKind,
+    ObjectSpec,
+    RelocationKind,
+    match_section,
+    read_object,
+)
 from libbpf_py.inspect.btf_types import Struct
 from libbpf_py.inspect.disasm import disassemble
+from libbpf_py.inspect.jsonout import object_json
 from libbpf_py.inspect.render import render_c, type_name
 from libbpf_py.types.typed import TypedValue
 
@@ -164,6 +174,31 @@ def test_globals_are_decoded(specs: dict[str, ObjectSpec]) -> None:
     ext = specs["kconfig_ksym"].globals
     assert ext["LINUX_KERNEL_VERSION"].section == ".kconfig"
     assert ext["runqueues"].section == ".ksyms" and ext["runqueues"].linkage == "extern"
+
+
+def test_globals_follow_the_char_rule_in_either_byte_order(tmp_path: Path) -> None:
+    # One struct of every kind of member (tests/bpf/execute/same_struct.bpf.c), read from
+    # a little- and a big-endian build: the same values, of the same generated class.
+    from libbpf_py import compile
+
+    src = Path(__file__).resolve().parents[1] / "bpf" / "execute" / "same_struct.bpf.c"
+    little = read_object(compile(src, tmp_path / "le.bpf.o").read_bytes(), "le")
+    big = read_object(compile(src, tmp_path / "be.bpf.o", cflags=("-target", "bpfeb"))
+                      .read_bytes(), "be")
+    le, be = little.globals["first"].value, big.globals["first"].value
+    assert big.endianness == "big" and type(le) is type(be) and le == be
+    assert (le.seq, le.delta, le.colour.name, le.ok) == (7, -1, "LPY_RED", True)
+    # char[N]: trailing NULs stripped, interior ones kept; unsigned char[N]: every byte.
+    assert le.name == b"ab\0cd" and le.addr == b"\x0a\x00\x00\x01\x00\x00"
+    assert (le.port, le.halves, le.pair.lo, le.pair.hi, le.flags, le.kind) == (
+        0x00350035, [0x35, 0x35], 3, 4, 5, 17)
+    # JSON: char[N] as text (interior NULs kept), other bytes as hex, enums named,
+    # anonymous members merged in by their own names.
+    first = next(g for g in object_json(little)["globals"] if g["name"] == "first")["value"]
+    assert first["name"] == "ab\x00cd" and first["addr"] == {"bytes": "0a0000010000"}
+    assert first["colour"] == {"enum": "LPY_RED", "value": 1}
+    assert (first["port"], first["halves"], first["pair"]) == (0x00350035, [0x35, 0x35],
+                                                             {"lo": 3, "hi": 4})
 
 
 def test_bitfields_and_enums(specs: dict[str, ObjectSpec]) -> None:
