@@ -3,7 +3,10 @@
 Like libbpf-rs's ``query.rs``, one low module that the phase classes (a
 :class:`~libbpf_py.Map`, a :class:`~libbpf_py.Program`, a :class:`~libbpf_py.Link`)
 and the kernel view (:mod:`libbpf_py.kernel`) all ask, so none of them has to import
-another to describe a kernel object.
+another to describe a kernel object. It is also where BTF held by the kernel or by
+libbpf meets the value engine: :func:`kernel_btf`, :func:`libbpf_btf` and
+:func:`types_of_map` hand out the engine (:mod:`libbpf_py.types`, pure Python below
+the C layer) of a BTF object, and :func:`possible_cpus` sizes per-CPU values.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from typing import Any
 
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py.enums import AttachType, LinkType, MapType, ProgType
-from libbpf_py.errors import NotFound
+from libbpf_py.errors import BpfError, LayoutError, NotFound
 from libbpf_py.explain import narrate
+from libbpf_py.types._map_btf import types_of_data
+from libbpf_py.types.typed import TypeCodecs
 
-__all__ = ["BtfInfo", "LinkInfo", "MapInfo", "ProgramInfo", "btf_data", "link_info", "map_info",
-           "program_info", "read_btf_info"]
+__all__ = ["BtfInfo", "LinkInfo", "MapInfo", "ProgramInfo", "btf_data", "kernel_btf",
+           "libbpf_btf", "link_info", "map_info", "possible_cpus", "program_info",
+           "read_btf_info", "types_of_btf_id", "types_of_map"]
 
 
 # -- programs ------------------------------------------------------------------------
@@ -247,3 +253,50 @@ def btf_data(btf_id: int) -> bytes:
         os.close(fd)
     narrate(f"bpf_btf_get_info_by_fd({what})", f"{length} bytes of BTF", phase="inspect")
     return bytes(ffi.buffer(buf, min(length, int(again.btf_size))))
+
+
+def kernel_btf(btf_id: int) -> TypeCodecs | None:
+    """The engine of the kernel's BTF object ``btf_id``, or None if it cannot be read."""
+    try:
+        return types_of_data(btf_data(btf_id))
+    except BpfError:
+        return None  # gone since the map was opened, or BTF we cannot parse
+
+
+def libbpf_btf(btf: Any) -> TypeCodecs | None:
+    """The engine of a libbpf ``struct btf *`` (an object's BTF), or None."""
+    if btf == ffi.NULL:
+        return None
+    size = ffi.new("__u32 *")
+    data = lib.btf__raw_data(btf, size)
+    if data == ffi.NULL:
+        return None
+    return types_of_data(ffi.unpack(ffi.cast("char *", data), size[0]))
+
+
+def types_of_btf_id(btf_id: int) -> TypeCodecs:
+    """The engine of the BTF the kernel holds under ``btf_id`` (of a map or program)."""
+    if not btf_id:
+        raise LayoutError("this map or program carries no BTF: use bytes")
+    types = kernel_btf(btf_id)
+    if types is None:
+        raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}")
+    return types
+
+
+def types_of_map(m: Any) -> TypeCodecs:
+    """The engine of the BTF a map came with: its object's, or the kernel's BTF object."""
+    types: TypeCodecs | None = getattr(m, "_types", None)
+    if types is not None:
+        return types
+    if not m._fd.owned:  # a map of an object knows no other BTF than its object's
+        raise LayoutError(f"the object of map {m.name!r} has no BTF: compile it with -g to "
+                          "use types by name")
+    return types_of_btf_id(m.info().btf_id)
+
+
+# -- CPUs ----------------------------------------------------------------------------
+
+def possible_cpus() -> int:
+    """How many CPUs the kernel may ever bring up (the per-CPU slot count)."""
+    return int(lib.libbpf_num_possible_cpus())

@@ -21,10 +21,10 @@ import os
 import re
 from pathlib import Path
 
+from libbpf_py.btf.kinds import Array, Enum, Float, Int, Ptr, Struct
+from libbpf_py.btf.reader import Btf
 from libbpf_py.enums import MapType
 from libbpf_py.inspect import ObjectSpec
-from libbpf_py.inspect.btf import Btf
-from libbpf_py.inspect.btf_types import Array, Enum, Float, Int, Ptr, Struct
 
 __all__ = ["render_stub", "write_stub"]
 

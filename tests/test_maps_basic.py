@@ -9,7 +9,8 @@ import pytest
 
 import libbpf_py
 from libbpf_py import KeyNotFound, LayoutError, LoadedObject, MapFullError
-from libbpf_py.types._codec import PerCpu, possible_cpus
+from libbpf_py.maps import possible_cpus
+from libbpf_py.types._codec import PerCpu
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]

@@ -60,7 +60,7 @@ def _json_default(value: object) -> Any:
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex()
     name = getattr(value, "name", None)
-    if name is not None and hasattr(value, "value"):  # enums and EnumValue
+    if name is not None and hasattr(value, "value"):  # enum members
         return name if isinstance(name, str) else str(value)
     return str(value)
 

@@ -18,6 +18,8 @@ from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py.errors import BpfError, NotFound, error_from_errno
 from libbpf_py.explain import narrate
 from libbpf_py.maps._map import MapInfo
+from libbpf_py.query import kernel_btf
+from libbpf_py.types.typed import TypeCodecs
 
 __all__ = ["KernelMap", "map_btf", "open_map", "open_ref"]
 
@@ -60,17 +62,15 @@ def open_ref(kind: str, ref: str) -> int:
     return entry.open_fd()
 
 
-def map_btf(info: MapInfo) -> tuple[Any, int, int]:
-    """The map's BTF (parsed), key type id and value type id; (None, 0, 0) without BTF."""
-    from libbpf_py.inspect import read_btf
-
+def map_btf(info: MapInfo) -> tuple[TypeCodecs | None, int, int]:
+    """The engine of the map's BTF, its key type id and value type id; (None, 0, 0)
+    without BTF."""
     if not info.btf_id or not info.btf_value_type_id:
         return None, 0, 0
-    try:
-        return (read_btf(kernel.BtfEntry(info.btf_id).data()), info.btf_key_type_id,
-                info.btf_value_type_id)
-    except BpfError:
+    types = kernel_btf(info.btf_id)
+    if types is None:
         return None, 0, 0
+    return types, info.btf_key_type_id, info.btf_value_type_id
 
 
 @dataclass
@@ -150,7 +150,7 @@ _PERCPU = {"percpu_hash", "percpu_array", "lru_percpu_hash", "percpu_cgroup_stor
 def open_map(ref: str) -> KernelMap:
     """Open the map ``ref`` names (see :func:`open_ref`)."""
     from libbpf_py.maps._map import map_info
-    from libbpf_py.types._codec import possible_cpus
+    from libbpf_py.query import possible_cpus
 
     fd = open_ref("map", ref)
     try:

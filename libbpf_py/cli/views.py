@@ -120,27 +120,27 @@ def _map_list(args: argparse.Namespace) -> int:
 class _TypedMap:
     def __init__(self, ref: str) -> None:
         self.map = _kernel.open_map(ref)
-        self.btf, self.key_type, self.value_type = _kernel.map_btf(self.map.info)
+        self.types, self.key_type, self.value_type = _kernel.map_btf(self.map.info)
 
     def close(self) -> None:
         os.close(self.map.fd)
 
     def key(self, text: str) -> bytes:
-        return encode(text, self.btf, self.key_type, self.map.key_size, "key")
+        return encode(text, self.types, self.key_type, self.map.key_size, "key")
 
     def value(self, text: str) -> bytes:
-        one = encode(text, self.btf, self.value_type, self.map.value_size, "value")
+        one = encode(text, self.types, self.value_type, self.map.value_size, "value")
         return (encode_percpu(one, self.map.value_size, self.map.cpus) if self.map.percpu
                 else one)
 
     def show_key(self, raw: bytes) -> Any:
-        return decode(raw, self.btf, self.key_type)
+        return decode(raw, self.types, self.key_type)
 
     def show_value(self, raw: bytes) -> Any:
         if self.map.percpu:
-            return decode_percpu(raw, self.btf, self.value_type, self.map.value_size,
+            return decode_percpu(raw, self.types, self.value_type, self.map.value_size,
                                  self.map.cpus)
-        return decode(raw, self.btf, self.value_type)
+        return decode(raw, self.types, self.value_type)
 
 
 @contextlib.contextmanager

@@ -22,7 +22,8 @@ from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import LayoutError
 from libbpf_py.explain import narrate
-from libbpf_py.types._records import RecordType, record_type, types_of_map
+from libbpf_py.query import types_of_map
+from libbpf_py.types._records import RecordType, record_type
 
 if TYPE_CHECKING:
     import numpy

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from libbpf_py.btf.reader import BTF_MAGIC, Btf
 from libbpf_py.errors import ObjectFormatError
-
-from .btf import BTF_MAGIC, Btf
 
 __all__ = ["BtfExt", "CoreKind", "CoreRecord", "FuncInfo", "LineInfo", "read_btf_ext"]
 

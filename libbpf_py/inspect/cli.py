@@ -8,15 +8,16 @@ with its source lines, ``--json`` prints the whole inspection as JSON instead.
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from libbpf_py.btf.kinds import BtfKind
 from libbpf_py.errors import ObjectFormatError
 
-from .btf_types import BtfKind, EnumValue
 from .disasm import disassemble
 from .jsonout import btf_type_json, object_json
 from .objfile import read_object
@@ -58,9 +59,9 @@ def _table(out: TextIO, title: str, header: Sequence[str], rows: list[list[str]]
 
 
 def _short(value: object) -> str:
-    if isinstance(value, EnumValue):
+    if isinstance(value, enum.Enum):
         text = value.name
-    elif isinstance(value, str):
+    elif isinstance(value, str | bytes):
         text = repr(value)
     else:
         text = str(value)

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from libbpf_py.btf.kinds import Array, Enum, Struct
+from libbpf_py.btf.reader import Btf
 from libbpf_py.errors import ObjectFormatError
 
-from .btf import Btf
 from .btf_ext import CoreKind, CoreRecord
-from .btf_types import Array, Enum, Struct
 from .render import type_name
 from .spec import CoreRelocation
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from libbpf_py.btf.kinds import Datasec, Linkage, Var
+from libbpf_py.btf.reader import Btf
 from libbpf_py.errors import ObjectFormatError
 
-from .btf import Btf
-from .btf_types import Datasec, Linkage, Var
 from .elf import ElfObject
 
 __all__ = ["VarPlacement", "find_datasec", "place_vars"]

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .btf import Btf
-from .btf_types import (
+from libbpf_py.btf.kinds import (
     Array,
     BtfType,
     Datasec,
     DeclTag,
     Enum,
-    EnumValue,
     Float,
     Func,
     FuncProto,
@@ -27,13 +25,18 @@ from .btf_types import (
     Struct,
     Var,
 )
+from libbpf_py.btf.reader import Btf
+from libbpf_py.errors import BpfError
+from libbpf_py.types._plain import plain
+from libbpf_py.types.typed import TypeCodecs
+
 from .disasm import disassemble
 from .render import type_name
 from .spec import GlobalVar, MapSpec, ObjectSpec, ProgramSpec
 
 __all__ = ["SCHEMA_VERSION", "btf_type_json", "object_json"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def btf_type_json(t: BtfType) -> dict[str, Any]:
@@ -81,16 +84,26 @@ def btf_type_json(t: BtfType) -> dict[str, Any]:
     return out
 
 
-def _value(value: object) -> Any:
-    if isinstance(value, EnumValue):
-        return {"enum": value.name, "value": value.value}
-    if isinstance(value, bytes):
-        return {"bytes": value.hex()}
-    if isinstance(value, dict):
-        return {k: _value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_value(v) for v in value]
-    return value
+def _enum_json(member: Any) -> Any:
+    return {"enum": member.name, "value": int(member)}
+
+
+def _bytes_json(raw: bytes) -> Any:
+    return {"bytes": raw.hex()}
+
+
+def _value(types: TypeCodecs | None, g: GlobalVar) -> Any:
+    """A global's value in JSON: the engine's value through :func:`plain`, by the codec
+    that decoded it (a value kept as raw bytes has none)."""
+    if g.value is None or types is None or g.type is None:
+        return plain(None, g.value, raw=_bytes_json)
+    try:
+        codec = types.codec(g.type.id, "the global")
+        if codec.size == g.size:
+            return plain(codec, g.value, enum_member=_enum_json, raw=_bytes_json)
+    except (BpfError, ValueError, TypeError, AttributeError):
+        pass  # a type the engine cannot model: the value stayed raw bytes
+    return plain(None, g.value, raw=_bytes_json)
 
 
 def _type_ref(btf: Btf | None, t: BtfType | None) -> dict[str, Any] | None:
@@ -151,15 +164,16 @@ def _map(obj: ObjectSpec, m: MapSpec) -> dict[str, Any]:
     }
 
 
-def _global(obj: ObjectSpec, g: GlobalVar) -> dict[str, Any]:
+def _global(obj: ObjectSpec, types: TypeCodecs | None, g: GlobalVar) -> dict[str, Any]:
     return {"name": g.name, "section": g.section, "offset": g.offset, "size": g.size,
             "type": _type_ref(obj.btf, g.type), "linkage": g.linkage,
-            "value": _value(g.value), "raw": g.raw.hex()}
+            "value": _value(types, g), "raw": g.raw.hex()}
 
 
 def object_json(obj: ObjectSpec, *, btf: bool = True) -> dict[str, Any]:
     """The whole inspection as JSON-ready Python objects."""
     functions = [*obj.programs.values(), *obj.subprograms.values()]
+    types = TypeCodecs(obj.btf) if obj.btf is not None and obj.globals else None
     return {
         "schema": SCHEMA_VERSION,
         "name": obj.name,
@@ -171,7 +185,7 @@ def object_json(obj: ObjectSpec, *, btf: bool = True) -> dict[str, Any]:
         "programs": [_program(obj, p, functions) for p in obj.programs.values()],
         "subprograms": [_program(obj, p, functions) for p in obj.subprograms.values()],
         "maps": [_map(obj, m) for m in obj.maps.values()],
-        "globals": [_global(obj, g) for g in obj.globals.values()],
+        "globals": [_global(obj, types, g) for g in obj.globals.values()],
         "btf": ([btf_type_json(t) for t in obj.btf.types[1:]]
                 if btf and obj.btf is not None else None),
     }

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from libbpf_py.enums import MapType
-from libbpf_py.errors import ObjectFormatError
-
-from .btf import Btf
-from .btf_types import (
+from libbpf_py.btf.kinds import (
     Array,
     BtfKind,
     Datasec,
@@ -20,6 +16,10 @@ from .btf_types import (
     Struct,
     Var,
 )
+from libbpf_py.btf.reader import Btf
+from libbpf_py.enums import MapType
+from libbpf_py.errors import ObjectFormatError
+
 from .datasec import find_datasec, place_vars
 from .elf import SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, ElfObject, Section
 from .spec import MapSpec, Pinning

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import struct
 
+from libbpf_py.btf.kinds import Datasec, Var
+from libbpf_py.btf.reader import Btf, read_btf
 from libbpf_py.enums import ProgType
 from libbpf_py.errors import ObjectFormatError
 
-from .btf import Btf, read_btf
 from .btf_ext import BtfExt, read_btf_ext
-from .btf_types import Datasec, Var
 from .core import describe_core
 from .datasec import find_datasec, place_vars
 from .elf import SHT_PROGBITS, ElfObject, Section, Symbol, read_elf

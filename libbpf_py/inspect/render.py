@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from libbpf_py.errors import ObjectFormatError
-
-from .btf import MAX_CHAIN, Btf
-from .btf_types import (
+from libbpf_py.btf.kinds import (
     Array,
     BtfKind,
     BtfType,
@@ -22,6 +19,8 @@ from .btf_types import (
     Struct,
     Var,
 )
+from libbpf_py.btf.reader import MAX_CHAIN, Btf
+from libbpf_py.errors import ObjectFormatError
 
 __all__ = ["declaration", "render_c", "type_name"]
 

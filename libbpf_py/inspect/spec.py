@@ -9,10 +9,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from libbpf_py.btf.kinds import BtfType
 from libbpf_py.enums import AttachType, MapType, ProgType
 
 from .btf_ext import CoreKind
-from .btf_types import BtfType
 from .insn import InstructionList
 
 if TYPE_CHECKING:
@@ -161,8 +161,11 @@ class MapSpec:
 class GlobalVar:
     """A global variable (or extern) and its initial value decoded into Python.
 
-    ``value`` is ``None`` for ``.bss`` (all zero, shown as zero values), ``.kconfig`` and
-    ``.ksyms`` externs, whose values come from the running kernel at load time.
+    ``value`` is what the value engine (:mod:`libbpf_py.types.typed`) decodes from the
+    section's bytes, the same value of the same Python type as a loaded object's globals
+    view reads (``.bss`` variables are zeros); a type the engine cannot model stays its
+    raw bytes. It is ``None`` for ``.kconfig`` and ``.ksyms`` externs, whose values come
+    from the running kernel at load time.
     """
 
     name: str

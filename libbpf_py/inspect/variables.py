@@ -1,18 +1,21 @@
 """Global variables and externs, found through the DATASECs of ``.BTF``, with their
-initial values decoded from the section bytes."""
+initial values decoded from the section bytes by the value engine
+(:mod:`libbpf_py.types.typed`), as a loaded object's globals view decodes them."""
 
 from __future__ import annotations
 
-from libbpf_py.errors import ObjectFormatError
+import struct
 
-from .btf import Btf
-from .btf_types import Datasec, Linkage, Var
+from libbpf_py.btf.kinds import Datasec, Linkage, Var
+from libbpf_py.btf.reader import Btf
+from libbpf_py.errors import BpfError, ObjectFormatError
+from libbpf_py.types.typed import TypeCodecs
+
 from .datasec import place_vars
 from .elf import ElfObject
 from .spec import GlobalVar
-from .values import decode_value
 
-__all__ = ["NOT_GLOBALS", "kconfig_size", "read_globals"]
+__all__ = ["NOT_GLOBALS", "initial_value", "kconfig_size", "read_globals"]
 
 # DATASECs that declare other things than variables.
 NOT_GLOBALS = frozenset({".maps", ".struct_ops", ".struct_ops.link", "?.struct_ops",
@@ -26,6 +29,7 @@ def read_globals(elf: ElfObject, btf: Btf | None) -> dict[str, GlobalVar]:
     out: dict[str, GlobalVar] = {}
     if btf is None:
         return out
+    types = TypeCodecs(btf)
     for t in btf.types:
         if not isinstance(t, Datasec) or t.name in NOT_GLOBALS:
             continue
@@ -43,13 +47,28 @@ def read_globals(elf: ElfObject, btf: Btf | None) -> dict[str, GlobalVar]:
                 value: object = None
             else:
                 # .bss has no bytes in the file: its initial value is all zero.
-                value = decode_value(btf, var.type_id, raw or bytes(place.size))
+                value = initial_value(types, var.type_id, raw or bytes(place.size))
             key = var.name if var.name not in out else f"{var.name}@{t.name}"
             out[key] = GlobalVar(
                 name=var.name, section=t.name, offset=place.offset, size=place.size,
                 type=btf.types[var.type_id], linkage=_linkage(place.linkage), value=value,
                 raw=raw)
     return out
+
+
+def initial_value(types: TypeCodecs, type_id: int, data: bytes) -> object:
+    """``data`` decoded by the engine's codec of ``type_id``; a type the engine cannot
+    model, or one whose size is not the variable's, stays its raw bytes (as a map's
+    value does)."""
+    try:
+        codec = types.codec(type_id, "the global")
+        if codec.size != len(data):
+            return data
+        return codec.decode(data)
+    except ObjectFormatError:
+        raise  # damaged BTF is the reader's error, as everywhere else
+    except (BpfError, ValueError, OverflowError, RecursionError, struct.error):
+        return data
 
 
 def _linkage(linkage: Linkage) -> str:

@@ -38,21 +38,21 @@ from libbpf_py.errors import (
 )
 from libbpf_py.explain import narrate
 from libbpf_py.link._link import LibbpfLink, Link
-from libbpf_py.maps._kinds import ARRAYS, FD_VALUES, KEYLESS, MISSING, PERCPU, UpdateFlag
-from libbpf_py.mounts import check_pin_mode as check_pin_mode
-from libbpf_py.mounts import check_pin_path
-from libbpf_py.mounts import set_pin_mode as set_pin_mode
-from libbpf_py.query import MapInfo, map_info
-from libbpf_py.types._codec import BytesCodec, Codec, IntCodec, PerCpu, PerCpuCodec, possible_cpus
-from libbpf_py.types._map_btf import TypeRef, explicit_codec, kernel_btf, type_ref
-from libbpf_py.types._map_btf import declared_types as declared_types
-from libbpf_py.types._map_btf import libbpf_btf as libbpf_btf
-from libbpf_py.types._map_codecs import (
+from libbpf_py.maps._codecs import (
     CpumapValueCodec,
     DevmapValueCodec,
     FdValueCodec,
     LpmKeyCodec,
 )
+from libbpf_py.maps._kinds import ARRAYS, FD_VALUES, KEYLESS, MISSING, PERCPU, UpdateFlag
+from libbpf_py.mounts import check_pin_mode as check_pin_mode
+from libbpf_py.mounts import check_pin_path
+from libbpf_py.mounts import set_pin_mode as set_pin_mode
+from libbpf_py.query import MapInfo, kernel_btf, map_info, possible_cpus
+from libbpf_py.query import libbpf_btf as libbpf_btf
+from libbpf_py.types._codec import BytesCodec, Codec, IntCodec, PerCpu, PerCpuCodec
+from libbpf_py.types._map_btf import TypeRef, explicit_codec, type_ref
+from libbpf_py.types._map_btf import declared_types as declared_types
 from libbpf_py.types.typed import TypeCodecs, simple_type
 
 __all__ = ["Map", "MapInfo", "PerCpu", "TypeRef", "UpdateFlag", "map_info"]

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import ffi, lib
+from libbpf_py.btf.kinds import Datasec, Var
 from libbpf_py.errors import PhaseError
-from libbpf_py.inspect.btf_types import Datasec, Var
 from libbpf_py.types._codec import Codec, IntCodec
 from libbpf_py.types.typed import TypeCodecs
 

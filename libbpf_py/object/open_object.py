@@ -14,7 +14,7 @@ from libbpf_py.errors import BpfError, NotFound, ObjectFormatError, PhaseError, 
 from libbpf_py.explain import narrate
 from libbpf_py.object.global_data import Globals, HasGlobals, read_sections
 from libbpf_py.object.loaded import LoadedObject, ObjectSource
-from libbpf_py.types._map_btf import libbpf_btf
+from libbpf_py.query import libbpf_btf
 
 if TYPE_CHECKING:
     from libbpf_py.inspect import ObjectSpec

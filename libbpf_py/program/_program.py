@@ -524,14 +524,9 @@ def _xlated_bytes(fd: int, name: str) -> bytes:
 
 
 def _find_ctx_type(program: Program) -> RecordType | None:
-    from libbpf_py.inspect import BtfKind
-    from libbpf_py.inspect.btf_types import Func, FuncProto, Ptr, Struct
-    from libbpf_py.types._records import (
-        RecordType,
-        kernel_types,
-        record_type,
-        types_of_program_id,
-    )
+    from libbpf_py.btf.kinds import BtfKind, Func, FuncProto, Ptr, Struct
+    from libbpf_py.query import types_of_btf_id
+    from libbpf_py.types._records import RecordType, kernel_types, record_type
 
     if program.type == ProgType.FLOW_DISSECTOR:
         # Its function takes a __sk_buff, but its test run's context is the flow keys.
@@ -541,7 +536,7 @@ def _find_ctx_type(program: Program) -> RecordType | None:
     types = getattr(parent, "_types", None)
     if parent is None:
         try:
-            types = types_of_program_id(program.info().btf_id)
+            types = types_of_btf_id(program.info().btf_id)
         except LayoutError:
             types = None
     btf = types.btf if types is not None else None

@@ -1,7 +1,7 @@
-"""Turning Python keys and values into a map's bytes and back, chosen once per map.
+"""The codec protocol and the codecs that need no BTF: integers, raw bytes, per-CPU values.
 
-Issue-4 codecs (structs from BTF) plug in here; the foundation knows integers, raw bytes
-and per-CPU values.
+Pure Python: the engine (:mod:`libbpf_py.types.typed`) builds its BTF codecs on these,
+and a map without BTF uses them directly.
 """
 
 from __future__ import annotations
@@ -9,13 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from libbpf_py._lowlevel import ffi, lib
 from libbpf_py.errors import LayoutError
 
-__all__ = ["BytesCodec", "Codec", "IntCodec", "PerCpu", "PerCpuCodec", "btf_int_layout"]
-
-_BTF_KIND_INT, _BTF_KIND_ENUM, _BTF_KIND_ENUM64 = 1, 6, 19
-_BTF_MODIFIERS = {8, 9, 10, 11, 18}  # typedef, volatile, const, restrict, type_tag
+__all__ = ["BytesCodec", "Codec", "IntCodec", "PerCpu", "PerCpuCodec"]
 
 
 class Codec(Protocol):
@@ -146,38 +142,3 @@ class PerCpuCodec:
         return PerCpu(self.inner.decode(data[i * slot:i * slot + size])
                       for i in range(self.ncpus))
 
-
-def btf_int_layout(btf: Any, type_id: int) -> tuple[int, bool] | None:
-    """If BTF type ``type_id`` is an integer or enum, return (size, signed)."""
-    if btf == ffi.NULL or not type_id:
-        return None
-    for _ in range(32):  # modifier chains are short; a loop in BTF must not hang us
-        t = lib.btf__type_by_id(btf, type_id)
-        if t == ffi.NULL:
-            return None
-        kind = (t.info >> 24) & 0x1F
-        if kind in _BTF_MODIFIERS:
-            type_id = t.type
-            continue
-        if kind == _BTF_KIND_INT:
-            encoding = ffi.cast("__u32 *", t + 1)[0]
-            bits = encoding & 0xFF
-            if bits not in (8, 16, 32, 64) or (encoding >> 16) & 0xFF:  # offset: bitfield
-                return None
-            return t.size, bool((encoding >> 24) & 0x1)
-        if kind in (_BTF_KIND_ENUM, _BTF_KIND_ENUM64):
-            return t.size, bool(t.info >> 31)
-        return None
-    return None
-
-
-def value_codec(size: int, layout: tuple[int, bool] | None, what: str) -> Codec:
-    """The codec for a key or value of ``size`` bytes, given its BTF integer layout."""
-    if layout is not None and layout[0] == size:
-        return IntCodec(size, layout[1], what)
-    return BytesCodec(size, what)
-
-
-def possible_cpus() -> int:
-    """How many CPUs the kernel may ever bring up (the per-CPU slot count)."""
-    return int(lib.libbpf_num_possible_cpus())

@@ -13,17 +13,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py._lowlevel import ffi, lib
-from libbpf_py.errors import BpfError, LayoutError
-from libbpf_py.query import btf_data
+from libbpf_py.errors import LayoutError
 from libbpf_py.types._codec import Codec
 from libbpf_py.types.typed import TypeCodecs, simple_type
 
 if TYPE_CHECKING:
-    from libbpf_py.inspect.btf_types import BtfType
+    from libbpf_py.btf.kinds import BtfType
 
-__all__ = ["TypeRef", "declared_types", "explicit_codec", "kernel_btf", "libbpf_btf",
-           "type_ref", "types_of_data", "vmlinux_types"]
+__all__ = ["TypeRef", "declared_types", "explicit_codec", "type_ref", "types_of_data",
+           "vmlinux_types"]
 
 # BTF blobs this process has parsed, newest last; a bound keeps programs that load many
 # different objects from holding every one of them.
@@ -35,7 +33,7 @@ _lock = threading.Lock()
 
 def types_of_data(data: bytes) -> TypeCodecs:
     """The engine of one BTF blob, parsed on first use and shared afterwards."""
-    from libbpf_py.inspect import read_btf
+    from libbpf_py.btf import read_btf
 
     with _lock:
         found = _ENGINES.get(data)
@@ -52,7 +50,7 @@ def types_of_data(data: bytes) -> TypeCodecs:
 
 def vmlinux_types() -> TypeCodecs:
     """The engine of the running kernel's BTF (/sys/kernel/btf/vmlinux), read once."""
-    from libbpf_py.inspect import read_btf
+    from libbpf_py.btf import read_btf
 
     with _lock:
         if _vmlinux:
@@ -120,32 +118,13 @@ def explicit_codec(spec: Any, size: int, what: str) -> Codec:
                     f"not {type(spec).__name__}")
 
 
-def kernel_btf(btf_id: int) -> TypeCodecs | None:
-    """The codecs of the kernel's BTF object ``btf_id``, or None if it cannot be read."""
-    try:
-        return types_of_data(btf_data(btf_id))
-    except BpfError:
-        return None  # gone since the map was opened, or BTF we cannot parse
-
-
-def libbpf_btf(btf: Any) -> TypeCodecs | None:
-    """The codecs of a libbpf ``struct btf *`` (an object's BTF), or None."""
-    if btf == ffi.NULL:
-        return None
-    size = ffi.new("__u32 *")
-    data = lib.btf__raw_data(btf, size)
-    if data == ffi.NULL:
-        return None
-    return types_of_data(ffi.unpack(ffi.cast("char *", data), size[0]))
-
-
 def declared_types(types: TypeCodecs | None, name: str) -> tuple[int, int]:
     """The key and value type ids a ``.maps`` definition declares for map ``name``.
 
     libbpf drops the BTF ids of maps whose kernel type takes no BTF (queues, stacks,
     fd maps...) at load; the definition in ``.maps`` still names the types.
     """
-    from libbpf_py.inspect.btf_types import Datasec, Ptr, Struct, Var
+    from libbpf_py.btf.kinds import Datasec, Ptr, Struct, Var
 
     if types is None:
         return 0, 0

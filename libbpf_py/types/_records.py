@@ -4,7 +4,8 @@ An event channel or a test run is told the record's C type by name (``"struct
 event"``); this module finds it in the BTF the map or program came with and wraps the
 codec :mod:`libbpf_py.types.typed` builds for it, so a record decodes to the very class
 the same struct has as a map value or a global. The BTF is the one parsed for the
-object (or the kernel's, read once per BTF object): never parsed a second time here.
+object (or the kernel's, read once per BTF object, through
+:func:`libbpf_py.query.types_of_map`): never parsed a second time here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from libbpf_py.btf.kinds import BtfKind, Struct
 from libbpf_py.errors import LayoutError
-from libbpf_py.inspect import BtfKind
-from libbpf_py.inspect.btf_types import Struct
-from libbpf_py.types._map_btf import kernel_btf as btf_id_types
 from libbpf_py.types._map_btf import vmlinux_types
 from libbpf_py.types._numpy import dtype_of
 from libbpf_py.types.typed import StructCodec, TypeCodecs, c_name
@@ -23,10 +22,9 @@ from libbpf_py.types.typed import StructCodec, TypeCodecs, c_name
 if TYPE_CHECKING:
     import numpy
 
-    from libbpf_py.inspect import Btf
+    from libbpf_py.btf import Btf
 
-__all__ = ["RecordType", "find_type", "kernel_types", "record_type", "types_of_map",
-           "types_of_program_id"]
+__all__ = ["RecordType", "find_type", "kernel_types", "record_type"]
 
 _KIND_WORDS = {"struct": BtfKind.STRUCT, "union": BtfKind.UNION, "enum": BtfKind.ENUM}
 
@@ -99,27 +97,6 @@ def find_type(btf: Btf, name: str) -> int:
 def record_type(types: TypeCodecs, name: str) -> RecordType:
     """The :class:`RecordType` called ``name`` in the BTF of ``types``."""
     return RecordType(types, find_type(types.btf, name), " ".join(name.split()))
-
-
-def types_of_program_id(btf_id: int) -> TypeCodecs:
-    """The engine of the BTF the kernel holds under ``btf_id`` (of a map or program)."""
-    if not btf_id:
-        raise LayoutError("this map or program carries no BTF: use bytes")
-    types = btf_id_types(btf_id)
-    if types is None:
-        raise LayoutError(f"cannot read the kernel's BTF object id {btf_id}")
-    return types
-
-
-def types_of_map(m: Any) -> TypeCodecs:
-    """The engine of the BTF a map came with: its object's, or the kernel's BTF object."""
-    types: TypeCodecs | None = getattr(m, "_types", None)
-    if types is not None:
-        return types
-    if not m._fd.owned:  # a map of an object knows no other BTF than its object's
-        raise LayoutError(f"the object of map {m.name!r} has no BTF: compile it with -g to "
-                          "use types by name")
-    return types_of_program_id(m.info().btf_id)
 
 
 def kernel_types() -> TypeCodecs:

@@ -1,15 +1,19 @@
 """The one BTF-to-Python engine: codecs for map keys and values, globals, ring and perf
 records and ``test_run`` contexts, built from BTF once per type.
 
-A :class:`TypeCodecs` wraps one :class:`~libbpf_py.inspect.btf.Btf` and hands out one
+A :class:`TypeCodecs` wraps one :class:`~libbpf_py.btf.Btf` and hands out one
 codec per type id, memoized: integers and enums decode to ``int`` / ``IntEnum`` (C
 ``bool`` to ``bool``), structs to generated named-tuple classes (immutable, attribute
 access, ``==``, ``hash``, ``_asdict()``, ``_replace()``), unions to generated classes
 with every member decoded, arrays to lists, to any depth, bitfields included. The
 members of anonymous structs and unions are also attributes of the struct holding them,
 as in C. Encoding accepts those classes, dicts, tuples and raw ``bytes`` of exactly the
-right size. One C type has one Python class per BTF, whether it comes from a map, a
-global, a ring buffer, a perf buffer or a test run.
+right size. One C type has one Python class, whether it comes from a map, a global, a
+ring buffer, a perf buffer, a test run or an object read without the kernel
+(:mod:`libbpf_py.inspect`): engines of different BTF blobs (an object's ``.BTF`` as
+compiled, the same BTF as libbpf fixed it up at open) share the class of a struct, union
+or enum whose name and layout agree. Values are decoded in the byte order of their BTF
+(big-endian objects read without the kernel included).
 
 The ``char`` rule: a plain ``char[N]`` decodes to ``bytes`` with its trailing NULs
 stripped, never cut at an interior NUL (NUL-separated strings survive); ``unsigned
@@ -25,15 +29,16 @@ from __future__ import annotations
 
 import collections
 import enum
+import functools
 import keyword
 import operator
 import struct
+import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from libbpf_py.errors import LayoutError
-from libbpf_py.inspect.btf import Btf
-from libbpf_py.inspect.btf_types import (
+from libbpf_py.btf.kinds import (
     Array,
     BtfKind,
     BtfType,
@@ -43,11 +48,13 @@ from libbpf_py.inspect.btf_types import (
     Ptr,
     Struct,
 )
+from libbpf_py.btf.reader import Btf
+from libbpf_py.errors import LayoutError
 from libbpf_py.types._codec import BytesCodec, Codec, IntCodec
 
-__all__ = ["ArrayCodec", "BoolCodec", "CharArrayCodec", "EnumCodec", "FloatCodec", "StructCodec",
-           "TypeCodecs", "TypedValue", "UnionCodec", "c_name", "int_format", "is_char",
-           "is_signed", "is_text", "sign_extend", "simple_type"]
+__all__ = ["ArrayCodec", "BigIntCodec", "BoolCodec", "CharArrayCodec", "EnumCodec",
+           "FloatCodec", "StructCodec", "TypeCodecs", "TypedValue", "UnionCodec", "c_name",
+           "int_format", "is_char", "is_signed", "is_text", "sign_extend", "simple_type"]
 
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
             (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
@@ -116,13 +123,13 @@ def _raw(value: Any, size: int, what: str, layout: Any = None) -> bytes | None:
 class FloatCodec:
     """A ``float`` or ``double``."""
 
-    def __init__(self, size: int, what: str) -> None:
+    def __init__(self, size: int, what: str, order: str = "<") -> None:
         if size not in (4, 8):
             raise LayoutError(f"{what}: floats of {size} bytes are not supported")
         self.size = size
         self.what = what
         self.fmt = "f" if size == 4 else "d"
-        self._s = struct.Struct("<" + self.fmt)
+        self._s = struct.Struct(order + self.fmt)
 
     def encode(self, value: Any) -> bytes:
         """Encode a float (or an int), or raw bytes."""
@@ -150,8 +157,10 @@ class FloatCodec:
 class EnumCodec(IntCodec):
     """An enum: decodes to a member of a generated ``IntEnum`` (unknown values stay int)."""
 
-    def __init__(self, t: Enum, what: str, cls: type[enum.IntEnum] | None = None) -> None:
+    def __init__(self, t: Enum, what: str, cls: type[enum.IntEnum] | None = None,
+                 byteorder: str = "little") -> None:
         super().__init__(t.size, t.signed, what)
+        self.byteorder = byteorder
         if cls is None:
             members: dict[str, int] = {}
             for v in t.values:
@@ -172,11 +181,14 @@ class EnumCodec(IntCodec):
                 raise LayoutError(f"{self.what}: {self.c_name} has no member {value!r} "
                                   f"(members: {', '.join(self._names)})")
             value = self._names[value]
-        return super().encode(value)
+        raw = super().encode(value)
+        if self.byteorder == "big" and not isinstance(value, bytes | bytearray | memoryview):
+            return raw[::-1]
+        return raw
 
     def decode(self, data: bytes) -> Any:
         """Decode into the enum member, or the plain int if no member has the value."""
-        v = int.from_bytes(data, "little", signed=self.signed)
+        v = int.from_bytes(data, self.byteorder, signed=self.signed)  # type: ignore[arg-type]
         return self.by_value.get(v, v)
 
     def convert(self, value: int) -> Any:
@@ -201,6 +213,19 @@ class BoolCodec(IntCodec):
     def decode(self, data: bytes) -> bool:
         """Decode: any non-zero byte is True, as in C."""
         return data[0] != 0
+
+
+class BigIntCodec(IntCodec):
+    """A big-endian integer (BTF of a big-endian object, read without the kernel)."""
+
+    def encode(self, value: Any) -> bytes:
+        """Encode an int in range (or raw bytes of the exact size)."""
+        raw = super().encode(value)
+        return raw if isinstance(value, bytes | bytearray | memoryview) else raw[::-1]
+
+    def decode(self, data: bytes) -> int:
+        """Decode the integer."""
+        return int.from_bytes(data, "big", signed=self.signed)
 
 
 class CharArrayCodec:
@@ -251,13 +276,14 @@ class ArrayCodec:
 
     takes_sequences = "array"
 
-    def __init__(self, elem: Codec, n: int, what: str) -> None:
+    def __init__(self, elem: Codec, n: int, what: str, order: str = "<") -> None:
         self.elem = elem
         self.n = n
         self.size = elem.size * n
         self.what = what
         fmt = getattr(elem, "fmt", None)
-        self._s = struct.Struct(f"<{n}{fmt}") if fmt and not isinstance(elem, EnumCodec) else None
+        self._s = (struct.Struct(f"{order}{n}{fmt}") if fmt and not isinstance(elem, EnumCodec)
+                   else None)
 
     def encode(self, value: Any) -> bytes:
         """Encode a sequence of exactly N elements, or raw bytes."""
@@ -327,6 +353,19 @@ class TypedValue:
         return f"{type(self).__name__}({inner})"
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(src: str, filename: str) -> Any:
+    return compile(src, filename, "exec")
+
+
+def _define(src: str, scope: dict[str, Any], filename: str = "<generated by typed>") -> None:
+    """Run generated source in ``scope``. The source holds only generated names and
+    integers (the objects it uses come in through ``scope``), so the same layout gives
+    the same text and its compiled code is kept: another engine (another BTF blob, the
+    same object read again) pays for a new scope, not for a compile."""
+    exec(_compiled(src, filename), scope)
+
+
 def _frozen(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_frozen(v) for v in value)
@@ -363,7 +402,7 @@ def _make_struct_class(c_name: str, fields: list[str], defaults: list[Callable[[
     src = f"def __new__(cls, {params}):\n    return _tnew(cls, ({items}))\n"
     scope: dict[str, Any] = {"_MISSING": _MISSING, "_tnew": tuple.__new__}
     scope.update({f"_d{i}": d for i, d in enumerate(defaults)})
-    exec(src, scope)
+    _define(src, scope)
     names = tuple(fields)
 
     def _make(cls: type[Any], iterable: Any) -> Any:
@@ -406,7 +445,7 @@ def _make_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]
     src = f"def __init__(self, {params}):\n{body}\n"
     scope: dict[str, Any] = {"_MISSING": _MISSING, "_FIELDS": tuple(fields)}
     scope.update({f"_d{i}": d for i, d in enumerate(defaults)})
-    exec(src, scope)
+    _define(src, scope)
     slots = (*fields, "_given", "_raw")
     getter = operator.attrgetter(*fields) if len(fields) > 1 else None
     astuple: Callable[[Any], tuple[Any, ...]] = (
@@ -450,11 +489,13 @@ class _Aggregate:
     _union = False
 
     def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
-                 cls: type[TypedValue] | None = None) -> None:
+                 cls: type[TypedValue] | None = None, order: str = "<") -> None:
         self.size = size
         self.what = what
         self.c_name = c_name
         self.fields = fields
+        self.order = order  # struct's byte order prefix: "<" or ">"
+        self.byteorder = "little" if order == "<" else "big"
         # Members of anonymous structs and unions, reachable by their own names as in C:
         # name -> dotted path through the generated ``_anonN`` fields.
         self.flat: dict[str, str] = {}
@@ -482,7 +523,7 @@ class _Aggregate:
             path = self.flat.get(key) if key not in names else None
             if path is None:
                 if key not in names:
-                    listed = ", ".join([*names, *self.flat])
+                    listed = ", ".join([*(f.name for f in self.fields), *self.flat])
                     raise LayoutError(f"no field named {key!r}: {self.what} ({self.c_name}) "
                                       f"has no field {key!r}; its fields: {listed}")
                 out[key] = v
@@ -493,6 +534,12 @@ class _Aggregate:
                 raise LayoutError(f"{self.what}: {key!r} is in {head!r}, given twice")
             inner[key] = v  # the anonymous member's own codec knows the rest of the path
         return out
+
+    def shift(self, rel: int, span: int, bits: int) -> int:
+        """How far right a bitfield sits in the integer of its ``span`` storage bytes,
+        ``rel`` bits after the span's first bit (BTF counts from the low bit of a
+        little-endian span, from the high bit of a big-endian one)."""
+        return rel if self.order == "<" else span * 8 - rel - bits
 
 
 class _DecodeWriter:
@@ -505,8 +552,9 @@ class _DecodeWriter:
     bytes. Only generated names and integers go into the source.
     """
 
-    def __init__(self) -> None:
-        self.fmt = ["<"]
+    def __init__(self, order: str = "<") -> None:
+        self.order = order
+        self.fmt = [order]
         self.pos = 0
         self.count = 0
         self.scope: dict[str, Any] = {"_new": tuple.__new__}
@@ -534,7 +582,7 @@ class _DecodeWriter:
         """A value of the one format, or (over another member) its own C-level unpack."""
         got = self.slot(code, size, offset)
         if got is None:
-            got = f"{self.const(struct.Struct('<' + code).unpack_from)}(data, {offset})[0]"
+            got = f"{self.const(struct.Struct(self.order + code).unpack_from)}(data, {offset})[0]"
         return got
 
     def expr(self, codec: Codec, offset: int, depth: int) -> str:
@@ -574,7 +622,7 @@ class _DecodeWriter:
             else:
                 lines.append("    t = _unpack(data)")
         lines.append(f"    return {body}")
-        exec(compile("\n".join(lines), f"<decoder of {codec.c_name}>", "exec"), self.scope)
+        _define("\n".join(lines), self.scope, f"<decoder of {codec.c_name}>")
         return self.scope["decode"]  # type: ignore[no-any-return]
 
 
@@ -586,14 +634,14 @@ class StructCodec(_Aggregate):
     """
 
     def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
-                 cls: type[TypedValue] | None = None) -> None:
-        super().__init__(c_name, size, fields, what, cls)
+                 cls: type[TypedValue] | None = None, order: str = "<") -> None:
+        super().__init__(c_name, size, fields, what, cls, order)
         self._compile()
 
     def _compile(self) -> None:
         """The pack function (one ``struct.Struct``, per-field checks on failure) and the
         decode function (one ``unpack_from`` of the whole type, nested ones inlined)."""
-        fmt = ["<"]
+        fmt = [self.order]
         pos = 0
         enc_items: list[str] = []
         scope: dict[str, Any] = {"_bf": _bitfield}
@@ -613,11 +661,11 @@ class StructCodec(_Aggregate):
                 parts = []
                 for j in members:
                     g = self.fields[j]
-                    rel = (g.offset - start) * 8 + g.shift
+                    rel = self.shift((g.offset - start) * 8 + g.shift, n, g.bits)
                     parts.append(f"(_bf(v{j}, {g.bits}, {g.signed}) << {rel})")
                 packed = " | ".join(parts)
                 enc_items.append(packed if n in (1, 2, 4, 8)
-                                 else f"({packed}).to_bytes({n}, 'little')")
+                                 else f"({packed}).to_bytes({n}, '{self.byteorder}')")
                 pos = end
                 continue
             if f.offset > pos:
@@ -629,7 +677,7 @@ class StructCodec(_Aggregate):
                 if isinstance(c, EnumCodec):
                     scope[f"_n{i}"] = c.encode
                     enc_items.append(f"(v{i} if type(v{i}) is int else "
-                                     f"int.from_bytes(_n{i}(v{i}), 'little', "
+                                     f"int.from_bytes(_n{i}(v{i}), '{self.byteorder}', "
                                      f"signed={c.signed}))")
                 else:
                     enc_items.append(f"v{i}")
@@ -646,9 +694,9 @@ class StructCodec(_Aggregate):
                               f"but its members cover {self._s.size}")
         scope["_S"] = self._s
         args = ", ".join(f"v{i}" for i in range(len(self.fields)))
-        exec(f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n", scope)
+        _define(f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n", scope)
         self._pack: Callable[..., bytes] = scope["pack"]
-        self.decode: Callable[[bytes], Any] = _DecodeWriter().function(self)
+        self.decode: Callable[[bytes], Any] = _DecodeWriter(self.order).function(self)
 
     def inline(self, w: _DecodeWriter, base: int, depth: int) -> str:
         """The expression of this struct at byte ``base`` of what ``w`` decodes."""
@@ -663,11 +711,12 @@ class StructCodec(_Aggregate):
                     code = _INT_FMT.get((n, False))
                     got = w.slot(code or f"{n}s", n, base + start)
                     if got is None:
-                        got = f"int.from_bytes(data[{base + start}:{base + end}], 'little')"
+                        got = (f"int.from_bytes(data[{base + start}:{base + end}], "
+                               f"'{self.byteorder}')")
                     elif code is None:
-                        got = f"int.from_bytes({got}, 'little')"
+                        got = f"int.from_bytes({got}, '{self.byteorder}')"
                     span_int[start] = got
-                rel = (f.offset - start) * 8 + f.shift
+                rel = self.shift((f.offset - start) * 8 + f.shift, end - start, f.bits)
                 val = f"(({span_int[start]} >> {rel}) & {(1 << f.bits) - 1})"
                 parts.append(f"{w.const(sign_extend)}({val}, {f.bits})" if f.signed else val)
             else:
@@ -736,16 +785,16 @@ class UnionCodec(_Aggregate):
     _union = True
 
     def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
-                 cls: type[TypedValue] | None = None) -> None:
-        super().__init__(c_name, size, fields, what, cls)
+                 cls: type[TypedValue] | None = None, order: str = "<") -> None:
+        super().__init__(c_name, size, fields, what, cls, order)
         # Every member decoded, nothing given: re-encoding gives back the same bytes.
         args = "".join(f", v{i}" for i in range(len(fields)))
         sets = "".join(f"    o.{f.name} = v{i}\n" for i, f in enumerate(fields))
         scope: dict[str, Any] = {"_alloc": object.__new__, "_cls": self.cls}
-        exec(f"def made(raw{args}):\n    o = _alloc(_cls)\n{sets}"
+        _define(f"def made(raw{args}):\n    o = _alloc(_cls)\n{sets}"
              "    o._given = ()\n    o._raw = raw\n    return o\n", scope)
         self.made: Callable[..., Any] = scope["made"]
-        self.decode: Callable[[bytes], Any] = _DecodeWriter().function(self)
+        self.decode: Callable[[bytes], Any] = _DecodeWriter(self.order).function(self)
 
     def inline(self, w: _DecodeWriter, base: int, depth: int) -> str:
         """The expression of this union at byte ``base`` of what ``w`` decodes."""
@@ -753,7 +802,8 @@ class UnionCodec(_Aggregate):
         for f in self.fields:
             if f.bits:
                 start, end = base + f.offset, base + f.offset + (f.shift + f.bits + 7) // 8
-                val = (f"((int.from_bytes(data[{start}:{end}], 'little') >> {f.shift}) & "
+                rel = self.shift(f.shift, end - start, f.bits)
+                val = (f"((int.from_bytes(data[{start}:{end}], '{self.byteorder}') >> {rel}) & "
                        f"{(1 << f.bits) - 1})")
                 parts.append(f"{w.const(sign_extend)}({val}, {f.bits})" if f.signed else val)
             else:
@@ -784,8 +834,9 @@ class UnionCodec(_Aggregate):
                 if f.name == name:
                     buf = bytearray(self.size)
                     if f.bits:
-                        buf[:] = (_bitfield(v, f.bits, f.signed) << f.shift).to_bytes(
-                            self.size, "little")
+                        rel = self.shift(f.offset * 8 + f.shift, self.size, f.bits)
+                        buf[:] = (_bitfield(v, f.bits, f.signed) << rel).to_bytes(
+                            self.size, self.byteorder)  # type: ignore[arg-type]
                     else:
                         buf[f.offset:f.offset + f.codec.size] = f.codec.encode(v)
                     return bytes(buf)
@@ -851,8 +902,10 @@ class TypeCodecs:
 
     def __init__(self, btf: Btf) -> None:
         self.btf = btf
+        self.order = "<" if btf.byteorder == "little" else ">"
         self._cache: dict[tuple[int, str], Codec] = {}
-        # One Python class per C type, whichever map or global it is used by.
+        # One Python class per C type, whichever map or global it is used by (and shared
+        # with other engines through _SHARED).
         self._classes: dict[int, Any] = {}
 
     def codec(self, type_id: int, what: str = "the value") -> Codec:
@@ -874,32 +927,40 @@ class TypeCodecs:
             return self._cache[(type_id, what)]
         t = self.btf.skip_qualifiers(type_id)
         codec: Codec
+        order = self.order
         if isinstance(t, Int):
             if t.is_bool and t.size == 1 and t.nr_bits == 8 and t.bits_offset == 0:
                 codec = BoolCodec(what)
             elif t.nr_bits == t.size * 8 and t.bits_offset == 0:
-                codec = _int_codec(t.size, t.is_signed, what)
+                codec = _int_codec(t.size, t.is_signed, what, order)
             else:
                 codec = BytesCodec(t.size, what)
         elif isinstance(t, Enum):
-            codec = EnumCodec(t, what, self._classes.get(t.id))
-            self._classes[t.id] = codec.enum
+            key: tuple[Any, ...] = ("enum", t.name, t.size, t.signed,
+                                    tuple((v.name, v.value) for v in t.values))
+            codec = EnumCodec(t, what, self._classes.get(t.id) or _shared(key),
+                              "little" if order == "<" else "big")
+            self._classes[t.id] = _share(key, codec.enum)
             codec.fmt = int_format(t.size, t.signed)  # type: ignore[attr-defined]
         elif isinstance(t, Float):
-            codec = FloatCodec(t.size, what)
+            codec = FloatCodec(t.size, what, order)
         elif isinstance(t, Ptr):
-            codec = _int_codec(8, False, what)
+            codec = _int_codec(8, False, what, order)
         elif isinstance(t, Array):
             if is_char(self.btf, t.type_id):
                 codec = CharArrayCodec(t.nelems, what, is_text(self.btf, t.type_id))
             else:
-                codec = ArrayCodec(self._build(t.type_id, what, depth + 1), t.nelems, what)
+                codec = ArrayCodec(self._build(t.type_id, what, depth + 1), t.nelems, what,
+                                   order)
         elif isinstance(t, Struct):
             fields = self._fields(t, what, depth)
-            cls = self._classes.get(t.id)
-            codec = (UnionCodec(c_name(t), t.size, fields, what, cls) if t.is_union
-                     else StructCodec(c_name(t), t.size, fields, what, cls))
-            self._classes[t.id] = codec.cls
+            key = (t.is_union, c_name(t), t.size, tuple(
+                (f.name, f.offset, f.bits, f.shift, f.signed, f.anonymous, _shape(f.codec))
+                for f in fields))
+            cls = self._classes.get(t.id) or _shared(key)
+            codec = (UnionCodec(c_name(t), t.size, fields, what, cls, order) if t.is_union
+                     else StructCodec(c_name(t), t.size, fields, what, cls, order))
+            self._classes[t.id] = _share(key, codec.cls)
         else:
             codec = BytesCodec(self.btf.size_of(type_id), what)
         if depth:
@@ -933,10 +994,46 @@ class TypeCodecs:
         return fields
 
 
-def _int_codec(size: int, signed: bool, what: str) -> IntCodec:
-    codec = IntCodec(size, signed, what)
+def _int_codec(size: int, signed: bool, what: str, order: str = "<") -> IntCodec:
+    codec = IntCodec(size, signed, what) if order == "<" else BigIntCodec(size, signed, what)
     codec.fmt = int_format(size, signed)  # type: ignore[attr-defined]
     return codec
+
+
+# The classes of every engine, by C name and layout: the same struct read through two
+# BTF blobs (an object's .BTF as compiled and as libbpf fixed it up at open, or a map's
+# BTF from the kernel) is one Python class. Weak values: a class lives while an engine
+# or a value uses it.
+_SHARED: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(key: tuple[Any, ...]) -> Any:
+    with _SHARED_LOCK:
+        return _SHARED.get(key)
+
+
+def _share(key: tuple[Any, ...], cls: Any) -> Any:
+    with _SHARED_LOCK:
+        return _SHARED.setdefault(key, cls)
+
+
+def _shape(codec: Codec) -> Any:
+    """What a member's codec contributes to its struct's class: the class of a nested
+    aggregate or enum, else the kind and size of its value (never the byte order)."""
+    if isinstance(codec, _Aggregate):
+        return codec.cls
+    if isinstance(codec, EnumCodec):
+        return codec.enum
+    if isinstance(codec, BoolCodec):
+        return ("bool",)
+    if isinstance(codec, IntCodec):
+        return ("int", codec.size, codec.signed)
+    if isinstance(codec, CharArrayCodec):
+        return ("chars", codec.size, codec.text)
+    if isinstance(codec, ArrayCodec):
+        return ("array", codec.n, _shape(codec.elem))
+    return (type(codec).__name__, codec.size)
 
 
 _SIMPLE = {f"{p}{b}": (b // 8, p == "s") for p in ("u", "s") for b in (8, 16, 32, 64)}

@@ -3,9 +3,12 @@ buffer on the real kernel, it is the same value of the same generated class."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from libbpf_py import PerfBuffer, RingBuffer
+from libbpf_py.inspect import read_object
 from libbpf_py.types.typed import TypedValue
 from tests.conftest import requires_root
 from tests.execute.conftest import PACKET, Loader
@@ -15,11 +18,11 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 def test_a_struct_is_the_same_type_from_every_channel(load: Loader,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import libbpf_py.inspect
+    import libbpf_py.btf
 
     parsed: list[int] = []
-    read_btf = libbpf_py.inspect.read_btf
-    monkeypatch.setattr(libbpf_py.inspect, "read_btf",
+    read_btf = libbpf_py.btf.read_btf
+    monkeypatch.setattr(libbpf_py.btf, "read_btf",
                         lambda data: parsed.append(len(data)) or read_btf(data))
     samples: list[object] = []
     with load("same_struct") as obj, \
@@ -62,3 +65,26 @@ def test_a_struct_is_the_same_type_from_every_channel(load: Loader,
         obj.maps["samples"][2] = from_perf
         obj.bss.last = from_ring
         assert obj.maps["samples"][2] == obj.bss.last == from_map
+
+
+def test_a_global_read_without_the_kernel_is_the_loaded_value(
+        load: Loader, execute_objects: dict[str, Path]) -> None:
+    # The object reader decodes initial values through the same engine: the struct read
+    # from the file (read_object, no kernel) equals the loaded object's global, and is an
+    # instance of the same generated class, although the two come from different BTF
+    # blobs (the .BTF section as compiled, and libbpf's copy fixed up at open).
+    spec = read_object(execute_objects["same_struct"].read_bytes(), "same_struct")
+    initial = spec.globals["first"].value
+    with load("same_struct") as obj:
+        live = obj.data.first
+        assert type(initial) is type(live) and initial == live
+        assert initial == obj.maps["samples"].value_type.python_type(*live)
+        assert (initial.seq, initial.delta, initial.colour, initial.ok) == (7, -1, 1, True)
+        assert type(initial.colour) is type(live.colour) and initial.colour.name == "LPY_RED"
+        assert initial.name == b"ab\0cd" and initial.addr == b"\x0a\x00\x00\x01\x00\x00"
+        assert (initial.port, initial.pair.lo, initial.flags, initial.kind) == (0x00350035, 3,
+                                                                                5, 17)
+        assert type(initial.pair) is type(live.pair)
+        # All zeros in .bss: the same on both sides too.
+        assert spec.globals["last"].value == obj.bss.last
+        assert type(spec.globals["last"].value) is type(obj.bss.last)

@@ -43,7 +43,7 @@ def test_disasm_llvm_style(corpus: dict[str, Path], capsys: pytest.CaptureFixtur
 def test_json_schema(corpus: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(corpus["map_in_map"]), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["schema"] == 1 and doc["name"] == "map_in_map"
+    assert doc["schema"] == 2 and doc["name"] == "map_in_map"
     assert set(doc) == {"schema", "name", "endianness", "license", "kern_version",
                         "has_legacy_maps", "sections", "programs", "subprograms", "maps",
                         "globals", "btf"}

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from libbpf_py.enums import AttachType, MapType, ProgType
-from libbpf_py.inspect import BtfKind, CoreKind, ObjectSpec, RelocationKind, match_section
-from libbpf_py.inspect.btf_types import EnumValue, Struct
+from libbpf_py.inspect import (
+    BtfKind,
+    CoreKind,
+    ObjectSpec,
+    RelocationKind,
+    match_section,
+    read_object,
+)
+from libbpf_py.inspect.btf_types import Struct
 from libbpf_py.inspect.disasm import disassemble
+from libbpf_py.inspect.jsonout import object_json
 from libbpf_py.inspect.render import render_c, type_name
+from libbpf_py.types.typed import TypedValue
 
 
 def test_object_facts(specs: dict[str, ObjectSpec]) -> None:
@@ -142,16 +153,21 @@ def test_legacy_maps(specs: dict[str, ObjectSpec]) -> None:
 
 def test_globals_are_decoded(specs: dict[str, ObjectSpec]) -> None:
     g = specs["globals_all"].globals
-    assert g["cfg"].value == {"version": 3, "tag": "cfg", "lvl": EnumValue("MID", 5),
-                              "ports": [80, 443, 8080], "pair": {"a": 200, "b": -3}}
-    assert g["banner"].value == "hello, bpf"
+    # The engine's values (issue 13): a struct is its generated named tuple, an enum its
+    # IntEnum member, a char array bytes without its trailing NULs.
+    cfg = g["cfg"].value
+    assert isinstance(cfg, TypedValue) and type(cfg).__name__ == "config"
+    assert cfg._asdict() == {"version": 3, "tag": b"cfg", "lvl": 5, "ports": [80, 443, 8080],
+                             "pair": (200, -3)}
+    assert cfg.lvl.name == "MID" and (cfg.pair.a, cfg.pair.b) == (200, -3)
+    assert g["banner"].value == b"hello, bpf"
     assert g["negative"].value == -12345678901
     assert g["enabled"].value is True
     assert g["table"].value == [1, 2, 3, 4]
     assert g["counter"].value == 7 and g["counter"].section == ".data"
     assert g["zeroed_bss"].value == 0 and g["zeroed_bss"].section == ".bss"
     assert g["foo_array"].value == [21, 22] and g["foo_array"].section == ".data.foo"
-    assert g["bar_name"].value == "bar section" and g["bar_byte"].value == 0xAB
+    assert g["bar_name"].value == b"bar section" and g["bar_byte"].value == 0xAB
     assert g["big_bss_buf"].section == ".bss.big"
     assert g["hidden_static"].linkage == "static" and g["hidden_static"].value == 99
     assert g["hidden_global"].linkage == "static"
@@ -160,19 +176,45 @@ def test_globals_are_decoded(specs: dict[str, ObjectSpec]) -> None:
     assert ext["runqueues"].section == ".ksyms" and ext["runqueues"].linkage == "extern"
 
 
+def test_globals_follow_the_char_rule_in_either_byte_order(tmp_path: Path) -> None:
+    # One struct of every kind of member (tests/bpf/execute/same_struct.bpf.c), read from
+    # a little- and a big-endian build: the same values, of the same generated class.
+    from libbpf_py import compile
+
+    src = Path(__file__).resolve().parents[1] / "bpf" / "execute" / "same_struct.bpf.c"
+    little = read_object(compile(src, tmp_path / "le.bpf.o").read_bytes(), "le")
+    big = read_object(compile(src, tmp_path / "be.bpf.o", cflags=("-target", "bpfeb"))
+                      .read_bytes(), "be")
+    le, be = little.globals["first"].value, big.globals["first"].value
+    assert big.endianness == "big" and type(le) is type(be) and le == be
+    assert (le.seq, le.delta, le.colour.name, le.ok) == (7, -1, "LPY_RED", True)
+    # char[N]: trailing NULs stripped, interior ones kept; unsigned char[N]: every byte.
+    assert le.name == b"ab\0cd" and le.addr == b"\x0a\x00\x00\x01\x00\x00"
+    assert (le.port, le.halves, le.pair.lo, le.pair.hi, le.flags, le.kind) == (
+        0x00350035, [0x35, 0x35], 3, 4, 5, 17)
+    # JSON: char[N] as text (interior NULs kept), other bytes as hex, enums named,
+    # anonymous members merged in by their own names.
+    first = next(g for g in object_json(little)["globals"] if g["name"] == "first")["value"]
+    assert first["name"] == "ab\x00cd" and first["addr"] == {"bytes": "0a0000010000"}
+    assert first["colour"] == {"enum": "LPY_RED", "value": 1}
+    assert (first["port"], first["halves"], first["pair"]) == (0x00350035, [0x35, 0x35],
+                                                             {"lo": 3, "hi": 4})
+
+
 def test_bitfields_and_enums(specs: dict[str, ObjectSpec]) -> None:
     state = specs["bitfields"].globals["state"].value
-    assert state == {"ready": 1, "mode": 5, "delta": -7, "wide": 0x123456789A, "tail": 9,
-                     "raw": 0xF3, "lo": 3, "hi": 15}
+    assert (state.ready, state.mode, state.delta, state.wide, state.tail, state.raw, state.lo,
+            state.hi) == (1, 5, -7, 0x123456789A, 9, 0xF3, 3, 15)
     btf = specs["bitfields"].btf
     assert btf is not None
     flags = btf.find("flags", BtfKind.STRUCT)
     assert isinstance(flags, Struct)
     assert [m.bitfield_size for m in flags.members][:4] == [1, 3, 5, 40]
     e = specs["enums64"].globals
-    assert e["big_val"].value == EnumValue("HUGE", 0xFEDCBA9876543210)
-    assert e["sbig_val"].value == EnumValue("NEG_HUGE", -0x7000000000000000)
-    assert e["sign"].value == EnumValue("MINUS_ONE", -1)
+    assert (e["big_val"].value.name, e["big_val"].value) == ("HUGE", 0xFEDCBA9876543210)
+    assert (e["sbig_val"].value.name, e["sbig_val"].value) == ("NEG_HUGE",
+                                                              -0x7000000000000000)
+    assert (e["sign"].value.name, e["sign"].value) == ("MINUS_ONE", -1)
     assert specs["enums64"].btf.find("big").kind == BtfKind.ENUM64  # type: ignore[union-attr]
 
 

@@ -214,9 +214,10 @@ def test_unsigned_char_arrays_keep_every_byte(typed: LoadedObject) -> None:
     assert arr.value_codec.decode(arr.value_codec.encode(got)).un.bytes == b"\x00\x00\x01\x00"
 
 
-def test_inspect_reads_unsigned_char_arrays_as_numbers(typed_object: Path) -> None:
-    # The same rule before load: char[6] is text, __u8[4] binary (a list like any array).
+def test_inspect_reads_char_arrays_by_the_same_rule(typed_object: Path) -> None:
+    # The same engine before load (issue 13): char[6] is text without its trailing NULs,
+    # __u8[4] binary, all four bytes; the struct is its generated named tuple.
     last_seen = libbpf_py.ObjectFile(typed_object).inspect().globals["last_seen"].value
-    assert isinstance(last_seen, dict)
-    assert last_seen["tag"] == ""
-    assert last_seen["un"]["bytes"] == [0, 0, 0, 0]
+    assert type(last_seen).__name__ == "val_t"
+    assert last_seen.tag == b""
+    assert last_seen.un.bytes == bytes(4)

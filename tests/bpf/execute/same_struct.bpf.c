@@ -26,6 +26,14 @@ struct lpy_sample {
 
 struct lpy_sample *sample_type __attribute__((unused));
 struct lpy_sample last;
+/* Initialised, so its initial value read from the file (read_object, no kernel) is not
+ * all zeros: it must equal what the loaded object's globals view reads, as the same
+ * Python type. */
+struct lpy_sample first = {
+    .seq = 7, .delta = -1, .colour = LPY_RED, .name = "ab\0cd",
+    .addr = { 0x0a, 0, 0, 1, 0, 0 }, .ok = 1, .port = 0x00350035,
+    .pair = { .lo = 3, .hi = 4 }, .flags = 5, .kind = 17,
+};
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
