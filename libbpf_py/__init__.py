@@ -3,6 +3,7 @@
 Phases and the names that own them::
 
     compile(source)              1 source          -> a BPF ELF object file
+    link_objects([a, b])         1 objects         -> one object (static linker)
     ObjectFile(path).inspect()   2 compiled object -> ObjectSpec (pure Python)
     ObjectFile(path).open()      3 open            -> OpenObject
     OpenObject.load()            4 load            -> LoadedObject
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from libbpf_py.events.ringbuf import RecordBatch, RingBuffer, RingState
     from libbpf_py.events.user_ringbuf import UserRingBuffer
     from libbpf_py.link._link import Link, LinkInfo
+    from libbpf_py.linker import link_objects
     from libbpf_py.maps._map import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
     from libbpf_py.object.loaded import LoadedObject
     from libbpf_py.object.open_object import OpenMap, OpenObject, OpenProgram
@@ -106,6 +108,7 @@ __all__ = [
     "explain",
     "explaining",
     "libbpf_version",
+    "link_objects",
     "stats_enabled",
     "trace_pipe",
 ]
@@ -114,6 +117,7 @@ _LAZY = {
     "compile": "libbpf_py.compiler",
     "Link": "libbpf_py.link._link",
     "LinkInfo": "libbpf_py.link._link",
+    "link_objects": "libbpf_py.linker",
     "LoadedObject": "libbpf_py.object.loaded",
     "Map": "libbpf_py.maps._map",
     "MapInfo": "libbpf_py.maps._map",

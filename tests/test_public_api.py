@@ -23,7 +23,7 @@ ALL = [
     "ProgramInfo", "ProgramStats", "RecordBatch", "ResourceBusy", "RingBuffer", "RingState",
     "TestRunFlag", "TestRunResult", "TypeRef", "UpdateFlag", "UserRingBuffer",
     "VerifierError", "XdpMode", "compile", "explain", "explaining", "libbpf_version",
-    "stats_enabled", "trace_pipe",
+    "link_objects", "stats_enabled", "trace_pipe",
 ]
 
 # Imported on first use, so that ``import libbpf_py`` needs no compiled module.
@@ -32,7 +32,7 @@ LAZY = {
     "UpdateFlag", "OpenMap", "OpenObject", "OpenProgram", "LostSamples", "LostSamplesWarning",
     "PerfBuffer", "PerfSample", "Program", "ProgramInfo", "ProgramStats", "TestRunFlag",
     "TestRunResult", "RecordBatch", "RingBuffer", "RingState", "stats_enabled", "trace_pipe",
-    "UserRingBuffer",
+    "UserRingBuffer", "link_objects",
 }
 
 # The module paths users import, and a name each must still give.
@@ -51,6 +51,7 @@ MODULE_PATHS = {
     "libbpf_py.kernel": "programs",
     "libbpf_py.kernels": "fetch_kernel",
     "libbpf_py.link": "Link",
+    "libbpf_py.linker": "link_objects",
     "libbpf_py.loaded": "LoadedObject",
     "libbpf_py.maps": "Map",
     "libbpf_py.mounts": "ensure_bpffs",

@@ -214,3 +214,13 @@ int libbpf_probe_bpf_prog_type(enum bpf_prog_type prog_type, const void *opts);
 int libbpf_probe_bpf_map_type(enum bpf_map_type map_type, const void *opts);
 int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type, enum bpf_func_id helper_id, const void *opts);
 int libbpf_num_possible_cpus(void);
+
+/* The static linker (bpftool gen object): several objects into one ELF file. */
+struct bpf_linker;
+struct bpf_linker_opts { size_t sz; };
+struct bpf_linker_file_opts { size_t sz; };
+struct bpf_linker *bpf_linker__new_fd(int fd, struct bpf_linker_opts *opts);
+int bpf_linker__add_file(struct bpf_linker *linker, const char *filename, const struct bpf_linker_file_opts *opts);
+int bpf_linker__add_buf(struct bpf_linker *linker, void *buf, size_t buf_sz, const struct bpf_linker_file_opts *opts);
+int bpf_linker__finalize(struct bpf_linker *linker);
+void bpf_linker__free(struct bpf_linker *linker);

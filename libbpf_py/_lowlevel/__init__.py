@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from libbpf_py._lowlevel.funnel import check, check_ptr, errno_of, raise_errno
 from libbpf_py._lowlevel.loader import ffi, lib
-from libbpf_py._lowlevel.printlog import capture_program_logs, update_print_level
+from libbpf_py._lowlevel.printlog import capture_program_logs, capture_warnings, update_print_level
 
 __all__ = [
     "capture_program_logs",
+    "capture_warnings",
     "check",
     "check_ptr",
     "errno_of",

@@ -1,4 +1,5 @@
-"""libbpf's messages: forwarded to ``logging``, with verifier logs captured per thread.
+"""libbpf's messages: forwarded to ``logging``, with verifier logs (and, where a call's
+error is only explained in libbpf's warnings, those warnings) captured per thread.
 
 libbpf prints through one process-wide callback. Its print callback takes a ``va_list``,
 so a C trampoline (csrc/helpers.c) formats each message and calls :func:`_on_print`.
@@ -33,6 +34,13 @@ def _captures() -> list[dict[str, list[str]]]:
     return stack
 
 
+def _warning_lists() -> list[list[str]]:
+    stack: list[list[str]] | None = getattr(_local, "warnings", None)
+    if stack is None:
+        stack = _local.warnings = []
+    return stack
+
+
 @ffi.def_extern()  # type: ignore[untyped-decorator]
 def lpy_on_print(level: int, msg: object, length: int) -> None:
     """Receive one formatted libbpf message (called from C; never raises)."""
@@ -48,6 +56,9 @@ def lpy_on_print(level: int, msg: object, length: int) -> None:
                        "prog %r: verifier log (%d lines)%s", block.group("prog"), len(lines),
                        "" if stack else ":\n" + block.group("log"))
             return
+        if level == 0:
+            for found in _warning_lists():
+                found.append(text.rstrip("\n").removeprefix("libbpf: "))
         LOGGER.log(_LEVELS.get(level, logging.DEBUG), "%s", text.rstrip("\n"))
     except Exception:  # pragma: no cover - a callback from C must not raise
         LOGGER.exception("failed to handle a libbpf message")
@@ -76,6 +87,19 @@ def capture_program_logs(*, want_debug: bool = False) -> Iterator[dict[str, list
     finally:
         stack.pop()
         update_print_level()
+
+
+@contextmanager
+def capture_warnings() -> Iterator[list[str]]:
+    """Collect the warnings libbpf prints in this thread (they still reach the logger):
+    for calls such as the linker's, whose errno alone does not say what was wrong."""
+    found: list[str] = []
+    stack = _warning_lists()
+    stack.append(found)
+    try:
+        yield found
+    finally:
+        stack.pop()
 
 
 lib.lpy_print_install()

@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "load, attach, execute, tear down.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     phases.add_compile(sub, common)
+    phases.add_link_objects(sub, common)
     inspect_cli: Any
     try:
         inspect_cli = importlib.import_module("libbpf_py.inspect.cli")

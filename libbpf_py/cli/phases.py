@@ -1,4 +1,5 @@
-"""``compile``, ``load``, ``attach`` and ``run``: the lifecycle's phases by hand.
+"""``compile``, ``link-objects``, ``load``, ``attach`` and ``run``: the lifecycle's phases
+by hand.
 
 A command line process ends after each command, so ``load`` pins what it loaded to bpffs
 and ``attach`` pins the link it made: the pins keep them alive until removed
@@ -19,7 +20,7 @@ from libbpf_py.cli._common import ExitCode, emit_json, print_table, wants_json
 from libbpf_py.errors import BpfError, LayoutError, NotFound, ResourceBusy, error_from_errno
 from libbpf_py.explain import narrate
 
-__all__ = ["PIN_ROOT", "add_attach", "add_compile", "add_load", "add_run"]
+__all__ = ["PIN_ROOT", "add_attach", "add_compile", "add_link_objects", "add_load", "add_run"]
 
 PIN_ROOT = Path("/sys/fs/bpf/libbpf_py")
 
@@ -55,6 +56,32 @@ def add_compile(sub: Any, common: argparse.ArgumentParser) -> None:
                    "$LIBBPF_PY_BTF, else the running kernel)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_compile)
+
+
+# -- link-objects ----------------------------------------------------------------------------
+
+def _link_objects(args: argparse.Namespace) -> int:
+    from libbpf_py.linker import link_objects
+
+    out = link_objects(args.objects, args.output)
+    if wants_json(args):
+        emit_json({"object": str(out), "size": out.stat().st_size, "inputs": args.objects})
+    else:
+        print(out)
+    return 0
+
+
+def add_link_objects(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``link-objects`` (``link`` names the kernel's links)."""
+    p = sub.add_parser("link-objects", parents=[common],
+                       help="link compiled objects into one (libbpf's static linker)",
+                       description="Like 'bpftool gen object': the programs, maps, globals "
+                       "and BTF of every OBJECT in one object, externs resolved. Prints the "
+                       "output's path.")
+    p.add_argument("objects", metavar="OBJECT", nargs="+", help="a compiled .bpf.o file")
+    p.add_argument("-o", "--output", required=True, help="where to write the linked object")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_link_objects)
 
 
 # -- load ------------------------------------------------------------------------------------

@@ -35,6 +35,24 @@ def test_compile_against_a_chosen_btf(cli, tmp_path: Path) -> None:
     assert ran.code == 66 and "no BTF file" in ran.err
 
 
+def test_link_objects_links_and_refuses_clashes(cli, tmp_path: Path) -> None:
+    from libbpf_py import compile
+    from libbpf_py.inspect import read_object
+
+    sources = HERE.parent / "bpf" / "linker"
+    objs = {name: compile(sources / f"{name}.bpf.c", tmp_path / f"{name}.bpf.o")
+            for name in ("classify", "filter", "clash")}
+    out = tmp_path / "linked.bpf.o"
+    ran = cli("link-objects", objs["classify"], objs["filter"], "-o", out, "--json")
+    assert ran.code == 0, ran.err
+    assert ran.json() == {"object": str(out), "size": out.stat().st_size,
+                          "inputs": [str(objs["classify"]), str(objs["filter"])]}
+    assert read_object(out.read_bytes()).programs.keys() == {"linked_filter"}
+    ran = cli("link-objects", objs["classify"], objs["clash"], "-o", tmp_path / "no.o")
+    assert ran.code == 65, ran.err  # a data error, as for a malformed object
+    assert "classify" in ran.err and not (tmp_path / "no.o").exists()
+
+
 def test_compile_errors(cli, tmp_path: Path) -> None:
     ran = cli("compile", tmp_path / "missing.bpf.c")
     assert ran.code == 66 and "no BPF source file" in ran.err

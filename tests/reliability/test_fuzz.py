@@ -48,13 +48,15 @@ def _crashes(folder: Path) -> list[Path]:
                                                                     "oom-", "leak-")))
 
 
-@pytest.mark.parametrize("target", ["inspect", "open"])
+@pytest.mark.parametrize("target", ["inspect", "open", "link"])
 def test_fuzz(target: str, seeds: Path, tmp_path: Path, figures: Figures) -> None:
-    # inspect() renders every input whole (JSON, disassembly): fewer, slower runs.
-    runs = scale(10000, 200000) if target == "inspect" else scale(30000, 2000000)
+    # inspect() renders every input whole (JSON, disassembly): fewer, slower runs. The
+    # linker is a second parser of the same formats, fuzzed for less time.
+    runs = {"inspect": scale(10000, 200000), "open": scale(30000, 2000000),
+            "link": scale(5000, 500000)}[target]
     # A time bound as well as a count: under software emulation (the kernel matrix's
     # guests) the count takes several times longer; the figures show how many ran.
-    seconds = scale(180, 7000)
+    seconds = scale(60, 3600) if target == "link" else scale(180, 7000)
     work = tmp_path / "corpus"
     work.mkdir()
     proc = _harness(target, f"-runs={runs}", f"-max_total_time={seconds}",
@@ -75,7 +77,7 @@ def test_fuzz(target: str, seeds: Path, tmp_path: Path, figures: Figures) -> Non
     assert DONE.search(proc.stderr), proc.stderr[-2000:]
 
 
-@pytest.mark.parametrize("target", ["inspect", "open"])
+@pytest.mark.parametrize("target", ["inspect", "open", "link"])
 def test_regressions_end_in_library_errors(target: str, figures: Figures) -> None:
     """Every input the fuzzers ever found, through both doors, in a fresh process."""
     files = sorted(str(p) for p in REGRESSIONS.glob("*/*.bin"))

@@ -1,10 +1,12 @@
-"""Coverage-guided fuzzing of the two doors a BPF object enters by.
+"""Coverage-guided fuzzing of the doors a BPF object enters by.
 
-    python -m tests.reliability.fuzz.harness inspect|open [libFuzzer options] [CORPUS...]
-    python -m tests.reliability.fuzz.harness replay-inspect|replay-open FILE...
+    python -m tests.reliability.fuzz.harness inspect|open|link [libFuzzer options] [CORPUS...]
+    python -m tests.reliability.fuzz.harness replay-inspect|replay-open|replay-link FILE...
 
 ``inspect``: ``ObjectFile(data).inspect()`` (pure Python). ``open``: ``ObjectFile(data)
-.open()`` then ``close()`` (libbpf's ELF and BTF parser). Every input must end in a
+.open()`` then ``close()`` (libbpf's ELF and BTF parser). ``link``: ``link_objects`` of
+the input alone and of the input twice (libbpf's static linker, which parses ELF, BTF
+and BTF.ext on its own). Every input must end in a
 success or a library error (:class:`libbpf_py.BpfError`); anything else (another
 exception, a crash in C, a hang) is a finding: atheris writes the input to
 ``<-artifact_prefix>crash-<sha1>`` and exits non-zero. Run it in its own process (the
@@ -17,6 +19,7 @@ same verdicts, no coverage feedback), so the suite still runs everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -35,6 +38,7 @@ if atheris is not None:
     with atheris.instrument_imports(include=["libbpf_py"]):
         import libbpf_py
         import libbpf_py.inspect
+        import libbpf_py.linker
         import libbpf_py.open_object
 else:
     import libbpf_py
@@ -72,7 +76,15 @@ def fuzz_open(data: bytes) -> None:
             assert m.key_size >= 0 and m.value_size >= 0 and m.max_entries >= 0, m.type
 
 
-TARGETS: dict[str, Callable[[bytes], None]] = {"inspect": fuzz_inspect, "open": fuzz_open}
+def fuzz_link(data: bytes) -> None:
+    """One input through libbpf's static linker: alone, then linked with itself."""
+    for inputs in ([data], [data, data]):
+        with contextlib.suppress(BpfError):
+            libbpf_py.link_objects(inputs)
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {"inspect": fuzz_inspect, "open": fuzz_open,
+                                               "link": fuzz_link}
 
 
 def _plain_loop(target: Callable[[bytes], None], argv: list[str]) -> None:
