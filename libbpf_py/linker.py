@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from libbpf_py._lowlevel import capture_warnings, errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import capture_warnings, errno_of, ffi, lib, libbpf_error
 from libbpf_py.errors import BpfError, NotFound, ObjectFormatError
 from libbpf_py.explain import narrate
 
@@ -99,7 +99,7 @@ def _link(inputs: list[ObjectInput], fd: int, where: str) -> None:
         linker = lib.bpf_linker__new_fd(fd, ffi.NULL)
         err = errno_of(linker)
         if err:
-            raise raise_errno(err, "starting libbpf's linker")
+            raise libbpf_error(err, "starting libbpf's linker")
         try:
             for item, name in zip(inputs, names, strict=True):
                 del warnings[:]
@@ -135,4 +135,4 @@ def _refused(err: int, what: str, warnings: list[str]) -> BpfError:
     if err in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPROTO,
                errno.ENOEXEC, errno.EBADMSG):
         return ObjectFormatError(f"{what}: libbpf's linker refused it: {reason}", errno=err)
-    return raise_errno(err, f"{what}: {reason}")
+    return libbpf_error(err, f"{what}: {reason}")

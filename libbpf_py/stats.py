@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from libbpf_py._lowlevel import lib, raise_errno
+from libbpf_py._lowlevel import lib, libbpf_error
 from libbpf_py.explain import narrate
 
 __all__ = ["stats_enabled"]
@@ -29,7 +29,7 @@ def stats_enabled() -> Iterator[None]:
     """
     fd = lib.bpf_enable_stats(lib.BPF_STATS_RUN_TIME)
     if fd < 0:
-        raise raise_errno(-fd, "enabling BPF run-time statistics (BPF_ENABLE_STATS)")
+        raise libbpf_error(-fd, "enabling BPF run-time statistics (BPF_ENABLE_STATS)")
     narrate("bpf_enable_stats(BPF_STATS_RUN_TIME)", f"fd {fd}", phase="execute")
     try:
         yield

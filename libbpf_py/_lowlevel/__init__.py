@@ -12,7 +12,7 @@ going through :func:`check` or :func:`check_ptr`.
 
 from __future__ import annotations
 
-from libbpf_py._lowlevel.funnel import check, check_ptr, errno_of, raise_errno
+from libbpf_py._lowlevel.funnel import check, check_ptr, errno_of, libbpf_error
 from libbpf_py._lowlevel.loader import ffi, lib
 from libbpf_py._lowlevel.printlog import capture_program_logs, capture_warnings, update_print_level
 
@@ -24,6 +24,6 @@ __all__ = [
     "errno_of",
     "ffi",
     "lib",
-    "raise_errno",
+    "libbpf_error",
     "update_print_level",
 ]

@@ -1,4 +1,9 @@
-"""The one error funnel: every libbpf return value passes through here."""
+"""The one error funnel: every libbpf return value passes through here.
+
+Its verbs: :func:`check` and :func:`check_ptr` raise on a failed call and pass a good
+result through; :func:`errno_of` reads the errno of a returned pointer; and
+:func:`libbpf_error` builds (does not raise) the exception for an errno.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ _LIBBPF_ERRNO_START = 4000
 _FORMAT_ERRNOS = {4000, 4001, 4003, 4005}  # LIBELF, FORMAT, ENDIAN, RELOC
 
 
-def raise_errno(err: int, action: str, *, hint: str = "") -> BpfError:
-    """Build the library error for a positive errno, knowing libbpf's own numbers."""
+def libbpf_error(err: int, action: str, *, hint: str = "") -> BpfError:
+    """The library error (returned, for the caller to raise) for a positive errno that a
+    libbpf call gave while doing ``action``; knows libbpf's own numbers (4000 and up)."""
     if err >= _LIBBPF_ERRNO_START:
         buf = ffi.new("char[]", 256)
         lib.libbpf_strerror(-err, buf, 256)
@@ -29,7 +35,7 @@ def raise_errno(err: int, action: str, *, hint: str = "") -> BpfError:
 def check(ret: int, action: str, *, hint: str = "") -> int:
     """Return ``ret`` if it is not negative, else raise the error for ``-ret``."""
     if ret < 0:
-        raise raise_errno(-ret, action, hint=hint)
+        raise libbpf_error(-ret, action, hint=hint)
     return ret
 
 
@@ -51,8 +57,8 @@ def check_ptr(ptr: Any, action: str, *, hint: str = "") -> Any:
     """Return ``ptr`` if libbpf returned a valid pointer, else raise from its errno."""
     err = errno_of(ptr)
     if err:
-        raise raise_errno(err, action, hint=hint)
+        raise libbpf_error(err, action, hint=hint)
     return ptr
 
 
-__all__ = ["BpfError", "check", "check_ptr", "errno_of", "raise_errno"]
+__all__ = ["BpfError", "check", "check_ptr", "errno_of", "libbpf_error"]

@@ -12,7 +12,7 @@ import errno
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py import features
-from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
 from libbpf_py.enums import AttachType, ProgType
 from libbpf_py.errors import (
     NotFound,
@@ -98,7 +98,7 @@ class AttachBase:
         if err == errno.ENOENT and missing:
             raise NotFound(f"{what}: {missing}", errno=err)
         if err:
-            raise raise_errno(err, what, hint=hint)
+            raise libbpf_error(err, what, hint=hint)
         narrate(call, f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
         return self._link(ptr, description, usdt=usdt)
 
@@ -127,7 +127,7 @@ class AttachBase:
             if err in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ESRCH):
                 hint = (f"section {self.section!r} names no target to attach to; use the "
                         "attach method of its kind (e.g. attach_xdp(dev))")
-            raise raise_errno(err, f"attaching program {self.name!r}", hint=hint)
+            raise libbpf_error(err, f"attaching program {self.name!r}", hint=hint)
         narrate(f"bpf_program__attach({self.name!r})", f"link fd {lib.bpf_link__fd(ptr)}",
                 phase="attach")
         return self._link(ptr, f"{self.name} ({self.section})")

@@ -11,7 +11,7 @@ import errno
 import os
 from typing import Any
 
-from libbpf_py._lowlevel import check, ffi, lib, raise_errno
+from libbpf_py._lowlevel import check, ffi, lib, libbpf_error
 from libbpf_py.attach._base import AttachBase, _opts
 from libbpf_py.enums import AttachType, XdpMode
 from libbpf_py.errors import BpfError, NotSupported, ResourceBusy
@@ -152,7 +152,7 @@ class NetworkAttach(AttachBase):
                 hint = f"the hook changed: its revision is no longer {expected_revision}"
             elif -ret == errno.ENOENT and anchor is not None:
                 hint = "the program or link to place it next to is not attached there"
-            raise raise_errno(-ret, what, hint=hint)
+            raise libbpf_error(-ret, what, hint=hint)
         narrate(f"bpf_link_create({self.name!r}, {name}, {attach.name})", f"link fd {ret}",
                 phase="attach")
         return self._fd_link(ret, f"{self.name} (tcx {direction} on {name})")
@@ -176,7 +176,7 @@ class NetworkAttach(AttachBase):
                 hint = f"another netfilter program holds priority {priority} exclusively"
             elif -ret == errno.ERANGE:
                 hint = "priority must lie strictly between INT_MIN and INT_MAX"
-            raise raise_errno(-ret, what, hint=hint)
+            raise libbpf_error(-ret, what, hint=hint)
         narrate(f"bpf_link_create({self.name!r}, BPF_NETFILTER, {family} {hook}, "
                 f"priority {priority})", f"link fd {ret}", phase="attach")
         return self._fd_link(ret, f"{self.name} (netfilter {family} {hook} "
@@ -287,4 +287,4 @@ def _xdp_attach_error(err: int, what: str, ifindex: int, name: str, mode: XdpMod
     if err in (errno.EOPNOTSUPP, errno.ENOTSUP) and mode is XdpMode.NATIVE:
         return NotSupported(f"{what}: the driver of {name} has no native XDP; use mode='skb'",
                             errno=err)
-    return raise_errno(err, what)
+    return libbpf_error(err, what)

@@ -8,7 +8,7 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
-from libbpf_py._lowlevel import lib, raise_errno
+from libbpf_py._lowlevel import lib, libbpf_error
 from libbpf_py.attach._base import AttachBase
 from libbpf_py.errors import NotFound
 from libbpf_py.explain import narrate
@@ -33,7 +33,7 @@ class SocketAttach(AttachBase):
         try:
             sock.setsockopt(socket.SOL_SOCKET, lib.SO_ATTACH_BPF, fd)
         except OSError as exc:
-            raise raise_errno(exc.errno or errno.EINVAL,
+            raise libbpf_error(exc.errno or errno.EINVAL,
                               f"attaching socket filter {self.name!r} to {sock!r}") from None
         narrate(f"setsockopt(SO_ATTACH_BPF, {self.name!r})", "attached", phase="attach")
         return self._track(_SocketFilter(

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
 from libbpf_py.attach._base import AttachBase
 from libbpf_py.enums import AttachType, ProgType
 from libbpf_py.errors import NotFound
@@ -67,7 +67,7 @@ class TraceAttach(AttachBase):
         if ret < 0:
             if -ret == errno.ENOENT:
                 raise NotFound(f"{what}: {missing}", errno=-ret)
-            raise raise_errno(-ret, what)
+            raise libbpf_error(-ret, what)
         return self._fd_link(ret, f"{self.name} (raw_tracepoint {name})")
 
     def attach_trace(self) -> Link:
@@ -126,7 +126,7 @@ class TraceAttach(AttachBase):
                                           freq or period or 1_000_000, 1 if freq else 0,
                                           pid, cpu)
             if pfd < 0:
-                raise raise_errno(-pfd, f"{what}: perf_event_open")
+                raise libbpf_error(-pfd, f"{what}: perf_event_open")
         ptr = lib.bpf_program__attach_perf_event_opts(prog, pfd, ffi.NULL)
         if errno_of(ptr):
             os.close(pfd)  # libbpf owns the fd only once the link exists

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import callbacks as _callbacks  # noqa: F401 - registers the trampolines
-from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.inside import InsideC, poll_in_slices
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import MapType
@@ -94,7 +94,7 @@ class PerfBuffer(Owner):
         ptr = lib.lpy_perf_buffer_new(fd, page_count, self._handle)
         err = errno_of(ptr)
         if err:
-            raise raise_errno(err, f"creating perf buffers for map {perf_map.name!r}")
+            raise libbpf_error(err, f"creating perf buffers for map {perf_map.name!r}")
         self._pb = ptr
         self._closed = False
         narrate(f"perf_buffer__new({perf_map.name!r}, {page_count} pages)",
@@ -170,7 +170,7 @@ class PerfBuffer(Owner):
         if error is not None:
             raise error
         if ret < 0:
-            raise raise_errno(-ret, action)
+            raise libbpf_error(-ret, action)
         return self._delivered - before
 
     def poll(self, timeout: float | None = None) -> int:

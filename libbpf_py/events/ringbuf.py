@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, overload
 
 from libbpf_py._lowlevel import callbacks as _callbacks
-from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.inside import InsideC, poll_in_slices
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import MapType
@@ -304,7 +304,7 @@ class _Ring:
             rmap = ffi.new("struct lpy_ring_map *")
             ret = lib.lpy_ring_map_open(self.map.fd, self.map.max_entries, rmap)
             if ret < 0:
-                raise raise_errno(-ret, f"mapping ring buffer {self.map.name!r}")
+                raise libbpf_error(-ret, f"mapping ring buffer {self.map.name!r}")
             self.rmap = rmap
         return self.rmap
 
@@ -378,12 +378,12 @@ class RingBuffer(Owner):
             ptr = lib.lpy_ring_buffer_new(fd, ring.ctx)
             err = errno_of(ptr)
             if err:
-                raise raise_errno(err, f"creating a ring buffer reader of map {ring_map.name!r}")
+                raise libbpf_error(err, f"creating a ring buffer reader of map {ring_map.name!r}")
             self._rb = ptr
         else:
             ret = lib.lpy_ring_buffer_add(self._rb, fd, ring.ctx)
             if ret < 0:
-                raise raise_errno(-ret, f"adding map {ring_map.name!r} to a ring buffer reader")
+                raise libbpf_error(-ret, f"adding map {ring_map.name!r} to a ring buffer reader")
         self._rings.append(ring)
         narrate(f"ring_buffer__add({ring_map.name!r})", f"ring {ring.index}", phase="execute")
         return ring.index
@@ -407,7 +407,7 @@ class RingBuffer(Owner):
         if ret == _callbacks.STOP and self._current[0].failed:
             raise MemoryError(f"{action}: out of memory while copying records")
         if ret < 0:
-            raise raise_errno(-ret, action)
+            raise libbpf_error(-ret, action)
         return ret
 
     def poll(self, timeout: float | None = None) -> int:

@@ -10,7 +10,7 @@ import errno
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from libbpf_py._lowlevel import errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import LayoutError, MapFullError, PhaseError
@@ -97,7 +97,7 @@ class UserRingBuffer(Owner):
         ptr = lib.user_ring_buffer__new(fd, ffi.NULL)
         err = errno_of(ptr)
         if err:
-            raise raise_errno(err, f"opening user ring buffer {ring_map.name!r}")
+            raise libbpf_error(err, f"opening user ring buffer {ring_map.name!r}")
         self._urb = ptr
         self._closed = False
         narrate(f"user_ring_buffer__new({ring_map.name!r})", "ring mapped", phase="execute")
@@ -140,7 +140,7 @@ class UserRingBuffer(Owner):
                 raise LayoutError(f"a record of {size} bytes does not fit user ring buffer "
                                   f"{self.map.name!r} of {self.map.max_entries} bytes",
                                   errno=err)
-            raise raise_errno(err or errno.EINVAL, f"reserving {size} bytes in user ring "
+            raise libbpf_error(err or errno.EINVAL, f"reserving {size} bytes in user ring "
                               f"buffer {self.map.name!r}")
         record = UserRecord(self, ptr, size)
         self._outstanding.add(record)

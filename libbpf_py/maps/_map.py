@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple, cast
 
-from libbpf_py._lowlevel import check, errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.owner import Fd, OwnedFd, Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import (
@@ -299,7 +299,7 @@ class Map(Owner):
         hint = ""
         if err == errno.EINVAL and self.type in ARRAYS and "delet" in action:
             hint = "entries of array maps cannot be deleted; set them to zero instead"
-        return raise_errno(err, f"{action} map {name!r}", hint=hint)
+        return libbpf_error(err, f"{action} map {name!r}", hint=hint)
 
     # -- single entries (generic path) -------------------------------------------------
 
@@ -703,7 +703,7 @@ class Map(Owner):
         ptr = lib.bpf_map__attach_struct_ops(self._ptr)
         err = errno_of(ptr)
         if err:
-            raise raise_errno(err, what)
+            raise libbpf_error(err, what)
         narrate(f"bpf_map__attach_struct_ops({self.name!r})", f"link fd {lib.bpf_link__fd(ptr)}",
                 phase="attach")
         link = LibbpfLink(ptr, description=f"struct_ops {self.name}")

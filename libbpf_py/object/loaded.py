@@ -8,7 +8,7 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-from libbpf_py._lowlevel import check, errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
 from libbpf_py._lowlevel.owner import BorrowedFd, Owner
 from libbpf_py.enums import MapType
@@ -154,7 +154,7 @@ class LoadedObject(HasGlobals, Owner):
                 if err in (errno.EOPNOTSUPP, errno.ENOTSUP):
                     continue
                 if err:
-                    raise raise_errno(err, f"auto-attaching program {program.name!r} "
+                    raise libbpf_error(err, f"auto-attaching program {program.name!r} "
                                            f"(section {program.section!r})")
                 if ptr == ffi.NULL:
                     continue

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py._lowlevel import capture_program_logs, check, errno_of, ffi, lib, raise_errno
+from libbpf_py._lowlevel import capture_program_logs, check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
@@ -55,7 +55,7 @@ def open_object(
     if err:
         narrate(f"bpf_object__open_mem({obj_name!r})", f"error {err}", phase="open")
         what = source.path or obj_name
-        exc = raise_errno(err, f"libbpf could not open {what}")
+        exc = libbpf_error(err, f"libbpf could not open {what}")
         if isinstance(exc, NotFound | ObjectFormatError) or err in (22, 4001, 4003):
             reason = exc.message.split(": ", 1)[-1]
             raise ObjectFormatError(f"libbpf could not open {what}: {reason} (libbpf's own "
@@ -215,7 +215,7 @@ def _load_error(err: int, name: str, logs: dict[str, list[str]]) -> BpfError:
         # libbpf stops at the first program that fails, so the last log is the culprit.
         program, log = list(logs.items())[-1]
         return VerifierError(program, log, errno=err)
-    return raise_errno(err, f"loading BPF object {name!r}")
+    return libbpf_error(err, f"loading BPF object {name!r}")
 
 
 class _OpenChild:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
-from libbpf_py._lowlevel import check, ffi, lib, raise_errno
+from libbpf_py._lowlevel import check, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.fastcall import FAST_MAX, HEADROOM, bind_result_type, install_test_run
 from libbpf_py._lowlevel.fastcall import test_run_packet as _run_packet
 from libbpf_py._lowlevel.handle import c_string
@@ -151,7 +151,7 @@ class Program(AttachMixin, Owner):
         fd = lib.bpf_prog_get_fd_by_id(prog_id)
         if fd < 0:
             hint = "no program has this id (it was unloaded?)" if -fd == errno.ENOENT else ""
-            raise raise_errno(-fd, f"opening program id {prog_id}", hint=hint)
+            raise libbpf_error(-fd, f"opening program id {prog_id}", hint=hint)
         return cls._standalone(fd)
 
     @classmethod
@@ -161,7 +161,7 @@ class Program(AttachMixin, Owner):
         if fd < 0:
             if -fd == errno.ENOENT:
                 raise NotFound(f"nothing is pinned at {os.fspath(path)}", errno=-fd)
-            raise raise_errno(-fd, f"opening the pin {os.fspath(path)}")
+            raise libbpf_error(-fd, f"opening the pin {os.fspath(path)}")
         return cls._standalone(fd)
 
     def __repr__(self) -> str:
@@ -288,7 +288,7 @@ class Program(AttachMixin, Owner):
                     raise NotSupported(f"reading BPF stream {stream_id} of {self.name!r}: this "
                                        "kernel has no BPF streams (BPF_PROG_STREAM_READ_BY_FD, "
                                        "Linux 6.17+)", errno=-ret)
-                raise raise_errno(-ret, f"reading BPF stream {stream_id} of {self.name!r}")
+                raise libbpf_error(-ret, f"reading BPF stream {stream_id} of {self.name!r}")
             if ret == 0:
                 return bytes(out)
             out += ffi.buffer(buf, ret)
@@ -440,7 +440,7 @@ class Program(AttachMixin, Owner):
                 return LayoutError(f"{what}: the kernel refused this context ({len(ctx)} "
                                    "bytes); only some fields may be set for each kind",
                                    errno=err)
-        return raise_errno(err, what)
+        return libbpf_error(err, what)
 
 
 def _fast_run_failed(program: Program, err: int, data: bytes) -> NoReturn:
