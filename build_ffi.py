@@ -51,7 +51,8 @@ def vendored_paths() -> tuple[list[str], list[str], list[str]]:
     if not built and not fetched:
         raise SystemExit(
             "libbpf_py: the pinned libbpf is not fetched; run 'vendor/fetch.sh' as root "
-            "first (or set LIBBPF_PY_TARBALL=/path/to/libbpf_X.orig.tar.gz)")
+            "first (or set LIBBPF_PY_TARBALL=/path/to/libbpf_X.orig.tar.gz)"
+        )
     subprocess.run([str(VENDOR / "build.sh")], check=True)
     include = [str(build / "src" / "include" / "uapi"), str(build / "usr" / "include")]
     return include, [str(build / "usr" / "lib64" / "libbpf.a")], ["elf", "z"]
@@ -60,16 +61,21 @@ def vendored_paths() -> tuple[list[str], list[str], list[str]]:
 def system_paths(pinned: str) -> tuple[list[str], list[str], list[str]]:
     """Use the system libbpf through pkg-config, refusing one older than the pin."""
     try:
-        version = subprocess.run(["pkg-config", "--modversion", "libbpf"], check=True,
-                                 capture_output=True, text=True).stdout.strip()
+        version = subprocess.run(
+            ["pkg-config", "--modversion", "libbpf"], check=True, capture_output=True, text=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         raise SystemExit(
-            "libbpf_py: LIBBPF_PY_SYSTEM_LIBBPF=1 but pkg-config finds no libbpf") from None
+            "libbpf_py: LIBBPF_PY_SYSTEM_LIBBPF=1 but pkg-config finds no libbpf"
+        ) from None
     if _version_tuple(version) < _version_tuple(pinned):
-        raise SystemExit(f"libbpf_py: the system libbpf is {version}, older than the pinned "
-                         f"{pinned}; unset LIBBPF_PY_SYSTEM_LIBBPF to use the vendored one")
-    cflags = subprocess.run(["pkg-config", "--cflags-only-I", "libbpf"], check=True,
-                            capture_output=True, text=True).stdout.split()
+        raise SystemExit(
+            f"libbpf_py: the system libbpf is {version}, older than the pinned "
+            f"{pinned}; unset LIBBPF_PY_SYSTEM_LIBBPF to use the vendored one"
+        )
+    cflags = subprocess.run(
+        ["pkg-config", "--cflags-only-I", "libbpf"], check=True, capture_output=True, text=True
+    ).stdout.split()
     return [f[2:] for f in cflags], [], ["bpf", "elf", "z"]
 
 
@@ -100,8 +106,7 @@ _DEFINE = re.compile(r"#\s*define\s+(\w+)\s+\S")
 
 def cdef_text(path: Path) -> str:
     """The declarations of one cdef file, with the shared headers it names inlined."""
-    return _SHARED_INCLUDE.sub(lambda m: _shared_declarations(CSRC / m.group(1)),
-                               path.read_text())
+    return _SHARED_INCLUDE.sub(lambda m: _shared_declarations(CSRC / m.group(1)), path.read_text())
 
 
 def _shared_declarations(header: Path) -> str:
@@ -124,29 +129,33 @@ def make_ffi() -> FFI:
     else:
         include_dirs, extra_objects, libraries = vendored_paths()
     copy_package_data(include_dirs)
-    package_version = re.search(r'^version = "([^"]+)"',
-                                (ROOT / "pyproject.toml").read_text(), re.M)
+    package_version = re.search(
+        r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M
+    )
     assert package_version is not None
 
     ffi = FFI()
     for name in CDEF_FILES:
         ffi.cdef(cdef_text(CDEF_DIR / name))
     ffi.cdef("const char *lpy_package_version(void);\nconst char *lpy_pinned_libbpf(void);")
-    source = "\n".join([
-        "#include <elf.h>",
-        "#include <sched.h>",
-        "#include <sys/socket.h>",
-        "#include <linux/bpf.h>",
-        "#include <linux/if_ether.h>",
-        "#include <linux/netfilter.h>",
-        "#include <linux/perf_event.h>",
-        "#include <bpf/bpf.h>",
-        "#include <bpf/btf.h>",
-        "#include <bpf/libbpf.h>",
-        f'static const char *lpy_package_version(void) {{ return "{package_version.group(1)}"; }}',
-        f'static const char *lpy_pinned_libbpf(void) {{ return "{pinned}"; }}',
-        *(path.read_text() for path in C_SOURCES),
-    ])
+    source = "\n".join(
+        [
+            "#include <elf.h>",
+            "#include <sched.h>",
+            "#include <sys/socket.h>",
+            "#include <linux/bpf.h>",
+            "#include <linux/if_ether.h>",
+            "#include <linux/netfilter.h>",
+            "#include <linux/perf_event.h>",
+            "#include <bpf/bpf.h>",
+            "#include <bpf/btf.h>",
+            "#include <bpf/libbpf.h>",
+            "static const char *lpy_package_version(void) "
+            f'{{ return "{package_version.group(1)}"; }}',
+            f'static const char *lpy_pinned_libbpf(void) {{ return "{pinned}"; }}',
+            *(path.read_text() for path in C_SOURCES),
+        ]
+    )
     extra_compile_args = ["-O2", "-Wno-unused-function"]
     extra_link_args: list[str] = []
     sanitize = os.environ.get("LIBBPF_PY_SANITIZE")

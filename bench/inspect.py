@@ -72,8 +72,9 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def paired(a: Callable[[], object], b: Callable[[], object],
-           repeat: int) -> tuple[float, float, float]:
+def paired(
+    a: Callable[[], object], b: Callable[[], object], repeat: int
+) -> tuple[float, float, float]:
     """Time ``a`` and ``b`` back to back ``repeat`` times (after a warm-up), so that load
     from other processes hits both alike; medians of a, b (ms) and of the ratios b/a."""
     a()
@@ -109,25 +110,35 @@ def main() -> int:
     bpftool = shutil.which("bpftool")
     with tempfile.TemporaryDirectory() as tmp:
         objects = args.objects or compile_corpus(Path(tmp))
-        print(f"{'object':24} {'bytes':>7} {'walk ms':>8} {'inspect ms':>10} {'ratio':>6} "
-              f"{'+insns ms':>9} {'bpftool ms':>10}")
+        print(
+            f"{'object':24} {'bytes':>7} {'walk ms':>8} {'inspect ms':>10} {'ratio':>6} "
+            f"{'+insns ms':>9} {'bpftool ms':>10}"
+        )
         ratios = []
         for path in objects:
             data = path.read_bytes()
-            walk, full, ratio = paired(lambda d=data: bare_walk(d),
-                                       lambda d=data: full_inspection(d), args.repeat)
+            walk, full, ratio = paired(
+                lambda d=data: bare_walk(d), lambda d=data: full_inspection(d), args.repeat
+            )
             insns = best_of(lambda d=data: with_instructions(d), max(3, args.repeat // 3))
             tool = float("nan")
             if bpftool:
-                tool = best_of(lambda p=path: subprocess.run(
-                    [bpftool, "btf", "dump", "file", str(p)], capture_output=True,
-                    check=True), max(3, args.repeat // 5))
+                tool = best_of(
+                    lambda p=path: subprocess.run(
+                        [bpftool, "btf", "dump", "file", str(p)], capture_output=True, check=True
+                    ),
+                    max(3, args.repeat // 5),
+                )
             ratios.append(ratio)
             name = path.name.removesuffix(".bpf.o")
-            print(f"{name:24} {len(data):7} {walk:8.3f} {full:10.3f} {ratio:6.2f} "
-                  f"{insns:9.3f} {tool:10.3f}")
-        print(f"ratio inspect/walk: median {statistics.median(ratios):.2f}, "
-              f"max {max(ratios):.2f} (target <= 5)")
+            print(
+                f"{name:24} {len(data):7} {walk:8.3f} {full:10.3f} {ratio:6.2f} "
+                f"{insns:9.3f} {tool:10.3f}"
+            )
+        print(
+            f"ratio inspect/walk: median {statistics.median(ratios):.2f}, "
+            f"max {max(ratios):.2f} (target <= 5)"
+        )
         return 0 if max(ratios) <= 5 else 1
 
 

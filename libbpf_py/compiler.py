@@ -32,8 +32,14 @@ BTF_ENV = "LIBBPF_PY_BTF"
 
 BASE_CFLAGS = ("-g", "-O2", "-target", "bpf", "-mcpu=v3")
 _CLANG_NAMES = ("clang-19", "clang-20", "clang-21", "clang-18", "clang-17", "clang-16", "clang")
-_ARCH = {"x86_64": "x86", "aarch64": "arm64", "s390x": "s390", "ppc64le": "powerpc",
-         "riscv64": "riscv", "loongarch64": "loongarch"}
+_ARCH = {
+    "x86_64": "x86",
+    "aarch64": "arm64",
+    "s390x": "s390",
+    "ppc64le": "powerpc",
+    "riscv64": "riscv",
+    "loongarch64": "loongarch",
+}
 
 
 def include_dir() -> Path:
@@ -49,8 +55,10 @@ def find_clang(clang: str | None = None) -> str:
             found = shutil.which(name)
             if found:
                 return found
-    raise NotFound(f"no clang found (tried {', '.join(c for c in candidates if c)}): install "
-                   "clang (Debian: apt-get install clang-19) or pass clang=")
+    raise NotFound(
+        f"no clang found (tried {', '.join(c for c in candidates if c)}): install "
+        "clang (Debian: apt-get install clang-19) or pass clang="
+    )
 
 
 def _source_of(source: str | os.PathLike[str]) -> tuple[str, Path | None]:
@@ -75,15 +83,20 @@ def resolve_btf(btf: str | os.PathLike[str] | None = None) -> Path:
     """
     if btf is None:
         btf = os.environ.get(BTF_ENV) or "running"
-    if isinstance(btf, str) and (btf == "running" or _looks_like_version(btf)) \
-            and not os.path.exists(btf):
+    if (
+        isinstance(btf, str)
+        and (btf == "running" or _looks_like_version(btf))
+        and not os.path.exists(btf)
+    ):
         from libbpf_py.kernels import fetch_kernel_btf
 
         return fetch_kernel_btf(btf)
     path = Path(btf)
     if not path.is_file():
-        raise NotFound(f"no BTF file at {path}: pass a BTF or vmlinux file, \"running\", or a "
-                       "Debian kernel version such as \"6.12\"")
+        raise NotFound(
+            f'no BTF file at {path}: pass a BTF or vmlinux file, "running", or a '
+            'Debian kernel version such as "6.12"'
+        )
     return path
 
 
@@ -144,17 +157,22 @@ def compile(
         partial = Path(tmp) / "out.o"
         depfile = Path(tmp) / "out.d"
         command = [compiler, *flags, "-c", str(src_file), "-o", str(partial)]
-        proc = subprocess.run([*command, "-MD", "-MF", str(depfile)], capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [*command, "-MD", "-MF", str(depfile)], capture_output=True, text=True
+        )
         if proc.returncode != 0:
-            raise CompileError(f"clang failed to compile {src_file}", diagnostics=proc.stderr,
-                               command=command)
+            raise CompileError(
+                f"clang failed to compile {src_file}", diagnostics=proc.stderr, command=command
+            )
         _copy_into_place(partial, cached)
         _record_inputs(cached, depfile, skip={src_file})
     if out != cached:
         _copy_into_place(cached, out)
-    narrate(" ".join(command[:1] + list(BASE_CFLAGS) + ["...", str(src_file)]), f"wrote {out}",
-            phase="source")
+    narrate(
+        " ".join(command[:1] + list(BASE_CFLAGS) + ["...", str(src_file)]),
+        f"wrote {out}",
+        phase="source",
+    )
     return out
 
 
@@ -175,8 +193,11 @@ def _record_inputs(cached: Path, depfile: Path, skip: set[Path]) -> None:
     # generated vmlinux.h is left out, its folder (in the flags) is named by its BTF.
     text = depfile.read_text().replace("\\\n", " ")
     names = text.partition(":")[2].split()
-    inputs = {name: _digest(name) for name in names
-              if Path(name) not in skip and Path(name).name != "vmlinux.h"}
+    inputs = {
+        name: _digest(name)
+        for name in names
+        if Path(name) not in skip and Path(name).name != "vmlinux.h"
+    }
     tmp = _inputs_file(cached).with_suffix(".tmp")
     tmp.write_text(json.dumps(inputs, sort_keys=True))
     os.replace(tmp, _inputs_file(cached))

@@ -33,13 +33,16 @@ class _KernelEnum(enum.IntEnum):
                 return cls(value)
             except ValueError:
                 raise ValueError(f"unknown {cls.__name__} value {value}") from None
-        raise TypeError(f"{cls.__name__} expects a member, an int or a name, "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"{cls.__name__} expects a member, an int or a name, not {type(value).__name__}"
+        )
 
     @property
     def label(self) -> str:
         """The lower-case name, as bpftool prints it."""
         return self.name.lower()
+
+
 class ProgType(_KernelEnum):
     """A BPF program type (``enum bpf_prog_type``)."""
 

@@ -111,8 +111,9 @@ class ObjectFormatError(BpfError, ValueError):
     ) -> None:
         where = ""
         if section is not None:
-            where = f" (section {section}" + (f", offset {offset:#x})" if offset is not None
-                                              else ")")
+            where = f" (section {section}" + (
+                f", offset {offset:#x})" if offset is not None else ")"
+            )
         elif offset is not None:
             where = f" (offset {offset:#x})"
         super().__init__(message + where, errno=errno)
@@ -140,8 +141,11 @@ class VerifierError(BpfError):
         self.program = program
         self.log = list(log)
         tail = "\n".join(self.log[-20:]) if self.log else "(the kernel gave no log)"
-        more = (f"\n... ({len(self.log) - 20} earlier lines in VerifierError.log)"
-                if len(self.log) > 20 else "")
+        more = (
+            f"\n... ({len(self.log) - 20} earlier lines in VerifierError.log)"
+            if len(self.log) > 20
+            else ""
+        )
         super().__init__(
             f"the verifier rejected program {program!r}"
             + (f" ({os.strerror(errno)})" if errno else "")
@@ -172,10 +176,14 @@ def _has_admin_capabilities() -> bool:
 def missing_capability_hint() -> str:
     """Say which capability is missing, or that the kernel itself refuses."""
     if _has_admin_capabilities():
-        return ("this process has CAP_BPF/CAP_SYS_ADMIN, so the kernel itself refuses this "
-                "program or attach kind (lockdown, a sysctl, or an LSM)")
-    return ("this process lacks CAP_BPF (and CAP_SYS_ADMIN/CAP_NET_ADMIN/CAP_PERFMON for "
-            "some program kinds): run it as root, with its capabilities")
+        return (
+            "this process has CAP_BPF/CAP_SYS_ADMIN, so the kernel itself refuses this "
+            "program or attach kind (lockdown, a sysctl, or an LSM)"
+        )
+    return (
+        "this process lacks CAP_BPF (and CAP_SYS_ADMIN/CAP_NET_ADMIN/CAP_PERFMON for "
+        "some program kinds): run it as root, with its capabilities"
+    )
 
 
 def error_from_errno(err: int, action: str, *, hint: str = "") -> BpfError:
@@ -187,8 +195,11 @@ def error_from_errno(err: int, action: str, *, hint: str = "") -> BpfError:
     if err in (_errno.ENOENT, _errno.ENODEV, _errno.ENXIO, _errno.ESRCH):
         return NotFound(text, errno=err)
     if err == _ENOTSUPP:
-        return NotSupported(f"{action}: the kernel does not support this operation here"
-                            + (f"; {hint}" if hint else ""), errno=err)
+        return NotSupported(
+            f"{action}: the kernel does not support this operation here"
+            + (f"; {hint}" if hint else ""),
+            errno=err,
+        )
     if err in (_errno.EOPNOTSUPP, _errno.ENOTSUP, _errno.ENOSYS, _errno.EPROTONOSUPPORT):
         return NotSupported(text, errno=err)
     if err in (_errno.EBUSY, _errno.EEXIST):

@@ -69,9 +69,11 @@ def check(feature: str) -> str | None:
     """
     kind, _, rest = feature.partition(":")
     if not rest:
-        raise ValueError(f"feature {feature!r} has no ':'; use e.g. 'prog_type:xdp', "
-                         "'map_type:hash', 'helper:xdp:bpf_redirect', 'attach:kprobe', "
-                         "'kconfig:CONFIG_BPF'")
+        raise ValueError(
+            f"feature {feature!r} has no ':'; use e.g. 'prog_type:xdp', "
+            "'map_type:hash', 'helper:xdp:bpf_redirect', 'attach:kprobe', "
+            "'kconfig:CONFIG_BPF'"
+        )
     if kind == "prog_type":
         return _prog_type(ProgType.coerce(rest))
     if kind == "map_type":
@@ -92,8 +94,10 @@ def check(feature: str) -> str | None:
         if rest.lower() not in _COMMAND_PROBES:
             raise ValueError(f"unknown bpf() command {rest!r}; one of: {', '.join(COMMANDS)}")
         return _cached_command(rest.lower())
-    raise ValueError(f"unknown feature kind {kind!r} in {feature!r}; one of: prog_type, "
-                     "map_type, helper, attach, iter, command, kconfig")
+    raise ValueError(
+        f"unknown feature kind {kind!r} in {feature!r}; one of: prog_type, "
+        "map_type, helper, attach, iter, command, kconfig"
+    )
 
 
 def require(feature: str) -> None:
@@ -132,12 +136,20 @@ def has_kconfig(option: str) -> bool:
 
 def clear_cache() -> None:
     """Forget every probe result (e.g. after loading a kernel module)."""
-    for fn in (_prog_type, _map_type, _helper, _cached_attach, _iter_target,
-               _cached_command, kconfig):
+    for fn in (
+        _prog_type,
+        _map_type,
+        _helper,
+        _cached_attach,
+        _iter_target,
+        _cached_command,
+        kconfig,
+    ):
         fn.cache_clear()
 
 
 # --- program and map types, helpers ------------------------------------------------
+
 
 def _lib() -> tuple[Any, Any]:
     from libbpf_py._lowlevel import ffi, lib
@@ -176,12 +188,16 @@ def _btf_id(name: str, attach_type: AttachType) -> int:
     return int(lib.libbpf_find_vmlinux_btf_id(name.encode(), attach_type))
 
 
-def _load_min(prog_type: ProgType, attach: AttachType | int = 0, btf_id: int = 0,
-              retval: int = 0, attach_prog_fd: int = 0) -> int:
+def _load_min(
+    prog_type: ProgType,
+    attach: AttachType | int = 0,
+    btf_id: int = 0,
+    retval: int = 0,
+    attach_prog_fd: int = 0,
+) -> int:
     """Load ``r0 = retval; exit``; return its fd or -errno."""
     _, lib = _lib()
-    return int(lib.lpy_prog_load_min(prog_type, attach, btf_id,
-                                     attach_prog_fd, retval))
+    return int(lib.lpy_prog_load_min(prog_type, attach, btf_id, attach_prog_fd, retval))
 
 
 # Program types whose loads need an attach target: the probe names one.
@@ -203,8 +219,10 @@ def _prog_type(prog_type: ProgType) -> str | None:
         name, attach = _TARGETS[prog_type]
         btf_id = _btf_id(name, attach)
         if btf_id < 0:
-            return (f"{prog_type.label} programs: the kernel's BTF has no {name} to attach "
-                    f"to ({_strerror(-btf_id)})")
+            return (
+                f"{prog_type.label} programs: the kernel's BTF has no {name} to attach "
+                f"to ({_strerror(-btf_id)})"
+            )
     fd = _load_min(prog_type, attach, btf_id)
     if fd >= 0:
         os.close(fd)
@@ -243,6 +261,7 @@ def _helper(prog_type: ProgType, helper: str) -> str | None:
 
 # --- kernel config -----------------------------------------------------------------
 
+
 @functools.cache
 def kconfig() -> dict[str, str]:
     """The running kernel's build config (``CONFIG_X`` → ``y``/``m``/value), if readable.
@@ -270,8 +289,10 @@ def _kconfig_reason(option: str) -> str | None:
     option = option if option.startswith("CONFIG_") else f"CONFIG_{option}"
     config = kconfig()
     if not config:
-        return (f"cannot tell whether {option} is set: the kernel config is not readable "
-                f"(no /proc/config.gz, no /boot/config-{os.uname().release})")
+        return (
+            f"cannot tell whether {option} is set: the kernel config is not readable "
+            f"(no /proc/config.gz, no /boot/config-{os.uname().release})"
+        )
     value = config.get(option)
     if value in ("y", "m"):
         return None
@@ -284,6 +305,7 @@ def _kconfig_note(*options: str) -> str:
 
 
 # --- attach kinds ------------------------------------------------------------------
+
 
 def _tracefs() -> Path | None:
     for path in _TRACEFS:
@@ -310,8 +332,15 @@ def _close(fd: int) -> None:
         os.close(fd)
 
 
-def _with_prog(prog_type: ProgType, attach: AttachType | int, try_attach: Callable[[int], int],
-               *, target: str = "", retval: int = 0, what: str) -> str | None:
+def _with_prog(
+    prog_type: ProgType,
+    attach: AttachType | int,
+    try_attach: Callable[[int], int],
+    *,
+    target: str = "",
+    retval: int = 0,
+    what: str,
+) -> str | None:
     """Load a minimal program and hand its fd to ``try_attach`` (returns fd or -errno)."""
     btf_id = 0
     if target:
@@ -344,13 +373,14 @@ def _probe_kprobe() -> str | None:
     tracefs = _tracefs()
     legacy = tracefs is not None and Path(tracefs, "kprobe_events").exists()
     if pmu is None and not legacy:
-        return ("this kernel has no kprobes: no kprobe PMU in /sys/bus/event_source/devices "
-                "and no kprobe_events in tracefs" + _kconfig_note("CONFIG_KPROBES",
-                                                                  "CONFIG_KPROBE_EVENTS"))
+        return (
+            "this kernel has no kprobes: no kprobe PMU in /sys/bus/event_source/devices "
+            "and no kprobe_events in tracefs"
+            + _kconfig_note("CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS")
+        )
     if pmu is not None:
         name = ffi.new("char[]", _PROBE_FUNC.encode())
-        fd = int(lib.lpy_perf_event_open(
-            pmu, 0, int(ffi.cast("uintptr_t", name)), 0, 1, 0, -1, 0))
+        fd = int(lib.lpy_perf_event_open(pmu, 0, int(ffi.cast("uintptr_t", name)), 0, 1, 0, -1, 0))
         if fd < 0:
             return f"opening a kprobe on {_PROBE_FUNC} failed: {_refusal(-fd)}"
         os.close(fd)
@@ -365,8 +395,9 @@ def _probe_kprobe_multi() -> str | None:
         syms = ffi.new("const char *[]", [name])
         return int(lib.lpy_link_create_kprobe_multi(prog, syms, 1, 0))
 
-    reason = _with_prog(ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI, attach,
-                        what="kprobe_multi (Linux 5.18+)")
+    reason = _with_prog(
+        ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI, attach, what="kprobe_multi (Linux 5.18+)"
+    )
     return reason + _kconfig_note("CONFIG_FPROBE", "CONFIG_KPROBES") if reason else None
 
 
@@ -378,8 +409,10 @@ def _entry_offset(path: str) -> int:
         elf = ELFFile(f)
         entry = elf.header.e_entry
         for seg in elf.iter_segments():
-            if seg["p_type"] == "PT_LOAD" and seg["p_vaddr"] <= entry < \
-                    seg["p_vaddr"] + seg["p_filesz"]:
+            if (
+                seg["p_type"] == "PT_LOAD"
+                and seg["p_vaddr"] <= entry < seg["p_vaddr"] + seg["p_filesz"]
+            ):
                 return int(entry - seg["p_vaddr"] + seg["p_offset"])
     raise ValueError(f"{path}: entry point outside every loadable segment")
 
@@ -390,15 +423,19 @@ def _probe_uprobe() -> str | None:
     tracefs = _tracefs()
     legacy = tracefs is not None and Path(tracefs, "uprobe_events").exists()
     if pmu is None and not legacy:
-        return ("this kernel has no uprobes: no uprobe PMU in /sys/bus/event_source/devices "
-                "and no uprobe_events in tracefs" + _kconfig_note("CONFIG_UPROBE_EVENTS"))
+        return (
+            "this kernel has no uprobes: no uprobe PMU in /sys/bus/event_source/devices "
+            "and no uprobe_events in tracefs" + _kconfig_note("CONFIG_UPROBE_EVENTS")
+        )
     if pmu is not None:
         exe = os.path.realpath(sys.executable)
         path = ffi.new("char[]", os.fsencode(exe))
         # An uprobe on this process's entry point, which never runs again; never enabled.
-        fd = int(lib.lpy_perf_event_open(
-            pmu, 0, int(ffi.cast("uintptr_t", path)), _entry_offset(exe), 1, 0,
-            os.getpid(), -1))
+        fd = int(
+            lib.lpy_perf_event_open(
+                pmu, 0, int(ffi.cast("uintptr_t", path)), _entry_offset(exe), 1, 0, os.getpid(), -1
+            )
+        )
         if fd < 0:
             return f"opening a uprobe on {exe} failed: {_refusal(-fd)}"
         os.close(fd)
@@ -411,11 +448,13 @@ def _probe_uprobe_multi() -> str | None:
 
     def attach(prog: int) -> int:
         offsets = ffi.new("unsigned long[]", [_entry_offset(exe)])
-        return int(lib.lpy_link_create_uprobe_multi(
-            prog, os.fsencode(exe), offsets, 1, 0, os.getpid()))
+        return int(
+            lib.lpy_link_create_uprobe_multi(prog, os.fsencode(exe), offsets, 1, 0, os.getpid())
+        )
 
-    return _with_prog(ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI, attach,
-                      what="uprobe_multi (Linux 6.6+)")
+    return _with_prog(
+        ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI, attach, what="uprobe_multi (Linux 6.6+)"
+    )
 
 
 def _probe_tracepoint() -> str | None:
@@ -426,8 +465,9 @@ def _probe_tracepoint() -> str | None:
     try:
         tp_id = int(Path(tracefs, "events/syscalls/sys_enter_getpid/id").read_text())
     except (OSError, ValueError):
-        return (f"tracepoint syscalls/sys_enter_getpid is not in {tracefs}/events"
-                + _kconfig_note("CONFIG_FTRACE_SYSCALLS"))
+        return f"tracepoint syscalls/sys_enter_getpid is not in {tracefs}/events" + _kconfig_note(
+            "CONFIG_FTRACE_SYSCALLS"
+        )
     fd = int(lib.lpy_perf_event_open(lib.PERF_TYPE_TRACEPOINT, tp_id, 0, 0, 1, 0, -1, 0))
     if fd < 0:
         return f"opening tracepoint syscalls/sys_enter_getpid failed: {_refusal(-fd)}"
@@ -437,18 +477,26 @@ def _probe_tracepoint() -> str | None:
 
 def _probe_raw_tracepoint() -> str | None:
     _, lib = _lib()
-    return _with_prog(ProgType.RAW_TRACEPOINT, 0,
-                      lambda prog: int(lib.bpf_raw_tracepoint_open(b"sys_enter", prog)),
-                      what="raw_tracepoint")
+    return _with_prog(
+        ProgType.RAW_TRACEPOINT,
+        0,
+        lambda prog: int(lib.bpf_raw_tracepoint_open(b"sys_enter", prog)),
+        what="raw_tracepoint",
+    )
 
 
 def _tracing(attach: AttachType, target: str, what: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         ffi, lib = _lib()
         prog_type = ProgType.LSM if attach is AttachType.LSM_MAC else ProgType.TRACING
-        return _with_prog(prog_type, attach, lambda prog: int(
-            lib.bpf_link_create(prog, 0, attach, ffi.NULL)),
-            target=target, what=what)
+        return _with_prog(
+            prog_type,
+            attach,
+            lambda prog: int(lib.bpf_link_create(prog, 0, attach, ffi.NULL)),
+            target=target,
+            what=what,
+        )
+
     return probe
 
 
@@ -494,8 +542,11 @@ def _probe_freplace() -> str | None:
 
 def _probe_perf_event() -> str | None:
     _, lib = _lib()
-    fd = int(lib.lpy_perf_event_open(lib.PERF_TYPE_SOFTWARE, lib.PERF_COUNT_SW_CPU_CLOCK,
-                                     0, 0, 1000, 1, 0, -1))
+    fd = int(
+        lib.lpy_perf_event_open(
+            lib.PERF_TYPE_SOFTWARE, lib.PERF_COUNT_SW_CPU_CLOCK, 0, 0, 1000, 1, 0, -1
+        )
+    )
     if fd < 0:
         return f"opening a cpu-clock perf event failed: {_refusal(-fd)}"
     os.close(fd)
@@ -505,22 +556,34 @@ def _probe_perf_event() -> str | None:
 def _ordered(attach: AttachType, what: str, *options: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         _, lib = _lib()
-        reason = _with_prog(ProgType.SCHED_CLS, attach, lambda prog: int(
-            lib.lpy_link_create_ordered(prog, _NO_SUCH_IFINDEX, attach, 0, 0, 0, 0)),
-            what=what)
+        reason = _with_prog(
+            ProgType.SCHED_CLS,
+            attach,
+            lambda prog: int(
+                lib.lpy_link_create_ordered(prog, _NO_SUCH_IFINDEX, attach, 0, 0, 0, 0)
+            ),
+            what=what,
+        )
         # A missing interface (ENODEV) means the kernel knows the attach kind.
         if reason is None or "ENODEV" in reason:
             return None
         return reason + _kconfig_note(*options)
+
     return probe
 
 
 def _probe_netfilter() -> str | None:
     _, lib = _lib()
     # Accepts every packet, attached for the blink of the probe.
-    return _with_prog(ProgType.NETFILTER, AttachType.NETFILTER, lambda prog: int(
-        lib.lpy_link_create_netfilter(prog, lib.NFPROTO_IPV4, lib.NF_INET_LOCAL_IN, -128, 0)),
-        retval=lib.NF_ACCEPT, what="netfilter (Linux 6.4+)")
+    return _with_prog(
+        ProgType.NETFILTER,
+        AttachType.NETFILTER,
+        lambda prog: int(
+            lib.lpy_link_create_netfilter(prog, lib.NFPROTO_IPV4, lib.NF_INET_LOCAL_IN, -128, 0)
+        ),
+        retval=lib.NF_ACCEPT,
+        what="netfilter (Linux 6.4+)",
+    )
 
 
 def _probe_cgroup() -> str | None:
@@ -540,9 +603,14 @@ def _probe_sockmap() -> str | None:
     if sockmap < 0:
         return f"sockmap: creating a sockmap failed: {_refusal(-sockmap)}"
     try:
-        reason = _with_prog(ProgType.SK_MSG, AttachType.SK_MSG_VERDICT, lambda prog: int(
-            lib.bpf_link_create(prog, sockmap, AttachType.SK_MSG_VERDICT, ffi.NULL)),
-            what="sockmap links (Linux 6.10+)")
+        reason = _with_prog(
+            ProgType.SK_MSG,
+            AttachType.SK_MSG_VERDICT,
+            lambda prog: int(
+                lib.bpf_link_create(prog, sockmap, AttachType.SK_MSG_VERDICT, ffi.NULL)
+            ),
+            what="sockmap links (Linux 6.10+)",
+        )
     finally:
         os.close(sockmap)
     return reason
@@ -555,6 +623,7 @@ def _needs(*features: str) -> Callable[[], str | None]:
             if reason:
                 return reason
         return None
+
     return probe
 
 
@@ -599,6 +668,7 @@ def _cached_attach(kind: str) -> str | None:
 
 # --- bpf() commands ----------------------------------------------------------------
 
+
 def _probe_prog_stream_read() -> str | None:
     ffi, lib = _lib()
     prog = _load_min(ProgType.SOCKET_FILTER)
@@ -612,8 +682,10 @@ def _probe_prog_stream_read() -> str | None:
     if ret >= 0:
         return None
     # An unknown command is EINVAL: the kernel predates BPF streams.
-    return ("BPF streams: the kernel does not know BPF_PROG_STREAM_READ_BY_FD (Linux "
-            f"6.17+): {_refusal(-ret)}")
+    return (
+        "BPF streams: the kernel does not know BPF_PROG_STREAM_READ_BY_FD (Linux "
+        f"6.17+): {_refusal(-ret)}"
+    )
 
 
 _COMMAND_PROBES: dict[str, Callable[[], str | None]] = {

@@ -36,8 +36,20 @@ from libbpf_py.query import (
 if TYPE_CHECKING:
     from libbpf_py.link import Link
 
-__all__ = ["BtfEntry", "BtfInfo", "LinkEntry", "MapEntry", "NetAttachment", "ProgramEntry",
-           "btf_objects", "links", "maps", "net", "pinned", "programs"]
+__all__ = [
+    "BtfEntry",
+    "BtfInfo",
+    "LinkEntry",
+    "MapEntry",
+    "NetAttachment",
+    "ProgramEntry",
+    "btf_objects",
+    "links",
+    "maps",
+    "net",
+    "pinned",
+    "programs",
+]
 
 _I = TypeVar("_I")
 _NAME_LEN = 15  # the kernel keeps this many characters of a program's or map's name
@@ -117,8 +129,12 @@ class MapEntry(_Entry[MapInfo]):
 class LinkEntry(_Entry[LinkInfo]):
     """A BPF link the kernel holds, by id; :meth:`info` gives its :class:`LinkInfo`."""
 
-    _kind = _Kind("link", "bpf_link_get_next_id", "bpf_link_get_fd_by_id",
-                  lambda fd, what: link_info(fd, f"link {what}"))
+    _kind = _Kind(
+        "link",
+        "bpf_link_get_next_id",
+        "bpf_link_get_fd_by_id",
+        lambda fd, what: link_info(fd, f"link {what}"),
+    )
 
     def open(self) -> Link:
         """A :class:`~libbpf_py.Link` handle of this link (to detach, update or pin it)."""
@@ -179,8 +195,10 @@ def btf_objects() -> Iterator[BtfEntry]:
 
 # What /proc/self/fd/N names the file of each kind (links were "bpf-link" once).
 _PIN_KINDS: dict[str, type[ProgramEntry | MapEntry | LinkEntry]] = {
-    "anon_inode:bpf-prog": ProgramEntry, "anon_inode:bpf-map": MapEntry,
-    "anon_inode:bpf_link": LinkEntry, "anon_inode:bpf-link": LinkEntry,
+    "anon_inode:bpf-prog": ProgramEntry,
+    "anon_inode:bpf-map": MapEntry,
+    "anon_inode:bpf_link": LinkEntry,
+    "anon_inode:bpf-link": LinkEntry,
 }
 
 
@@ -233,14 +251,28 @@ def net(dev: str | int | None = None) -> list[NetAttachment]:
     for name, index in devices:
         holder = xdp_holder(index)
         if holder.program_id:
-            out.append(NetAttachment(name, index, "xdp", "ingress", holder.program_id,
-                                     holder.link_id, holder.mode))
+            out.append(
+                NetAttachment(
+                    name, index, "xdp", "ingress", holder.program_id, holder.link_id, holder.mode
+                )
+            )
         for direction in ("ingress", "egress"):
             for entry in tcx_programs(index, direction) if has_tcx else []:
-                out.append(NetAttachment(name, index, "tcx", direction, entry.program_id,
-                                         entry.link_id, ""))
+                out.append(
+                    NetAttachment(
+                        name, index, "tcx", direction, entry.program_id, entry.link_id, ""
+                    )
+                )
             for entry in tc_filters(name, direction):
-                out.append(NetAttachment(name, index, "tc", direction, entry.program_id,
-                                         None, f"priority {entry.priority} handle "
-                                               f"{entry.handle:#x}"))
+                out.append(
+                    NetAttachment(
+                        name,
+                        index,
+                        "tc",
+                        direction,
+                        entry.program_id,
+                        None,
+                        f"priority {entry.priority} handle {entry.handle:#x}",
+                    )
+                )
     return out

@@ -99,12 +99,16 @@ class KernelPackage:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        narrate(f"read .BTF of {self.vmlinuz.name} ({self.release})",
-                f"{len(data)} bytes -> {out}", phase="kernel")
+        narrate(
+            f"read .BTF of {self.vmlinuz.name} ({self.release})",
+            f"{len(data)} bytes -> {out}",
+            phase="kernel",
+        )
         return out
 
 
 # -- Debian versions ----------------------------------------------------------------------
+
 
 def _order(c: str) -> int:
     if c == "~":
@@ -143,8 +147,9 @@ class DebianVersion:
     def _cmp(self, other: DebianVersion) -> int:
         if self.parts[0] != other.parts[0]:
             return -1 if self.parts[0] < other.parts[0] else 1
-        return (_compare_part(self.parts[1], other.parts[1])
-                or _compare_part(self.parts[2], other.parts[2]))
+        return _compare_part(self.parts[1], other.parts[1]) or _compare_part(
+            self.parts[2], other.parts[2]
+        )
 
     def __lt__(self, other: DebianVersion) -> bool:
         return self._cmp(other) < 0
@@ -158,31 +163,38 @@ class DebianVersion:
 
 # -- the image: vmlinuz -> vmlinux ELF -> .BTF ----------------------------------------------
 
+
 def _decompress(payload: bytes, where: Path) -> bytes:
     if payload.startswith(b"\xfd7zXZ\x00"):
         return lzma.decompress(payload)
     if payload.startswith(b"\x28\xb5\x2f\xfd"):
         # The kernel's build appends the decompressed size (le32) after the frame.
         if len(payload) > 4 and struct.unpack_from("<I", payload, len(payload) - 4)[0] > len(
-                payload):
+            payload
+        ):
             payload = payload[:-4]
         try:
             import zstandard  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
             zstd = shutil.which("zstd")
             if zstd is None:
-                raise NotSupported(f"{where} is zstd-compressed: install the zstd command "
-                                   "(apt-get install zstd) or pip install zstandard") from None
-            return subprocess.run([zstd, "-q", "-d", "-c"], input=payload, check=True,
-                                  capture_output=True).stdout
+                raise NotSupported(
+                    f"{where} is zstd-compressed: install the zstd command "
+                    "(apt-get install zstd) or pip install zstandard"
+                ) from None
+            return subprocess.run(
+                [zstd, "-q", "-d", "-c"], input=payload, check=True, capture_output=True
+            ).stdout
         out: bytes = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(payload)).read()
         return out
     if payload.startswith(b"\x1f\x8b"):
         import gzip
 
         return gzip.decompress(payload)
-    raise NotSupported(f"{where}: the kernel payload's compression is not one of xz, zstd "
-                       f"or gzip (starts {payload[:4].hex()})")
+    raise NotSupported(
+        f"{where}: the kernel payload's compression is not one of xz, zstd "
+        f"or gzip (starts {payload[:4].hex()})"
+    )
 
 
 def btf_from_vmlinuz(path: Path) -> bytes:
@@ -193,18 +205,20 @@ def btf_from_vmlinuz(path: Path) -> bytes:
     setup_sects = image[0x1F1] or 4
     payload_offset, payload_length = struct.unpack_from("<II", image, 0x248)
     start = (setup_sects + 1) * 512 + payload_offset
-    elf = _decompress(image[start:start + payload_length], path)
+    elf = _decompress(image[start : start + payload_length], path)
     from elftools.elf.elffile import ELFFile
 
     section = ELFFile(io.BytesIO(elf)).get_section_by_name(".BTF")
     if section is None:
-        raise ObjectFormatError(f"{path}: the kernel has no .BTF section (built without "
-                                "CONFIG_DEBUG_INFO_BTF)")
+        raise ObjectFormatError(
+            f"{path}: the kernel has no .BTF section (built without CONFIG_DEBUG_INFO_BTF)"
+        )
     data: bytes = section.data()
     return data
 
 
 # -- the cache --------------------------------------------------------------------------------
+
 
 def _load(folder: Path) -> KernelPackage | None:
     """The package extracted in ``folder``, if it is complete."""
@@ -217,24 +231,43 @@ def _load(folder: Path) -> KernelPackage | None:
 
 
 def _package(root: Path, release: str, version: str) -> KernelPackage | None:
-    modules = next((m for m in (root / "lib/modules" / release, root / "usr/lib/modules" / release)
-                    if m.is_dir()), None)
-    vmlinuz = next((v for v in (root / "boot" / f"vmlinuz-{release}",
-                                *((modules / "vmlinuz",) if modules else ()))
-                    if v.is_file()), None)
+    modules = next(
+        (
+            m
+            for m in (root / "lib/modules" / release, root / "usr/lib/modules" / release)
+            if m.is_dir()
+        ),
+        None,
+    )
+    vmlinuz = next(
+        (
+            v
+            for v in (
+                root / "boot" / f"vmlinuz-{release}",
+                *((modules / "vmlinuz",) if modules else ()),
+            )
+            if v.is_file()
+        ),
+        None,
+    )
     if modules is None or vmlinuz is None:
         return None
-    config = next((c for c in (root / "boot" / f"config-{release}", modules / "config")
-                   if c.is_file()), None)
-    return KernelPackage(release=release, version=version, root=root, vmlinuz=vmlinuz,
-                         modules=modules, config=config)
+    config = next(
+        (c for c in (root / "boot" / f"config-{release}", modules / "config") if c.is_file()), None
+    )
+    return KernelPackage(
+        release=release, version=version, root=root, vmlinuz=vmlinuz, modules=modules, config=config
+    )
 
 
 def cached_kernels(cache: Path | None = None) -> list[KernelPackage]:
     """Every complete kernel in the cache, oldest Debian version first."""
     folder = cache if cache is not None else kernel_cache()
-    found = [k for d in (sorted(folder.iterdir()) if folder.is_dir() else [])
-             if not d.name.startswith(".") and (k := _load(d)) is not None]
+    found = [
+        k
+        for d in (sorted(folder.iterdir()) if folder.is_dir() else [])
+        if not d.name.startswith(".") and (k := _load(d)) is not None
+    ]
     return sorted(found, key=lambda k: DebianVersion(k.version))
 
 
@@ -254,6 +287,7 @@ def _locked(folder: Path) -> Iterator[None]:
 
 # -- apt ----------------------------------------------------------------------------------
 
+
 def _archive_uri() -> str:
     for f in sorted(Path("/etc/apt/sources.list.d").glob("*.sources")):
         for line in f.read_text(errors="replace").splitlines():
@@ -269,9 +303,11 @@ def _archive_uri() -> str:
                 for w in words[1:]:
                     if re.match(r"^[a-z]+://", w):
                         return w
-    raise NotFound("no Debian archive URI in this machine's apt configuration "
-                   "(/etc/apt/sources.list.d/*.sources or /etc/apt/sources.list): "
-                   "kernels are fetched from the archive apt already uses")
+    raise NotFound(
+        "no Debian archive URI in this machine's apt configuration "
+        "(/etc/apt/sources.list.d/*.sources or /etc/apt/sources.list): "
+        "kernels are fetched from the archive apt already uses"
+    )
 
 
 class _Apt:
@@ -279,31 +315,41 @@ class _Apt:
 
     def __init__(self, work: Path) -> None:
         if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-            raise NotSupported("fetching a Debian kernel needs apt-get and dpkg-deb (a Debian "
-                               "or Ubuntu host); or put an extracted kernel in the cache")
+            raise NotSupported(
+                "fetching a Debian kernel needs apt-get and dpkg-deb (a Debian "
+                "or Ubuntu host); or put an extracted kernel in the cache"
+            )
         if os.geteuid() != 0:
-            raise PermissionDenied("fetching a Debian kernel runs apt-get update on a private "
-                                   "sources list, which needs root: run as root")
+            raise PermissionDenied(
+                "fetching a Debian kernel runs apt-get update on a private "
+                "sources list, which needs root: run as root"
+            )
         self.work = work
         (work / "lists" / "partial").mkdir(parents=True)
         (work / "kernels.sources").write_text(
             f"Types: deb\nURIs: {_archive_uri()}\nSuites: {' '.join(SUITES)}\n"
             "Components: main\nArchitectures: amd64\n"
-            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
-        self.opts = ["-o", f"Dir::Etc::SourceList={work / 'kernels.sources'}",
-                     "-o", "Dir::Etc::SourceParts=/dev/null",
-                     "-o", f"Dir::State::Lists={work / 'lists'}",
-                     "-o", f"Dir::Cache={work / 'cache'}",
-                     "-o", "APT::Sandbox::User=root"]
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+        )
+        self.opts = [
+            "-o",
+            f"Dir::Etc::SourceList={work / 'kernels.sources'}",
+            "-o",
+            "Dir::Etc::SourceParts=/dev/null",
+            "-o",
+            f"Dir::State::Lists={work / 'lists'}",
+            "-o",
+            f"Dir::Cache={work / 'cache'}",
+            "-o",
+            "APT::Sandbox::User=root",
+        ]
 
     def run(self, *args: str, cwd: Path | None = None) -> str:
         tool = "apt-cache" if args[0] in ("pkgnames", "show") else "apt-get"
-        proc = subprocess.run([tool, *self.opts, *args], cwd=cwd, capture_output=True,
-                              text=True)
+        proc = subprocess.run([tool, *self.opts, *args], cwd=cwd, capture_output=True, text=True)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            raise NotFound(f"{tool} {args[0]} failed (exit {proc.returncode}): "
-                           + " | ".join(tail))
+            raise NotFound(f"{tool} {args[0]} failed (exit {proc.returncode}): " + " | ".join(tail))
         return proc.stdout
 
     def update(self) -> None:
@@ -329,15 +375,23 @@ def _resolve(apt: _Apt, wanted: str) -> tuple[str, str, list[str]]:
     """(release, Debian version, package names) of the newest release matching ``wanted``."""
     names = [n for n in apt.run("pkgnames", "linux-image-").split() if _IMAGE_RE.match(n)]
     stanzas = apt.show(names)
-    releases = {m.group(1): s["Version"] for n, s in stanzas.items()
-                if (m := _IMAGE_RE.match(n)) and "Version" in s}
-    matching = sorted((r for r in releases if _matches(r, wanted)),
-                      key=lambda r: DebianVersion(releases[r]))
+    releases = {
+        m.group(1): s["Version"]
+        for n, s in stanzas.items()
+        if (m := _IMAGE_RE.match(n)) and "Version" in s
+    }
+    matching = sorted(
+        (r for r in releases if _matches(r, wanted)), key=lambda r: DebianVersion(releases[r])
+    )
     if not matching:
-        listing = ", ".join(f"{r} ({releases[r]})" for r in
-                            sorted(releases, key=lambda r: DebianVersion(releases[r])))
-        raise NotFound(f"no Debian kernel matches {wanted!r} in suites {', '.join(SUITES)}; "
-                       f"the archive has: {listing or 'none'}")
+        listing = ", ".join(
+            f"{r} ({releases[r]})"
+            for r in sorted(releases, key=lambda r: DebianVersion(releases[r]))
+        )
+        raise NotFound(
+            f"no Debian kernel matches {wanted!r} in suites {', '.join(SUITES)}; "
+            f"the archive has: {listing or 'none'}"
+        )
     release = matching[-1]
     # Newer kernels split the image: linux-image-R depends on linux-binary-R,
     # linux-modules-R and linux-base-R. Follow dependencies that carry the release.
@@ -374,25 +428,30 @@ def _fetch(apt: _Apt, wanted: str, cache: Path) -> KernelPackage:
         deb.unlink()
     package = _package(tree, release, version)
     if package is None:
-        raise NotFound(f"the packages {', '.join(packages)} hold no vmlinuz and modules "
-                       f"folder for {release}")
+        raise NotFound(
+            f"the packages {', '.join(packages)} hold no vmlinuz and modules folder for {release}"
+        )
     if next(package.modules.rglob("veth.ko*"), None) is None:
         raise NotFound(f"{package.modules} has no veth module: the extraction is incomplete")
-    (tree / _STAMP).write_text(json.dumps({"release": release, "version": version,
-                                           "packages": packages}) + "\n")
+    (tree / _STAMP).write_text(
+        json.dumps({"release": release, "version": version, "packages": packages}) + "\n"
+    )
     if final.exists():  # a tree without its stamp: a leftover of an older layout
         shutil.rmtree(final)
     os.rename(tree, final)
-    narrate(f"apt-get download {' '.join(packages)} (version {version})",
-            f"{size / 1e6:.0f} MB in {time.monotonic() - started:.1f} s, "
-            f"extracted to {final}", phase="kernel")
+    narrate(
+        f"apt-get download {' '.join(packages)} (version {version})",
+        f"{size / 1e6:.0f} MB in {time.monotonic() - started:.1f} s, extracted to {final}",
+        phase="kernel",
+    )
     loaded = _load(final)
     assert loaded is not None
     return loaded
 
 
-def fetch_kernel(version: str, *, cache: Path | None = None,
-                 refresh: bool = False) -> KernelPackage:
+def fetch_kernel(
+    version: str, *, cache: Path | None = None, refresh: bool = False
+) -> KernelPackage:
     """Fetch a Debian kernel with its modules into the cache, or take it from there.
 
     ``version`` is an exact release (``"6.12.117+deb13-amd64"``) or a prefix (``"6.1"``,
@@ -408,8 +467,10 @@ def fetch_kernel(version: str, *, cache: Path | None = None,
     folder = cache if cache is not None else kernel_cache()
     wanted = version.strip()
     if not wanted or "/" in wanted or not re.match(r"^\d+(\.\d+)*", wanted):
-        raise NotFound(f"{version!r} is not a kernel version: give a release like "
-                       "'6.12.117+deb13-amd64' or a series like '6.1', '6.12', '7.2'")
+        raise NotFound(
+            f"{version!r} is not a kernel version: give a release like "
+            "'6.12.117+deb13-amd64' or a series like '6.1', '6.12', '7.2'"
+        )
     exact = bool(_RELEASE_RE.match(wanted))
 
     def cached() -> KernelPackage | None:

@@ -34,8 +34,9 @@ def link_objects(objects: Sequence[ObjectInput], output: None = None) -> bytes: 
 def link_objects(objects: Sequence[ObjectInput], output: str | os.PathLike[str]) -> Path: ...
 
 
-def link_objects(objects: Sequence[ObjectInput],
-                 output: str | os.PathLike[str] | None = None) -> Path | bytes:
+def link_objects(
+    objects: Sequence[ObjectInput], output: str | os.PathLike[str] | None = None
+) -> Path | bytes:
     """Link compiled BPF objects (paths or ``bytes``) into one object.
 
     With ``output``, the linked object is written there (replacing the file only once the
@@ -45,15 +46,15 @@ def link_objects(objects: Sequence[ObjectInput],
     libbpf's reason; a missing file raises :class:`~libbpf_py.errors.NotFound`.
     """
     if isinstance(objects, str | bytes | os.PathLike):
-        raise TypeError("link_objects takes a list of objects (paths or bytes), "
-                        "not a single one")
+        raise TypeError("link_objects takes a list of objects (paths or bytes), not a single one")
     inputs = list(objects)
     if not inputs:
         raise ValueError("link_objects needs at least one object")
     for item in inputs:
         if not isinstance(item, bytes | str | os.PathLike):
-            raise TypeError(f"link_objects: an object is a path or bytes, not "
-                            f"{type(item).__name__}")
+            raise TypeError(
+                f"link_objects: an object is a path or bytes, not {type(item).__name__}"
+            )
         if not isinstance(item, bytes) and not Path(item).is_file():
             raise NotFound(f"link_objects: no such object file: {os.fspath(item)}")
     if output is None:
@@ -112,8 +113,11 @@ def _link(inputs: list[ObjectInput], fd: int, where: str) -> None:
                 raise _refused(-ret, f"finishing the link of {', '.join(names)}", warnings)
         finally:
             lib.bpf_linker__free(linker)
-    narrate(f"bpf_linker__add_*({', '.join(names)}); bpf_linker__finalize()",
-            f"one object, in {where}", phase="compile")
+    narrate(
+        f"bpf_linker__add_*({', '.join(names)}); bpf_linker__finalize()",
+        f"one object, in {where}",
+        phase="compile",
+    )
 
 
 def _add(linker: Any, item: ObjectInput) -> int:
@@ -132,7 +136,13 @@ def _name(item: ObjectInput, index: int) -> str:
 
 def _refused(err: int, what: str, warnings: list[str]) -> BpfError:
     reason = "; ".join(w for w in warnings if w) or os.strerror(err)
-    if err in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPROTO,
-               errno.ENOEXEC, errno.EBADMSG):
+    if err in (
+        errno.EINVAL,
+        errno.EOPNOTSUPP,
+        errno.ENOTSUP,
+        errno.EPROTO,
+        errno.ENOEXEC,
+        errno.EBADMSG,
+    ):
         return ObjectFormatError(f"{what}: libbpf's linker refused it: {reason}", errno=err)
     return libbpf_error(err, f"{what}: {reason}")

@@ -11,8 +11,15 @@ import subprocess
 
 from libbpf_py.errors import NotFound, NotOnBpffs
 
-__all__ = ["BPFFS", "TRACEFS", "check_pin_path", "ensure_bpffs", "ensure_tracefs", "fstype_of",
-           "is_mounted"]
+__all__ = [
+    "BPFFS",
+    "TRACEFS",
+    "check_pin_path",
+    "ensure_bpffs",
+    "ensure_tracefs",
+    "fstype_of",
+    "is_mounted",
+]
 
 BPFFS = "/sys/fs/bpf"
 TRACEFS = "/sys/kernel/tracing"
@@ -33,9 +40,11 @@ def _ensure(path: str, fstype: str, purpose: str) -> str:
     os.makedirs(path, exist_ok=True)
     proc = subprocess.run(["mount", "-t", fstype, fstype, path], capture_output=True, text=True)
     if proc.returncode != 0 and not is_mounted(path, fstype):
-        raise NotFound(f"{fstype} is not mounted at {path} and mounting it failed "
-                       f"({proc.stderr.strip()}); {purpose} needs it: as root, run "
-                       f"'mount -t {fstype} {fstype} {path}'")
+        raise NotFound(
+            f"{fstype} is not mounted at {path} and mounting it failed "
+            f"({proc.stderr.strip()}); {purpose} needs it: as root, run "
+            f"'mount -t {fstype} {fstype} {path}'"
+        )
     return path
 
 
@@ -74,13 +83,17 @@ def check_pin_path(path: str | os.PathLike[str], what: str) -> str:
     where = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(where)) or "/"
     if not os.path.isdir(folder):
-        raise NotFound(f"{what}: the folder {folder} does not exist (create it on a bpffs "
-                       f"mount such as {BPFFS} first)")
+        raise NotFound(
+            f"{what}: the folder {folder} does not exist (create it on a bpffs "
+            f"mount such as {BPFFS} first)"
+        )
     fstype = fstype_of(folder)
     if fstype != "bpf":
-        raise NotOnBpffs(f"{what}: {where} is on a {fstype or 'unknown'} file system, not "
-                         f"on bpffs; BPF objects are pinned under a bpffs mount such as "
-                         f"{BPFFS} (libbpf_py.mounts.ensure_bpffs() mounts it)")
+        raise NotOnBpffs(
+            f"{what}: {where} is on a {fstype or 'unknown'} file system, not "
+            f"on bpffs; BPF objects are pinned under a bpffs mount such as "
+            f"{BPFFS} (libbpf_py.mounts.ensure_bpffs() mounts it)"
+        )
     return where
 
 

@@ -13,8 +13,15 @@ from typing import NamedTuple
 
 from libbpf_py.errors import NotFound, NotSupported
 
-__all__ = ["HookEntry", "XdpHolder", "interface_index", "interface_name", "tc_filters",
-           "tcx_programs", "xdp_holder"]
+__all__ = [
+    "HookEntry",
+    "XdpHolder",
+    "interface_index",
+    "interface_name",
+    "tc_filters",
+    "tcx_programs",
+    "xdp_holder",
+]
 
 
 def _netns() -> str:
@@ -34,8 +41,10 @@ def interface_index(dev: str | int) -> int:
     try:
         return socket.if_nametoindex(dev)
     except OSError:
-        raise NotFound(f"no network interface named {dev!r} in {_netns()} "
-                       "(see 'ip link show' for the ones that exist)") from None
+        raise NotFound(
+            f"no network interface named {dev!r} in {_netns()} "
+            "(see 'ip link show' for the ones that exist)"
+        ) from None
 
 
 def interface_name(ifindex: int) -> str:
@@ -94,8 +103,11 @@ def xdp_holder(dev: str | int) -> XdpHolder:
         if fd < 0:
             continue
         try:
-            if (lib.lpy_link_get_info(fd, info) == 0 and info.type == LinkType.XDP
-                    and info.ifindex == ifindex):
+            if (
+                lib.lpy_link_get_info(fd, info) == 0
+                and info.type == LinkType.XDP
+                and info.ifindex == ifindex
+            ):
                 return XdpHolder(prog_id, int(info.id), mode)
         finally:
             os.close(fd)
@@ -125,12 +137,17 @@ def tcx_programs(dev: str | int, direction: str = "ingress") -> list[HookEntry]:
         if ret < 0 and -ret == errno.EINVAL:
             # The interface exists (looked up above), so the kernel does not know the
             # attach type: tcx hooks came in Linux 6.6.
-            raise NotSupported(f"querying the tcx {direction} hook of {dev}: this kernel "
-                               "has no tcx hooks (Linux 6.6+); legacy tc filters are "
-                               "listed by tc_filters()", errno=-ret)
+            raise NotSupported(
+                f"querying the tcx {direction} hook of {dev}: this kernel "
+                "has no tcx hooks (Linux 6.6+); legacy tc filters are "
+                "listed by tc_filters()",
+                errno=-ret,
+            )
         check(ret, f"querying the tcx {direction} hook of {dev}")
-        return [HookEntry(int(prog_ids[i]), int(link_ids[i]) or None, "tcx", direction)
-                for i in range(opts.prog_cnt)]
+        return [
+            HookEntry(int(prog_ids[i]), int(link_ids[i]) or None, "tcx", direction)
+            for i in range(opts.prog_cnt)
+        ]
 
 
 def tc_filters(dev: str | int, direction: str = "ingress") -> list[HookEntry]:
@@ -141,11 +158,14 @@ def tc_filters(dev: str | int, direction: str = "ingress") -> list[HookEntry]:
     name = dev if isinstance(dev, str) else interface_name(dev)
     interface_index(name)
     try:
-        proc = subprocess.run(["tc", "-json", "filter", "show", "dev", name, direction],
-                              capture_output=True, text=True, timeout=10)
+        proc = subprocess.run(
+            ["tc", "-json", "filter", "show", "dev", name, direction],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except FileNotFoundError:
-        raise NotFound("the 'tc' command (iproute2) is missing: apt-get install iproute2") \
-            from None
+        raise NotFound("the 'tc' command (iproute2) is missing: apt-get install iproute2") from None
     if proc.returncode != 0 or not proc.stdout.strip():
         return []
     entries: list[HookEntry] = []
@@ -155,7 +175,14 @@ def tc_filters(dev: str | int, direction: str = "ingress") -> list[HookEntry]:
         if item.get("kind") != "bpf" or "id" not in prog:
             continue
         handle = options.get("handle", "0")
-        entries.append(HookEntry(int(prog["id"]), None, "tc", direction,
-                                 int(item.get("pref", 0)),
-                                 int(handle, 16) if isinstance(handle, str) else int(handle)))
+        entries.append(
+            HookEntry(
+                int(prog["id"]),
+                None,
+                "tc",
+                direction,
+                int(item.get("pref", 0)),
+                int(handle, 16) if isinstance(handle, str) else int(handle),
+            )
+        )
     return entries

@@ -57,6 +57,7 @@ from libbpf_py.testing.netns import capability_problem
 
 # -- root and kernel features ---------------------------------------------------------------
 
+
 def _feature_problem(feature: str) -> str | None:
     from libbpf_py import features  # written alongside; imported only when a test asks
 
@@ -64,6 +65,7 @@ def _feature_problem(feature: str) -> str | None:
 
 
 # -- leak check ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class LeakSnapshot:
@@ -90,8 +92,10 @@ def _describe_fd(fd: int) -> str | None:
             if key in fields:
                 kind = key.removesuffix("_id")
                 extra = fields.get("prog_type") or fields.get("map_type") or ""
-                return f"{target} ({kind} id {fields[key].strip()}" \
-                       f"{', type ' + extra.strip() if extra else ''})"
+                return (
+                    f"{target} ({kind} id {fields[key].strip()}"
+                    f"{', type ' + extra.strip() if extra else ''})"
+                )
     return target
 
 
@@ -120,8 +124,9 @@ def take_snapshot() -> LeakSnapshot:
         namespaces = frozenset()
     dev_prefix = f"{PREFIX}h{os.getpid()}x"
     try:
-        interfaces = frozenset(n for n in os.listdir("/sys/class/net")
-                               if n.startswith(dev_prefix[:15]))
+        interfaces = frozenset(
+            n for n in os.listdir("/sys/class/net") if n.startswith(dev_prefix[:15])
+        )
     except OSError:
         interfaces = frozenset()
     return LeakSnapshot(fds, _pins(), namespaces, interfaces)
@@ -129,8 +134,11 @@ def take_snapshot() -> LeakSnapshot:
 
 def find_leaks(before: LeakSnapshot, after: LeakSnapshot) -> list[str]:
     """What ``after`` holds that ``before`` did not, one readable line per thing."""
-    leaks = [f"fd {fd}: {what}" for fd, what in sorted(after.fds.items())
-             if fd not in before.fds or before.fds[fd] != what]
+    leaks = [
+        f"fd {fd}: {what}"
+        for fd, what in sorted(after.fds.items())
+        if fd not in before.fds or before.fds[fd] != what
+    ]
     leaks += [f"pin {p}" for p in sorted(after.pins - before.pins)]
     leaks += [f"network namespace {n}" for n in sorted(after.namespaces - before.namespaces)]
     leaks += [f"interface {n}" for n in sorted(after.interfaces - before.interfaces)]
@@ -160,21 +168,28 @@ def bpf_leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     leaks = _settled_leaks(before)
     if leaks:
-        pytest.fail(f"{request.node.nodeid} leaked {len(leaks)} resource(s):\n  "
-                    + "\n  ".join(leaks), pytrace=False)
+        pytest.fail(
+            f"{request.node.nodeid} leaked {len(leaks)} resource(s):\n  " + "\n  ".join(leaks),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)
 def _libbpf_py_leak_check_auto(request: pytest.FixtureRequest) -> None:
     # Set up before every other function fixture, so its check runs after their teardown.
     config = request.config
-    if ("bpf_leak_check" in request.fixturenames or "no_fd_leak" in request.fixturenames
-            or config.getoption("bpf_leak_check") or config.getini("bpf_leak_check")
-            or request.node.get_closest_marker("bpf_leak_check") is not None):
+    if (
+        "bpf_leak_check" in request.fixturenames
+        or "no_fd_leak" in request.fixturenames
+        or config.getoption("bpf_leak_check")
+        or config.getini("bpf_leak_check")
+        or request.node.get_closest_marker("bpf_leak_check") is not None
+    ):
         request.getfixturevalue("bpf_leak_check")
 
 
 # -- networks, compiling, loading ------------------------------------------------------------
+
 
 @pytest.fixture
 def netns_pair() -> Iterator[NetnsPair]:
@@ -194,8 +209,9 @@ def _libbpf_py_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 
 @pytest.fixture
-def bpf_compile(request: pytest.FixtureRequest,
-                _libbpf_py_compile_cache: dict[str, Path]) -> Callable[..., Path]:
+def bpf_compile(
+    request: pytest.FixtureRequest, _libbpf_py_compile_cache: dict[str, Path]
+) -> Callable[..., Path]:
     """``bpf_compile(source, cflags=(), include_dirs=())`` → the compiled object's path.
 
     ``source`` is a path (relative to the test file) or the C text itself. Results are
@@ -206,8 +222,12 @@ def bpf_compile(request: pytest.FixtureRequest,
     base = request.path.parent
     out_dir = _libbpf_py_compile_cache[""]
 
-    def compile_it(source: str | os.PathLike[str], *, cflags: tuple[str, ...] | list[str] = (),
-                   include_dirs: tuple[str, ...] | list[str] = ()) -> Path:
+    def compile_it(
+        source: str | os.PathLike[str],
+        *,
+        cflags: tuple[str, ...] | list[str] = (),
+        include_dirs: tuple[str, ...] | list[str] = (),
+    ) -> Path:
         if isinstance(source, str) and "\n" in source:
             text, name = source, "inline"
         else:
@@ -227,8 +247,12 @@ def bpf_compile(request: pytest.FixtureRequest,
         stem = name.removesuffix(".c").removesuffix(".bpf")
         src = out_dir / f"{stem}-{digest}.bpf.c"
         src.write_text(text)
-        out = compile(src, out_dir / f"{stem}-{digest}.bpf.o", cflags=list(cflags),
-                      include_dirs=list(include_dirs))
+        out = compile(
+            src,
+            out_dir / f"{stem}-{digest}.bpf.o",
+            cflags=list(cflags),
+            include_dirs=list(include_dirs),
+        )
         _libbpf_py_compile_cache[digest] = out
         return out
 
@@ -249,9 +273,12 @@ def bpf_object(bpf_compile: Callable[..., Path]) -> Iterator[Callable[..., Loade
 
     made: list[LoadedObject] = []
 
-    def load(source: str | os.PathLike[str], *,
-             before_load: Callable[[Any], None] | None = None,
-             **open_options: Any) -> LoadedObject:
+    def load(
+        source: str | os.PathLike[str],
+        *,
+        before_load: Callable[[Any], None] | None = None,
+        **open_options: Any,
+    ) -> LoadedObject:
         text = str(source)
         path = Path(text) if "\n" not in text and text.endswith(".o") else bpf_compile(source)
         with libbpf_py.ObjectFile(path).open(**open_options) as opened:
@@ -268,6 +295,7 @@ def bpf_object(bpf_compile: Callable[..., Path]) -> Iterator[Callable[..., Loade
 
 # -- verdicts --------------------------------------------------------------------------------
 
+
 def verdict_name(program: Program, retval: int) -> str:
     """The name of ``retval`` for ``program``'s type (``XDP_DROP``), else the number."""
     from libbpf_py.testing.packets import verdict_name as name_of
@@ -275,8 +303,9 @@ def verdict_name(program: Program, retval: int) -> str:
     return name_of(program.type.name, retval)
 
 
-def assert_verdict(program: Program, packet: object, verdict: str | int, *,
-                   repeat: int = 1) -> TestRunResult:
+def assert_verdict(
+    program: Program, packet: object, verdict: str | int, *, repeat: int = 1
+) -> TestRunResult:
     """Run ``program`` on ``packet`` (BPF_PROG_TEST_RUN) and assert it returns ``verdict``.
 
     ``verdict`` is a name (``"XDP_DROP"``, ``"drop"``, ``"TC_ACT_SHOT"``) or a number;
@@ -294,7 +323,8 @@ def assert_verdict(program: Program, packet: object, verdict: str | int, *,
             f"{program.type.label} program {program.name!r} returned "
             f"{verdict_name(program, result.retval)} ({result.retval}), expected "
             f"{verdict_name(program, expected)} ({expected})\n"
-            f"  packet: {describe(data)}\n  bytes:  {data.hex()}")
+            f"  packet: {describe(data)}\n  bytes:  {data.hex()}"
+        )
     return result
 
 
@@ -306,33 +336,63 @@ def _assert_verdict_fixture() -> Callable[..., TestRunResult]:
 
 # -- hooks -----------------------------------------------------------------------------------
 
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add ``--bpf-leak-check`` and the ``bpf_leak_check`` ini option."""
     group = parser.getgroup("libbpf_py", "libbpf_py: BPF programs on the real kernel")
-    group.addoption("--bpf-leak-check", action="store_true", dest="bpf_leak_check",
-                    help="fail every test that leaks fds, bpffs pins or network namespaces")
-    parser.addini("bpf_leak_check", type="bool", default=False,
-                  help="run libbpf_py's leak check on every test")
-    group.addoption("--bpf-kernel", action="append", dest="bpf_kernel", default=[],
-                    metavar="VERSIONS",
-                    help="run these tests inside each Debian kernel instead (comma list or "
-                         "repeated: 6.1, 6.12, 7.2 or an exact release); needs root, apt, "
-                         "qemu and libbpf_py[vm]")
-    group.addoption("--bpf-kernel-timeout", type=float, dest="bpf_kernel_timeout",
-                    default=7200.0, metavar="SECONDS",
-                    help="stop a --bpf-kernel guest after this long (default 7200)")
+    group.addoption(
+        "--bpf-leak-check",
+        action="store_true",
+        dest="bpf_leak_check",
+        help="fail every test that leaks fds, bpffs pins or network namespaces",
+    )
+    parser.addini(
+        "bpf_leak_check",
+        type="bool",
+        default=False,
+        help="run libbpf_py's leak check on every test",
+    )
+    group.addoption(
+        "--bpf-kernel",
+        action="append",
+        dest="bpf_kernel",
+        default=[],
+        metavar="VERSIONS",
+        help="run these tests inside each Debian kernel instead (comma list or "
+        "repeated: 6.1, 6.12, 7.2 or an exact release); needs root, apt, "
+        "qemu and libbpf_py[vm]",
+    )
+    group.addoption(
+        "--bpf-kernel-timeout",
+        type=float,
+        dest="bpf_kernel_timeout",
+        default=7200.0,
+        metavar="SECONDS",
+        help="stop a --bpf-kernel guest after this long (default 7200)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the markers."""
-    config.addinivalue_line("markers", "requires_root: skip unless this process can load BPF "
-                                       "programs (the skip names the missing capabilities)")
-    config.addinivalue_line("markers", "requires_kernel_feature(*features): skip unless the "
-                                       "kernel has each feature (libbpf_py.features probes)")
-    config.addinivalue_line("markers", "bpf_leak_check: fail the test if it leaks fds, pins "
-                                       "or network namespaces")
-    versions = [v.strip() for arg in config.getoption("bpf_kernel", None) or []
-                for v in arg.split(",") if v.strip()]
+    config.addinivalue_line(
+        "markers",
+        "requires_root: skip unless this process can load BPF "
+        "programs (the skip names the missing capabilities)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "requires_kernel_feature(*features): skip unless the "
+        "kernel has each feature (libbpf_py.features probes)",
+    )
+    config.addinivalue_line(
+        "markers", "bpf_leak_check: fail the test if it leaks fds, pins or network namespaces"
+    )
+    versions = [
+        v.strip()
+        for arg in config.getoption("bpf_kernel", None) or []
+        for v in arg.split(",")
+        if v.strip()
+    ]
     if versions:
         config.pluginmanager.register(KernelMatrix(config, versions), "libbpf_py-kernels")
 
@@ -352,6 +412,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 # -- other kernels: --bpf-kernel ---------------------------------------------------------------
 
+
 @dataclass
 class KernelOutcome:
     """How one guest kernel's run of the session went, read from its JUnit XML."""
@@ -369,16 +430,21 @@ class KernelOutcome:
     @property
     def ok(self) -> bool:
         """True if the guest ran and nothing failed."""
-        return not self.problem and not self.failed and not self.errors and self.exit_code in (
-            0, 5)  # 5: no tests collected, as pytest itself counts it
+        return (
+            not self.problem and not self.failed and not self.errors and self.exit_code in (0, 5)
+        )  # 5: no tests collected, as pytest itself counts it
 
     def line(self) -> str:
         """One summary line: the release, the counts and the wall time."""
-        counts = (f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped, "
-                  f"{self.errors} errors")
+        counts = (
+            f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped, "
+            f"{self.errors} errors"
+        )
         extra = f"; {self.problem}" if self.problem else ""
-        return (f"{self.release} ({self.accelerator or '?'}): {counts} in "
-                f"{self.seconds:.1f} s, pytest exit {self.exit_code}{extra}")
+        return (
+            f"{self.release} ({self.accelerator or '?'}): {counts} in "
+            f"{self.seconds:.1f} s, pytest exit {self.exit_code}{extra}"
+        )
 
 
 def _strip_kernel_args(args: list[str]) -> list[str]:
@@ -445,9 +511,12 @@ class KernelMatrix:
         """Say where the tests run."""
         if self.inside:
             return "libbpf_py: --bpf-kernel ignored inside a guest"
-        return ("libbpf_py: running in guest kernels "
-                + ", ".join(k.release for k in self.kernels) + " (virtme-ng + qemu), "
-                "not on this machine's kernel")
+        return (
+            "libbpf_py: running in guest kernels "
+            + ", ".join(k.release for k in self.kernels)
+            + " (virtme-ng + qemu), "
+            "not on this machine's kernel"
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
@@ -483,9 +552,14 @@ class KernelMatrix:
                 ctx = capman.global_and_fixture_disabled() if capman else _nothing()
                 with ctx:
                     try:
-                        run = run_in_kernel(kernel, argv, cwd=cwd, rw_dirs=[cwd, cache, results],
-                                            timeout=self.config.option.bpf_kernel_timeout,
-                                            console_log=console)
+                        run = run_in_kernel(
+                            kernel,
+                            argv,
+                            cwd=cwd,
+                            rw_dirs=[cwd, cache, results],
+                            timeout=self.config.option.bpf_kernel_timeout,
+                            console_log=console,
+                        )
                     except Exception as e:  # a guest that cannot run fails its kernel only
                         outcome.problem = f"{type(e).__name__}: {e}"
                         continue
@@ -495,8 +569,10 @@ class KernelMatrix:
                 if junit.exists():
                     _read_junit(junit, outcome)
                 elif not outcome.problem:
-                    outcome.problem = ("the guest wrote no results (crashed or did not boot); "
-                                       f"its console and stderr are in {console}")
+                    outcome.problem = (
+                        "the guest wrote no results (crashed or did not boot); "
+                        f"its console and stderr are in {console}"
+                    )
         finally:
             shutil.rmtree(results, ignore_errors=True)
         session.testsfailed = sum(1 for o in self.outcomes if not o.ok)
@@ -510,10 +586,12 @@ class KernelMatrix:
         for o in self.outcomes:
             terminalreporter.line(o.line(), green=o.ok, red=not o.ok)
         bad = [o.release for o in self.outcomes if not o.ok]
-        terminalreporter.line(f"(this session ran its tests in {len(self.outcomes)} guest "
-                              "kernel(s), none on this machine's kernel"
-                              + (f"; failed in {', '.join(bad)})" if bad else ")"),
-                              red=bool(bad))
+        terminalreporter.line(
+            f"(this session ran its tests in {len(self.outcomes)} guest "
+            "kernel(s), none on this machine's kernel"
+            + (f"; failed in {', '.join(bad)})" if bad else ")"),
+            red=bool(bad),
+        )
 
 
 @contextlib.contextmanager

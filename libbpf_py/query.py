@@ -26,12 +26,26 @@ from libbpf_py.explain import narrate
 from libbpf_py.types._map_btf import types_of_data
 from libbpf_py.types.typed import TypeCodecs
 
-__all__ = ["BtfInfo", "LinkInfo", "MapInfo", "ProgramInfo", "btf_data", "kernel_btf",
-           "libbpf_btf", "link_info", "map_info", "possible_cpus", "program_info",
-           "read_btf_info", "types_of_btf_id", "types_of_map"]
+__all__ = [
+    "BtfInfo",
+    "LinkInfo",
+    "MapInfo",
+    "ProgramInfo",
+    "btf_data",
+    "kernel_btf",
+    "libbpf_btf",
+    "link_info",
+    "map_info",
+    "possible_cpus",
+    "program_info",
+    "read_btf_info",
+    "types_of_btf_id",
+    "types_of_map",
+]
 
 
 # -- programs ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ProgramInfo:
@@ -73,20 +87,28 @@ def program_info(fd: int, name: str = "") -> ProgramInfo:
         again.nr_map_ids = count
         again.map_ids = int(ffi.cast("uintptr_t", ids))
         size[0] = ffi.sizeof("struct bpf_prog_info")
-        check(lib.bpf_prog_get_info_by_fd(fd, again, size),
-              f"reading the map ids of {what}")
+        check(lib.bpf_prog_get_info_by_fd(fd, again, size), f"reading the map ids of {what}")
         map_ids = tuple(ids[i] for i in range(min(count, again.nr_map_ids)))
     return ProgramInfo(
-        id=info.id, name=ffi.string(info.name).decode(errors="replace"),
-        type=ProgType.coerce(info.type), tag=bytes(info.tag).hex(),
-        jited_size=info.jited_prog_len, xlated_size=info.xlated_prog_len,
-        load_time_ns=info.load_time, map_ids=map_ids, btf_id=info.btf_id,
-        run_count=info.run_cnt, run_time_ns=info.run_time_ns,
-        verified_insns=info.verified_insns, recursion_misses=info.recursion_misses,
-        created_by_uid=info.created_by_uid)
+        id=info.id,
+        name=ffi.string(info.name).decode(errors="replace"),
+        type=ProgType.coerce(info.type),
+        tag=bytes(info.tag).hex(),
+        jited_size=info.jited_prog_len,
+        xlated_size=info.xlated_prog_len,
+        load_time_ns=info.load_time,
+        map_ids=map_ids,
+        btf_id=info.btf_id,
+        run_count=info.run_cnt,
+        run_time_ns=info.run_time_ns,
+        verified_insns=info.verified_insns,
+        recursion_misses=info.recursion_misses,
+        created_by_uid=info.created_by_uid,
+    )
 
 
 # -- maps ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MapInfo:
@@ -110,24 +132,39 @@ def map_info(fd: int, name: str = "") -> MapInfo:
     size = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
     what = f"map {name!r}" if name else f"the map of fd {fd}"
     check(lib.bpf_map_get_info_by_fd(fd, info, size), f"reading the info of {what}")
-    return MapInfo(id=info.id, name=ffi.string(info.name).decode(errors="replace"),
-                   type=MapType.coerce(info.type), key_size=info.key_size,
-                   value_size=info.value_size, max_entries=info.max_entries,
-                   flags=info.map_flags, btf_id=info.btf_id,
-                   btf_key_type_id=info.btf_key_type_id,
-                   btf_value_type_id=info.btf_value_type_id)
+    return MapInfo(
+        id=info.id,
+        name=ffi.string(info.name).decode(errors="replace"),
+        type=MapType.coerce(info.type),
+        key_size=info.key_size,
+        value_size=info.value_size,
+        max_entries=info.max_entries,
+        flags=info.map_flags,
+        btf_id=info.btf_id,
+        btf_key_type_id=info.btf_key_type_id,
+        btf_value_type_id=info.btf_value_type_id,
+    )
 
 
 # -- links ---------------------------------------------------------------------------
 
-_PERF_EVENT_KINDS = {lib.BPF_PERF_EVENT_UNSPEC: "", lib.BPF_PERF_EVENT_UPROBE: "uprobe",
-                     lib.BPF_PERF_EVENT_URETPROBE: "uretprobe",
-                     lib.BPF_PERF_EVENT_KPROBE: "kprobe", lib.BPF_PERF_EVENT_KRETPROBE: "kretprobe",
-                     lib.BPF_PERF_EVENT_TRACEPOINT: "tracepoint", lib.BPF_PERF_EVENT_EVENT: "event"}
+_PERF_EVENT_KINDS = {
+    lib.BPF_PERF_EVENT_UNSPEC: "",
+    lib.BPF_PERF_EVENT_UPROBE: "uprobe",
+    lib.BPF_PERF_EVENT_URETPROBE: "uretprobe",
+    lib.BPF_PERF_EVENT_KPROBE: "kprobe",
+    lib.BPF_PERF_EVENT_KRETPROBE: "kretprobe",
+    lib.BPF_PERF_EVENT_TRACEPOINT: "tracepoint",
+    lib.BPF_PERF_EVENT_EVENT: "event",
+}
 _NF_FAMILIES = {lib.NFPROTO_IPV4: "ipv4", lib.NFPROTO_IPV6: "ipv6"}
-_NF_HOOKS = {lib.NF_INET_PRE_ROUTING: "prerouting", lib.NF_INET_LOCAL_IN: "local_in",
-             lib.NF_INET_FORWARD: "forward", lib.NF_INET_LOCAL_OUT: "local_out",
-             lib.NF_INET_POST_ROUTING: "postrouting"}
+_NF_HOOKS = {
+    lib.NF_INET_PRE_ROUTING: "prerouting",
+    lib.NF_INET_LOCAL_IN: "local_in",
+    lib.NF_INET_FORWARD: "forward",
+    lib.NF_INET_LOCAL_OUT: "local_out",
+    lib.NF_INET_POST_ROUTING: "postrouting",
+}
 
 
 @dataclass(frozen=True)
@@ -190,19 +227,31 @@ def link_info(fd: int, description: str = "", *, expect: int = 0) -> LinkInfo:
         if perf == "event":
             target = f"perf event type {out.event_type} config {out.config}"
     elif link_type is LinkType.NETFILTER:
-        target = (f"{_NF_FAMILIES.get(out.pf, out.pf)} "
-                  f"{_NF_HOOKS.get(out.hooknum, out.hooknum)}")
+        target = f"{_NF_FAMILIES.get(out.pf, out.pf)} {_NF_HOOKS.get(out.hooknum, out.hooknum)}"
     elif link_type in (LinkType.XDP, LinkType.TCX, LinkType.NETKIT) and not target:
         target = interface or (f"ifindex {out.ifindex}" if out.ifindex else "")
-    return LinkInfo(id=out.id, type=link_type, program_id=out.prog_id,
-                    attach_type=attach, ifindex=out.ifindex, interface=interface,
-                    cgroup_id=out.cgroup_id, target=target, map_id=out.map_id,
-                    netns_ino=out.netns_ino, perf_event=perf, offset=out.offset,
-                    count=out.count, pid=out.pid, priority=out.priority,
-                    target_program_id=out.target_obj_id)
+    return LinkInfo(
+        id=out.id,
+        type=link_type,
+        program_id=out.prog_id,
+        attach_type=attach,
+        ifindex=out.ifindex,
+        interface=interface,
+        cgroup_id=out.cgroup_id,
+        target=target,
+        map_id=out.map_id,
+        netns_ino=out.netns_ino,
+        perf_event=perf,
+        offset=out.offset,
+        count=out.count,
+        pid=out.pid,
+        priority=out.priority,
+        target_program_id=out.target_obj_id,
+    )
 
 
 # -- BTF -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BtfInfo:
@@ -232,8 +281,12 @@ def read_btf_info(fd: int, what: str) -> BtfInfo:
     """Ask the kernel about the BTF object behind ``fd``; ``what`` names it in errors."""
     name = ffi.new("char[]", 256)
     info = _btf_info(fd, f"the info of BTF {what}", name=name)
-    return BtfInfo(id=int(info.id), name=ffi.string(name).decode(errors="replace"),
-                   size=int(info.btf_size), kernel_btf=bool(info.kernel_btf))
+    return BtfInfo(
+        id=int(info.id),
+        name=ffi.string(name).decode(errors="replace"),
+        size=int(info.btf_size),
+        kernel_btf=bool(info.kernel_btf),
+    )
 
 
 def btf_data(btf_id: int) -> bytes:
@@ -290,12 +343,14 @@ def types_of_map(m: Any) -> TypeCodecs:
     if types is not None:
         return types
     if not m._fd.owned:  # a map of an object knows no other BTF than its object's
-        raise LayoutError(f"the object of map {m.name!r} has no BTF: compile it with -g to "
-                          "use types by name")
+        raise LayoutError(
+            f"the object of map {m.name!r} has no BTF: compile it with -g to use types by name"
+        )
     return types_of_btf_id(m.info().btf_id)
 
 
 # -- CPUs ----------------------------------------------------------------------------
+
 
 def possible_cpus() -> int:
     """How many CPUs the kernel may ever bring up (the per-CPU slot count)."""

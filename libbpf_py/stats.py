@@ -35,5 +35,8 @@ def stats_enabled() -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-        narrate("close(stats fd)", "statistics off (unless another holder keeps them on)",
-                phase="execute")
+        narrate(
+            "close(stats fd)",
+            "statistics off (unless another holder keeps them on)",
+            phase="execute",
+        )

@@ -20,8 +20,10 @@ from libbpf_py.mounts import ensure_tracefs
 __all__ = ["TraceLine", "trace_pipe"]
 
 # "  python3-1234  [001] d..31  5678.901234: bpf_trace_printk: the message"
-_LINE = re.compile(r"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]"
-                   r"\s+(?P<flags>\S+\s+)?(?P<time>[\d.]+):\s+(?P<event>[^:]+):\s?(?P<msg>.*)$")
+_LINE = re.compile(
+    r"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]"
+    r"\s+(?P<flags>\S+\s+)?(?P<time>[\d.]+):\s+(?P<event>[^:]+):\s?(?P<msg>.*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,15 @@ def parse_line(text: str) -> TraceLine:
     m = _LINE.match(text)
     if m is None:
         return TraceLine("", 0, -1, 0.0, "", text, text)
-    return TraceLine(m["task"].strip(), int(m["pid"]), int(m["cpu"]), float(m["time"]),
-                     m["event"].strip(), m["msg"], text)
+    return TraceLine(
+        m["task"].strip(),
+        int(m["pid"]),
+        int(m["cpu"]),
+        float(m["time"]),
+        m["event"].strip(),
+        m["msg"],
+        text,
+    )
 
 
 def trace_pipe(timeout: float | None = None) -> Iterator[TraceLine]:

@@ -63,18 +63,56 @@ KVM_PROBE_SECONDS = 60.0
 # which a BPF test needs. Under TCG loading them took 20 of a 6.1 guest's 45 s of boot; as
 # modprobe.blacklist they are only kept from loading by alias, an explicit modprobe works.
 _IDLE_HARDWARE_MODULES = (
-    "kvm", "kvm_amd", "kvm_intel", "ccp", "irqbypass", "crct10dif_pclmul", "crc32_pclmul",
-    "crc32c_intel", "ghash_clmulni_intel", "sha512_ssse3", "sha256_ssse3", "sha1_ssse3",
-    "aesni_intel", "sr_mod", "sg", "iTCO_wdt", "intel_pmc_bxt", "ahci", "psmouse",
-    "i2c_i801", "pcspkr", "serio_raw", "lpc_ich", "i6300esb", "evdev", "powernow_k8",
-    "acpi_cpufreq", "qemu_fw_cfg", "button", "polyval_clmulni", "polyval_generic",
-    "intel_rapl_msr", "intel_rapl_common", "joydev", "floppy", "ata_piix",
+    "kvm",
+    "kvm_amd",
+    "kvm_intel",
+    "ccp",
+    "irqbypass",
+    "crct10dif_pclmul",
+    "crc32_pclmul",
+    "crc32c_intel",
+    "ghash_clmulni_intel",
+    "sha512_ssse3",
+    "sha256_ssse3",
+    "sha1_ssse3",
+    "aesni_intel",
+    "sr_mod",
+    "sg",
+    "iTCO_wdt",
+    "intel_pmc_bxt",
+    "ahci",
+    "psmouse",
+    "i2c_i801",
+    "pcspkr",
+    "serio_raw",
+    "lpc_ich",
+    "i6300esb",
+    "evdev",
+    "powernow_k8",
+    "acpi_cpufreq",
+    "qemu_fw_cfg",
+    "button",
+    "polyval_clmulni",
+    "polyval_generic",
+    "intel_rapl_msr",
+    "intel_rapl_common",
+    "joydev",
+    "floppy",
+    "ata_piix",
 )
 
 # Host variables worth having in the guest beside the caller's env.
 _PASSED_PREFIXES = ("LIBBPF_PY_", "PYTEST_", "PYTHON", "HYPOTHESIS_")
-_PASSED_NAMES = ("PATH", "VIRTUAL_ENV", "LANG", "LC_ALL", "TERM", "NO_COLOR", "FORCE_COLOR",
-                 "COLUMNS")
+_PASSED_NAMES = (
+    "PATH",
+    "VIRTUAL_ENV",
+    "LANG",
+    "LC_ALL",
+    "TERM",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "COLUMNS",
+)
 
 
 class GuestTimeout(BpfError, TimeoutError):
@@ -103,8 +141,9 @@ class GuestRun:
     def check_returncode(self) -> None:
         """Raise :class:`subprocess.CalledProcessError` if the command failed."""
         if self.returncode:
-            raise subprocess.CalledProcessError(self.returncode, self.args, self.stdout,
-                                                self.stderr)
+            raise subprocess.CalledProcessError(
+                self.returncode, self.args, self.stdout, self.stderr
+            )
 
 
 def guest_release() -> str | None:
@@ -118,22 +157,35 @@ def require_vm_tools() -> None:
     Raises :class:`~libbpf_py.errors.NotSupported`.
     """
     if guest_release() is not None:
-        raise NotSupported(f"already inside a guest kernel ({guest_release()}): nested "
-                           "guests would run under software emulation, too slowly")
+        raise NotSupported(
+            f"already inside a guest kernel ({guest_release()}): nested "
+            "guests would run under software emulation, too slowly"
+        )
     if importlib.util.find_spec("virtme_ng") is None:
-        raise NotSupported("running tests in other kernels needs virtme-ng: "
-                           "pip install 'libbpf_py[vm]'")
+        raise NotSupported(
+            "running tests in other kernels needs virtme-ng: pip install 'libbpf_py[vm]'"
+        )
     path = _tool_path()
-    missing = [pkg for tool, pkg in (("qemu-system-x86_64", "qemu-system-x86"),
-                                     ("busybox", "busybox-static"), ("depmod", "kmod"),
-                                     ("udevadm", "udev"))
-               if shutil.which(tool, path=path) is None]
+    missing = [
+        pkg
+        for tool, pkg in (
+            ("qemu-system-x86_64", "qemu-system-x86"),
+            ("busybox", "busybox-static"),
+            ("depmod", "kmod"),
+            ("udevadm", "udev"),
+        )
+        if shutil.which(tool, path=path) is None
+    ]
     if missing:
-        raise NotSupported("running tests in other kernels needs qemu and the tools "
-                           f"virtme-ng uses: apt-get install {' '.join(missing)}")
+        raise NotSupported(
+            "running tests in other kernels needs qemu and the tools "
+            f"virtme-ng uses: apt-get install {' '.join(missing)}"
+        )
     if os.geteuid() != 0:
-        raise NotSupported("running tests in other kernels boots them as root with the "
-                           "root file system shared: run as root")
+        raise NotSupported(
+            "running tests in other kernels boots them as root with the "
+            "root file system shared: run as root"
+        )
 
 
 def _tool_path() -> str:
@@ -145,8 +197,12 @@ def _tool_path() -> str:
 
 def _qemu_version() -> str:
     try:
-        out = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
-                             text=True, env={**os.environ, "PATH": _tool_path()}).stdout
+        out = subprocess.run(
+            ["qemu-system-x86_64", "--version"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PATH": _tool_path()},
+        ).stdout
     except OSError:
         return "unknown"
     return out.splitlines()[0].strip() if out else "unknown"
@@ -175,20 +231,35 @@ def accelerator(kernel: KernelPackage, *, refresh: bool = False) -> tuple[str, s
         return str(entry["accelerator"]), str(entry["reason"])
     started = time.monotonic()
     try:
-        probe = _boot(kernel, ["true"], cwd=Path("/"), env={}, timeout=KVM_PROBE_SECONDS,
-                      kvm=True, stream=False, rw_dirs=(), cpus=1, memory="1G")
+        probe = _boot(
+            kernel,
+            ["true"],
+            cwd=Path("/"),
+            env={},
+            timeout=KVM_PROBE_SECONDS,
+            kvm=True,
+            stream=False,
+            rw_dirs=(),
+            cpus=1,
+            memory="1G",
+        )
     except GuestTimeout:
-        accel, reason = "tcg", (f"a KVM guest did not finish booting in "
-                                f"{KVM_PROBE_SECONDS:.0f} s")
+        accel, reason = "tcg", (f"a KVM guest did not finish booting in {KVM_PROBE_SECONDS:.0f} s")
     else:
         if probe.returncode == 0:
             accel, reason = "kvm", f"a KVM guest booted in {probe.seconds:.1f} s"
         else:
             lines = [ln.strip() for ln in probe.stderr.splitlines() if "qemu" in ln]
-            accel, reason = "tcg", ("KVM boot failed: " + (lines[0] if lines else
-                                    f"exit {probe.returncode}"))
-    known[key] = {"accelerator": accel, "reason": reason, "probed_with": kernel.release,
-                  "seconds": round(time.monotonic() - started, 1)}
+            accel, reason = (
+                "tcg",
+                ("KVM boot failed: " + (lines[0] if lines else f"exit {probe.returncode}")),
+            )
+    known[key] = {
+        "accelerator": accel,
+        "reason": reason,
+        "probed_with": kernel.release,
+        "seconds": round(time.monotonic() - started, 1),
+    }
     store.parent.mkdir(parents=True, exist_ok=True)
     tmp = store.with_suffix(".tmp")
     tmp.write_text(json.dumps(known, indent=1) + "\n")
@@ -197,8 +268,9 @@ def accelerator(kernel: KernelPackage, *, refresh: bool = False) -> tuple[str, s
 
 
 def _guest_env(env: Mapping[str, str], release: str) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items()
-           if k in _PASSED_NAMES or k.startswith(_PASSED_PREFIXES)}
+    out = {
+        k: v for k, v in os.environ.items() if k in _PASSED_NAMES or k.startswith(_PASSED_PREFIXES)
+    }
     out["PATH"] = _tool_path()
     out.setdefault("HOME", "/root")
     out.update(env)
@@ -206,10 +278,15 @@ def _guest_env(env: Mapping[str, str], release: str) -> dict[str, str]:
     return out
 
 
-def _script(argv: Sequence[str], cwd: Path, env: Mapping[str, str], status: Path,
-            boot: Path | None = None) -> str:
-    mounts = [("bpf", "/sys/fs/bpf"), ("tracefs", "/sys/kernel/tracing"),
-              ("debugfs", "/sys/kernel/debug"), ("cgroup2", "/sys/fs/cgroup")]
+def _script(
+    argv: Sequence[str], cwd: Path, env: Mapping[str, str], status: Path, boot: Path | None = None
+) -> str:
+    mounts = [
+        ("bpf", "/sys/fs/bpf"),
+        ("tracefs", "/sys/kernel/tracing"),
+        ("debugfs", "/sys/kernel/debug"),
+        ("cgroup2", "/sys/fs/cgroup"),
+    ]
     lines = ["#!/bin/sh", "# written by libbpf_py.vm; runs as the guest's command"]
     lines += [f"mountpoint -q {p} || mount -t {t} {t} {p} 2>/dev/null" for t, p in mounts]
     if boot is not None:
@@ -278,12 +355,19 @@ sys.exit(subprocess.call(sys.argv[2:]))
 
 
 @contextlib.contextmanager
-def _process_group(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[
-        subprocess.Popen[bytes]]:
+def _process_group(
+    cmd: list[str], env: dict[str, str], cwd: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     cmd = [sys.executable, "-c", _WATCHDOG, str(os.getpid()), *cmd]
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         yield proc
     finally:
@@ -298,8 +382,9 @@ def _process_group(cmd: list[str], env: dict[str, str], cwd: Path) -> Iterator[
                     pipe.close()
 
 
-def _pump(proc: subprocess.Popen[bytes], deadline: float, stream: bool,
-          console: IO[str] | None) -> tuple[str, str]:
+def _pump(
+    proc: subprocess.Popen[bytes], deadline: float, stream: bool, console: IO[str] | None
+) -> tuple[str, str]:
     chunks: dict[int, list[bytes]] = {1: [], 2: []}
     sinks: dict[int, IO[str]] = {1: sys.stdout, 2: console or sys.stderr}
     sel = selectors.DefaultSelector()
@@ -323,13 +408,26 @@ def _pump(proc: subprocess.Popen[bytes], deadline: float, stream: bool,
                 sink.write(data.decode(errors="replace"))
                 sink.flush()
     sel.close()
-    return (b"".join(chunks[1]).decode(errors="replace"),
-            b"".join(chunks[2]).decode(errors="replace"))
+    return (
+        b"".join(chunks[1]).decode(errors="replace"),
+        b"".join(chunks[2]).decode(errors="replace"),
+    )
 
 
-def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-          timeout: float, kvm: bool, stream: bool, rw_dirs: Sequence[Path], cpus: int,
-          memory: str, console_log: Path | None = None) -> GuestRun:
+def _boot(
+    kernel: KernelPackage,
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    kvm: bool,
+    stream: bool,
+    rw_dirs: Sequence[Path],
+    cpus: int,
+    memory: str,
+    console_log: Path | None = None,
+) -> GuestRun:
     # Not under /var/tmp or /run: the guest mounts its own there and would not see it.
     runs = _vm_cache() / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -340,9 +438,21 @@ def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping
         boot = kernel.config.parent if kernel.config is not None else None
         script.write_text(_script(argv, cwd, _guest_env(env, kernel.release), status, boot))
         script.chmod(0o755)
-        cmd = [sys.executable, "-m", "virtme_ng.run", "--run", str(kernel.vmlinuz),
-               "--cpus", str(cpus), "--memory", memory, "--name", "libbpf-py-guest",
-               "--append", "modprobe.blacklist=" + ",".join(_IDLE_HARDWARE_MODULES)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "virtme_ng.run",
+            "--run",
+            str(kernel.vmlinuz),
+            "--cpus",
+            str(cpus),
+            "--memory",
+            memory,
+            "--name",
+            "libbpf-py-guest",
+            "--append",
+            "modprobe.blacklist=" + ",".join(_IDLE_HARDWARE_MODULES),
+        ]
         if not kvm:
             # One host thread for all vCPUs: with multi-threaded TCG a vCPU can run code
             # another vCPU has just patched (the kernel rewrites its XDP dispatcher with
@@ -361,33 +471,50 @@ def _boot(kernel: KernelPackage, argv: Sequence[str], *, cwd: Path, env: Mapping
         host_env = {**os.environ, "PATH": _tool_path(), "TMPDIR": str(work)}
         started = time.monotonic()
         with contextlib.ExitStack() as stack:
-            console = (stack.enter_context(open(console_log, "w"))
-                       if console_log is not None else None)
+            console = (
+                stack.enter_context(open(console_log, "w")) if console_log is not None else None
+            )
             proc = stack.enter_context(_process_group(cmd, host_env, work))
             try:
                 out, err = _pump(proc, started + timeout, stream, console)
             except GuestTimeout:
-                raise GuestTimeout(f"{kernel.release}: {shlex.join(argv)} did not finish in "
-                                   f"{timeout:.0f} s; the guest was stopped") from None
+                raise GuestTimeout(
+                    f"{kernel.release}: {shlex.join(argv)} did not finish in "
+                    f"{timeout:.0f} s; the guest was stopped"
+                ) from None
             proc.wait()
         try:
             returncode = int(status.read_text())
         except (OSError, ValueError):
             returncode = GUEST_FAILED
-        return GuestRun(args=list(argv), kernel=kernel, returncode=returncode, stdout=out,
-                        stderr=err, accelerator="kvm" if kvm else "tcg",
-                        seconds=time.monotonic() - started, vng=cmd)
+        return GuestRun(
+            args=list(argv),
+            kernel=kernel,
+            returncode=returncode,
+            stdout=out,
+            stderr=err,
+            accelerator="kvm" if kvm else "tcg",
+            seconds=time.monotonic() - started,
+            vng=cmd,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_in_kernel(kernel: KernelPackage, argv: Sequence[str], *,
-                  cwd: str | os.PathLike[str] | None = None,
-                  env: Mapping[str, str] | None = None, timeout: float = 3600.0,
-                  cpus: int = 2, memory: str = "4G",
-                  rw_dirs: Sequence[str | os.PathLike[str]] | None = None,
-                  stream: bool = True, kvm: bool | None = None,
-                  console_log: str | os.PathLike[str] | None = None) -> GuestRun:
+def run_in_kernel(
+    kernel: KernelPackage,
+    argv: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 3600.0,
+    cpus: int = 2,
+    memory: str = "4G",
+    rw_dirs: Sequence[str | os.PathLike[str]] | None = None,
+    stream: bool = True,
+    kvm: bool | None = None,
+    console_log: str | os.PathLike[str] | None = None,
+) -> GuestRun:
     """Boot ``kernel`` in qemu, run ``argv`` in it as root, and return what it did.
 
     ``cwd`` (default: the current directory) is where the command starts; it and every
@@ -411,13 +538,29 @@ def run_in_kernel(kernel: KernelPackage, argv: Sequence[str], *,
         accel, reason = accelerator(kernel)
         use_kvm = accel == "kvm"
         if not use_kvm:
-            print(f"libbpf_py.vm: {kernel.release} under TCG (software emulation): {reason}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"libbpf_py.vm: {kernel.release} under TCG (software emulation): {reason}",
+                file=sys.stderr,
+                flush=True,
+            )
     else:
         use_kvm = kvm
-    run = _boot(kernel, argv, cwd=where, env=env or {}, timeout=timeout, kvm=use_kvm,
-                stream=stream, rw_dirs=shared, cpus=cpus, memory=memory,
-                console_log=Path(console_log) if console_log is not None else None)
-    narrate(f"vng --run {kernel.vmlinuz.name} --exec {shlex.join(argv)}",
-            f"exit {run.returncode} in {run.seconds:.1f} s ({run.accelerator})", phase="kernel")
+    run = _boot(
+        kernel,
+        argv,
+        cwd=where,
+        env=env or {},
+        timeout=timeout,
+        kvm=use_kvm,
+        stream=stream,
+        rw_dirs=shared,
+        cpus=cpus,
+        memory=memory,
+        console_log=Path(console_log) if console_log is not None else None,
+    )
+    narrate(
+        f"vng --run {kernel.vmlinuz.name} --exec {shlex.join(argv)}",
+        f"exit {run.returncode} in {run.seconds:.1f} s ({run.accelerator})",
+        phase="kernel",
+    )
     return run

@@ -38,9 +38,11 @@ def vmlinux_header(btf_path: str | os.PathLike[str] = KERNEL_BTF) -> Path:
     try:
         digest = hashlib.sha256(btf.read_bytes()).hexdigest()[:16]
     except FileNotFoundError:
-        raise NotFound(f"no kernel BTF at {btf}: this kernel was built without "
-                       "CONFIG_DEBUG_INFO_BTF, so CO-RE programs cannot be compiled for it "
-                       "(pass btf_path= with a BTF file for the target kernel)") from None
+        raise NotFound(
+            f"no kernel BTF at {btf}: this kernel was built without "
+            "CONFIG_DEBUG_INFO_BTF, so CO-RE programs cannot be compiled for it "
+            "(pass btf_path= with a BTF file for the target kernel)"
+        ) from None
     folder = cache_dir() / "vmlinux" / digest
     header = folder / "vmlinux.h"
     if header.exists():
@@ -52,13 +54,18 @@ def vmlinux_header(btf_path: str | os.PathLike[str] = KERNEL_BTF) -> Path:
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".h.tmp")
     os.close(fd)
     try:
-        check(lib.lpy_write_btf_header(str(btf).encode(), tmp.encode()),
-              f"generating vmlinux.h from {btf}")
+        check(
+            lib.lpy_write_btf_header(str(btf).encode(), tmp.encode()),
+            f"generating vmlinux.h from {btf}",
+        )
         os.chmod(tmp, 0o644)
         os.replace(tmp, header)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    narrate(f"btf__parse({str(btf)!r}) + btf_dump__dump_type(every id)", f"wrote {header}",
-            phase="source")
+    narrate(
+        f"btf__parse({str(btf)!r}) + btf_dump__dump_type(every id)",
+        f"wrote {header}",
+        phase="source",
+    )
     return header

@@ -38,13 +38,18 @@ def pinned_btf() -> Path:
 
     from libbpf_py.kernels import fetch_kernel_btf
 
-    pin = dict(line.split("=", 1) for line in _PIN.read_text().splitlines()
-               if "=" in line and not line.startswith("#"))
+    pin = dict(
+        line.split("=", 1)
+        for line in _PIN.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     path = fetch_kernel_btf(pin["RELEASE"])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != pin["SHA256"]:
-        raise pytest.UsageError(f"the BTF of kernel {pin['RELEASE']} at {path} has sha256 "
-                                f"{digest}, not the pinned {pin['SHA256']} ({_PIN})")
+        raise pytest.UsageError(
+            f"the BTF of kernel {pin['RELEASE']} at {path} has sha256 "
+            f"{digest}, not the pinned {pin['SHA256']} ({_PIN})"
+        )
     return path
 
 
@@ -60,8 +65,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     """Name the BTF the run's objects are compiled against, and the kernel they run on."""
     from libbpf_py.compiler import BTF_ENV
 
-    return f"bpf: objects compiled against {os.environ.get(BTF_ENV)}; " \
-           f"kernel {os.uname().release}"
+    return f"bpf: objects compiled against {os.environ.get(BTF_ENV)}; kernel {os.uname().release}"
 
 
 def open_fds() -> set[int]:
@@ -98,8 +102,9 @@ def _kernel_mounts() -> Iterator[None]:
     bpffs = Path(ensure_bpffs())
     ensure_tracefs()
     sweep_stale()
-    existing = {name for name in _IPROUTE2_BPFFS
-                if (bpffs / name).exists() or (bpffs / name).is_symlink()}
+    existing = {
+        name for name in _IPROUTE2_BPFFS if (bpffs / name).exists() or (bpffs / name).is_symlink()
+    }
     yield
     _remove_empty_folders(bpffs, _IPROUTE2_BPFFS, existing)
 
@@ -113,8 +118,10 @@ def bpf_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from libbpf_py import compile
 
     out = tmp_path_factory.mktemp("bpf")
-    return {src.name.removesuffix(".bpf.c"): compile(src, out / src.name.replace(".c", ".o"))
-            for src in sorted(BPF_SOURCES.glob("*.bpf.c"))}
+    return {
+        src.name.removesuffix(".bpf.c"): compile(src, out / src.name.replace(".c", ".o"))
+        for src in sorted(BPF_SOURCES.glob("*.bpf.c"))
+    }
 
 
 @pytest.fixture(scope="session")
@@ -141,4 +148,3 @@ def veth() -> Iterator[object]:
 
     with VethPair() as pair:
         yield pair
-

@@ -85,9 +85,12 @@ def test_without_capabilities(filter_object: Path) -> None:
         else:
             print("LOADED")
     """)
-    proc = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all",
-                           sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        ["setpriv", "--bounding-set=-all", "--inh-caps=-all", sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "DENIED:" in proc.stdout
     assert "lacks CAP_BPF" in proc.stdout

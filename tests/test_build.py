@@ -24,8 +24,12 @@ def test_module_carries_the_package_version() -> None:
 
 
 def test_enums_match_the_kernel_headers() -> None:
-    for enum, prefix in ((ProgType, "BPF_PROG_TYPE_"), (MapType, "BPF_MAP_TYPE_"),
-                         (LinkType, "BPF_LINK_TYPE_"), (AttachType, "BPF_")):
+    for enum, prefix in (
+        (ProgType, "BPF_PROG_TYPE_"),
+        (MapType, "BPF_MAP_TYPE_"),
+        (LinkType, "BPF_LINK_TYPE_"),
+        (AttachType, "BPF_"),
+    ):
         checked = 0
         for member in enum:
             name = prefix + member.name
@@ -40,8 +44,20 @@ def test_the_pure_readers_numbers_match_the_c_headers() -> None:
     a few ELF and BPF numbers; everything above it takes them from C (the cdef)."""
     from libbpf_py.inspect import elf, maps
 
-    names = ["EM_BPF", "SHT_PROGBITS", "SHT_SYMTAB", "SHT_STRTAB", "SHT_NOBITS", "SHT_REL",
-             "SHF_WRITE", "SHF_ALLOC", "SHF_EXECINSTR", "SHN_UNDEF", "SHN_ABS", "SHN_COMMON"]
+    names = [
+        "EM_BPF",
+        "SHT_PROGBITS",
+        "SHT_SYMTAB",
+        "SHT_STRTAB",
+        "SHT_NOBITS",
+        "SHT_REL",
+        "SHF_WRITE",
+        "SHF_ALLOC",
+        "SHF_EXECINSTR",
+        "SHN_UNDEF",
+        "SHN_ABS",
+        "SHN_COMMON",
+    ]
     assert {n: getattr(elf, n) for n in names} == {n: getattr(lib, n) for n in names}
     names = ["BPF_F_RDONLY_PROG", "BPF_F_MMAPABLE", "BPF_F_LINK"]
     assert {n: getattr(maps, n) for n in names} == {n: getattr(lib, n) for n in names}

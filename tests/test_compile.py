@@ -43,15 +43,17 @@ def test_compile_is_cached_without_output() -> None:
 
 def test_compile_defines_and_cflags(tmp_path: Path) -> None:
     src = MINIMAL.replace("return XDP_PASS;", "return VERDICT;")
-    out = libbpf_py.compile(src, tmp_path / "v.o", defines={"VERDICT": "XDP_DROP"},
-                            cflags=("-mcpu=v4",))
+    out = libbpf_py.compile(
+        src, tmp_path / "v.o", defines={"VERDICT": "XDP_DROP"}, cflags=("-mcpu=v4",)
+    )
     assert out.exists()
 
 
 def test_compile_error_carries_diagnostics(tmp_path: Path) -> None:
     with pytest.raises(CompileError) as info:
-        libbpf_py.compile(MINIMAL.replace("return XDP_PASS;", "return undeclared_thing;"),
-                          tmp_path / "bad.o")
+        libbpf_py.compile(
+            MINIMAL.replace("return XDP_PASS;", "return undeclared_thing;"), tmp_path / "bad.o"
+        )
     assert "undeclared_thing" in info.value.diagnostics
     assert "error" in info.value.diagnostics
     assert not (tmp_path / "bad.o").exists()
@@ -68,8 +70,11 @@ def test_compile_unknown_clang() -> None:
 
 
 def _struct_names(header: Path) -> set[str]:
-    return {line[len("struct "):-len(" {")] for line in header.read_text().splitlines()
-            if line.startswith("struct ") and line.endswith(" {")}
+    return {
+        line[len("struct ") : -len(" {")]
+        for line in header.read_text().splitlines()
+        if line.startswith("struct ") and line.endswith(" {")
+    }
 
 
 def test_btf_chooses_the_kernel_types_the_object_is_built_against(tmp_path: Path) -> None:
@@ -78,12 +83,14 @@ def test_btf_chooses_the_kernel_types_the_object_is_built_against(tmp_path: Path
     pinned, running = resolve_btf(), resolve_btf("running")
     assert os.environ[BTF_ENV] == str(pinned)  # the suite's conftest pins it
     assert running == Path("/sys/kernel/btf/vmlinux")
-    only_pinned = sorted(_struct_names(vmlinux_header(pinned))
-                         - _struct_names(vmlinux_header(running)))
+    only_pinned = sorted(
+        _struct_names(vmlinux_header(pinned)) - _struct_names(vmlinux_header(running))
+    )
     if not only_pinned:
         pytest.skip(f"every struct of {pinned} is also in this kernel's BTF")
-    source = MINIMAL.replace("return XDP_PASS;",
-                             f"return sizeof(struct {only_pinned[0]}) ? XDP_PASS : XDP_DROP;")
+    source = MINIMAL.replace(
+        "return XDP_PASS;", f"return sizeof(struct {only_pinned[0]}) ? XDP_PASS : XDP_DROP;"
+    )
     assert libbpf_py.compile(source, tmp_path / "pinned.o", btf=pinned).exists()
     with pytest.raises(CompileError) as err:
         libbpf_py.compile(source, tmp_path / "running.o", btf="running")
@@ -103,9 +110,11 @@ def test_btf_by_kernel_version_is_the_fetched_package() -> None:
 def test_an_edited_header_makes_the_cached_object_stale(tmp_path: Path) -> None:
     header = tmp_path / "verdict.h"
     source = tmp_path / "prog.bpf.c"
-    source.write_text(MINIMAL.replace('#include <bpf/bpf_helpers.h>',
-                                      '#include <bpf/bpf_helpers.h>\n#include "verdict.h"')
-                      .replace("return XDP_PASS;", "return VERDICT;"))
+    source.write_text(
+        MINIMAL.replace(
+            "#include <bpf/bpf_helpers.h>", '#include <bpf/bpf_helpers.h>\n#include "verdict.h"'
+        ).replace("return XDP_PASS;", "return VERDICT;")
+    )
     header.write_text("#define VERDICT XDP_PASS\n")
     first = libbpf_py.compile(source, tmp_path / "a.o").read_bytes()
     assert libbpf_py.compile(source, tmp_path / "b.o").read_bytes() == first  # cached

@@ -26,17 +26,26 @@ def test_walkthrough_passes_then_drops() -> None:
     assert result.ok, text
     assert result.received_before == PACKETS and result.received_after == 0
     assert result.dropped == PACKETS and result.passed >= PACKETS
-    for step in ("check the environment", "write the packet filter", "CO-RE compile",
-                 "inspect the compiled object", "open, load and attach",
-                 "inspect the running program", "watch it filter packets",
-                 "read the counters", "detach and unload", "confirm nothing is left"):
+    for step in (
+        "check the environment",
+        "write the packet filter",
+        "CO-RE compile",
+        "inspect the compiled object",
+        "open, load and attach",
+        "inspect the running program",
+        "watch it filter packets",
+        "read the counters",
+        "detach and unload",
+        "confirm nothing is left",
+    ):
         assert step in text
     assert f"program {result.program_id}: gone" in text
 
 
 def test_python_m_demo_exits_zero_and_narrates() -> None:
-    proc = subprocess.run([sys.executable, "-m", "libbpf_py", "demo"], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "libbpf_py", "demo"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "packets passed, then were dropped by the filter - OK" in proc.stdout
     assert "bpf_object__load('xdp_filter')" in proc.stderr  # teaching mode narrates
@@ -50,11 +59,9 @@ def test_console_script() -> None:
     assert "libbpf 1.7.0" in proc.stdout
 
 
-def test_explain_narrates_each_phase(filter_object: Path,
-                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_explain_narrates_each_phase(filter_object: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="libbpf_py.explain")
-    with libbpf_py.explain(), libbpf_py.ObjectFile(filter_object).open() as obj, \
-            obj.load():
+    with libbpf_py.explain(), libbpf_py.ObjectFile(filter_object).open() as obj, obj.load():
         pass
     text = caplog.text
     assert "[open] bpf_object__open_mem" in text
@@ -64,8 +71,11 @@ def test_explain_narrates_each_phase(filter_object: Path,
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "libbpf_py", "compile",
-                           str(tmp_path / "missing.bpf.c")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "libbpf_py", "compile", str(tmp_path / "missing.bpf.c")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 66  # not found
     assert proc.stderr.strip().count("\n") == 0
     assert "no BPF source file" in proc.stderr

@@ -33,9 +33,13 @@ def test_environment_switches_narration_on(filter_object: Path) -> None:
             pass
     """)
     env = dict(os.environ, LIBBPF_PY_EXPLAIN="1")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
-    for phase in ("[open] bpf_object__open_mem", "[load] bpf_object__load",
-                  "[tear down] bpf_object__close"):
+    for phase in (
+        "[open] bpf_object__open_mem",
+        "[load] bpf_object__load",
+        "[tear down] bpf_object__close",
+    ):
         assert f"libbpf_py.explain {phase}" in proc.stderr

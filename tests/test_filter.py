@@ -53,7 +53,7 @@ def test_test_run_blocked_and_passing(loaded_filter: LoadedObject) -> None:
 def test_truncated_ip_header_passes(loaded_filter: LoadedObject) -> None:
     prog = loaded_filter.programs["xdp_filter"]
     loaded_filter.maps["blocklist"][socket.inet_aton(BLOCKED)] = 1
-    short = frame(BLOCKED)[:14 + 12]  # the source address is cut off
+    short = frame(BLOCKED)[: 14 + 12]  # the source address is cut off
     assert prog.test_run(short).retval == XDP_PASS
 
 

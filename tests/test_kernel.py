@@ -25,8 +25,7 @@ GONE = 2**31 - 1  # an id the kernel has not reached
 
 @pytest.fixture
 def obj(bpf_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open() as opened, \
-            opened.load() as loaded:
+    with libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open() as opened, opened.load() as loaded:
         yield loaded
 
 
@@ -49,8 +48,12 @@ def test_entries_open_fds_and_say_when_an_id_is_gone(obj: LoadedObject) -> None:
         assert os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:bpf-prog"
     finally:
         os.close(fd)
-    for entry in (kernel.ProgramEntry(GONE), kernel.MapEntry(GONE), kernel.LinkEntry(GONE),
-                  kernel.BtfEntry(GONE)):
+    for entry in (
+        kernel.ProgramEntry(GONE),
+        kernel.MapEntry(GONE),
+        kernel.LinkEntry(GONE),
+        kernel.BtfEntry(GONE),
+    ):
         with pytest.raises(NotFound, match=f"there is no .* with id {GONE}"):
             entry.open_fd()
         with pytest.raises(NotFound):
@@ -102,11 +105,18 @@ def test_btf_data_is_the_objects_btf(obj: LoadedObject) -> None:
 def test_listing_without_capabilities_says_so() -> None:
     if capability_problem() is not None:
         pytest.skip("needs root to drop capabilities in a child")
-    code = ("from libbpf_py import kernel\n"
-            "try:\n"
-            "    list(kernel.programs())\n"
-            "except PermissionError as exc:\n"
-            "    print(type(exc).__name__, exc)\n")
-    ran = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all", sys.executable,
-                          "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "from libbpf_py import kernel\n"
+        "try:\n"
+        "    list(kernel.programs())\n"
+        "except PermissionError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    ran = subprocess.run(
+        ["setpriv", "--bounding-set=-all", "--inh-caps=-all", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert ran.stdout.startswith("PermissionDenied listing programs (bpf_prog_get_next_id)")

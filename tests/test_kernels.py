@@ -20,9 +20,12 @@ from libbpf_py.vmlinux import KERNEL_BTF
 IN_GUEST = guest_release() is not None
 can_fetch = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("apt-get") is None,
-    reason="fetching a Debian kernel needs root and apt-get")
-needs_network = pytest.mark.skipif(IN_GUEST, reason="a guest kernel has no network to "
-                                   "reach Debian's archive (its cache is shared, though)")
+    reason="fetching a Debian kernel needs root and apt-get",
+)
+needs_network = pytest.mark.skipif(
+    IN_GUEST,
+    reason="a guest kernel has no network to reach Debian's archive (its cache is shared, though)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +36,32 @@ def kernel61() -> KernelPackage:
 
 
 def test_debian_versions_order_as_dpkg_does() -> None:
-    given = ["7.2.13-1", "6.12.107-1", "1.0-1", "1:0.1", "6.1.176-1", "7.2.13-1~exp1",
-             "1.0~rc1", "6.12.117-1", "1.0", "6.1.170-3", "7.2.12-1+b1"]
+    given = [
+        "7.2.13-1",
+        "6.12.107-1",
+        "1.0-1",
+        "1:0.1",
+        "6.1.176-1",
+        "7.2.13-1~exp1",
+        "1.0~rc1",
+        "6.12.117-1",
+        "1.0",
+        "6.1.170-3",
+        "7.2.12-1+b1",
+    ]
     assert sorted(given, key=DebianVersion) == [
-        "1.0~rc1", "1.0", "1.0-1", "6.1.170-3", "6.1.176-1", "6.12.107-1", "6.12.117-1",
-        "7.2.12-1+b1", "7.2.13-1~exp1", "7.2.13-1", "1:0.1"]
+        "1.0~rc1",
+        "1.0",
+        "1.0-1",
+        "6.1.170-3",
+        "6.1.176-1",
+        "6.12.107-1",
+        "6.12.117-1",
+        "7.2.12-1+b1",
+        "7.2.13-1~exp1",
+        "7.2.13-1",
+        "1:0.1",
+    ]
 
 
 def test_fetched_61_has_image_modules_and_config(kernel61: KernelPackage) -> None:
@@ -62,8 +86,9 @@ def test_btf_of_61_parses_and_has_task_struct(kernel61: KernelPackage) -> None:
     assert kernel61.btf() == path  # extracted once
 
 
-def test_cached_release_is_used_without_the_network(kernel61: KernelPackage,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_release_is_used_without_the_network(
+    kernel61: KernelPackage, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Nothing of apt is reachable: no apt-get on PATH and no archive URI.
     monkeypatch.setenv("PATH", "/nonexistent")
 
@@ -105,16 +130,16 @@ def test_unknown_version_lists_what_the_archive_has(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [".lock"]  # no temporary folder left
 
 
-def test_without_root_it_says_run_as_root(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_root_it_says_run_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(PermissionDenied, match="run as root"):
         fetch_kernel("6.1", cache=tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == [".lock"]
 
 
-def test_without_apt_it_says_what_is_missing(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_apt_it_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     with pytest.raises(NotSupported, match="needs apt-get and dpkg-deb"):
         fetch_kernel("6.1", cache=tmp_path)

@@ -38,8 +38,11 @@ def _gone(getter: Callable[[int], int], ident: int) -> bool:
 def _bpffs_entries() -> set[str]:
     """Pins in bpffs, less those that name another process as their maker (lpy-PID-...)."""
     mine = f"lpy-{os.getpid()}-"
-    return {p.name for p in Path("/sys/fs/bpf").iterdir()
-            if not p.name.startswith("lpy-") or p.name.startswith(mine)}
+    return {
+        p.name
+        for p in Path("/sys/fs/bpf").iterdir()
+        if not p.name.startswith("lpy-") or p.name.startswith(mine)
+    }
 
 
 def _interface_exists(name: str) -> bool:
@@ -81,9 +84,23 @@ def test_200_full_cycles_leave_nothing(filter_object: Path) -> None:
         assert _gone(lib.bpf_link_get_fd_by_id, ident), f"link {ident} left in the kernel"
 
 
-OPS = ["open", "load", "attach", "auto_attach", "detach", "disconnect", "close_open",
-       "close_loaded", "drop_open", "drop_loaded", "drop_link", "gc", "use_map",
-       "test_run", "double_close"]
+OPS = [
+    "open",
+    "load",
+    "attach",
+    "auto_attach",
+    "detach",
+    "disconnect",
+    "close_open",
+    "close_loaded",
+    "drop_open",
+    "drop_loaded",
+    "drop_link",
+    "gc",
+    "use_map",
+    "test_run",
+    "double_close",
+]
 
 
 class Lifecycle:
@@ -147,11 +164,15 @@ class Lifecycle:
         gc.collect()
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 7)), max_size=20))
-def test_random_lifecycle_sequences_end_clean(filter_object: Path,
-                                              ops: list[tuple[str, int]]) -> None:
+def test_random_lifecycle_sequences_end_clean(
+    filter_object: Path, ops: list[tuple[str, int]]
+) -> None:
     with VethPair() as net:
         gc.collect()
         fds_before = open_fds()

@@ -54,7 +54,11 @@ def test_open_shows_programs_and_maps(bpf_objects: dict[str, Path]) -> None:
         assert obj.programs["pass_all"].type is ProgType.XDP
         hits = obj.maps["hits"]
         assert (hits.type, hits.key_size, hits.value_size, hits.max_entries) == (
-            MapType.ARRAY, 4, 8, 4)
+            MapType.ARRAY,
+            4,
+            8,
+            4,
+        )
         assert any(name.endswith(".bss") for name in obj.maps)
 
 
@@ -161,8 +165,9 @@ def test_xdp_busy_names_the_holder(bpf_objects: dict[str, Path], veth: object) -
             assert f"link id {link.info().id}" in str(info.value)
 
 
-def test_closing_the_object_detaches_caller_links(bpf_objects: dict[str, Path],
-                                                  veth: object) -> None:
+def test_closing_the_object_detaches_caller_links(
+    bpf_objects: dict[str, Path], veth: object
+) -> None:
     from libbpf_py.attach import xdp_holder
     from libbpf_py.netns import VethPair
 
@@ -176,16 +181,19 @@ def test_closing_the_object_detaches_caller_links(bpf_objects: dict[str, Path],
     assert xdp_holder(veth.ifindex)[0] == 0
 
 
-def test_exception_in_nested_with_blocks_tears_down(bpf_objects: dict[str, Path],
-                                                    veth: object) -> None:
+def test_exception_in_nested_with_blocks_tears_down(
+    bpf_objects: dict[str, Path], veth: object
+) -> None:
     from libbpf_py.netns import VethPair
 
     assert isinstance(veth, VethPair)
     ids: dict[str, int] = {}
-    with pytest.raises(RuntimeError, match="boom"), \
-            libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open() as obj, \
-            obj.load() as loaded, \
-            loaded.programs["pass_all"].attach_xdp(veth.host) as link:
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open() as obj,
+        obj.load() as loaded,
+        loaded.programs["pass_all"].attach_xdp(veth.host) as link,
+    ):
         ids["prog"] = loaded.programs["pass_all"].info().id
         ids["link"] = link.info().id
         raise RuntimeError("boom")
@@ -193,8 +201,9 @@ def test_exception_in_nested_with_blocks_tears_down(bpf_objects: dict[str, Path]
     assert not kernel_has_prog(ids["prog"])
 
 
-def test_dropped_link_detaches_with_resource_warning(bpf_objects: dict[str, Path],
-                                                     veth: object) -> None:
+def test_dropped_link_detaches_with_resource_warning(
+    bpf_objects: dict[str, Path], veth: object
+) -> None:
     import gc
 
     from libbpf_py.netns import VethPair
@@ -212,7 +221,8 @@ def test_dropped_link_detaches_with_resource_warning(bpf_objects: dict[str, Path
 
 
 def test_disconnected_link_is_released_not_detached_while_pinned(
-        bpf_objects: dict[str, Path], veth: object, tmp_path: Path) -> None:
+    bpf_objects: dict[str, Path], veth: object, tmp_path: Path
+) -> None:
     from libbpf_py.mounts import ensure_bpffs
     from libbpf_py.netns import VethPair
 
@@ -247,13 +257,21 @@ def test_phase_errors(bpf_objects: dict[str, Path], veth: object) -> None:
     open_map = opened.maps["small"]
     loaded = opened.load()
     spent_calls = [
-        lambda: opened.programs, lambda: opened.maps, lambda: opened.load(),
-        lambda: open_prog.type, lambda: setattr(open_prog, "autoload", False),
-        lambda: open_prog.section, lambda: setattr(open_prog, "type", "xdp"),
-        lambda: open_prog.log_level, lambda: open_prog.insn_count,
-        lambda: open_map.max_entries, lambda: setattr(open_map, "max_entries", 4),
-        lambda: setattr(open_map, "value_size", 8), lambda: open_map.pin_path,
-        lambda: open_map.initial_value, lambda: setattr(open_map, "key_size", 4),
+        lambda: opened.programs,
+        lambda: opened.maps,
+        lambda: opened.load(),
+        lambda: open_prog.type,
+        lambda: setattr(open_prog, "autoload", False),
+        lambda: open_prog.section,
+        lambda: setattr(open_prog, "type", "xdp"),
+        lambda: open_prog.log_level,
+        lambda: open_prog.insn_count,
+        lambda: open_map.max_entries,
+        lambda: setattr(open_map, "max_entries", 4),
+        lambda: setattr(open_map, "value_size", 8),
+        lambda: open_map.pin_path,
+        lambda: open_map.initial_value,
+        lambda: setattr(open_map, "key_size", 4),
     ]
     for call in spent_calls:
         with pytest.raises(PhaseError) as info:
@@ -266,12 +284,23 @@ def test_phase_errors(bpf_objects: dict[str, Path], veth: object) -> None:
     link = prog.attach_xdp(veth.host)
     loaded.close()
     closed_calls = [
-        lambda: loaded.programs, lambda: loaded.maps, lambda: loaded.attach(),
-        lambda: prog.fd, lambda: prog.info(), lambda: prog.attach_xdp(veth.host),
-        lambda: prog.test_run(b"\0" * 64), lambda: small[1], lambda: small.update(1, 2),
-        lambda: small.__setitem__(1, 2), lambda: small.__delitem__(1), lambda: 1 in small,
-        lambda: list(small.items()), lambda: small.fd, lambda: link.fd,
-        lambda: link.pin("/sys/fs/bpf/x"), lambda: link.disconnect(),
+        lambda: loaded.programs,
+        lambda: loaded.maps,
+        lambda: loaded.attach(),
+        lambda: prog.fd,
+        lambda: prog.info(),
+        lambda: prog.attach_xdp(veth.host),
+        lambda: prog.test_run(b"\0" * 64),
+        lambda: small[1],
+        lambda: small.update(1, 2),
+        lambda: small.__setitem__(1, 2),
+        lambda: small.__delitem__(1),
+        lambda: 1 in small,
+        lambda: list(small.items()),
+        lambda: small.fd,
+        lambda: link.fd,
+        lambda: link.pin("/sys/fs/bpf/x"),
+        lambda: link.disconnect(),
     ]
     for call in closed_calls:
         with pytest.raises(PhaseError) as info:

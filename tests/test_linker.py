@@ -16,17 +16,23 @@ from tests.conftest import requires_root
 
 SOURCES = Path(__file__).resolve().parent / "bpf" / "linker"
 XDP_DROP, XDP_PASS = 1, 2
-SHORT = ethernet(ipv4(udp(b"x", src="198.18.12.2", dst="198.18.12.1"),
-                      src="198.18.12.2", dst="198.18.12.1"))
-LONG = ethernet(ipv4(udp(b"x" * 120, src="198.18.12.2", dst="198.18.12.1"),
-                     src="198.18.12.2", dst="198.18.12.1"))
+SHORT = ethernet(
+    ipv4(udp(b"x", src="198.18.12.2", dst="198.18.12.1"), src="198.18.12.2", dst="198.18.12.1")
+)
+LONG = ethernet(
+    ipv4(
+        udp(b"x" * 120, src="198.18.12.2", dst="198.18.12.1"), src="198.18.12.2", dst="198.18.12.1"
+    )
+)
 
 
 @pytest.fixture(scope="module")
 def halves(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("linker")
-    return {name: libbpf_py.compile(SOURCES / f"{name}.bpf.c", out / f"{name}.bpf.o")
-            for name in ("classify", "filter", "clash")}
+    return {
+        name: libbpf_py.compile(SOURCES / f"{name}.bpf.c", out / f"{name}.bpf.o")
+        for name in ("classify", "filter", "clash")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +75,9 @@ def test_linked_runs_like_one_compiled_object(halves: dict[str, Path], whole: Pa
     assert _runs(from_bytes) == expected
 
 
-def test_output_is_written_only_when_the_link_succeeds(halves: dict[str, Path],
-                                                        tmp_path: Path) -> None:
+def test_output_is_written_only_when_the_link_succeeds(
+    halves: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "linked.bpf.o"
     assert link_objects([halves["classify"], halves["filter"]], out) == out
     assert read_object(out.read_bytes()).programs.keys() == {"linked_filter"}
@@ -94,8 +101,7 @@ def test_bad_input_is_a_library_error(halves: dict[str, Path], bad: bytes) -> No
         link_objects([halves["classify"], bad])
 
 
-def test_wrong_arguments_say_what_is_expected(halves: dict[str, Path],
-                                              tmp_path: Path) -> None:
+def test_wrong_arguments_say_what_is_expected(halves: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one"):
         link_objects([])
     with pytest.raises(TypeError, match="a list of objects"):

@@ -27,8 +27,8 @@ def test_the_checker_sees_type_checking_and_function_imports(tmp_path: Path) -> 
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "a.py").write_text(
-        "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from libbpf_py.b import B\n")
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from libbpf_py.b import B\n"
+    )
     (pkg / "b.py").write_text("def f():\n    from libbpf_py import c\n")
     (pkg / "c.py").write_text("from . import a\n")
     edges = import_graph.graph(tmp_path)
@@ -40,17 +40,23 @@ def test_the_checker_sees_type_checking_and_function_imports(tmp_path: Path) -> 
 
 
 def _package_trees() -> list[tuple[str, ast.Module]]:
-    return [(name, ast.parse(path.read_text(), str(path)))
-            for name, path in sorted(import_graph.modules().items())]
+    return [
+        (name, ast.parse(path.read_text(), str(path)))
+        for name, path in sorted(import_graph.modules().items())
+    ]
 
 
 def test_no_class_is_rewritten_after_construction() -> None:
     # A fast variant is a real subclass chosen before construction (maps.make_map):
     # ``self.__class__ = ...`` makes type(m) and "go to definition" lie.
-    found = [f"{name}:{node.lineno}" for name, tree in _package_trees()
-             for node in ast.walk(tree) if isinstance(node, ast.Assign)
-             for target in node.targets
-             if isinstance(target, ast.Attribute) and target.attr == "__class__"]
+    found = [
+        f"{name}:{node.lineno}"
+        for name, tree in _package_trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Attribute) and target.attr == "__class__"
+    ]
     assert not found, f"__class__ assigned at {found}"
 
 
@@ -63,10 +69,17 @@ def test_no_method_is_bound_into_a_class_body_by_assignment() -> None:
                 if not isinstance(stmt, ast.Assign):
                     continue
                 value = stmt.value
-                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
-                        and value.func.id in ("classmethod", "staticmethod") and value.args:
+                if (
+                    isinstance(value, ast.Call)
+                    and isinstance(value.func, ast.Name)
+                    and value.func.id in ("classmethod", "staticmethod")
+                    and value.args
+                ):
                     value = value.args[0]
-                if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) \
-                        and value.value.id.startswith("_"):
+                if (
+                    isinstance(value, ast.Attribute)
+                    and isinstance(value.value, ast.Name)
+                    and value.value.id.startswith("_")
+                ):
                     found.append(f"{name}:{stmt.lineno} {cls.name}")
     assert not found, f"methods bound by assignment: {found}"

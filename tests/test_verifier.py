@@ -15,8 +15,10 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 
 def test_rejected_program_carries_the_verifier_log(bpf_objects: dict[str, Path]) -> None:
-    with pytest.raises(VerifierError) as info, \
-            libbpf_py.ObjectFile(bpf_objects["bad_access"]).open() as obj:
+    with (
+        pytest.raises(VerifierError) as info,
+        libbpf_py.ObjectFile(bpf_objects["bad_access"]).open() as obj,
+    ):
         obj.load()
     err = info.value
     assert err.program == "read_without_check"
@@ -27,8 +29,10 @@ def test_rejected_program_carries_the_verifier_log(bpf_objects: dict[str, Path])
 
 
 def test_log_level_keeps_the_log_of_a_good_program(bpf_objects: dict[str, Path]) -> None:
-    with libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open() as obj, \
-            obj.load(log_level=1) as loaded:
+    with (
+        libbpf_py.ObjectFile(bpf_objects["lifecycle"]).open() as obj,
+        obj.load(log_level=1) as loaded,
+    ):
         log = loaded.programs["pass_all"].verifier_log
         assert any(line.startswith("processed ") for line in log)
 
@@ -69,8 +73,7 @@ SEC("xdp") int long_log(struct xdp_md *ctx) {
 char LICENSE[] SEC("license") = "GPL";
 """
     obj_path = libbpf_py.compile(src)
-    with pytest.raises(VerifierError) as info, \
-            libbpf_py.ObjectFile(obj_path).open() as obj:
+    with pytest.raises(VerifierError) as info, libbpf_py.ObjectFile(obj_path).open() as obj:
         obj.programs["long_log"].log_level = 2
         obj.load()
     log = info.value.log
@@ -82,8 +85,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 def test_a_rejected_program_fails_only_what_needs_it(bpf_objects: dict[str, Path]) -> None:
     # Loaded whole, the object fails on the program every kernel rejects, and says which.
-    with pytest.raises(VerifierError) as info, \
-            libbpf_py.ObjectFile(bpf_objects["mixed"]).open() as obj:
+    with (
+        pytest.raises(VerifierError) as info,
+        libbpf_py.ObjectFile(bpf_objects["mixed"]).open() as obj,
+    ):
         obj.load()
     assert info.value.program == "rejected"
     assert any("invalid access to packet" in line for line in info.value.log)

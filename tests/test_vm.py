@@ -26,8 +26,10 @@ IN_GUEST = vm.guest_release() is not None
 
 def _boot_problem() -> str | None:
     if IN_GUEST:
-        return (f"inside guest kernel {vm.guest_release()}: a nested guest would run under "
-                "software emulation, too slowly")
+        return (
+            f"inside guest kernel {vm.guest_release()}: a nested guest would run under "
+            "software emulation, too slowly"
+        )
     try:
         vm.require_vm_tools()
     except NotSupported as e:
@@ -57,8 +59,11 @@ def test_missing_qemu_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None
         pytest.skip("virtme-ng (libbpf_py[vm]) is not installed")
     monkeypatch.delenv(vm.GUEST_ENV, raising=False)
     real = shutil.which
-    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name.startswith(
-        "qemu") else real(name, *a, **k))
+    monkeypatch.setattr(
+        shutil,
+        "which",
+        lambda name, *a, **k: None if name.startswith("qemu") else real(name, *a, **k),
+    )
     with pytest.raises(NotSupported, match=r"apt-get install qemu-system-x86$"):
         vm.require_vm_tools()
 
@@ -70,15 +75,26 @@ def test_no_guest_inside_a_guest(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_guest_gets_the_invocation_without_bpf_kernel() -> None:
-    args = ["-x", "--bpf-kernel", "6.1", "tests/a.py", "--bpf-kernel=6.12",
-            "--bpf-kernel-timeout", "60", "-k", "foo"]
+    args = [
+        "-x",
+        "--bpf-kernel",
+        "6.1",
+        "tests/a.py",
+        "--bpf-kernel=6.12",
+        "--bpf-kernel-timeout",
+        "60",
+        "-k",
+        "foo",
+    ]
     assert _strip_kernel_args(args) == ["-x", "tests/a.py", "-k", "foo"]
 
 
 def test_a_guest_with_failures_fails_its_kernel(tmp_path: Path) -> None:
     junit = tmp_path / "r.xml"
-    junit.write_text('<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="1" '
-                     'failures="2" skipped="3" tests="10" time="1.0"/></testsuites>')
+    junit.write_text(
+        '<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="1" '
+        'failures="2" skipped="3" tests="10" time="1.0"/></testsuites>'
+    )
     outcome = KernelOutcome("6.1.0-50-amd64", accelerator="tcg", exit_code=1)
     _read_junit(junit, outcome)
     assert (outcome.passed, outcome.failed, outcome.skipped, outcome.errors) == (4, 2, 3, 1)
@@ -101,20 +117,24 @@ def _ours(marker: str) -> list[str]:
 
 
 @boots
-def test_timeout_stops_the_guest_and_leaves_nothing(kernel61: KernelPackage, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_timeout_stops_the_guest_and_leaves_nothing(
+    kernel61: KernelPackage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LIBBPF_PY_CACHE", str(tmp_path))  # a run folder only this test uses
     with pytest.raises(vm.GuestTimeout, match="did not finish in 15 s"):
-        vm.run_in_kernel(kernel61, ["sleep", "600"], cwd=tmp_path, timeout=15, kvm=False,
-                         stream=False)
+        vm.run_in_kernel(
+            kernel61, ["sleep", "600"], cwd=tmp_path, timeout=15, kvm=False, stream=False
+        )
     assert _ours(str(tmp_path)) == []
     assert list((tmp_path / "vm" / "runs").iterdir()) == []
 
 
 @boots
-def test_bpf_kernel_runs_a_users_tests_inside_61(pytester: pytest.Pytester,
-                                                 kernel61: KernelPackage) -> None:
-    pytester.makepyfile(test_on_other_kernels=textwrap.dedent("""
+def test_bpf_kernel_runs_a_users_tests_inside_61(
+    pytester: pytest.Pytester, kernel61: KernelPackage
+) -> None:
+    pytester.makepyfile(
+        test_on_other_kernels=textwrap.dedent("""
         import os
 
         def test_runs_inside_the_guest_kernel():
@@ -124,22 +144,32 @@ def test_bpf_kernel_runs_a_users_tests_inside_61(pytester: pytest.Pytester,
 
         def test_bpffs_is_mounted():
             assert os.path.ismount("/sys/fs/bpf")
-    """))
-    result = pytester.runpytest_subprocess("--bpf-kernel", "6.1", "-s", "-p",
-                                           "no:cacheprovider", timeout=900)
+    """)
+    )
+    result = pytester.runpytest_subprocess(
+        "--bpf-kernel", "6.1", "-s", "-p", "no:cacheprovider", timeout=900
+    )
     out = result.stdout.str()
     assert result.ret == 0, out + result.stderr.str()
     assert f"running on {kernel61.release}" in out
     assert f"libbpf_py: inside guest kernel {kernel61.release}" in out
-    result.stdout.re_match_lines([rf"{kernel61.release} \((kvm|tcg)\): 2 passed, 0 failed, "
-                                  r"0 skipped, 0 errors in [0-9.]+ s, pytest exit 0"])
+    result.stdout.re_match_lines(
+        [
+            rf"{kernel61.release} \((kvm|tcg)\): 2 passed, 0 failed, "
+            r"0 skipped, 0 errors in [0-9.]+ s, pytest exit 0"
+        ]
+    )
 
 
 @boots
 def test_a_killed_caller_leaves_no_guest_behind(kernel61: KernelPackage, tmp_path: Path) -> None:
     # SIGKILL gives run_in_kernel no chance to clean up: the watchdog at the head of the
     # guest's process group must end qemu itself.
-    caller = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    caller = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import os
         from libbpf_py.kernels import fetch_kernel
         from libbpf_py.vm import run_in_kernel
@@ -147,7 +177,9 @@ def test_a_killed_caller_leaves_no_guest_behind(kernel61: KernelPackage, tmp_pat
         os.environ["LIBBPF_PY_CACHE"] = {str(tmp_path)!r}  # a run folder only this test uses
         run_in_kernel(kernel, ["sleep", "600"], cwd={str(tmp_path)!r}, timeout=600,
                       kvm=False, stream=False)
-        """)])
+        """),
+        ]
+    )
     try:
         deadline = time.monotonic() + 120
         while not any("qemu-system" in p for p in _ours(str(tmp_path))):

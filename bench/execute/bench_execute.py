@@ -44,20 +44,37 @@ PACKET = b"\0" * 64
 def build_c(name: str, out: Path) -> Path:
     build = ROOT / "vendor" / "build"
     exe = out / name
-    subprocess.run(["gcc", "-O2", "-o", str(exe), str(HERE / f"{name}.c"),
-                    f"-I{build / 'usr' / 'include'}", f"-I{build / 'src' / 'include' / 'uapi'}",
-                    str(build / "usr" / "lib64" / "libbpf.a"), "-lelf", "-lz"], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-O2",
+            "-o",
+            str(exe),
+            str(HERE / f"{name}.c"),
+            f"-I{build / 'usr' / 'include'}",
+            f"-I{build / 'src' / 'include' / 'uapi'}",
+            str(build / "usr" / "lib64" / "libbpf.a"),
+            "-lelf",
+            "-lz",
+        ],
+        check=True,
+    )
     return exe
 
 
 def c_ring_rates(exe: Path, obj: Path, program: str, records: int, rounds: int) -> list[float]:
-    out = subprocess.run([str(exe), str(obj), program, str(records), str(rounds)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(exe), str(obj), program, str(records), str(rounds)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return [float(line.split()[1]) for line in out.splitlines()]
 
 
-def py_ring_rates(obj_path: Path, program: str, records: int, rounds: int,
-                  mode: str) -> list[float]:
+def py_ring_rates(
+    obj_path: Path, program: str, records: int, rounds: int, mode: str
+) -> list[float]:
     rates = []
     with libbpf_py.ObjectFile(obj_path).open() as opened:
         opened.maps["ring_a"].max_entries = 1 << 25
@@ -69,8 +86,9 @@ def py_ring_rates(obj_path: Path, program: str, records: int, rounds: int,
                 count[0] += 1
 
             record_type = "struct big" if mode == "typed" else None
-            with RingBuffer(obj.maps["ring_a"], None if mode == "drain" else on_record,
-                            record_type=record_type) as ring:
+            with RingBuffer(
+                obj.maps["ring_a"], None if mode == "drain" else on_record, record_type=record_type
+            ) as ring:
                 for _ in range(rounds):
                     prog.test_run(ctx=struct.pack("<I", records))
                     count[0] = 0
@@ -87,8 +105,9 @@ def py_ring_rates(obj_path: Path, program: str, records: int, rounds: int,
 
 
 def c_test_run_ns(exe: Path, obj: Path, calls: int) -> float:
-    out = subprocess.run([str(exe), str(obj), "xdp_filter", str(calls)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(exe), str(obj), "xdp_filter", str(calls)], capture_output=True, text=True, check=True
+    ).stdout
     return float(out.split()[1])
 
 
@@ -163,9 +182,12 @@ def main() -> None:
                 if program == "burst_big":  # struct big: u64 seq, u8 payload[120]
                     typed += py_ring_rates(producer, program, records // 4, rounds, "typed")
             c_med, d_med, cb_med = (statistics.median(x) for x in (c_rates, drain, callback))
-            results[f"ring {label}"] = {"c_events_per_s": c_med, "drain_events_per_s": d_med,
-                                        "drain_vs_c": d_med / c_med,
-                                        "callback_events_per_s": cb_med}
+            results[f"ring {label}"] = {
+                "c_events_per_s": c_med,
+                "drain_events_per_s": d_med,
+                "drain_vs_c": d_med / c_med,
+                "callback_events_per_s": cb_med,
+            }
             if typed:
                 results[f"ring {label}"]["typed_callback_events_per_s"] = statistics.median(typed)
         # The headline figures drain 200,000 records at a time; smaller drains fit in
@@ -188,14 +210,18 @@ def main() -> None:
             bare_ns.append(py_bare_call_ns(filt, calls))
         c_med, py_med = statistics.median(c_ns), statistics.median(py_ns)
         attr_med, bare_med = statistics.median(attr_ns), statistics.median(bare_ns)
-        results["test_run repeat=1"] = {"c_ns_per_call": c_med, "python_ns_per_call": py_med,
-                                        "python_vs_c": py_med / c_med,
-                                        "prog.test_run_ns": attr_med,
-                                        "prog.test_run_vs_c": attr_med / c_med,
-                                        "bare_cffi_loop_ns": bare_med,
-                                        "bare_cffi_vs_c": bare_med / c_med,
-                                        "c_best_ns": min(c_ns), "python_best_ns": min(py_ns),
-                                        "best_vs_best": min(py_ns) / min(c_ns)}
+        results["test_run repeat=1"] = {
+            "c_ns_per_call": c_med,
+            "python_ns_per_call": py_med,
+            "python_vs_c": py_med / c_med,
+            "prog.test_run_ns": attr_med,
+            "prog.test_run_vs_c": attr_med / c_med,
+            "bare_cffi_loop_ns": bare_med,
+            "bare_cffi_vs_c": bare_med / c_med,
+            "c_best_ns": min(c_ns),
+            "python_best_ns": min(py_ns),
+            "best_vs_best": min(py_ns) / min(c_ns),
+        }
     for name, row in results.items():
         print(name)
         for key, value in row.items():

@@ -37,16 +37,29 @@ def build_c(out: Path) -> Path:
     """Compile the C baseline against the vendored libbpf."""
     exe = out / "c_baseline"
     vendor = ROOT / "vendor" / "build"
-    subprocess.run(["gcc", "-O2", "-o", str(exe), str(ROOT / "bench/maps/c_baseline.c"),
-                    f"-I{vendor / 'usr/include'}", f"-I{vendor / 'src/include/uapi'}",
-                    str(vendor / "usr/lib64/libbpf.a"), "-lelf", "-lz"], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-O2",
+            "-o",
+            str(exe),
+            str(ROOT / "bench/maps/c_baseline.c"),
+            f"-I{vendor / 'usr/include'}",
+            f"-I{vendor / 'src/include/uapi'}",
+            str(vendor / "usr/lib64/libbpf.a"),
+            "-lelf",
+            "-lz",
+        ],
+        check=True,
+    )
     return exe
 
 
 def c_run(exe: Path, *args: object) -> float:
     """Run the C baseline; its one output number."""
-    out = subprocess.run([str(exe), *map(str, args)], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [str(exe), *map(str, args)], check=True, capture_output=True, text=True
+    ).stdout
     return float(out.strip())
 
 
@@ -70,8 +83,7 @@ def pinned(m: Map, name: str) -> Path:
 def single_ops(exe: Path, rounds: int) -> dict[str, Any]:
     """m[k] and m[k] = v on a 1,000-entry hash of integer keys and values."""
     n = 1000
-    with Map.create("hash", 4, 8, n, name="lpy_b_single", key_type="u32",
-                    value_type="u64") as m:
+    with Map.create("hash", 4, 8, n, name="lpy_b_single", key_type="u32", value_type="u64") as m:
         for i in range(n):
             m[i] = i
         path = pinned(m, "single")
@@ -107,8 +119,9 @@ def single_ops(exe: Path, rounds: int) -> dict[str, Any]:
 def mmap_ops(exe: Path, rounds: int, typed_obj: Path) -> dict[str, Any]:
     """Reads and writes through the mapping of a BPF_F_MMAPABLE array and of globals."""
     n = 1000
-    with Map.create("array", 4, 8, n, name="lpy_b_mmap", flags=MMAPABLE, key_type="u32",
-                    value_type="u64") as m:
+    with Map.create(
+        "array", 4, 8, n, name="lpy_b_mmap", flags=MMAPABLE, key_type="u32", value_type="u64"
+    ) as m:
         assert m.mmapped
         path = pinned(m, "mmap")
         keys = list(range(n))
@@ -121,9 +134,11 @@ def mmap_ops(exe: Path, rounds: int, typed_obj: Path) -> dict[str, Any]:
             for k in keys:
                 m[k] = k
 
-        res = {"c_syscall_lookup_ns": c_run(exe, "lookup", path, n, rounds),
-               "py_mmap_read_ns": best_ns(reads, n, rounds),
-               "py_mmap_write_ns": best_ns(writes, n, rounds)}
+        res = {
+            "c_syscall_lookup_ns": c_run(exe, "lookup", path, n, rounds),
+            "py_mmap_read_ns": best_ns(reads, n, rounds),
+            "py_mmap_write_ns": best_ns(writes, n, rounds),
+        }
         m.unpin()
     with libbpf_py.ObjectFile(typed_obj).open() as opened, opened.load() as loaded:
         bss = loaded.bss
@@ -153,8 +168,17 @@ def typed_ops(rounds: int, typed_obj: Path) -> dict[str, Any]:
         flows = loaded.maps["flows"]
         K, V = flows.key_type.python_type, flows.value_type.python_type  # type: ignore[union-attr]
         keys = [K(6, i, 80, 1, 2) for i in range(n)]
-        value = V(packets=1, delta=-1, color=5, tag=b"x", arr=[1, 2, 3],
-                  inner={"a": 1, "b": 2}, un={"word": 3}, sbits=-1, ubits=1)
+        value = V(
+            packets=1,
+            delta=-1,
+            color=5,
+            tag=b"x",
+            arr=[1, 2, 3],
+            inner={"a": 1, "b": 2},
+            un={"word": 3},
+            sbits=-1,
+            ubits=1,
+        )
         raw_keys = [flows.key_codec.encode(k) for k in keys]
         raw_value = flows.value_codec.encode(value)
         for k, rk in zip(keys, raw_keys, strict=True):
@@ -187,18 +211,21 @@ def typed_ops(rounds: int, typed_obj: Path) -> dict[str, Any]:
             for _ in keys:
                 enc(value)
 
-        return {"typed_lookup_ns": best_ns(typed_get, n, rounds),
-                "raw_lookup_ns": best_ns(raw_get, n, rounds),
-                "typed_update_ns": best_ns(typed_set, n, rounds),
-                "raw_update_ns": best_ns(raw_set, n, rounds),
-                "struct_decode_ns": best_ns(decode_only, n, rounds),
-                "struct_encode_ns": best_ns(encode_only, n, rounds)}
+        return {
+            "typed_lookup_ns": best_ns(typed_get, n, rounds),
+            "raw_lookup_ns": best_ns(raw_get, n, rounds),
+            "typed_update_ns": best_ns(typed_set, n, rounds),
+            "raw_update_ns": best_ns(raw_set, n, rounds),
+            "struct_decode_ns": best_ns(decode_only, n, rounds),
+            "struct_encode_ns": best_ns(encode_only, n, rounds),
+        }
 
 
 def dump(exe: Path, entries: int, rounds: int) -> dict[str, Any]:
     """Dumping a hash of ``entries`` integer pairs: to_numpy(), items(), key by key."""
-    with Map.create("hash", 4, 8, entries, name="lpy_b_dump", key_type="u32",
-                    value_type="u64") as m:
+    with Map.create(
+        "hash", 4, 8, entries, name="lpy_b_dump", key_type="u32", value_type="u64"
+    ) as m:
         keys = np.arange(entries, dtype=np.uint32)
         m.update_batch(keys, keys.astype(np.uint64) * 7)
         path = pinned(m, "dump")
@@ -233,12 +260,15 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             exe = build_c(Path(tmp))
-            typed_obj = libbpf_py.compile(ROOT / "tests/bpf/maps/typed.bpf.c",
-                                          Path(tmp) / "typed.bpf.o")
-            results = {"single": single_ops(exe, rounds),
-                       "mmap": mmap_ops(exe, rounds, typed_obj),
-                       "typed": typed_ops(rounds, typed_obj),
-                       "dump": dump(exe, entries, max(2, rounds // 4))}
+            typed_obj = libbpf_py.compile(
+                ROOT / "tests/bpf/maps/typed.bpf.c", Path(tmp) / "typed.bpf.o"
+            )
+            results = {
+                "single": single_ops(exe, rounds),
+                "mmap": mmap_ops(exe, rounds, typed_obj),
+                "typed": typed_ops(rounds, typed_obj),
+                "dump": dump(exe, entries, max(2, rounds // 4)),
+            }
     finally:
         for entry in PIN_DIR.iterdir():
             entry.unlink()
@@ -247,8 +277,11 @@ def main() -> None:
     for group, values in results.items():
         print(f"[{group}]")
         for key, value in values.items():
-            print(f"  {key:24} {value:12.2f}" if isinstance(value, float)
-                  else f"  {key:24} {value:>12}")
+            print(
+                f"  {key:24} {value:12.2f}"
+                if isinstance(value, float)
+                else f"  {key:24} {value:>12}"
+            )
 
 
 if __name__ == "__main__":

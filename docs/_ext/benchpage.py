@@ -30,9 +30,11 @@ class BenchResults(SphinxDirective):
         files += sorted(BENCH.glob("*/results.json"))
         out: list[nodes.Node] = []
         if not files:
-            para = nodes.paragraph(text="No benchmark results are recorded in this checkout "
-                                        "yet: run ./dev bench, which writes them to "
-                                        "bench/results/, and build the documentation again.")
+            para = nodes.paragraph(
+                text="No benchmark results are recorded in this checkout "
+                "yet: run ./dev bench, which writes them to "
+                "bench/results/, and build the documentation again."
+            )
             return [para]
         for path in files:
             self.env.note_dependency(str(path))

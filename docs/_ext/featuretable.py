@@ -91,9 +91,13 @@ class FeatureTable(SphinxDirective):
         """A section per feature group, then the full reasons per kernel."""
         files = sorted(DATA.glob("*.json")) if DATA.is_dir() else []
         if not files:
-            return [nodes.paragraph(text="No feature probes are recorded in this checkout: "
-                                         "run tests/attach/test_feature_record.py with "
-                                         "LIBBPF_PY_RECORD_FEATURES=docs/_data/features.")]
+            return [
+                nodes.paragraph(
+                    text="No feature probes are recorded in this checkout: "
+                    "run tests/attach/test_feature_record.py with "
+                    "LIBBPF_PY_RECORD_FEATURES=docs/_data/features."
+                )
+            ]
         records = []
         for path in files:
             self.env.note_dependency(str(path))
@@ -107,9 +111,16 @@ class FeatureTable(SphinxDirective):
                 names += [n for n in record["features"].get(group, {}) if n not in names]
             if not names:
                 continue
-            rows = [[name] + [short_reason(r["features"].get(group, {}).get(name))
-                              if name in r["features"].get(group, {}) else "not recorded"
-                              for r in records] for name in names]
+            rows = [
+                [name]
+                + [
+                    short_reason(r["features"].get(group, {}).get(name))
+                    if name in r["features"].get(group, {})
+                    else "not recorded"
+                    for r in records
+                ]
+                for name in names
+            ]
             section = nodes.section(ids=[nodes.make_id(f"features-{group}")])
             section += nodes.title(text=title)
             section += _table(headings, rows)
@@ -117,14 +128,19 @@ class FeatureTable(SphinxDirective):
         section = nodes.section(ids=["features-reasons"])
         section += nodes.title(text="What each kernel answered where it said no")
         for record in records:
-            refused = [(f"{group}:{name}", reason)
-                       for group, answers in record["features"].items()
-                       for name, reason in answers.items() if reason is not None]
+            refused = [
+                (f"{group}:{name}", reason)
+                for group, answers in record["features"].items()
+                for name, reason in answers.items()
+                if reason is not None
+            ]
             para = nodes.paragraph()
             para += nodes.strong(text=kernel_label(record))
-            para += nodes.Text(f", recorded {record.get('recorded', '?')} with libbpf "
-                               f"{record.get('libbpf', '?')}: "
-                               f"{len(refused) or 'no'} refusal{'s' if len(refused) != 1 else ''}")
+            para += nodes.Text(
+                f", recorded {record.get('recorded', '?')} with libbpf "
+                f"{record.get('libbpf', '?')}: "
+                f"{len(refused) or 'no'} refusal{'s' if len(refused) != 1 else ''}"
+            )
             section += para
             if refused:
                 items = nodes.bullet_list()

@@ -28,8 +28,14 @@ from typing import Any
 
 from libbpf_py._lowlevel.loader import lib
 
-__all__ = ["FAST_MAX", "HEADROOM", "bind_result_type", "fast_calls", "install_test_run",
-           "test_run_packet"]
+__all__ = [
+    "FAST_MAX",
+    "HEADROOM",
+    "bind_result_type",
+    "fast_calls",
+    "install_test_run",
+    "test_run_packet",
+]
 
 FAST_MAX = 2048  # LPY_FAST_MAX in csrc/fastcall.c
 HEADROOM = 4096  # LPY_HEADROOM in csrc/fastcall.c
@@ -38,8 +44,9 @@ HEADROOM = 4096  # LPY_HEADROOM in csrc/fastcall.c
 test_run_packet: Callable[[int, bytes, int], Any]
 fast_calls: Callable[[], int]
 _bind: Callable[[type], None]
-_make_method: Callable[[type, Callable[..., Any], Callable[..., Any], str, dict[str, bool], str,
-                        bytes], Any]
+_make_method: Callable[
+    [type, Callable[..., Any], Callable[..., Any], str, dict[str, bool], str, bytes], Any
+]
 
 if lib.lpy_fastcall_install(__name__.encode()) != 0:  # pragma: no cover - out of memory
     raise ImportError("libbpf_py: installing the C fast path of test_run failed")
@@ -54,15 +61,20 @@ def bind_result_type(cls: type[tuple[Any, ...]]) -> None:
     instance storage to ``tuple`` (no ``__dict__``, no slots) and have five fields.
     """
     fields = getattr(cls, "_fields", ())
-    if (cls.__base__ is not tuple or cls.__basicsize__ != tuple.__basicsize__
-            or len(fields) != 5):
+    if cls.__base__ is not tuple or cls.__basicsize__ != tuple.__basicsize__ or len(fields) != 5:
         raise TypeError(f"{cls.__name__} is not a five-field NamedTuple")
     _bind(cls)
 
 
-def install_test_run(cls: type[Any], general: Callable[..., Any],
-                     on_failure: Callable[[Any, int, bytes], Any], *, ready: str,
-                     gate: dict[str, bool], gate_key: str) -> None:
+def install_test_run(
+    cls: type[Any],
+    general: Callable[..., Any],
+    on_failure: Callable[[Any, int, bytes], Any],
+    *,
+    ready: str,
+    gate: dict[str, bool],
+    gate_key: str,
+) -> None:
     """Make ``cls.test_run`` the C method in front of ``general``, the Python one.
 
     The C method runs the program on the fd in the instance attribute ``ready`` (an
@@ -74,13 +86,15 @@ def install_test_run(cls: type[Any], general: Callable[..., Any],
     annotations).
     """
     if not (ready.isidentifier() and gate_key in gate):
-        raise ValueError(f"install_test_run: {ready!r} is no attribute name, or {gate_key!r} "
-                         "is not in the gate")
+        raise ValueError(
+            f"install_test_run: {ready!r} is no attribute name, or {gate_key!r} is not in the gate"
+        )
     sig = inspect.signature(general)
     params = list(sig.parameters.values())
-    plain = sig.replace(parameters=[p.replace(annotation=inspect.Parameter.empty)
-                                    for p in params[1:]],
-                        return_annotation=inspect.Signature.empty)
+    plain = sig.replace(
+        parameters=[p.replace(annotation=inspect.Parameter.empty) for p in params[1:]],
+        return_annotation=inspect.Signature.empty,
+    )
     # A C function's __text_signature__ is its doc's first line, "--" closing it; "$self"
     # is the bound argument, "/" ends the positional-only ones.
     text = f"test_run($self, /, {str(plain)[1:]}\n--\n\n"

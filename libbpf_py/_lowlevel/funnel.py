@@ -25,7 +25,8 @@ def libbpf_error(err: int, action: str, *, hint: str = "") -> BpfError:
         buf = ffi.new("char[]", 256)
         lib.libbpf_strerror(-err, buf, 256)
         text = f"{action}: {ffi.string(buf).decode(errors='replace')}" + (
-            f"; {hint}" if hint else "")
+            f"; {hint}" if hint else ""
+        )
         if err in _FORMAT_ERRNOS:
             return ObjectFormatError(text, errno=err)
         return BpfError(text, errno=err)

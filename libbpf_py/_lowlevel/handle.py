@@ -36,8 +36,11 @@ class BpfObjectHandle:
             ptr, self.ptr = self.ptr, None
             lib.bpf_object__close(ptr)
             self.buffer = None
-            narrate(f"bpf_object__close({self.name!r})",
-                    "programs unloaded, maps freed", phase="tear down")
+            narrate(
+                f"bpf_object__close({self.name!r})",
+                "programs unloaded, maps freed",
+                phase="tear down",
+            )
 
 
 def c_string(ptr: Any) -> str:

@@ -39,8 +39,9 @@ class InsideC:
         """The thread is out of C; if a close came meanwhile and it was the last, free now."""
         with self._lock:
             self._count -= 1
-            run, self._pending = (self._pending, None) if self._count == 0 else (None,
-                                                                                self._pending)
+            run, self._pending = (
+                (self._pending, None) if self._count == 0 else (None, self._pending)
+            )
         if run is not None:
             run()
 
@@ -53,8 +54,13 @@ class InsideC:
         free()
 
 
-def poll_in_slices(owner: Owner, call: Callable[[int], int], timeout: float | None,
-                   failed: Callable[[], bool], what: str) -> int:
+def poll_in_slices(
+    owner: Owner,
+    call: Callable[[int], int],
+    timeout: float | None,
+    failed: Callable[[], bool],
+    what: str,
+) -> int:
     """Call ``call(ms)`` until it returns non-zero, ``timeout`` passes or ``owner`` closes.
 
     ``call`` is a libbpf poll taking milliseconds; ``failed`` says whether a callback
@@ -69,8 +75,12 @@ def poll_in_slices(owner: Owner, call: Callable[[int], int], timeout: float | No
             ms = max(0, min(SLICE_MS, int((deadline - time.monotonic()) * 1000 + 0.999)))
         ret = call(ms)
         if owner.closed:
-            raise PhaseError(f"{what}: {type(owner).__name__} was closed by another thread "
-                             "while this one polled it", phase="closed", needed="open")
+            raise PhaseError(
+                f"{what}: {type(owner).__name__} was closed by another thread "
+                "while this one polled it",
+                phase="closed",
+                needed="open",
+            )
         if failed() or (ret != 0 and ret != -errno.EINTR):
             return ret
         if deadline is not None and time.monotonic() >= deadline:

@@ -12,7 +12,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(
         "libbpf_py's compiled module is missing: build it with './dev build' in a checkout "
         "(or 'vendor/fetch.sh && pip install .') — the pure-Python parts "
-        "(libbpf_py.inspect) work without it") from exc
+        "(libbpf_py.inspect) work without it"
+    ) from exc
 
 ffi: Any = _ffi
 lib: Any = _lib
@@ -28,7 +29,8 @@ def _check_versions() -> None:
         raise ImportError(
             f"libbpf_py's compiled module was built for version {built_for}, but the "
             f"installed package is {installed}: rebuild it ('./dev build' in a checkout, "
-            "or reinstall)")
+            "or reinstall)"
+        )
     pinned = _ffi.string(_lib.lpy_pinned_libbpf()).decode()
     linked = f"{_lib.libbpf_major_version()}.{_lib.libbpf_minor_version()}"
     if not pinned.startswith(linked + ".") and pinned != linked:

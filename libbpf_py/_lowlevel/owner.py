@@ -66,7 +66,9 @@ class Owner(Closing):
             raise PhaseError(
                 f"{self._type_name or type(self).__name__} is {self._closed_phase()}; "
                 f"{needed} needs an open one",
-                phase=self._closed_phase(), needed=self._phase_name)
+                phase=self._closed_phase(),
+                needed=self._phase_name,
+            )
 
     def _closed_phase(self) -> str:
         return "closed"
@@ -79,8 +81,12 @@ class Owner(Closing):
     def __del__(self) -> None:
         if not self._closed:
             if self._warns_when_dropped():
-                warnings.warn(f"unclosed {self!r}: close it or use a with block",
-                              ResourceWarning, stacklevel=2, source=self)
+                warnings.warn(
+                    f"unclosed {self!r}: close it or use a with block",
+                    ResourceWarning,
+                    stacklevel=2,
+                    source=self,
+                )
             with contextlib.suppress(Exception):  # never raise from a finalizer
                 self.close()
 
@@ -168,8 +174,11 @@ class OwnedFd(Fd):
     def disown(self, what: str) -> int:
         """Return the fd and forget it: closing it is the caller's job from now on."""
         if self.number < 0:
-            raise PhaseError(f"{what} {self.why_closed}: it has no fd to hand over",
-                             phase="closed", needed="open")
+            raise PhaseError(
+                f"{what} {self.why_closed}: it has no fd to hand over",
+                phase="closed",
+                needed="open",
+            )
         number, self.number = self.number, -1
         self._disowned = True
         return number
@@ -207,9 +216,12 @@ class BorrowedFd(Fd):
 
     def disown(self, what: str) -> int:
         """Refused: the fd is the parent object's, which closes it."""
-        raise PhaseError(f"{what} belongs to object {self.parent.name!r}, which closes its "
-                         "fd: open a handle of your own (from_id, from_pin) to disown one",
-                         phase="borrowed", needed="owned")
+        raise PhaseError(
+            f"{what} belongs to object {self.parent.name!r}, which closes its "
+            "fd: open a handle of your own (from_id, from_pin) to disown one",
+            phase="borrowed",
+            needed="owned",
+        )
 
     @property
     def why_closed(self) -> str:

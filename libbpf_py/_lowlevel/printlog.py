@@ -52,9 +52,13 @@ def lpy_on_print(level: int, msg: object, length: int) -> None:
             lines = block.group("log").splitlines()
             if stack:
                 stack[-1][block.group("prog")] = lines
-            LOGGER.log(_LEVELS.get(level, logging.DEBUG) if not stack else logging.DEBUG,
-                       "prog %r: verifier log (%d lines)%s", block.group("prog"), len(lines),
-                       "" if stack else ":\n" + block.group("log"))
+            LOGGER.log(
+                _LEVELS.get(level, logging.DEBUG) if not stack else logging.DEBUG,
+                "prog %r: verifier log (%d lines)%s",
+                block.group("prog"),
+                len(lines),
+                "" if stack else ":\n" + block.group("log"),
+            )
             return
         if level == 0:
             for found in _warning_lists():

@@ -57,13 +57,15 @@ class AttachBase:
 
     # --- plumbing ------------------------------------------------------------------
 
-    def _link(self, ptr: Any, description: str, *, kept_by_object: bool = False,
-              usdt: bool = False) -> Link:
+    def _link(
+        self, ptr: Any, description: str, *, kept_by_object: bool = False, usdt: bool = False
+    ) -> Link:
         """The handle of the link libbpf made as ``ptr``: a USDT group for attach_usdt,
         or for a program in a USDT section (libbpf's attach by section makes one)."""
         kind = UsdtLinks if usdt or self.section.startswith("usdt") else LibbpfLink
-        return self._track(kind(ptr, program=self, description=description,
-                                kept_by_object=kept_by_object))
+        return self._track(
+            kind(ptr, program=self, description=description, kept_by_object=kept_by_object)
+        )
 
     def _fd_link(self, fd: int, description: str) -> Link:
         """The handle of the BPF link ``bpf_link_create`` made as ``fd``, which it owns."""
@@ -84,13 +86,24 @@ class AttachBase:
         """The ``struct bpf_program *`` libbpf's attach functions need."""
         self.fd  # noqa: B018 - raises PhaseError for a closed object or unloaded program
         if self._ptr is None:
-            raise NotSupported(f"{kind} attach of {self.name!r} needs a program of a "
-                               "LoadedObject (libbpf attaches it from its section); this one "
-                               "was opened by id or pin")
+            raise NotSupported(
+                f"{kind} attach of {self.name!r} needs a program of a "
+                "LoadedObject (libbpf attaches it from its section); this one "
+                "was opened by id or pin"
+            )
         return self._ptr
 
-    def _made(self, ptr: Any, call: str, what: str, description: str, *,
-              hint: str = "", missing: str = "", usdt: bool = False) -> Link:
+    def _made(
+        self,
+        ptr: Any,
+        call: str,
+        what: str,
+        description: str,
+        *,
+        hint: str = "",
+        missing: str = "",
+        usdt: bool = False,
+    ) -> Link:
         """The link libbpf returned as ``ptr``, or its error; ``missing`` says what ENOENT
         means for this kind (the target is not there); ``usdt`` says libbpf made a USDT
         group."""
@@ -108,8 +121,7 @@ class AttachBase:
             if not _has_admin_capabilities():
                 # The probe was refused for want of privileges, which says nothing about
                 # the kernel: report the missing capability, not a missing feature.
-                raise PermissionDenied(f"{what}: {missing_capability_hint()}",
-                                       errno=errno.EPERM)
+                raise PermissionDenied(f"{what}: {missing_capability_hint()}", errno=errno.EPERM)
             raise NotSupported(f"{what}: this kernel cannot attach {kind} programs: {reason}")
 
     # --- by section name -----------------------------------------------------------
@@ -125,9 +137,14 @@ class AttachBase:
         if err:
             hint = ""
             if err in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.ESRCH):
-                hint = (f"section {self.section!r} names no target to attach to; use the "
-                        "attach method of its kind (e.g. attach_xdp(dev))")
+                hint = (
+                    f"section {self.section!r} names no target to attach to; use the "
+                    "attach method of its kind (e.g. attach_xdp(dev))"
+                )
             raise libbpf_error(err, f"attaching program {self.name!r}", hint=hint)
-        narrate(f"bpf_program__attach({self.name!r})", f"link fd {lib.bpf_link__fd(ptr)}",
-                phase="attach")
+        narrate(
+            f"bpf_program__attach({self.name!r})",
+            f"link fd {lib.bpf_link__fd(ptr)}",
+            phase="attach",
+        )
         return self._link(ptr, f"{self.name} ({self.section})")

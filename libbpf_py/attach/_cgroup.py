@@ -24,13 +24,18 @@ class CgroupAttach(AttachBase):
         path = os.fspath(cgroup)
         what = f"attaching {self.name!r} to cgroup {path}"
         if not Path(path, "cgroup.procs").exists():
-            raise NotFound(f"{what}: {path} is not a cgroup v2 directory (cgroup v2 is "
-                           f"mounted at {features.cgroup2_mount() or 'no place'})",
-                           errno=errno.ENOENT)
+            raise NotFound(
+                f"{what}: {path} is not a cgroup v2 directory (cgroup v2 is "
+                f"mounted at {features.cgroup2_mount() or 'no place'})",
+                errno=errno.ENOENT,
+            )
         cg_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
-            return self._made(lib.bpf_program__attach_cgroup_opts(prog, cg_fd, ffi.NULL),
-                              f"bpf_program__attach_cgroup({self.name!r}, {path})", what,
-                              f"{self.name} ({self.expected_attach_type.label} on {path})")
+            return self._made(
+                lib.bpf_program__attach_cgroup_opts(prog, cg_fd, ffi.NULL),
+                f"bpf_program__attach_cgroup({self.name!r}, {path})",
+                what,
+                f"{self.name} ({self.expected_attach_type.label} on {path})",
+            )
         finally:
             os.close(cg_fd)

@@ -21,12 +21,19 @@ from libbpf_py.netdev import interface_index, interface_name, xdp_holder
 
 __all__ = ["NetworkAttach"]
 
-_XDP_MODE_FLAGS = {XdpMode.AUTO: 0, XdpMode.SKB: lib.XDP_FLAGS_SKB_MODE,
-                   XdpMode.NATIVE: lib.XDP_FLAGS_DRV_MODE}
+_XDP_MODE_FLAGS = {
+    XdpMode.AUTO: 0,
+    XdpMode.SKB: lib.XDP_FLAGS_SKB_MODE,
+    XdpMode.NATIVE: lib.XDP_FLAGS_DRV_MODE,
+}
 _NF_FAMILIES = {"ipv4": lib.NFPROTO_IPV4, "ipv6": lib.NFPROTO_IPV6}
-_NF_HOOKS = {"prerouting": lib.NF_INET_PRE_ROUTING, "local_in": lib.NF_INET_LOCAL_IN,
-             "forward": lib.NF_INET_FORWARD, "local_out": lib.NF_INET_LOCAL_OUT,
-             "postrouting": lib.NF_INET_POST_ROUTING}
+_NF_HOOKS = {
+    "prerouting": lib.NF_INET_PRE_ROUTING,
+    "local_in": lib.NF_INET_LOCAL_IN,
+    "forward": lib.NF_INET_FORWARD,
+    "local_out": lib.NF_INET_LOCAL_OUT,
+    "postrouting": lib.NF_INET_POST_ROUTING,
+}
 
 # Legacy tc: the clsact qdiscs this process created, and how many of its filters use
 # each, so the last detach removes the qdisc it added (never one it found).
@@ -36,8 +43,9 @@ _clsact_users: dict[int, int] = {}
 class NetworkAttach(AttachBase):
     """Attach methods for network interfaces and netfilter."""
 
-    def attach_xdp(self, dev: str | int, mode: XdpMode | str = "auto", *,
-                   netlink: bool = False) -> Link:
+    def attach_xdp(
+        self, dev: str | int, mode: XdpMode | str = "auto", *, netlink: bool = False
+    ) -> Link:
         """Attach an XDP program to interface ``dev`` (a name or an ifindex).
 
         ``mode`` is ``"auto"`` (the kernel picks the driver mode when it can), ``"skb"``
@@ -52,28 +60,44 @@ class NetworkAttach(AttachBase):
         ifindex, name = _interface(dev)
         what = f"attaching XDP program {self.name!r} to {name}"
         flags = _XDP_MODE_FLAGS[xdp_mode]
-        description = f"{self.name} (xdp {xdp_mode.value} on {name}" + \
-            (", netlink)" if netlink else ")")
+        description = f"{self.name} (xdp {xdp_mode.value} on {name}" + (
+            ", netlink)" if netlink else ")"
+        )
         if netlink:
-            ret = lib.bpf_xdp_attach(ifindex, prog_fd, flags | lib.XDP_FLAGS_UPDATE_IF_NOEXIST,
-                                     ffi.NULL)
+            ret = lib.bpf_xdp_attach(
+                ifindex, prog_fd, flags | lib.XDP_FLAGS_UPDATE_IF_NOEXIST, ffi.NULL
+            )
             if ret < 0:
                 raise _xdp_attach_error(-ret, what, ifindex, name, xdp_mode)
-            narrate(f"bpf_xdp_attach({self.name!r}, ifindex={ifindex}, {xdp_mode.value})",
-                    "attached through netlink", phase="attach")
-            return self._track(_NetlinkXdp(ifindex, prog_fd, flags, program=self,
-                                           description=description))
+            narrate(
+                f"bpf_xdp_attach({self.name!r}, ifindex={ifindex}, {xdp_mode.value})",
+                "attached through netlink",
+                phase="attach",
+            )
+            return self._track(
+                _NetlinkXdp(ifindex, prog_fd, flags, program=self, description=description)
+            )
         opts = _opts("bpf_link_create_opts")
         opts.flags = flags
         ret = lib.bpf_link_create(prog_fd, ifindex, AttachType.XDP, opts)
         if ret < 0:
             raise _xdp_attach_error(-ret, what, ifindex, name, xdp_mode)
-        narrate(f"bpf_link_create({self.name!r}, ifindex={ifindex}, BPF_XDP, "
-                f"mode={xdp_mode.value})", f"link fd {ret}", phase="attach")
+        narrate(
+            f"bpf_link_create({self.name!r}, ifindex={ifindex}, BPF_XDP, mode={xdp_mode.value})",
+            f"link fd {ret}",
+            phase="attach",
+        )
         return self._fd_link(ret, description)
 
-    def attach_tc(self, dev: str | int, direction: str = "ingress", *, priority: int = 0,
-                  handle: int = 0, replace: bool = False) -> Link:
+    def attach_tc(
+        self,
+        dev: str | int,
+        direction: str = "ingress",
+        *,
+        priority: int = 0,
+        handle: int = 0,
+        replace: bool = False,
+    ) -> Link:
         """Attach a classifier to the clsact qdisc of ``dev`` (legacy tc, through netlink).
 
         ``direction`` is ``"ingress"`` or ``"egress"``; ``priority`` and ``handle`` name
@@ -83,8 +107,7 @@ class NetworkAttach(AttachBase):
         created it). Prefer :meth:`attach_tcx`, whose link goes away with its owner.
         """
         prog_fd = self.fd
-        point = _direction(direction, {"ingress": lib.BPF_TC_INGRESS,
-                                       "egress": lib.BPF_TC_EGRESS})
+        point = _direction(direction, {"ingress": lib.BPF_TC_INGRESS, "egress": lib.BPF_TC_EGRESS})
         ifindex, name = _interface(dev)
         what = f"attaching tc program {self.name!r} to {name} {direction}"
         hook = _tc_hook(ifindex, point)
@@ -104,23 +127,42 @@ class NetworkAttach(AttachBase):
             if ifindex in _clsact_users and _clsact_users[ifindex] == 0:
                 _destroy_clsact(ifindex)
             if -ret == errno.EEXIST:
-                raise ResourceBusy(f"{what}: a filter with handle {handle} and priority "
-                                   f"{priority} is already there; pick other numbers or pass "
-                                   "replace=True", errno=-ret)
+                raise ResourceBusy(
+                    f"{what}: a filter with handle {handle} and priority "
+                    f"{priority} is already there; pick other numbers or pass "
+                    "replace=True",
+                    errno=-ret,
+                )
             check(ret, what)
         if ifindex in _clsact_users:
             _clsact_users[ifindex] += 1
         got_handle, got_priority = int(opts.handle), int(opts.priority)
-        narrate(f"bpf_tc_attach({self.name!r}, {name} {direction})",
-                f"handle {got_handle} priority {got_priority}", phase="attach")
-        return self._track(_TcFilter(
-            ifindex, point, got_handle, got_priority, program=self,
-            description=f"{self.name} (tc {direction} on {name}, handle {got_handle}, "
-                        f"priority {got_priority})"))
+        narrate(
+            f"bpf_tc_attach({self.name!r}, {name} {direction})",
+            f"handle {got_handle} priority {got_priority}",
+            phase="attach",
+        )
+        return self._track(
+            _TcFilter(
+                ifindex,
+                point,
+                got_handle,
+                got_priority,
+                program=self,
+                description=f"{self.name} (tc {direction} on {name}, handle {got_handle}, "
+                f"priority {got_priority})",
+            )
+        )
 
-    def attach_tcx(self, dev: str | int, direction: str = "ingress", *,
-                   before: Any = None, after: Any = None,
-                   expected_revision: int = 0) -> Link:
+    def attach_tcx(
+        self,
+        dev: str | int,
+        direction: str = "ingress",
+        *,
+        before: Any = None,
+        after: Any = None,
+        expected_revision: int = 0,
+    ) -> Link:
         """Attach to the tcx hook of ``dev`` with a BPF link (kernel 6.6+).
 
         ``before``/``after`` place the program relative to another :class:`Program` or
@@ -128,8 +170,9 @@ class NetworkAttach(AttachBase):
         ``expected_revision`` makes the attach fail if the hook changed since you looked.
         """
         prog_fd = self.fd
-        attach = _direction(direction, {"ingress": AttachType.TCX_INGRESS,
-                                        "egress": AttachType.TCX_EGRESS})
+        attach = _direction(
+            direction, {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
+        )
         ifindex, name = _interface(dev)
         what = f"attaching tcx program {self.name!r} to {name} {direction}"
         self._require_feature("tcx", what)
@@ -144,8 +187,9 @@ class NetworkAttach(AttachBase):
                 relative_fd = anchor.fd
             elif anchor is not True:
                 relative_fd = anchor.fd
-        ret = lib.lpy_link_create_ordered(prog_fd, ifindex, attach, flags, relative_fd, 0,
-                                          expected_revision)
+        ret = lib.lpy_link_create_ordered(
+            prog_fd, ifindex, attach, flags, relative_fd, 0, expected_revision
+        )
         if ret < 0:
             hint = ""
             if -ret == errno.ESTALE:
@@ -153,12 +197,21 @@ class NetworkAttach(AttachBase):
             elif -ret == errno.ENOENT and anchor is not None:
                 hint = "the program or link to place it next to is not attached there"
             raise libbpf_error(-ret, what, hint=hint)
-        narrate(f"bpf_link_create({self.name!r}, {name}, {attach.name})", f"link fd {ret}",
-                phase="attach")
+        narrate(
+            f"bpf_link_create({self.name!r}, {name}, {attach.name})",
+            f"link fd {ret}",
+            phase="attach",
+        )
         return self._fd_link(ret, f"{self.name} (tcx {direction} on {name})")
 
-    def attach_netfilter(self, hook: str = "local_in", *, family: str = "ipv4",
-                         priority: int = 0, defrag: bool = False) -> Link:
+    def attach_netfilter(
+        self,
+        hook: str = "local_in",
+        *,
+        family: str = "ipv4",
+        priority: int = 0,
+        defrag: bool = False,
+    ) -> Link:
         """Attach a netfilter program at ``hook`` (``"prerouting"``, ``"local_in"``,
         ``"forward"``, ``"local_out"``, ``"postrouting"``) of ``family`` (``"ipv4"`` or
         ``"ipv6"``) in this network namespace, at ``priority`` (lower runs first; the
@@ -168,8 +221,9 @@ class NetworkAttach(AttachBase):
         pf = _direction(family, _NF_FAMILIES)
         what = f"attaching netfilter program {self.name!r} at {family} {hook}"
         self._require_feature("netfilter", what)
-        ret = lib.lpy_link_create_netfilter(fd, pf, hooknum, priority,
-                                            lib.BPF_F_NETFILTER_IP_DEFRAG if defrag else 0)
+        ret = lib.lpy_link_create_netfilter(
+            fd, pf, hooknum, priority, lib.BPF_F_NETFILTER_IP_DEFRAG if defrag else 0
+        )
         if ret < 0:
             hint = ""
             if -ret == errno.EBUSY:
@@ -177,13 +231,16 @@ class NetworkAttach(AttachBase):
             elif -ret == errno.ERANGE:
                 hint = "priority must lie strictly between INT_MIN and INT_MAX"
             raise libbpf_error(-ret, what, hint=hint)
-        narrate(f"bpf_link_create({self.name!r}, BPF_NETFILTER, {family} {hook}, "
-                f"priority {priority})", f"link fd {ret}", phase="attach")
-        return self._fd_link(ret, f"{self.name} (netfilter {family} {hook} "
-                                  f"priority {priority})")
+        narrate(
+            f"bpf_link_create({self.name!r}, BPF_NETFILTER, {family} {hook}, priority {priority})",
+            f"link fd {ret}",
+            phase="attach",
+        )
+        return self._fd_link(ret, f"{self.name} (netfilter {family} {hook} priority {priority})")
 
 
 # --- helpers -----------------------------------------------------------------------
+
 
 def _interface(dev: str | int) -> tuple[int, str]:
     """The ifindex and the name of interface ``dev`` (a name or an ifindex)."""
@@ -218,8 +275,16 @@ class _TcFilter(Attachment):
 
     _instead = "use attach_tcx() for a link (Linux 6.6+)"
 
-    def __init__(self, ifindex: int, point: int, handle: int, priority: int, *,
-                 program: LinkedProgram, description: str) -> None:
+    def __init__(
+        self,
+        ifindex: int,
+        point: int,
+        handle: int,
+        priority: int,
+        *,
+        program: LinkedProgram,
+        description: str,
+    ) -> None:
         self._ifindex = ifindex
         self._point = point
         self._handle = handle
@@ -247,8 +312,9 @@ class _NetlinkXdp(Attachment):
 
     _instead = "attach_xdp() without netlink=True makes a link"
 
-    def __init__(self, ifindex: int, prog_fd: int, flags: int, *, program: LinkedProgram,
-                 description: str) -> None:
+    def __init__(
+        self, ifindex: int, prog_fd: int, flags: int, *, program: LinkedProgram, description: str
+    ) -> None:
         self._ifindex = ifindex
         # The program's fd, borrowed: links are destroyed before their program's object.
         self._prog_fd = prog_fd
@@ -270,21 +336,31 @@ def _xdp_attach_error(err: int, what: str, ifindex: int, name: str, mode: XdpMod
         if not holder.program_id:
             return ResourceBusy(f"{what}: the hook is taken ({os.strerror(err)})", errno=err)
         if holder.link_id is not None:
-            how = (f"by BPF link id {holder.link_id}: detach that link (its owner's "
-                   f"Link.detach(), or 'bpftool link detach id {holder.link_id}'); to "
-                   "swap programs without a gap use Link.update(program)")
+            how = (
+                f"by BPF link id {holder.link_id}: detach that link (its owner's "
+                f"Link.detach(), or 'bpftool link detach id {holder.link_id}'); to "
+                "swap programs without a gap use Link.update(program)"
+            )
         else:
-            how = (f"through netlink: remove it with 'ip link set dev {name} "
-                   f"{'xdpgeneric' if holder.mode == 'skb' else 'xdp'} off'")
+            how = (
+                f"through netlink: remove it with 'ip link set dev {name} "
+                f"{'xdpgeneric' if holder.mode == 'skb' else 'xdp'} off'"
+            )
         mode_note = ""
         if holder.mode and mode is not XdpMode.AUTO and holder.mode != mode.value:
-            mode_note = (f"; an interface runs XDP in one mode at a time: {name} has a "
-                         f"{holder.mode}-mode program, so a {mode.value}-mode attach cannot "
-                         "join it")
-        return ResourceBusy(f"{what}: {name} already has XDP program id {holder.program_id}"
-                            f"{f' in {holder.mode} mode' if holder.mode else ''}, attached "
-                            f"{how}{mode_note}", errno=err)
+            mode_note = (
+                f"; an interface runs XDP in one mode at a time: {name} has a "
+                f"{holder.mode}-mode program, so a {mode.value}-mode attach cannot "
+                "join it"
+            )
+        return ResourceBusy(
+            f"{what}: {name} already has XDP program id {holder.program_id}"
+            f"{f' in {holder.mode} mode' if holder.mode else ''}, attached "
+            f"{how}{mode_note}",
+            errno=err,
+        )
     if err in (errno.EOPNOTSUPP, errno.ENOTSUP) and mode is XdpMode.NATIVE:
-        return NotSupported(f"{what}: the driver of {name} has no native XDP; use mode='skb'",
-                            errno=err)
+        return NotSupported(
+            f"{what}: the driver of {name} has no native XDP; use mode='skb'", errno=err
+        )
     return libbpf_error(err, what)

@@ -28,13 +28,20 @@ class ProbeAttach(AttachBase):
         opts = _opts("bpf_kprobe_opts")
         opts.retprobe = retprobe
         opts.offset = offset
-        return self._made(lib.bpf_program__attach_kprobe_opts(prog, function.encode(), opts),
-                          f"bpf_program__attach_kprobe({self.name!r}, {function!r})", what,
-                          f"{self.name} ({kind} {function})")
+        return self._made(
+            lib.bpf_program__attach_kprobe_opts(prog, function.encode(), opts),
+            f"bpf_program__attach_kprobe({self.name!r}, {function!r})",
+            what,
+            f"{self.name} ({kind} {function})",
+        )
 
-    def attach_kprobe_multi(self, pattern: str | None = None, *,
-                            functions: list[str] | None = None,
-                            retprobe: bool = False) -> Link:
+    def attach_kprobe_multi(
+        self,
+        pattern: str | None = None,
+        *,
+        functions: list[str] | None = None,
+        retprobe: bool = False,
+    ) -> Link:
         """Attach to many kernel functions at once: a glob ``pattern`` or a list."""
         prog = self._libbpf_program("kprobe_multi")
         what = f"attaching kprobe_multi {self.name!r} to {pattern or functions}"
@@ -51,13 +58,25 @@ class ProbeAttach(AttachBase):
             opts.syms = syms
             opts.cnt = len(keep)
         ptr = lib.bpf_program__attach_kprobe_multi_opts(
-            prog, pattern.encode() if pattern else ffi.NULL, opts)
-        return self._made(ptr, f"bpf_program__attach_kprobe_multi({self.name!r})", what,
-                          f"{self.name} (kprobe_multi {pattern or len(keep)})",
-                          missing="no kernel function matches")
+            prog, pattern.encode() if pattern else ffi.NULL, opts
+        )
+        return self._made(
+            ptr,
+            f"bpf_program__attach_kprobe_multi({self.name!r})",
+            what,
+            f"{self.name} (kprobe_multi {pattern or len(keep)})",
+            missing="no kernel function matches",
+        )
 
-    def attach_uprobe(self, binary: str | os.PathLike[str], function: str | None = None, *,
-                      offset: int = 0, pid: int = -1, retprobe: bool = False) -> Link:
+    def attach_uprobe(
+        self,
+        binary: str | os.PathLike[str],
+        function: str | None = None,
+        *,
+        offset: int = 0,
+        pid: int = -1,
+        retprobe: bool = False,
+    ) -> Link:
         """Attach a uprobe (or uretprobe) to ``function`` (or file ``offset``) of ``binary``.
 
         ``pid`` limits it to one process (-1: every process running the binary).
@@ -77,11 +96,17 @@ class ProbeAttach(AttachBase):
         if err == errno.ESRCH:
             raise NotFound(f"{what}: no process with pid {pid}", errno=err)
         missing = f"{path} has no function {function!r} in its symbols" if function else ""
-        return self._made(ptr, f"bpf_program__attach_uprobe({self.name!r}, {where})", what,
-                          f"{self.name} ({kind} {path}:{where})", missing=missing)
+        return self._made(
+            ptr,
+            f"bpf_program__attach_uprobe({self.name!r}, {where})",
+            what,
+            f"{self.name} ({kind} {path}:{where})",
+            missing=missing,
+        )
 
-    def attach_uprobe_multi(self, binary: str | os.PathLike[str], pattern: str, *,
-                            pid: int = -1, retprobe: bool = False) -> Link:
+    def attach_uprobe_multi(
+        self, binary: str | os.PathLike[str], pattern: str, *, pid: int = -1, retprobe: bool = False
+    ) -> Link:
         """Attach to every function of ``binary`` matching glob ``pattern`` with one link."""
         prog = self._libbpf_program("uprobe_multi")
         path = _resolve_binary(binary)
@@ -89,15 +114,26 @@ class ProbeAttach(AttachBase):
         self._require_feature("uprobe_multi", what)
         opts = _opts("bpf_uprobe_multi_opts")
         opts.retprobe = retprobe
-        ptr = lib.bpf_program__attach_uprobe_multi(prog, pid, os.fsencode(path),
-                                                   pattern.encode(), opts)
-        return self._made(ptr, f"bpf_program__attach_uprobe_multi({self.name!r}, "
-                               f"{pattern!r})", what,
-                          f"{self.name} (uprobe_multi {path}:{pattern})",
-                          missing=f"no function of {path} matches {pattern!r}")
+        ptr = lib.bpf_program__attach_uprobe_multi(
+            prog, pid, os.fsencode(path), pattern.encode(), opts
+        )
+        return self._made(
+            ptr,
+            f"bpf_program__attach_uprobe_multi({self.name!r}, {pattern!r})",
+            what,
+            f"{self.name} (uprobe_multi {path}:{pattern})",
+            missing=f"no function of {path} matches {pattern!r}",
+        )
 
-    def attach_usdt(self, binary: str | os.PathLike[str], provider: str, name: str, *,
-                    pid: int = -1, cookie: int = 0) -> Link:
+    def attach_usdt(
+        self,
+        binary: str | os.PathLike[str],
+        provider: str,
+        name: str,
+        *,
+        pid: int = -1,
+        cookie: int = 0,
+    ) -> Link:
         """Attach to the USDT probe ``provider:name`` of ``binary`` (``DTRACE_PROBE``)."""
         prog = self._libbpf_program("usdt")
         path = _resolve_binary(binary)
@@ -105,14 +141,21 @@ class ProbeAttach(AttachBase):
         self._require_feature("usdt", what)
         opts = _opts("bpf_usdt_opts")
         opts.usdt_cookie = cookie
-        ptr = lib.bpf_program__attach_usdt(prog, pid, os.fsencode(path), provider.encode(),
-                                           name.encode(), opts)
-        return self._made(ptr, f"bpf_program__attach_usdt({provider}:{name})", what,
-                          f"{self.name} (usdt {path}:{provider}:{name})",
-                          missing=f"{path} has no USDT probe {provider}:{name}", usdt=True)
+        ptr = lib.bpf_program__attach_usdt(
+            prog, pid, os.fsencode(path), provider.encode(), name.encode(), opts
+        )
+        return self._made(
+            ptr,
+            f"bpf_program__attach_usdt({provider}:{name})",
+            what,
+            f"{self.name} (usdt {path}:{provider}:{name})",
+            missing=f"{path} has no USDT probe {provider}:{name}",
+            usdt=True,
+        )
 
 
 # --- helpers -----------------------------------------------------------------------
+
 
 def _resolve_binary(binary: str | os.PathLike[str]) -> str:
     path = os.fspath(binary)
@@ -122,8 +165,10 @@ def _resolve_binary(binary: str | os.PathLike[str]) -> str:
         found = shutil.which(path)
         if found:
             return found
-    raise NotFound(f"no binary or library {path!r} (give a path, or a program name on "
-                   "PATH)", errno=errno.ENOENT)
+    raise NotFound(
+        f"no binary or library {path!r} (give a path, or a program name on PATH)",
+        errno=errno.ENOENT,
+    )
 
 
 def _require_kernel_symbol(function: str, what: str) -> None:
@@ -135,5 +180,6 @@ def _require_kernel_symbol(function: str, what: str) -> None:
                     return
     except OSError:
         return  # cannot tell: let the kernel answer
-    raise NotFound(f"{what}: the kernel has no function {function!r} (see /proc/kallsyms)",
-                   errno=errno.ENOENT)
+    raise NotFound(
+        f"{what}: the kernel has no function {function!r} (see /proc/kallsyms)", errno=errno.ENOENT
+    )

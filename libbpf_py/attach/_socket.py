@@ -33,12 +33,15 @@ class SocketAttach(AttachBase):
         try:
             sock.setsockopt(socket.SOL_SOCKET, lib.SO_ATTACH_BPF, fd)
         except OSError as exc:
-            raise libbpf_error(exc.errno or errno.EINVAL,
-                              f"attaching socket filter {self.name!r} to {sock!r}") from None
+            raise libbpf_error(
+                exc.errno or errno.EINVAL, f"attaching socket filter {self.name!r} to {sock!r}"
+            ) from None
         narrate(f"setsockopt(SO_ATTACH_BPF, {self.name!r})", "attached", phase="attach")
-        return self._track(_SocketFilter(
-            sock, program=self,
-            description=f"{self.name} (socket filter on fd {sock.fileno()})"))
+        return self._track(
+            _SocketFilter(
+                sock, program=self, description=f"{self.name} (socket filter on fd {sock.fileno()})"
+            )
+        )
 
     def attach_netns(self, netns: str | int | None = None) -> Link:
         """Attach an sk_lookup or flow dissector program to a network namespace.
@@ -48,10 +51,12 @@ class SocketAttach(AttachBase):
         """
         prog = self._libbpf_program("netns")
         if isinstance(netns, int):
-            return self._made(lib.bpf_program__attach_netns(prog, netns),
-                              f"bpf_program__attach_netns({self.name!r}, fd {netns})",
-                              f"attaching {self.name!r} to netns fd {netns}",
-                              f"{self.name} (netns fd {netns})")
+            return self._made(
+                lib.bpf_program__attach_netns(prog, netns),
+                f"bpf_program__attach_netns({self.name!r}, fd {netns})",
+                f"attaching {self.name!r} to netns fd {netns}",
+                f"{self.name} (netns fd {netns})",
+            )
         if netns is None:
             path = "/proc/self/ns/net"
         elif "/" in netns:
@@ -61,13 +66,17 @@ class SocketAttach(AttachBase):
         try:
             ns_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise NotFound(f"no network namespace {netns!r} (no {path}; see 'ip netns list')",
-                           errno=errno.ENOENT) from None
+            raise NotFound(
+                f"no network namespace {netns!r} (no {path}; see 'ip netns list')",
+                errno=errno.ENOENT,
+            ) from None
         try:
-            return self._made(lib.bpf_program__attach_netns(prog, ns_fd),
-                              f"bpf_program__attach_netns({self.name!r}, {path})",
-                              f"attaching {self.name!r} to network namespace {path}",
-                              f"{self.name} (netns {netns or 'self'})")
+            return self._made(
+                lib.bpf_program__attach_netns(prog, ns_fd),
+                f"bpf_program__attach_netns({self.name!r}, {path})",
+                f"attaching {self.name!r} to network namespace {path}",
+                f"{self.name} (netns {netns or 'self'})",
+            )
         finally:
             os.close(ns_fd)
 
@@ -80,9 +89,12 @@ class SocketAttach(AttachBase):
         prog = self._libbpf_program("sockmap")
         what = f"attaching {self.name!r} to map {map.name!r}"
         self._require_feature("sockmap", what)
-        return self._made(lib.bpf_program__attach_sockmap(prog, map.fd),
-                          f"bpf_program__attach_sockmap({self.name!r}, {map.name!r})", what,
-                          f"{self.name} ({self.expected_attach_type.label} on {map.name})")
+        return self._made(
+            lib.bpf_program__attach_sockmap(prog, map.fd),
+            f"bpf_program__attach_sockmap({self.name!r}, {map.name!r})",
+            what,
+            f"{self.name} ({self.expected_attach_type.label} on {map.name})",
+        )
 
 
 class _SocketFilter(Attachment):
@@ -91,8 +103,7 @@ class _SocketFilter(Attachment):
 
     _instead = "a socket filter lasts as long as its socket"
 
-    def __init__(self, sock: socket.socket, *, program: LinkedProgram,
-                 description: str) -> None:
+    def __init__(self, sock: socket.socket, *, program: LinkedProgram, description: str) -> None:
         self._socket = sock
         super().__init__(program=program, description=description)
 

@@ -23,9 +23,18 @@ __all__ = ["SOFTWARE_EVENTS", "TraceAttach"]
 # Software perf events by the name ``perf list`` gives them (``PERF_COUNT_SW_*``);
 # public as libbpf_py.attach.PERF_SOFTWARE_EVENTS.
 SOFTWARE_EVENTS = {
-    "cpu-clock": 0, "task-clock": 1, "page-faults": 2, "context-switches": 3,
-    "cpu-migrations": 4, "minor-faults": 5, "major-faults": 6, "alignment-faults": 7,
-    "emulation-faults": 8, "dummy": 9, "bpf-output": 10, "cgroup-switches": 11,
+    "cpu-clock": 0,
+    "task-clock": 1,
+    "page-faults": 2,
+    "context-switches": 3,
+    "cpu-migrations": 4,
+    "minor-faults": 5,
+    "major-faults": 6,
+    "alignment-faults": 7,
+    "emulation-faults": 8,
+    "dummy": 9,
+    "bpf-output": 10,
+    "cgroup-switches": 11,
 }
 _TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 
@@ -45,12 +54,18 @@ class TraceAttach(AttachBase):
         self._require_feature("tracepoint", what)
         tracefs = next((Path(p) for p in _TRACEFS if Path(p, "events").is_dir()), None)
         if tracefs is not None and not Path(tracefs, "events", category, name).is_dir():
-            raise NotFound(f"{what}: no tracepoint {category}/{name} (see "
-                           f"{tracefs}/available_events)", errno=errno.ENOENT)
-        return self._made(lib.bpf_program__attach_tracepoint_opts(
-            prog, category.encode(), name.encode(), ffi.NULL),
-            f"bpf_program__attach_tracepoint({self.name!r}, {category}/{name})", what,
-            f"{self.name} (tracepoint {category}/{name})")
+            raise NotFound(
+                f"{what}: no tracepoint {category}/{name} (see {tracefs}/available_events)",
+                errno=errno.ENOENT,
+            )
+        return self._made(
+            lib.bpf_program__attach_tracepoint_opts(
+                prog, category.encode(), name.encode(), ffi.NULL
+            ),
+            f"bpf_program__attach_tracepoint({self.name!r}, {category}/{name})",
+            what,
+            f"{self.name} (tracepoint {category}/{name})",
+        )
 
     def attach_raw_tracepoint(self, name: str) -> Link:
         """Attach to a raw tracepoint by name (``"sys_enter"``, ``"sched_switch"``)."""
@@ -59,10 +74,14 @@ class TraceAttach(AttachBase):
         self._require_feature("raw_tracepoint", what)
         missing = f"the kernel has no raw tracepoint {name!r}"
         if self._ptr is not None:
-            ptr = lib.bpf_program__attach_raw_tracepoint_opts(self._ptr, name.encode(),
-                                                              ffi.NULL)
-            return self._made(ptr, f"bpf_program__attach_raw_tracepoint({name!r})", what,
-                              f"{self.name} (raw_tracepoint {name})", missing=missing)
+            ptr = lib.bpf_program__attach_raw_tracepoint_opts(self._ptr, name.encode(), ffi.NULL)
+            return self._made(
+                ptr,
+                f"bpf_program__attach_raw_tracepoint({name!r})",
+                what,
+                f"{self.name} (raw_tracepoint {name})",
+                missing=missing,
+            )
         ret = lib.bpf_raw_tracepoint_open(name.encode(), fd)
         if ret < 0:
             if -ret == errno.ENOENT:
@@ -80,15 +99,22 @@ class TraceAttach(AttachBase):
         what = f"attaching {self.type.label} program {self.name!r}"
         if self.type is ProgType.LSM:
             self._require_feature("lsm", what)
-            return self._made(lib.bpf_program__attach_lsm(prog),
-                              f"bpf_program__attach_lsm({self.name!r})", what,
-                              f"{self.name} ({self.section})")
-        kind = {AttachType.TRACE_FEXIT: "fexit",
-                AttachType.MODIFY_RETURN: "fmod_ret"}.get(self.expected_attach_type, "fentry")
+            return self._made(
+                lib.bpf_program__attach_lsm(prog),
+                f"bpf_program__attach_lsm({self.name!r})",
+                what,
+                f"{self.name} ({self.section})",
+            )
+        kind = {AttachType.TRACE_FEXIT: "fexit", AttachType.MODIFY_RETURN: "fmod_ret"}.get(
+            self.expected_attach_type, "fentry"
+        )
         self._require_feature(kind, what)
-        return self._made(lib.bpf_program__attach_trace_opts(prog, ffi.NULL),
-                          f"bpf_program__attach_trace({self.name!r})", what,
-                          f"{self.name} ({self.section})")
+        return self._made(
+            lib.bpf_program__attach_trace_opts(prog, ffi.NULL),
+            f"bpf_program__attach_trace({self.name!r})",
+            what,
+            f"{self.name} ({self.section})",
+        )
 
     attach_lsm = attach_trace
 
@@ -98,12 +124,22 @@ class TraceAttach(AttachBase):
         prog = self._libbpf_program("freplace")
         what = f"attaching extension {self.name!r} over {function!r} of {target!r}"
         self._require_feature("freplace", what)
-        return self._made(lib.bpf_program__attach_freplace(prog, target.fd, function.encode()),
-                          f"bpf_program__attach_freplace({self.name!r}, {function!r})", what,
-                          f"{self.name} (freplace {function})")
+        return self._made(
+            lib.bpf_program__attach_freplace(prog, target.fd, function.encode()),
+            f"bpf_program__attach_freplace({self.name!r}, {function!r})",
+            what,
+            f"{self.name} (freplace {function})",
+        )
 
-    def attach_perf_event(self, event: str | int = "cpu-clock", *, frequency: int = 0,
-                          period: int = 0, pid: int = 0, cpu: int = -1) -> Link:
+    def attach_perf_event(
+        self,
+        event: str | int = "cpu-clock",
+        *,
+        frequency: int = 0,
+        period: int = 0,
+        pid: int = 0,
+        cpu: int = -1,
+    ) -> Link:
         """Attach to a perf event: a software event by name (``"cpu-clock"``), or an
         already open perf event fd (the link works on a duplicate of it).
 
@@ -119,25 +155,40 @@ class TraceAttach(AttachBase):
         else:
             config = SOFTWARE_EVENTS.get(event)
             if config is None:
-                raise NotFound(f"{what}: no software perf event {event!r}; one of "
-                               f"{', '.join(SOFTWARE_EVENTS)}")
+                raise NotFound(
+                    f"{what}: no software perf event {event!r}; one of {', '.join(SOFTWARE_EVENTS)}"
+                )
             freq = frequency if frequency else 0
-            pfd = lib.lpy_perf_event_open(lib.PERF_TYPE_SOFTWARE, config, 0, 0,
-                                          freq or period or 1_000_000, 1 if freq else 0,
-                                          pid, cpu)
+            pfd = lib.lpy_perf_event_open(
+                lib.PERF_TYPE_SOFTWARE,
+                config,
+                0,
+                0,
+                freq or period or 1_000_000,
+                1 if freq else 0,
+                pid,
+                cpu,
+            )
             if pfd < 0:
                 raise libbpf_error(-pfd, f"{what}: perf_event_open")
         ptr = lib.bpf_program__attach_perf_event_opts(prog, pfd, ffi.NULL)
         if errno_of(ptr):
             os.close(pfd)  # libbpf owns the fd only once the link exists
-        return self._made(ptr, f"bpf_program__attach_perf_event({self.name!r}, {event})",
-                          what, f"{self.name} (perf_event {event})")
+        return self._made(
+            ptr,
+            f"bpf_program__attach_perf_event({self.name!r}, {event})",
+            what,
+            f"{self.name} (perf_event {event})",
+        )
 
     def attach_iter(self, map: Map | None = None) -> Link:
         """Make an iterator link; :meth:`Link.read` runs it. ``map`` for map iterators."""
         prog = self._libbpf_program("iter")
         what = f"attaching iterator {self.name!r}" + (f" to map {map.name!r}" if map else "")
         self._require_feature("iter", what)
-        return self._made(lib.lpy_program_attach_iter(prog, map.fd if map is not None else -1),
-                          f"bpf_program__attach_iter({self.name!r})", what,
-                          f"{self.name} (iter {self.section})")
+        return self._made(
+            lib.lpy_program_attach_iter(prog, map.fd if map is not None else -1),
+            f"bpf_program__attach_iter({self.name!r})",
+            what,
+            f"{self.name} (iter {self.section})",
+        )

@@ -43,10 +43,10 @@ SECTION = ".BTF"
 # Type chains (typedef -> const -> ...) deeper than this are treated as loops; the
 # kernel's own limit is 32.
 MAX_CHAIN = 64
-_QUALIFIERS = frozenset({BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST,
-                         BtfKind.RESTRICT, BtfKind.TYPE_TAG})
-_MODIFIERS = frozenset({BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT,
-                        BtfKind.TYPE_TAG})
+_QUALIFIERS = frozenset(
+    {BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG}
+)
+_MODIFIERS = frozenset({BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG})
 _KINDS = tuple(BtfKind)
 
 
@@ -61,8 +61,14 @@ class Btf:
     its record starts inside the section, for error messages.
     """
 
-    def __init__(self, types: list[BtfType], offsets: list[int], strings: bytes,
-                 str_base: int, byteorder: str) -> None:
+    def __init__(
+        self,
+        types: list[BtfType],
+        offsets: list[int],
+        strings: bytes,
+        str_base: int,
+        byteorder: str,
+    ) -> None:
         self.types = types
         self.offsets = offsets
         self.strings = strings
@@ -119,8 +125,10 @@ class Btf:
                 return t
             assert isinstance(t, Qualifier)
             t = self.type_by_id(t.type_id)
-        raise _fail(f"BTF type chain from id {type_id} loops or is deeper than {MAX_CHAIN}",
-                    self.offset_of(type_id))
+        raise _fail(
+            f"BTF type chain from id {type_id} loops or is deeper than {MAX_CHAIN}",
+            self.offset_of(type_id),
+        )
 
     def offset_of(self, type_id: int) -> int:
         """Where the record of ``type_id`` starts in the section (0 if there is none)."""
@@ -132,8 +140,9 @@ class Btf:
 
     def _size_of(self, type_id: int, depth: int) -> int:
         if depth > MAX_CHAIN:
-            raise _fail(f"BTF type {type_id} nests deeper than {MAX_CHAIN}",
-                        self.offset_of(type_id))
+            raise _fail(
+                f"BTF type {type_id} nests deeper than {MAX_CHAIN}", self.offset_of(type_id)
+            )
         t = self.skip_qualifiers(type_id)
         if isinstance(t, Int | Struct | Enum | Float | Datasec):
             return t.size
@@ -151,8 +160,9 @@ class Btf:
 
     def _align_of(self, type_id: int, depth: int) -> int:
         if depth > MAX_CHAIN:
-            raise _fail(f"BTF type {type_id} nests deeper than {MAX_CHAIN}",
-                        self.offset_of(type_id))
+            raise _fail(
+                f"BTF type {type_id} nests deeper than {MAX_CHAIN}", self.offset_of(type_id)
+            )
         t = self.skip_qualifiers(type_id)
         if isinstance(t, Int | Enum | Float):
             return min(8, max(1, t.size))
@@ -162,8 +172,7 @@ class Btf:
             return self._align_of(t.type_id, depth + 1)
         if isinstance(t, Struct):
             return max((self._align_of(m.type_id, depth + 1) for m in t.members), default=1)
-        raise _fail(f"BTF type {type_id} ({t.kind.name}) has no alignment",
-                    self.offset_of(type_id))
+        raise _fail(f"BTF type {type_id} ({t.kind.name}) has no alignment", self.offset_of(type_id))
 
     def string_at(self, offset: int) -> str:
         """The NUL-terminated string at ``offset`` of the string table."""
@@ -173,8 +182,10 @@ class Btf:
 def _string(strings: bytes, offset: int, base: int) -> str:
     end = strings.find(b"\0", offset)
     if offset >= len(strings) or end < 0:
-        raise _fail(f"string offset {offset} is outside the BTF string table "
-                    f"({len(strings)} bytes)", base + min(offset, len(strings)))
+        raise _fail(
+            f"string offset {offset} is outside the BTF string table ({len(strings)} bytes)",
+            base + min(offset, len(strings)),
+        )
     return strings[offset:end].decode("utf-8", "replace")
 
 
@@ -194,33 +205,42 @@ def read_btf(data: bytes) -> Btf:
     else:
         raise _fail(f"bad BTF magic {magic_le:#06x} (expected {BTF_MAGIC:#06x})", 0)
     _, version, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
-        endian + "HBBIIIII", data)
+        endian + "HBBIIIII", data
+    )
     if version != 1:
         raise _fail(f"unsupported BTF version {version}", 2)
     if hdr_len < 24 or hdr_len > len(data):
         raise _fail(f"BTF header length {hdr_len} is invalid", 4)
     body = len(data) - hdr_len
     if type_off + type_len > body or type_off % 4:
-        raise _fail(f"BTF type section ({type_off}+{type_len}) lies outside the data "
-                    f"({body} bytes after the header)", 8)
+        raise _fail(
+            f"BTF type section ({type_off}+{type_len}) lies outside the data "
+            f"({body} bytes after the header)",
+            8,
+        )
     if str_off + str_len > body:
-        raise _fail(f"BTF string section ({str_off}+{str_len}) lies outside the data "
-                    f"({body} bytes after the header)", 16)
+        raise _fail(
+            f"BTF string section ({str_off}+{str_len}) lies outside the data "
+            f"({body} bytes after the header)",
+            16,
+        )
     if str_len == 0 or data[hdr_len + str_off + str_len - 1] != 0:
         raise _fail("BTF string table is empty or not NUL-terminated", 16)
     if type_off < str_off + str_len and str_off < type_off + type_len:
         raise _fail("BTF type and string sections overlap", 8)
     str_base = hdr_len + str_off
-    strings = bytes(data[str_base:str_base + str_len])
-    types, offsets = _read_types(data, hdr_len + type_off, hdr_len + type_off + type_len,
-                                 strings, str_base, endian)
+    strings = bytes(data[str_base : str_base + str_len])
+    types, offsets = _read_types(
+        data, hdr_len + type_off, hdr_len + type_off + type_len, strings, str_base, endian
+    )
     btf = Btf(types, offsets, strings, str_base, byteorder)
     _check_references(btf)
     return btf
 
 
-def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int,
-                endian: str) -> tuple[list[BtfType], list[int]]:
+def _read_types(
+    data: bytes, start: int, end: int, strings: bytes, str_base: int, endian: str
+) -> tuple[list[BtfType], list[int]]:
     head = struct.Struct(endian + "III").unpack_from
     u32 = struct.Struct(endian + "I").unpack_from
     i32 = struct.Struct(endian + "i").unpack_from
@@ -245,17 +265,22 @@ def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int
         if s is None:
             nul = strings.find(b"\0", off)
             if off >= len(strings) or nul < 0:
-                raise _fail(f"name offset {off} is outside the BTF string table "
-                            f"({len(strings)} bytes)", where)
+                raise _fail(
+                    f"name offset {off} is outside the BTF string table ({len(strings)} bytes)",
+                    where,
+                )
             s = cache[off] = strings[off:nul].decode("utf-8", "replace")
         return s
 
     def items(fmt: struct.Struct, pos: int, count: int) -> list[tuple[int, ...]]:
         size = fmt.size * count
         if pos + size > end:
-            raise _fail(f"BTF type at {pos - 12:#x} has {count} items running past the end "
-                        f"of the type section", pos)
-        return list(fmt.iter_unpack(data[pos:pos + size]))
+            raise _fail(
+                f"BTF type at {pos - 12:#x} has {count} items running past the end "
+                f"of the type section",
+                pos,
+            )
+        return list(fmt.iter_unpack(data[pos : pos + size]))
 
     types: list[BtfType] = [Void(0, BtfKind.VOID, "void")]
     offsets = [start]
@@ -284,10 +309,20 @@ def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int
             bits = enc & 0xFF
             encoding = (enc >> 24) & 0xF
             if bits > 128 or size_or_type not in (1, 2, 4, 8, 16):
-                raise _fail(f"BTF INT {type_id} has invalid size {size_or_type} "
-                            f"or bit count {bits}", record)
-            t = Int(type_id, kind, name, size_or_type, bool(encoding & 1),
-                    bool(encoding & 2), bool(encoding & 4), (enc >> 16) & 0xFF, bits)
+                raise _fail(
+                    f"BTF INT {type_id} has invalid size {size_or_type} or bit count {bits}", record
+                )
+            t = Int(
+                type_id,
+                kind,
+                name,
+                size_or_type,
+                bool(encoding & 1),
+                bool(encoding & 2),
+                bool(encoding & 4),
+                (enc >> 16) & 0xFF,
+                bits,
+            )
         elif kind == BtfKind.PTR:
             t = Ptr(type_id, kind, name, size_or_type)
         elif kind in _QUALIFIERS:
@@ -301,19 +336,25 @@ def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int
         elif kind == BtfKind.STRUCT or kind == BtfKind.UNION:
             raw = items(three, pos, vlen)
             if kflag:
-                members = [Member(known(n) or name_at(n, pos + 12 * i), m_type,
-                                  m_off & 0xFFFFFF, m_off >> 24)
-                           for i, (n, m_type, m_off) in enumerate(raw)]
+                members = [
+                    Member(
+                        known(n) or name_at(n, pos + 12 * i), m_type, m_off & 0xFFFFFF, m_off >> 24
+                    )
+                    for i, (n, m_type, m_off) in enumerate(raw)
+                ]
             else:
-                members = [Member(known(n) or name_at(n, pos + 12 * i), m_type, m_off, 0)
-                           for i, (n, m_type, m_off) in enumerate(raw)]
+                members = [
+                    Member(known(n) or name_at(n, pos + 12 * i), m_type, m_off, 0)
+                    for i, (n, m_type, m_off) in enumerate(raw)
+                ]
             pos += 12 * vlen
             t = Struct(type_id, kind, name, size_or_type, tuple(members))
         elif kind == BtfKind.ENUM:
             raw = items(enum32, pos, vlen)
-            values = [EnumValue(name_at(v_name, pos + 8 * i),
-                                v_val if kflag else v_val & 0xFFFFFFFF)
-                      for i, (v_name, v_val) in enumerate(raw)]
+            values = [
+                EnumValue(name_at(v_name, pos + 8 * i), v_val if kflag else v_val & 0xFFFFFFFF)
+                for i, (v_name, v_val) in enumerate(raw)
+            ]
             pos += 8 * vlen
             t = Enum(type_id, kind, name, size_or_type, kflag, tuple(values))
         elif kind == BtfKind.ENUM64:
@@ -334,8 +375,10 @@ def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int
             t = Func(type_id, kind, name, size_or_type, Linkage(vlen))
         elif kind == BtfKind.FUNC_PROTO:
             raw = items(two, pos, vlen)
-            params = tuple(Param(name_at(p_name, pos + 8 * i) if p_name else "", p_type)
-                           for i, (p_name, p_type) in enumerate(raw))
+            params = tuple(
+                Param(name_at(p_name, pos + 8 * i) if p_name else "", p_type)
+                for i, (p_name, p_type) in enumerate(raw)
+            )
             pos += 8 * vlen
             t = FuncProto(type_id, kind, name, size_or_type, params)
         elif kind == BtfKind.VAR:
@@ -349,8 +392,9 @@ def _read_types(data: bytes, start: int, end: int, strings: bytes, str_base: int
         elif kind == BtfKind.DATASEC:
             raw = items(three, pos, vlen)
             pos += 12 * vlen
-            t = Datasec(type_id, kind, name, size_or_type,
-                        tuple(VarSecinfo(a, b, c) for a, b, c in raw))
+            t = Datasec(
+                type_id, kind, name, size_or_type, tuple(VarSecinfo(a, b, c) for a, b, c in raw)
+            )
         elif kind == BtfKind.FLOAT:
             t = Float(type_id, kind, name, size_or_type)
         else:  # DECL_TAG, the last kind with its own layout
@@ -383,5 +427,8 @@ def _check_references(btf: Btf) -> None:
             continue
         for ref in refs:
             if ref >= count:
-                raise _fail(f"BTF type {t.id} ({t.kind.name}) refers to type {ref}, "
-                            f"but there are only {count} types", btf.offsets[t.id])
+                raise _fail(
+                    f"BTF type {t.id} ({t.kind.name}) refers to type {ref}, "
+                    f"but there are only {count} types",
+                    btf.offsets[t.id],
+                )

@@ -54,10 +54,18 @@ def _common() -> argparse.ArgumentParser:
     # "libbpf-py map list --explain" work; SUPPRESS keeps a later default from
     # overwriting an earlier flag.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--explain", action="store_true", default=argparse.SUPPRESS,
-                        help="narrate every libbpf call and the kernel's answer on stderr")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks and libbpf's debug messages")
+    common.add_argument(
+        "--explain",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="narrate every libbpf call and the kernel's answer on stderr",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and libbpf's debug messages",
+    )
     return common
 
 
@@ -67,10 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     common = _common()
     parser = argparse.ArgumentParser(
-        prog="libbpf-py", parents=[common], epilog=EXIT_CODES_HELP,
+        prog="libbpf-py",
+        parents=[common],
+        epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Take a BPF program through its whole life: compile, inspect, open, "
-                    "load, attach, execute, tear down.")
+        "load, attach, execute, tear down.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     phases.add_compile(sub, common)
     phases.add_link_objects(sub, common)
@@ -80,8 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:
         inspect_cli = None
     if inspect_cli is not None and hasattr(inspect_cli, "add_arguments"):
-        insp = sub.add_parser("inspect", parents=[common],
-                              help="describe a compiled BPF object (no root needed)")
+        insp = sub.add_parser(
+            "inspect", parents=[common], help="describe a compiled BPF object (no root needed)"
+        )
         inspect_cli.add_arguments(insp)
         insp.set_defaults(func=_inspect_with(inspect_cli.run))
     phases.add_load(sub, common)
@@ -93,15 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     teach.add_trace(sub, common)
     teach.add_demo(sub, common)
     teach.add_tutorial(sub, common)
-    stubs = sub.add_parser("stubs", parents=[common], help="write a typed .pyi for an object",
-                           description="Programs, maps (key and value types) and globals "
-                           "from the object's BTF, as a stub mypy and editors read.")
+    stubs = sub.add_parser(
+        "stubs",
+        parents=[common],
+        help="write a typed .pyi for an object",
+        description="Programs, maps (key and value types) and globals "
+        "from the object's BTF, as a stub mypy and editors read.",
+    )
     stubs.add_argument("object", metavar="OBJ", help="a compiled BPF object")
     stubs.add_argument("-o", "--output", metavar="PYI", help="default: OBJECT_NAME.pyi here")
     stubs.add_argument("--class-name", metavar="NAME", help="the typed object class's name")
     stubs.set_defaults(func=_cmd_stubs)
-    version = sub.add_parser("version", parents=[common],
-                             help="print the library and libbpf versions")
+    version = sub.add_parser(
+        "version", parents=[common], help="print the library and libbpf versions"
+    )
     version.set_defaults(func=_cmd_version)
     return parser
 
@@ -117,8 +134,14 @@ def exit_code_for(exc: BaseException) -> int:
         return ExitCode.NO_PERMISSION
     if isinstance(exc, errors.NotFound | errors.KeyNotFound | FileNotFoundError | KeyError):
         return ExitCode.NOT_FOUND
-    if isinstance(exc, errors.ObjectFormatError | errors.LayoutError | errors.CompileError
-                  | ValueError | UnicodeError):
+    if isinstance(
+        exc,
+        errors.ObjectFormatError
+        | errors.LayoutError
+        | errors.CompileError
+        | ValueError
+        | UnicodeError,
+    ):
         return ExitCode.DATA
     if isinstance(exc, errors.NotSupported | errors.ResourceBusy):
         return ExitCode.UNAVAILABLE
@@ -163,8 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         expected = isinstance(exc, BpfError | OSError | ValueError | KeyError)
         if debug or not expected:
             if not debug:
-                print(f"libbpf-py: internal error: {_one_line(exc)} (a bug: please report "
-                      "it with the output of --debug)", file=sys.stderr)
+                print(
+                    f"libbpf-py: internal error: {_one_line(exc)} (a bug: please report "
+                    "it with the output of --debug)",
+                    file=sys.stderr,
+                )
                 return ExitCode.KERNEL
             raise
         print(f"libbpf-py: {args.command}: {_one_line(exc)}", file=sys.stderr)

@@ -65,8 +65,12 @@ def _json_default(value: object) -> Any:
     return str(value)
 
 
-def print_table(header: Sequence[str], rows: Sequence[Sequence[object]],
-                out: TextIO | None = None, empty: str = "(none)") -> None:
+def print_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    out: TextIO | None = None,
+    empty: str = "(none)",
+) -> None:
     """Print rows as an aligned table for people."""
     stream = out or sys.stdout
     if not rows:

@@ -24,8 +24,11 @@ from libbpf_py.types.typed import TypeCodecs
 __all__ = ["KernelMap", "map_btf", "open_map", "open_ref"]
 
 _Entry = kernel.ProgramEntry | kernel.MapEntry | kernel.LinkEntry
-_ENTRIES: dict[str, type[_Entry]] = {"prog": kernel.ProgramEntry, "map": kernel.MapEntry,
-                                     "link": kernel.LinkEntry}
+_ENTRIES: dict[str, type[_Entry]] = {
+    "prog": kernel.ProgramEntry,
+    "map": kernel.MapEntry,
+    "link": kernel.LinkEntry,
+}
 _WORDS = {"prog": "program", "map": "map", "link": "link"}
 
 
@@ -33,11 +36,12 @@ def _named(kind: str, name: str) -> _Entry:
     found: list[_Entry] = []
     found.extend(kernel.programs(name) if kind == "prog" else kernel.maps(name))
     if not found:
-        raise NotFound(f"no loaded {_WORDS[kind]} is named {name!r} (see 'libbpf-py {kind} "
-                       "list')")
+        raise NotFound(f"no loaded {_WORDS[kind]} is named {name!r} (see 'libbpf-py {kind} list')")
     if len(found) > 1:
-        raise BpfError(f"{len(found)} loaded {_WORDS[kind]}s are named {name!r} (ids "
-                       f"{', '.join(str(e.id) for e in found)}): give one as id:N")
+        raise BpfError(
+            f"{len(found)} loaded {_WORDS[kind]}s are named {name!r} (ids "
+            f"{', '.join(str(e.id) for e in found)}): give one as id:N"
+        )
     return found[0]
 
 

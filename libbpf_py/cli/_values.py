@@ -77,8 +77,9 @@ def encode(text: str, types: TypeCodecs | None, type_id: int, size: int, what: s
         return codec.encode(value)
     except (BpfError, ValueError, OverflowError, TypeError, KeyError) as exc:
         detail = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise ValueError(f"bad {what} text {text!r}: {detail}; {what} is "
-                         f"{type_text(types, type_id, size)}") from None
+        raise ValueError(
+            f"bad {what} text {text!r}: {detail}; {what} is {type_text(types, type_id, size)}"
+        ) from None
 
 
 def decode(data: bytes, types: TypeCodecs | None, type_id: int) -> Any:
@@ -93,8 +94,7 @@ def decode(data: bytes, types: TypeCodecs | None, type_id: int) -> Any:
         for vsi in t.vars:
             var = types.btf[vsi.type_id]
             if isinstance(var, Var):
-                out[var.name] = decode(data[vsi.offset:vsi.offset + vsi.size], types,
-                                       var.type_id)
+                out[var.name] = decode(data[vsi.offset : vsi.offset + vsi.size], types, var.type_id)
         return out
     try:
         codec = types.codec(type_id, "the value")
@@ -105,11 +105,12 @@ def decode(data: bytes, types: TypeCodecs | None, type_id: int) -> Any:
     return plain(codec, codec.decode(data))
 
 
-def decode_percpu(data: bytes, types: TypeCodecs | None, type_id: int, value_size: int,
-                  cpus: int) -> list[Any]:
+def decode_percpu(
+    data: bytes, types: TypeCodecs | None, type_id: int, value_size: int, cpus: int
+) -> list[Any]:
     """One decoded value per possible CPU."""
     step = (value_size + 7) // 8 * 8
-    return [decode(data[i * step:i * step + value_size], types, type_id) for i in range(cpus)]
+    return [decode(data[i * step : i * step + value_size], types, type_id) for i in range(cpus)]
 
 
 def encode_percpu(one: bytes, value_size: int, cpus: int) -> bytes:

@@ -27,6 +27,7 @@ PIN_ROOT = Path("/sys/fs/bpf/libbpf_py")
 
 # -- compile ---------------------------------------------------------------------------------
 
+
 def _compile(args: argparse.Namespace) -> int:
     from libbpf_py.compiler import compile
 
@@ -42,23 +43,32 @@ def _compile(args: argparse.Namespace) -> int:
 
 def add_compile(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``compile``."""
-    p = sub.add_parser("compile", parents=[common], help="CO-RE compile BPF C into an object",
-                       description="clang -g -O2 -target bpf, with vmlinux.h generated from "
-                       "this kernel's BTF (or --btf's). Prints the object's path.")
+    p = sub.add_parser(
+        "compile",
+        parents=[common],
+        help="CO-RE compile BPF C into an object",
+        description="clang -g -O2 -target bpf, with vmlinux.h generated from "
+        "this kernel's BTF (or --btf's). Prints the object's path.",
+    )
     p.add_argument("source", metavar="SOURCE", help="a .bpf.c file")
-    p.add_argument("-o", "--output",
-                   help="where to write the object (default: SOURCE with .o for .c)")
+    p.add_argument(
+        "-o", "--output", help="where to write the object (default: SOURCE with .o for .c)"
+    )
     p.add_argument("-I", "--include", action="append", default=[], metavar="DIR")
     p.add_argument("--cflag", action="append", default=[], metavar="FLAG")
-    p.add_argument("--btf", metavar="BTF",
-                   help="the kernel types to compile against: a BTF or vmlinux file, "
-                   "'running', or a Debian kernel version such as 6.12 (default: "
-                   "$LIBBPF_PY_BTF, else the running kernel)")
+    p.add_argument(
+        "--btf",
+        metavar="BTF",
+        help="the kernel types to compile against: a BTF or vmlinux file, "
+        "'running', or a Debian kernel version such as 6.12 (default: "
+        "$LIBBPF_PY_BTF, else the running kernel)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_compile)
 
 
 # -- link-objects ----------------------------------------------------------------------------
+
 
 def _link_objects(args: argparse.Namespace) -> int:
     from libbpf_py.linker import link_objects
@@ -73,11 +83,14 @@ def _link_objects(args: argparse.Namespace) -> int:
 
 def add_link_objects(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``link-objects`` (``link`` names the kernel's links)."""
-    p = sub.add_parser("link-objects", parents=[common],
-                       help="link compiled objects into one (libbpf's static linker)",
-                       description="Like 'bpftool gen object': the programs, maps, globals "
-                       "and BTF of every OBJECT in one object, externs resolved. Prints the "
-                       "output's path.")
+    p = sub.add_parser(
+        "link-objects",
+        parents=[common],
+        help="link compiled objects into one (libbpf's static linker)",
+        description="Like 'bpftool gen object': the programs, maps, globals "
+        "and BTF of every OBJECT in one object, externs resolved. Prints the "
+        "output's path.",
+    )
     p.add_argument("objects", metavar="OBJECT", nargs="+", help="a compiled .bpf.o file")
     p.add_argument("-o", "--output", required=True, help="where to write the linked object")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -85,6 +98,7 @@ def add_link_objects(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 # -- load ------------------------------------------------------------------------------------
+
 
 def _pin(fd: int, path: Path) -> None:
     from libbpf_py._lowlevel import lib
@@ -107,8 +121,9 @@ def _load(args: argparse.Namespace) -> int:
     objfile = libbpf_py.ObjectFile(args.object)
     pin_dir = Path(args.pin_dir) if args.pin_dir else PIN_ROOT / objfile.name
     if pin_dir.exists() and any(pin_dir.iterdir()):
-        raise ResourceBusy(f"{pin_dir} already holds pins: remove them first "
-                           f"(rm -r {pin_dir}) or choose --pin-dir")
+        raise ResourceBusy(
+            f"{pin_dir} already holds pins: remove them first (rm -r {pin_dir}) or choose --pin-dir"
+        )
     ensure_bpffs()
     with objfile.open() as opened:
         loaded = opened.load()
@@ -121,40 +136,64 @@ def _load(args: argparse.Namespace) -> int:
                 if prog.loaded:
                     path = pin_dir / "progs" / _pin_name(prog.name)
                     _pin(prog.fd, path)
-                    rows.append({"kind": "program", "name": prog.name, "id": prog.id,
-                                 "type": prog.type.name.lower(), "pin": str(path)})
+                    rows.append(
+                        {
+                            "kind": "program",
+                            "name": prog.name,
+                            "id": prog.id,
+                            "type": prog.type.name.lower(),
+                            "pin": str(path),
+                        }
+                    )
             for m in loaded.maps.values():
                 path = pin_dir / "maps" / _pin_name(m.name)
                 _pin(m.fd, path)
-                rows.append({"kind": "map", "name": m.name, "id": m.id,
-                             "type": m.type.name.lower(), "pin": str(path)})
+                rows.append(
+                    {
+                        "kind": "map",
+                        "name": m.name,
+                        "id": m.id,
+                        "type": m.type.name.lower(),
+                        "pin": str(path),
+                    }
+                )
         except BaseException:
             shutil.rmtree(pin_dir, ignore_errors=True)  # no half-pinned object
             raise
     if wants_json(args):
         emit_json({"pin_dir": str(pin_dir), "pinned": rows})
     else:
-        print_table(["kind", "name", "id", "type", "pin"],
-                    [[r["kind"], r["name"], r["id"], r["type"], r["pin"]] for r in rows])
-        print(f"\nloaded and pinned under {pin_dir}; the pins keep it loaded "
-              f"(remove them with: rm -r {pin_dir})")
+        print_table(
+            ["kind", "name", "id", "type", "pin"],
+            [[r["kind"], r["name"], r["id"], r["type"], r["pin"]] for r in rows],
+        )
+        print(
+            f"\nloaded and pinned under {pin_dir}; the pins keep it loaded "
+            f"(remove them with: rm -r {pin_dir})"
+        )
     return 0
 
 
 def add_load(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``load``."""
-    p = sub.add_parser("load", parents=[common], help="open and load an object, pinning it "
-                       "to bpffs", description="bpf_object__open + bpf_object__load, then "
-                       "every program and map is pinned under --pin-dir so it outlives "
-                       "this command.")
+    p = sub.add_parser(
+        "load",
+        parents=[common],
+        help="open and load an object, pinning it to bpffs",
+        description="bpf_object__open + bpf_object__load, then "
+        "every program and map is pinned under --pin-dir so it outlives "
+        "this command.",
+    )
     p.add_argument("object", metavar="OBJ", help="a compiled BPF object")
-    p.add_argument("--pin-dir", metavar="DIR",
-                   help=f"where to pin (default: {PIN_ROOT}/OBJECT_NAME)")
+    p.add_argument(
+        "--pin-dir", metavar="DIR", help=f"where to pin (default: {PIN_ROOT}/OBJECT_NAME)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_load)
 
 
 # -- attach ----------------------------------------------------------------------------------
+
 
 def _attach(args: argparse.Namespace) -> int:
     import contextlib
@@ -165,40 +204,59 @@ def _attach(args: argparse.Namespace) -> int:
     from libbpf_py.program._program import program_info
     from libbpf_py.testing.netns import entered
 
-    kind, dev = next((k, v) for k, v in (("xdp", args.xdp), ("tcx_ingress", args.tcx_ingress),
-                                         ("tcx_egress", args.tcx_egress)) if v)
+    kind, dev = next(
+        (k, v)
+        for k, v in (
+            ("xdp", args.xdp),
+            ("tcx_ingress", args.tcx_ingress),
+            ("tcx_egress", args.tcx_egress),
+        )
+        if v
+    )
     prog_fd = _kernel.open_ref("prog", args.prog)
     try:
         prog = program_info(prog_fd)
         pin = Path(args.pin) if args.pin else PIN_ROOT / "links" / f"{prog.name}-{kind}-{dev}"
         if pin.exists():
-            raise ResourceBusy(f"{pin} exists already: detach that link first "
-                               f"(libbpf-py link detach {pin}) or choose --pin")
+            raise ResourceBusy(
+                f"{pin} exists already: detach that link first "
+                f"(libbpf-py link detach {pin}) or choose --pin"
+            )
         where = entered(args.netns) if args.netns else contextlib.nullcontext()
         with where:
             try:
                 ifindex = socket_index(dev)
             except OSError:
-                raise NotFound(f"there is no network interface {dev!r}"
-                               + (f" in namespace {args.netns}" if args.netns else "")) from None
+                raise NotFound(
+                    f"there is no network interface {dev!r}"
+                    + (f" in namespace {args.netns}" if args.netns else "")
+                ) from None
             opts = ffi.new("struct bpf_link_create_opts *")
             opts.sz = ffi.sizeof("struct bpf_link_create_opts")
             if kind == "xdp":
                 opts.flags = {"auto": 0, "skb": 1 << 1, "native": 1 << 2}[args.mode]
-            attach_type = {"xdp": AttachType.XDP, "tcx_ingress": AttachType.TCX_INGRESS,
-                           "tcx_egress": AttachType.TCX_EGRESS}[kind]
+            attach_type = {
+                "xdp": AttachType.XDP,
+                "tcx_ingress": AttachType.TCX_INGRESS,
+                "tcx_egress": AttachType.TCX_EGRESS,
+            }[kind]
             link_fd = lib.bpf_link_create(prog_fd, ifindex, attach_type, opts)
         if link_fd < 0:
             hint = ""
             if -link_fd in (errno.EBUSY, errno.EEXIST):
                 hint = f"{dev} has a program attached already (libbpf-py link list)"
             elif -link_fd == errno.EINVAL:
-                hint = (f"is program {prog.name!r} ({prog.type.name.lower()}) of the kind "
-                        f"{kind} needs?")
-            raise error_from_errno(-link_fd, f"attaching {prog.name!r} ({kind}) to {dev}",
-                                   hint=hint)
-        narrate(f"bpf_link_create({prog.name!r}, ifindex {ifindex}, {attach_type.name})",
-                f"link fd {link_fd}", phase="attach")
+                hint = (
+                    f"is program {prog.name!r} ({prog.type.name.lower()}) of the kind {kind} needs?"
+                )
+            raise error_from_errno(
+                -link_fd, f"attaching {prog.name!r} ({kind}) to {dev}", hint=hint
+            )
+        narrate(
+            f"bpf_link_create({prog.name!r}, ifindex {ifindex}, {attach_type.name})",
+            f"link fd {link_fd}",
+            phase="attach",
+        )
         try:
             pin.parent.mkdir(parents=True, exist_ok=True)
             _pin(link_fd, pin)
@@ -208,11 +266,20 @@ def _attach(args: argparse.Namespace) -> int:
     finally:
         os.close(prog_fd)
     if wants_json(args):
-        emit_json({"link_id": info.id, "program_id": prog.id, "kind": kind, "interface": dev,
-                   "pin": str(pin)})
+        emit_json(
+            {
+                "link_id": info.id,
+                "program_id": prog.id,
+                "kind": kind,
+                "interface": dev,
+                "pin": str(pin),
+            }
+        )
     else:
-        print(f"attached program {prog.name!r} (id {prog.id}) to {dev} as {kind}: link id "
-              f"{info.id}, pinned at {pin}\n(detach with: libbpf-py link detach {pin})")
+        print(
+            f"attached program {prog.name!r} (id {prog.id}) to {dev} as {kind}: link id "
+            f"{info.id}, pinned at {pin}\n(detach with: libbpf-py link detach {pin})"
+        )
     return 0
 
 
@@ -225,25 +292,31 @@ def socket_index(dev: str) -> int:
 
 def add_attach(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``attach``."""
-    p = sub.add_parser("attach", parents=[common], help="attach a loaded program to a "
-                       "network device with a pinned BPF link",
-                       description="bpf_link_create for XDP or tcx; the link is pinned so "
-                       "it stays attached after this command ends.")
+    p = sub.add_parser(
+        "attach",
+        parents=[common],
+        help="attach a loaded program to a network device with a pinned BPF link",
+        description="bpf_link_create for XDP or tcx; the link is pinned so "
+        "it stays attached after this command ends.",
+    )
     p.add_argument("prog", metavar="PROG", help="id:N, a bpffs pin path, or a name")
     hook = p.add_mutually_exclusive_group(required=True)
     hook.add_argument("--xdp", metavar="DEV", help="XDP on this interface")
     hook.add_argument("--tcx-ingress", metavar="DEV", help="tcx ingress of this interface")
     hook.add_argument("--tcx-egress", metavar="DEV", help="tcx egress of this interface")
-    p.add_argument("--mode", choices=("auto", "skb", "native"), default="auto",
-                   help="XDP mode (default: auto)")
+    p.add_argument(
+        "--mode", choices=("auto", "skb", "native"), default="auto", help="XDP mode (default: auto)"
+    )
     p.add_argument("--netns", metavar="NAME", help="the interface is in this namespace")
-    p.add_argument("--pin", metavar="PATH", help=f"pin the link here (default: under "
-                   f"{PIN_ROOT}/links)")
+    p.add_argument(
+        "--pin", metavar="PATH", help=f"pin the link here (default: under {PIN_ROOT}/links)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_attach)
 
 
 # -- run -------------------------------------------------------------------------------------
+
 
 def _packet(args: argparse.Namespace) -> bytes:
     from libbpf_py.testing.packets import build
@@ -274,11 +347,17 @@ def _test_run(fd: int, data: bytes, repeat: int) -> tuple[int, bytes, int]:
     ret = lib.bpf_prog_test_run_opts(fd, opts)
     if ret < 0:
         if -ret == errno.EINVAL and len(data) < 14:
-            raise LayoutError(f"BPF_PROG_TEST_RUN: the packet is {len(data)} bytes; it must "
-                              "hold at least an Ethernet header (14 bytes)", errno=-ret)
+            raise LayoutError(
+                f"BPF_PROG_TEST_RUN: the packet is {len(data)} bytes; it must "
+                "hold at least an Ethernet header (14 bytes)",
+                errno=-ret,
+            )
         raise error_from_errno(-ret, "BPF_PROG_TEST_RUN")
-    narrate(f"bpf_prog_test_run_opts(fd {fd}, {len(data)} bytes, repeat={repeat})",
-            f"retval {opts.retval}", phase="execute")
+    narrate(
+        f"bpf_prog_test_run_opts(fd {fd}, {len(data)} bytes, repeat={repeat})",
+        f"retval {opts.retval}",
+        phase="execute",
+    )
     return int(opts.retval), bytes(ffi.buffer(out, opts.data_size_out)), int(opts.duration)
 
 
@@ -304,17 +383,19 @@ def _run(args: argparse.Namespace) -> int:
             names = list(loaded.programs)
             name = args.program or (names[0] if len(names) == 1 else None)
             if name is None or name not in loaded.programs:
-                raise NotFound(f"{args.prog} has programs {', '.join(names)}: choose one with "
-                               "--program" if name is None else
-                               f"{args.prog} has no program {name!r} (it has "
-                               f"{', '.join(names)})")
+                raise NotFound(
+                    f"{args.prog} has programs {', '.join(names)}: choose one with --program"
+                    if name is None
+                    else f"{args.prog} has no program {name!r} (it has {', '.join(names)})"
+                )
             prog = loaded.programs[name]
             retval, out, duration = _test_run(prog.fd, data, args.repeat)
             type_name, prog_name = prog.type.name, prog.name
     else:
         if args.program:
-            raise ValueError("--program picks a program of an object file; PROG is already "
-                             "a loaded program")
+            raise ValueError(
+                "--program picks a program of an object file; PROG is already a loaded program"
+            )
         fd = _kernel.open_ref("prog", args.prog)
         try:
             info = program_info(fd)
@@ -325,9 +406,17 @@ def _run(args: argparse.Namespace) -> int:
     verdict = verdict_name(type_name, retval)
     expected = verdict_value(type_name, args.expect) if args.expect is not None else None
     if wants_json(args):
-        emit_json({"program": prog_name, "retval": retval, "verdict": verdict,
-                   "duration_ns": duration, "packet_in": data.hex(), "packet_out": out.hex(),
-                   "ok": expected is None or expected == retval})
+        emit_json(
+            {
+                "program": prog_name,
+                "retval": retval,
+                "verdict": verdict,
+                "duration_ns": duration,
+                "packet_in": data.hex(),
+                "packet_out": out.hex(),
+                "ok": expected is None or expected == retval,
+            }
+        )
     else:
         print(f"program:  {prog_name} ({type_name.lower()})")
         print(f"packet:   {describe(data)}")
@@ -346,21 +435,30 @@ class _CheckFailed(BpfError):
 
 def add_run(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``run``."""
-    p = sub.add_parser("run", parents=[common], help="run a program once on a packet "
-                       "(BPF_PROG_TEST_RUN)",
-                       description="PROG is a loaded program (id:N, pin path, name) or an "
-                       "object file, loaded for the run and unloaded after. Packet builders: "
-                       "udp_packet, tcp_packet, icmp_packet, ethernet, ipv4, ipv6, udp, tcp, "
-                       "icmp4, icmp6.")
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run a program once on a packet (BPF_PROG_TEST_RUN)",
+        description="PROG is a loaded program (id:N, pin path, name) or an "
+        "object file, loaded for the run and unloaded after. Packet builders: "
+        "udp_packet, tcp_packet, icmp_packet, ethernet, ipv4, ipv6, udp, tcp, "
+        "icmp4, icmp6.",
+    )
     p.add_argument("prog", metavar="PROG")
     p.add_argument("--program", metavar="NAME", help="which program of an object file")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--hex", metavar="HEX", help="the packet's bytes in hex")
     src.add_argument("--file", metavar="PATH", help="a file holding the packet's bytes")
-    src.add_argument("--packet", metavar="EXPR",
-                     help="a builder expression, e.g. \"udp_packet(b'hi', dport=53)\"")
+    src.add_argument(
+        "--packet",
+        metavar="EXPR",
+        help="a builder expression, e.g. \"udp_packet(b'hi', dport=53)\"",
+    )
     p.add_argument("--repeat", type=int, default=1, help="run it N times (mean duration)")
-    p.add_argument("--expect", metavar="VERDICT",
-                   help="exit 1 unless the program returns this (XDP_DROP, pass, 2...)")
+    p.add_argument(
+        "--expect",
+        metavar="VERDICT",
+        help="exit 1 unless the program returns this (XDP_DROP, pass, 2...)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_run)

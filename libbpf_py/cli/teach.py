@@ -36,12 +36,15 @@ def _demo_in_kernels(args: argparse.Namespace) -> int:
 
     flags = [f"--{f}" for f in ("explain", "debug") if getattr(args, f, False)]
     kernels = [fetch_kernel(v.strip()) for arg in args.kernel for v in arg.split(",") if v]
-    results = [run_in_kernel(k, [sys.executable, "-m", "libbpf_py", "demo", *flags])
-               for k in kernels]
+    results = [
+        run_in_kernel(k, [sys.executable, "-m", "libbpf_py", "demo", *flags]) for k in kernels
+    ]
     for r in results:
-        print(f"demo in {r.kernel.release} ({r.accelerator}): "
-              f"{'passed' if r.returncode == 0 else f'FAILED (exit {r.returncode})'} "
-              f"in {r.seconds:.0f} s")
+        print(
+            f"demo in {r.kernel.release} ({r.accelerator}): "
+            f"{'passed' if r.returncode == 0 else f'FAILED (exit {r.returncode})'} "
+            f"in {r.seconds:.0f} s"
+        )
     return ExitCode.OK if all(r.returncode == 0 for r in results) else ExitCode.FAILED
 
 
@@ -55,32 +58,46 @@ def _ask(next_title: str) -> None:
 def _tutorial(args: argparse.Namespace) -> int:
     from libbpf_py.demo.walkthrough import run_walkthrough
 
-    print("The lifecycle of an eBPF program, step by step: source, compiled object, open, "
-          "load, attach, execute, tear down.\nEach step says what it will do, which libbpf "
-          "calls it makes, and what the kernel answers (lines marked '>').")
+    print(
+        "The lifecycle of an eBPF program, step by step: source, compiled object, open, "
+        "load, attach, execute, tear down.\nEach step says what it will do, which libbpf "
+        "calls it makes, and what the kernel answers (lines marked '>')."
+    )
     if not args.yes:
-        print("Between steps the tutorial waits for Enter (run with --yes to go straight "
-              "through).")
+        print("Between steps the tutorial waits for Enter (run with --yes to go straight through).")
     result = run_walkthrough(pause=None if args.yes else _ask, teach=True)
     return ExitCode.OK if result.ok else ExitCode.FAILED
 
 
 def add_demo(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``demo``."""
-    p = sub.add_parser("demo", parents=[common], help="the XDP packet filter end to end",
-                       description="Compile, inspect, load, attach, send real packets, "
-                       "block, count, detach and unload, in a throwaway network namespace.")
-    p.add_argument("--kernel", action="append", default=[], metavar="VERSION",
-                   help="run it inside this Debian kernel instead (6.1, 6.12, 7.2, a release; "
-                   "repeat or comma-separate), with virtme-ng + qemu")
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="the XDP packet filter end to end",
+        description="Compile, inspect, load, attach, send real packets, "
+        "block, count, detach and unload, in a throwaway network namespace.",
+    )
+    p.add_argument(
+        "--kernel",
+        action="append",
+        default=[],
+        metavar="VERSION",
+        help="run it inside this Debian kernel instead (6.1, 6.12, 7.2, a release; "
+        "repeat or comma-separate), with virtme-ng + qemu",
+    )
     p.set_defaults(func=_demo, explain_by_default=True)
 
 
 def add_tutorial(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``tutorial``."""
-    p = sub.add_parser("tutorial", parents=[common], help="the demo, pausing to explain each "
-                       "phase", description="The same walkthrough as 'demo', explained: "
-                       "it pauses before each phase and says what libbpf and the kernel do.")
+    p = sub.add_parser(
+        "tutorial",
+        parents=[common],
+        help="the demo, pausing to explain each phase",
+        description="The same walkthrough as 'demo', explained: "
+        "it pauses before each phase and says what libbpf and the kernel do.",
+    )
     p.add_argument("-y", "--yes", action="store_true", help="do not pause between steps")
     p.set_defaults(func=_tutorial, explain_by_default=True)
 
@@ -139,9 +156,13 @@ def _print_trace(args: argparse.Namespace, line: str) -> None:
 
 def add_trace(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``trace``."""
-    p = sub.add_parser("trace", parents=[common], help="print what programs write with "
-                       "bpf_printk", description="Reads the kernel's trace_pipe (tracefs). "
-                       "Reading consumes the lines, as 'bpftool prog tracelog' does.")
+    p = sub.add_parser(
+        "trace",
+        parents=[common],
+        help="print what programs write with bpf_printk",
+        description="Reads the kernel's trace_pipe (tracefs). "
+        "Reading consumes the lines, as 'bpftool prog tracelog' does.",
+    )
     p.add_argument("--lines", type=int, metavar="N", help="stop after N lines")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     p.add_argument("--grep", metavar="TEXT", help="only lines containing TEXT")

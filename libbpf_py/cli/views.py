@@ -35,8 +35,13 @@ def _info_dict(info: Any) -> dict[str, Any]:
     return out
 
 
-def _list(args: argparse.Namespace, entries: Iterable[Any], header: list[str],
-          row: Callable[[Any], list[Any]], empty: str) -> int:
+def _list(
+    args: argparse.Namespace,
+    entries: Iterable[Any],
+    header: list[str],
+    row: Callable[[Any], list[Any]],
+    empty: str,
+) -> int:
     """Print what the kernel says of each entry, as a table or JSON."""
     infos = []
     for entry in list(entries):
@@ -54,10 +59,16 @@ def _list(args: argparse.Namespace, entries: Iterable[Any], header: list[str],
 _Command = Callable[[argparse.Namespace], int]
 
 
-def _add_noun(sub: Any, common: argparse.ArgumentParser, noun: str, helptext: str,
-              description: str | None, listing: tuple[_Command, str],
-              ref: tuple[str, str], verbs: list[tuple[str, _Command, str, tuple[str, ...]]]
-              ) -> None:
+def _add_noun(
+    sub: Any,
+    common: argparse.ArgumentParser,
+    noun: str,
+    helptext: str,
+    description: str | None,
+    listing: tuple[_Command, str],
+    ref: tuple[str, str],
+    verbs: list[tuple[str, _Command, str, tuple[str, ...]]],
+) -> None:
     """Register ``NOUN list`` and one ``NOUN VERB REF [ARG...]`` per verb, all with --json.
 
     ``ref`` is the metavar and help of the object's reference; each verb names its
@@ -79,11 +90,22 @@ def _add_noun(sub: Any, common: argparse.ArgumentParser, noun: str, helptext: st
 
 # -- prog ------------------------------------------------------------------------------------
 
+
 def _prog_list(args: argparse.Namespace) -> int:
-    return _list(args, kernel.programs(), ["id", "type", "name", "tag", "maps", "runs"],
-                 lambda i: [i.id, i.type.name.lower(), i.name, i.tag,
-                            ",".join(map(str, i.map_ids)) or "-", i.run_count],
-                 "no programs are loaded")
+    return _list(
+        args,
+        kernel.programs(),
+        ["id", "type", "name", "tag", "maps", "runs"],
+        lambda i: [
+            i.id,
+            i.type.name.lower(),
+            i.name,
+            i.tag,
+            ",".join(map(str, i.map_ids)) or "-",
+            i.run_count,
+        ],
+        "no programs are loaded",
+    )
 
 
 def _prog_show(args: argparse.Namespace) -> int:
@@ -101,20 +123,36 @@ def _prog_show(args: argparse.Namespace) -> int:
 
 def add_prog(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``prog list`` and ``prog show``."""
-    _add_noun(sub, common, "prog", "list or show loaded programs",
-              "Programs the kernel holds, from any process.",
-              (_prog_list, "every loaded program"),
-              ("PROG", "id:N, a bpffs pin path, or a name"),
-              [("show", _prog_show, "one program in detail", ())])
+    _add_noun(
+        sub,
+        common,
+        "prog",
+        "list or show loaded programs",
+        "Programs the kernel holds, from any process.",
+        (_prog_list, "every loaded program"),
+        ("PROG", "id:N, a bpffs pin path, or a name"),
+        [("show", _prog_show, "one program in detail", ())],
+    )
 
 
 # -- map -------------------------------------------------------------------------------------
 
+
 def _map_list(args: argparse.Namespace) -> int:
-    return _list(args, kernel.maps(), ["id", "type", "name", "key", "value", "max_entries"],
-                 lambda i: [i.id, i.type.name.lower(), i.name, f"{i.key_size}B",
-                            f"{i.value_size}B", i.max_entries],
-                 "no maps exist")
+    return _list(
+        args,
+        kernel.maps(),
+        ["id", "type", "name", "key", "value", "max_entries"],
+        lambda i: [
+            i.id,
+            i.type.name.lower(),
+            i.name,
+            f"{i.key_size}B",
+            f"{i.value_size}B",
+            i.max_entries,
+        ],
+        "no maps exist",
+    )
 
 
 class _TypedMap:
@@ -130,16 +168,16 @@ class _TypedMap:
 
     def value(self, text: str) -> bytes:
         one = encode(text, self.types, self.value_type, self.map.value_size, "value")
-        return (encode_percpu(one, self.map.value_size, self.map.cpus) if self.map.percpu
-                else one)
+        return encode_percpu(one, self.map.value_size, self.map.cpus) if self.map.percpu else one
 
     def show_key(self, raw: bytes) -> Any:
         return decode(raw, self.types, self.key_type)
 
     def show_value(self, raw: bytes) -> Any:
         if self.map.percpu:
-            return decode_percpu(raw, self.types, self.value_type, self.map.value_size,
-                                 self.map.cpus)
+            return decode_percpu(
+                raw, self.types, self.value_type, self.map.value_size, self.map.cpus
+            )
         return decode(raw, self.types, self.value_type)
 
 
@@ -152,8 +190,7 @@ def _typed(ref: str) -> Iterator[_TypedMap]:
         typed.close()
 
 
-def _print_entries(args: argparse.Namespace, m: _TypedMap,
-                   entries: list[tuple[Any, Any]]) -> None:
+def _print_entries(args: argparse.Namespace, m: _TypedMap, entries: list[tuple[Any, Any]]) -> None:
     if wants_json(args):
         emit_json([{"key": k, "value": v} for k, v in entries])
         return
@@ -162,8 +199,11 @@ def _print_entries(args: argparse.Namespace, m: _TypedMap,
     def text(value: Any) -> str:
         return value if isinstance(value, str) else json.dumps(value)
 
-    print_table(["key", "value"], [[text(k), text(v)] for k, v in entries],
-                empty=f"map {m.map.name!r} is empty")
+    print_table(
+        ["key", "value"],
+        [[text(k), text(v)] for k, v in entries],
+        empty=f"map {m.map.name!r} is empty",
+    )
 
 
 def _map_dump(args: argparse.Namespace) -> int:
@@ -173,8 +213,11 @@ def _map_dump(args: argparse.Namespace) -> int:
             value = m.map.lookup(raw)
             if value is not None:
                 entries.append((m.show_key(raw), m.show_value(value)))
-        narrate(f"bpf_map_get_next_key/bpf_map_lookup_elem({m.map.name!r})",
-                f"{len(entries)} entries", phase="execute")
+        narrate(
+            f"bpf_map_get_next_key/bpf_map_lookup_elem({m.map.name!r})",
+            f"{len(entries)} entries",
+            phase="execute",
+        )
         _print_entries(args, m, entries)
     return 0
 
@@ -183,8 +226,11 @@ def _map_lookup(args: argparse.Namespace) -> int:
     with _typed(args.ref) as m:
         key = m.key(args.key)
         value = m.map.lookup(key)
-        narrate(f"bpf_map_lookup_elem({m.map.name!r}, {key.hex()})",
-                "found" if value is not None else "ENOENT", phase="execute")
+        narrate(
+            f"bpf_map_lookup_elem({m.map.name!r}, {key.hex()})",
+            "found" if value is not None else "ENOENT",
+            phase="execute",
+        )
         if value is None:
             raise KeyNotFound(f"map {m.map.name!r} has no entry for key {args.key}")
         _print_entries(args, m, [(m.show_key(key), m.show_value(value))])
@@ -211,30 +257,48 @@ def _map_delete(args: argparse.Namespace) -> int:
 
 def add_map(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``map list|dump|lookup|update|delete``."""
-    _add_noun(sub, common, "map", "list, dump, read and change maps",
-              "Maps the kernel holds, typed by their BTF. Keys and values: 42, 0x2a, "
-              "198.18.0.2, an enumerator, JSON, or hex:0a000001.",
-              (_map_list, "every map"),
-              ("MAP", "id:N, a bpffs pin path, or a name"),
-              [("dump", _map_dump, "every entry, typed", ()),
-               ("lookup", _map_lookup, "one entry", ("key",)),
-               ("update", _map_update, "set one entry", ("key", "value")),
-               ("delete", _map_delete, "remove one entry", ("key",))])
+    _add_noun(
+        sub,
+        common,
+        "map",
+        "list, dump, read and change maps",
+        "Maps the kernel holds, typed by their BTF. Keys and values: 42, 0x2a, "
+        "198.18.0.2, an enumerator, JSON, or hex:0a000001.",
+        (_map_list, "every map"),
+        ("MAP", "id:N, a bpffs pin path, or a name"),
+        [
+            ("dump", _map_dump, "every entry, typed", ()),
+            ("lookup", _map_lookup, "one entry", ("key",)),
+            ("update", _map_update, "set one entry", ("key", "value")),
+            ("delete", _map_delete, "remove one entry", ("key",)),
+        ],
+    )
 
 
 # -- link ------------------------------------------------------------------------------------
+
 
 def _link_row(i: Any) -> list[Any]:
     target = i.interface or (f"ifindex {i.ifindex}" if i.ifindex else "") or i.target
     if not target and i.cgroup_id:
         target = f"cgroup {i.cgroup_id}"
-    return [i.id, i.type.name.lower(), i.program_id,
-            i.attach_type.name.lower() if i.attach_type is not None else "-", target or "-"]
+    return [
+        i.id,
+        i.type.name.lower(),
+        i.program_id,
+        i.attach_type.name.lower() if i.attach_type is not None else "-",
+        target or "-",
+    ]
 
 
 def _link_list(args: argparse.Namespace) -> int:
-    return _list(args, kernel.links(), ["id", "type", "prog", "attach", "target"], _link_row,
-                 "no links exist")
+    return _list(
+        args,
+        kernel.links(),
+        ["id", "type", "prog", "attach", "target"],
+        _link_row,
+        "no links exist",
+    )
 
 
 def _link_detach(args: argparse.Namespace) -> int:
@@ -250,16 +314,22 @@ def _link_detach(args: argparse.Namespace) -> int:
     if wants_json(args):
         emit_json({"detached": info.id})
     else:
-        print(f"link {info.id} detached (program {info.program_id} no longer runs there)"
-              + (f"; pin {args.ref} removed" if "/" in args.ref else ""))
+        print(
+            f"link {info.id} detached (program {info.program_id} no longer runs there)"
+            + (f"; pin {args.ref} removed" if "/" in args.ref else "")
+        )
     return 0
 
 
 def add_link(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``link list`` and ``link detach``."""
-    _add_noun(sub, common, "link", "list or detach links", None,
-              (_link_list, "every link"),
-              ("LINK", "id:N or a bpffs pin path (removed too)"),
-              [("detach", _link_detach, "detach one link now", ())])
-
-
+    _add_noun(
+        sub,
+        common,
+        "link",
+        "list or detach links",
+        None,
+        (_link_list, "every link"),
+        ("LINK", "id:N or a bpffs pin path (removed too)"),
+        [("detach", _link_detach, "detach one link now", ())],
+    )

@@ -63,17 +63,25 @@ class PerfBuffer(Owner):
     that came after it wait for the next poll (none is dropped).
     """
 
-    def __init__(self, perf_map: Map, on_sample: Callable[[int, Any], object] | None = None,
-                 on_lost: Callable[[int, int], object] | None = None, *,
-                 page_count: int = 8, record_type: str | None = None) -> None:
+    def __init__(
+        self,
+        perf_map: Map,
+        on_sample: Callable[[int, Any], object] | None = None,
+        on_lost: Callable[[int, int], object] | None = None,
+        *,
+        page_count: int = 8,
+        record_type: str | None = None,
+    ) -> None:
         self._pb: Any = None
         self._inside = InsideC()
         self._closed = True
         fd = perf_map.fd
         if perf_map.type != MapType.PERF_EVENT_ARRAY:
-            raise LayoutError(f"map {perf_map.name!r} is a {perf_map.type.label} map; a "
-                              "PerfBuffer reads perf_event_array maps (a ringbuf map needs "
-                              "RingBuffer)")
+            raise LayoutError(
+                f"map {perf_map.name!r} is a {perf_map.type.label} map; a "
+                "PerfBuffer reads perf_event_array maps (a ringbuf map needs "
+                "RingBuffer)"
+            )
         if page_count <= 0 or page_count & (page_count - 1):
             raise ValueError(f"page_count must be a power of two, got {page_count}")
         for name, cb in (("on_sample", on_sample), ("on_lost", on_lost)):
@@ -83,7 +91,8 @@ class PerfBuffer(Owner):
         self.on_sample = on_sample
         self.on_lost = on_lost
         self.record_type: RecordType | None = (
-            record_type_of(perf_map, record_type) if record_type is not None else None)
+            record_type_of(perf_map, record_type) if record_type is not None else None
+        )
         self.lost = 0
         self.lost_by_cpu: dict[int, int] = {}
         self._delivered = 0
@@ -97,12 +106,14 @@ class PerfBuffer(Owner):
             raise libbpf_error(err, f"creating perf buffers for map {perf_map.name!r}")
         self._pb = ptr
         self._closed = False
-        narrate(f"perf_buffer__new({perf_map.name!r}, {page_count} pages)",
-                f"{self.buffer_count} per-CPU buffers", phase="execute")
+        narrate(
+            f"perf_buffer__new({perf_map.name!r}, {page_count} pages)",
+            f"{self.buffer_count} per-CPU buffers",
+            phase="execute",
+        )
 
     def __repr__(self) -> str:
-        return (f"<PerfBuffer {self.map.name!r} lost={self.lost}"
-                f"{' closed' if self._closed else ''}>")
+        return f"<PerfBuffer {self.map.name!r} lost={self.lost}{' closed' if self._closed else ''}>"
 
     @property
     def buffer_count(self) -> int:
@@ -141,9 +152,12 @@ class PerfBuffer(Owner):
         elif self.on_sample is None:
             self._kept.append(LostSamples(cpu, count))
         else:
-            warnings.warn(f"perf buffer of map {self.map.name!r}: {count} samples lost on "
-                          f"CPU {cpu} (pass on_lost to handle this, or a larger page_count)",
-                          LostSamplesWarning, stacklevel=4)
+            warnings.warn(
+                f"perf buffer of map {self.map.name!r}: {count} samples lost on "
+                f"CPU {cpu} (pass on_lost to handle this, or a larger page_count)",
+                LostSamplesWarning,
+                stacklevel=4,
+            )
 
     def fail(self, exc: BaseException) -> None:
         """Keep the first exception a callback raised."""
@@ -185,8 +199,13 @@ class PerfBuffer(Owner):
             self._replay()
             if self._delivered > before:
                 return self._delivered - before
-            ret = poll_in_slices(self, lambda ms: int(lib.perf_buffer__poll(pb, ms)), timeout,
-                                 lambda: self._error is not None, "PerfBuffer.poll()")
+            ret = poll_in_slices(
+                self,
+                lambda ms: int(lib.perf_buffer__poll(pb, ms)),
+                timeout,
+                lambda: self._error is not None,
+                "PerfBuffer.poll()",
+            )
             return self._finish(ret, "polling perf buffers", before)
         finally:
             self._inside.leave()

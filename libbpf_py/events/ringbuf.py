@@ -83,8 +83,9 @@ class _Pool:
         if batch.count or batch.used:
             return
         data, capacity = self.data if self.data is not None else (ffi.NULL, 0)
-        index_ok = (self.offsets is not None and self.rings is not None
-                    and self.offsets[1] == self.rings[1])
+        index_ok = (
+            self.offsets is not None and self.rings is not None and self.offsets[1] == self.rings[1]
+        )
         offsets, slots = self.offsets if index_ok and self.offsets else (ffi.NULL, 0)
         rings = self.rings[0] if index_ok and self.rings else ffi.NULL
         if data == ffi.NULL and offsets == ffi.NULL:
@@ -113,16 +114,25 @@ class _Memory:
         self.count = int(batch.count)
         used = int(batch.used)
         slots = int(batch.slots)
-        data = (ffi.gc(batch.data, partial(pool.give_data, int(batch.capacity)))
-                if batch.data != ffi.NULL else None)
+        data = (
+            ffi.gc(batch.data, partial(pool.give_data, int(batch.capacity)))
+            if batch.data != ffi.NULL
+            else None
+        )
         offsets = ffi.gc(batch.offsets, partial(pool.give_offsets, slots))
-        rings = (ffi.gc(batch.rings, partial(pool.give_rings, slots))
-                 if batch.rings != ffi.NULL else None)
+        rings = (
+            ffi.gc(batch.rings, partial(pool.give_rings, slots))
+            if batch.rings != ffi.NULL
+            else None
+        )
         # memoryviews keep their ffi.buffer, which keeps the gc-owned pointer alive.
         self.view = memoryview(ffi.buffer(data, used)) if data is not None else memoryview(b"")
         self.offsets = memoryview(ffi.buffer(offsets, (self.count + 1) * 8)).cast("Q")
-        self.rings = (memoryview(ffi.buffer(rings, self.count * 4)).cast("I")
-                      if rings is not None else memoryview(b"").cast("I"))
+        self.rings = (
+            memoryview(ffi.buffer(rings, self.count * 4)).cast("I")
+            if rings is not None
+            else memoryview(b"").cast("I")
+        )
 
 
 class RecordBatch(Sequence[Any]):
@@ -133,8 +143,9 @@ class RecordBatch(Sequence[Any]):
     :meth:`to_numpy` views fixed-size records as a numpy array without copying.
     """
 
-    def __init__(self, memory: _Memory | None, start: int, stop: int,
-                 types: Sequence[RecordType | None]) -> None:
+    def __init__(
+        self, memory: _Memory | None, start: int, stop: int, types: Sequence[RecordType | None]
+    ) -> None:
         self._memory = memory
         self._start = start
         self._stop = stop
@@ -157,7 +168,7 @@ class RecordBatch(Sequence[Any]):
         """Record ``index`` as a read-only ``memoryview``, never decoded."""
         m, j = self._memory, self._index(index)
         assert m is not None
-        return m.view[m.offsets[j]:m.offsets[j + 1]]
+        return m.view[m.offsets[j] : m.offsets[j + 1]]
 
     def ring(self, index: int) -> int:
         """Which ring of the poller (the order of ``add``) record ``index`` came from."""
@@ -184,11 +195,12 @@ class RecordBatch(Sequence[Any]):
             start, stop, step = index.indices(len(self))
             if step != 1:
                 raise ValueError("a RecordBatch slices with step 1 only")
-            return RecordBatch(self._memory, self._start + start,
-                               self._start + max(start, stop), self._types)
+            return RecordBatch(
+                self._memory, self._start + start, self._start + max(start, stop), self._types
+            )
         m, j = self._memory, self._index(index)
         assert m is not None
-        view = m.view[m.offsets[j]:m.offsets[j + 1]]
+        view = m.view[m.offsets[j] : m.offsets[j + 1]]
         if self._typed:
             rtype = self._types[m.rings[j]]
             if rtype is not None:
@@ -201,7 +213,7 @@ class RecordBatch(Sequence[Any]):
             return
         view, offsets, rings, types = m.view, m.offsets, m.rings, self._types
         for j in range(self._start, self._stop):
-            record = view[offsets[j]:offsets[j + 1]]
+            record = view[offsets[j] : offsets[j + 1]]
             rtype = types[rings[j]] if self._typed else None
             yield rtype.decode(record) if rtype is not None else record
 
@@ -225,14 +237,24 @@ class RecordBatch(Sequence[Any]):
             if ring is None:
                 # Only the rings that contributed records to this batch need a type.
                 m = self._memory
-                present = (set() if m is None or not len(self) else {int(r) for r in set(
-                    np.frombuffer(m.rings, dtype=np.uint32)[self._start:self._stop])})
+                present = (
+                    set()
+                    if m is None or not len(self)
+                    else {
+                        int(r)
+                        for r in set(
+                            np.frombuffer(m.rings, dtype=np.uint32)[self._start : self._stop]
+                        )
+                    }
+                )
                 wanted = {self._types[r] for r in present} or set(self._types[:1])
             else:
-                wanted = set(self._types[ring:ring + 1])
+                wanted = set(self._types[ring : ring + 1])
             if len(wanted) != 1 or None in wanted:
-                raise LayoutError("these records have no single BTF record type: give "
-                                  "to_numpy a dtype (or add the ring with record_type=...)")
+                raise LayoutError(
+                    "these records have no single BTF record type: give "
+                    "to_numpy a dtype (or add the ring with record_type=...)"
+                )
             rtype = next(iter(wanted))
             assert rtype is not None
             dt = rtype.dtype()
@@ -241,19 +263,21 @@ class RecordBatch(Sequence[Any]):
         m = self._memory
         if m is None or not len(self):
             return np.empty(0, dtype=dt)
-        offsets = np.frombuffer(m.offsets, dtype=np.uint64)[self._start:self._stop + 1]
+        offsets = np.frombuffer(m.offsets, dtype=np.uint64)[self._start : self._stop + 1]
         starts = offsets[:-1]
         sizes = np.diff(offsets)
         if ring is not None:
-            chosen = np.frombuffer(m.rings, dtype=np.uint32)[self._start:self._stop] == ring
+            chosen = np.frombuffer(m.rings, dtype=np.uint32)[self._start : self._stop] == ring
             starts, sizes = starts[chosen], sizes[chosen]
         if len(sizes) and (sizes != dt.itemsize).any():
             odd = sorted({int(s) for s in sizes if s != dt.itemsize})[:5]
-            raise LayoutError(f"records of {odd} bytes do not fit a dtype of "
-                              f"{dt.itemsize} bytes; every record must be that size")
+            raise LayoutError(
+                f"records of {odd} bytes do not fit a dtype of "
+                f"{dt.itemsize} bytes; every record must be that size"
+            )
         data = np.frombuffer(m.view, dtype=np.uint8)
         if ring is None:
-            return data[int(offsets[0]):int(offsets[-1])].view(dt)
+            return data[int(offsets[0]) : int(offsets[-1])].view(dt)
         picks = starts.astype(np.intp)[:, None] + np.arange(dt.itemsize, dtype=np.intp)
         return np.ascontiguousarray(data[picks]).view(dt).reshape(-1)
 
@@ -261,8 +285,14 @@ class RecordBatch(Sequence[Any]):
 class _Ring:
     """One ring-buffer map of a poller."""
 
-    def __init__(self, poller: RingBuffer, index: int, ring_map: Map,
-                 callback: Callable[[Any], object] | None, rtype: RecordType | None) -> None:
+    def __init__(
+        self,
+        poller: RingBuffer,
+        index: int,
+        ring_map: Map,
+        callback: Callable[[Any], object] | None,
+        rtype: RecordType | None,
+    ) -> None:
         self.poller = poller
         self.index = index
         self.map = ring_map
@@ -278,12 +308,14 @@ class _Ring:
         self.rmap: Any = None
 
     @staticmethod
-    def _make_deliver(callback: Callable[[Any], object] | None,
-                      rtype: RecordType | None) -> Callable[[Any, int], None]:
+    def _make_deliver(
+        callback: Callable[[Any], object] | None, rtype: RecordType | None
+    ) -> Callable[[Any, int], None]:
         if callback is None:
             return lambda data, size: None
         buffer = ffi.buffer
         if rtype is None:
+
             def deliver(data: Any, size: int) -> None:
                 callback(buffer(data, size)[:])
         else:
@@ -293,6 +325,7 @@ class _Ring:
             # read in place, without copying the record to bytes first.
             def deliver(data: Any, size: int) -> None:
                 callback(decode(buffer(data, size)))
+
         return deliver
 
     def fail(self, exc: BaseException) -> None:
@@ -326,9 +359,13 @@ class RingBuffer(Owner):
 
     _phase_name = "open"
 
-    def __init__(self, ring_map: Map | None = None,
-                 callback: Callable[[Any], object] | None = None, *,
-                 record_type: str | None = None) -> None:
+    def __init__(
+        self,
+        ring_map: Map | None = None,
+        callback: Callable[[Any], object] | None = None,
+        *,
+        record_type: str | None = None,
+    ) -> None:
         self._rb: Any = None
         self._inside = InsideC()
         self._rings: list[_Ring] = []
@@ -357,8 +394,13 @@ class RingBuffer(Owner):
         """The maps polled, in the order they were added (a record's ``ring`` index)."""
         return tuple(r.map for r in self._rings)
 
-    def add(self, ring_map: Map, callback: Callable[[Any], object] | None = None, *,
-            record_type: str | None = None) -> int:
+    def add(
+        self,
+        ring_map: Map,
+        callback: Callable[[Any], object] | None = None,
+        *,
+        record_type: str | None = None,
+    ) -> int:
         """Poll ``ring_map`` too; returns its ring index.
 
         With ``callback``, each record is passed to it as ``bytes`` (or, with
@@ -367,9 +409,11 @@ class RingBuffer(Owner):
         self._require_open("RingBuffer.add()")
         fd = ring_map.fd  # raises PhaseError for a closed map
         if ring_map.type != MapType.RINGBUF:
-            raise LayoutError(f"map {ring_map.name!r} is a {ring_map.type.label} map; a "
-                              "RingBuffer reads ringbuf maps (a perf_event_array map "
-                              "needs PerfBuffer, a user_ringbuf map UserRingBuffer)")
+            raise LayoutError(
+                f"map {ring_map.name!r} is a {ring_map.type.label} map; a "
+                "RingBuffer reads ringbuf maps (a perf_event_array map "
+                "needs PerfBuffer, a user_ringbuf map UserRingBuffer)"
+            )
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
         rtype = record_type_of(ring_map, record_type) if record_type is not None else None
@@ -419,8 +463,13 @@ class RingBuffer(Owner):
         self._inside.enter(self, "RingBuffer.poll()")
         try:
             rb = self._ready("RingBuffer.poll()")
-            ret = poll_in_slices(self, lambda ms: int(lib.ring_buffer__poll(rb, ms)), timeout,
-                                 lambda: self._error is not None, "RingBuffer.poll()")
+            ret = poll_in_slices(
+                self,
+                lambda ms: int(lib.ring_buffer__poll(rb, ms)),
+                timeout,
+                lambda: self._error is not None,
+                "RingBuffer.poll()",
+            )
             return self._finish(ret, "polling a ring buffer")
         finally:
             self._inside.leave()
@@ -501,7 +550,7 @@ class RingBuffer(Owner):
             self._pending.popleft()
         else:
             self._pending[0] = (memory, start + 1, stop)
-        record = bytes(memory.view[memory.offsets[start]:memory.offsets[start + 1]])
+        record = bytes(memory.view[memory.offsets[start] : memory.offsets[start + 1]])
         rtype = self._rings[memory.rings[start]].record_type
         return True, rtype.decode(record) if rtype is not None else record
 
@@ -544,10 +593,12 @@ class RingBuffer(Owner):
         if not 0 <= index < len(self._rings):
             raise IndexError(f"ring {index} of {len(self._rings)}")
         ring = lib.ring_buffer__ring(rb, index)
-        return RingState(size=int(lib.ring__size(ring)),
-                         producer_pos=int(lib.ring__producer_pos(ring)),
-                         consumer_pos=int(lib.ring__consumer_pos(ring)),
-                         available=int(lib.ring__avail_data_size(ring)))
+        return RingState(
+            size=int(lib.ring__size(ring)),
+            producer_pos=int(lib.ring__producer_pos(ring)),
+            consumer_pos=int(lib.ring__consumer_pos(ring)),
+            available=int(lib.ring__avail_data_size(ring)),
+        )
 
     def _release(self) -> None:
         self._inside.release(self._free)
@@ -593,6 +644,7 @@ async def wait_fd_readable(fd: int, timeout: float | None) -> bool:
 def record_type_of(m: Map, name: str) -> RecordType:
     """The BTF type ``name`` of the object ``m`` belongs to."""
     if not isinstance(name, str):
-        raise TypeError(f"record_type is a C type name such as 'struct event', "
-                        f"not {type(name).__name__}")
+        raise TypeError(
+            f"record_type is a C type name such as 'struct event', not {type(name).__name__}"
+        )
     return record_type(types_of_map(m), name)

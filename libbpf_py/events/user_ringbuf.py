@@ -45,18 +45,27 @@ class UserRecord:
     def write(self, value: Any, offset: int = 0) -> None:
         """Copy ``value`` (bytes, or a typed value when the ring has a record type) in."""
         ring = self._live("UserRecord.write()")
-        raw = ring.record_type.encode(value) if (
-            ring.record_type is not None and not isinstance(value, bytes | bytearray | memoryview)
-        ) else bytes(value)
+        raw = (
+            ring.record_type.encode(value)
+            if (
+                ring.record_type is not None
+                and not isinstance(value, bytes | bytearray | memoryview)
+            )
+            else bytes(value)
+        )
         if offset < 0 or offset + len(raw) > self.size:
-            raise LayoutError(f"{len(raw)} bytes at offset {offset} do not fit a record of "
-                              f"{self.size} bytes")
-        self.data[offset:offset + len(raw)] = raw
+            raise LayoutError(
+                f"{len(raw)} bytes at offset {offset} do not fit a record of {self.size} bytes"
+            )
+        self.data[offset : offset + len(raw)] = raw
 
     def _live(self, what: str) -> UserRingBuffer:
         if self._ring is None:
-            raise PhaseError(f"{what}: this record was already submitted or discarded",
-                             phase="closed", needed="reserved")
+            raise PhaseError(
+                f"{what}: this record was already submitted or discarded",
+                phase="closed",
+                needed="reserved",
+            )
         return self._ring
 
     def submit(self) -> None:
@@ -70,8 +79,12 @@ class UserRecord:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._ring is None:
             return
         if exc_type is None:
@@ -88,11 +101,14 @@ class UserRingBuffer(Owner):
         self._closed = True
         fd = ring_map.fd
         if ring_map.type != MapType.USER_RINGBUF:
-            raise LayoutError(f"map {ring_map.name!r} is a {ring_map.type.label} map; a "
-                              "UserRingBuffer writes user_ringbuf maps")
+            raise LayoutError(
+                f"map {ring_map.name!r} is a {ring_map.type.label} map; a "
+                "UserRingBuffer writes user_ringbuf maps"
+            )
         self.map = ring_map
         self.record_type: RecordType | None = (
-            record_type_of(ring_map, record_type) if record_type is not None else None)
+            record_type_of(ring_map, record_type) if record_type is not None else None
+        )
         self._outstanding: set[UserRecord] = set()
         ptr = lib.user_ring_buffer__new(fd, ffi.NULL)
         err = errno_of(ptr)
@@ -122,8 +138,10 @@ class UserRingBuffer(Owner):
                 raise TypeError("reserve() needs a size (or a record_type on the ring)")
             size = self.record_type.size
         if not isinstance(size, int) or size <= 0 or size > self.map.max_entries:
-            raise LayoutError(f"a record of user ring buffer {self.map.name!r} is 1 to "
-                              f"{self.map.max_entries} bytes, got {size!r}")
+            raise LayoutError(
+                f"a record of user ring buffer {self.map.name!r} is 1 to "
+                f"{self.map.max_entries} bytes, got {size!r}"
+            )
         if timeout is None:
             ptr = lib.user_ring_buffer__reserve(urb, size)
         else:
@@ -133,15 +151,21 @@ class UserRingBuffer(Owner):
             err = ffi.errno
             if err == errno.ENOSPC or err == errno.ETIMEDOUT:
                 waited = f" after waiting {timeout} s" if timeout is not None else ""
-                raise MapFullError(f"user ring buffer {self.map.name!r} has no room for "
-                                   f"{size} bytes{waited}: the BPF side has not drained it "
-                                   "(or pass timeout= to wait)", errno=errno.ENOSPC)
+                raise MapFullError(
+                    f"user ring buffer {self.map.name!r} has no room for "
+                    f"{size} bytes{waited}: the BPF side has not drained it "
+                    "(or pass timeout= to wait)",
+                    errno=errno.ENOSPC,
+                )
             if err == errno.E2BIG:
-                raise LayoutError(f"a record of {size} bytes does not fit user ring buffer "
-                                  f"{self.map.name!r} of {self.map.max_entries} bytes",
-                                  errno=err)
-            raise libbpf_error(err or errno.EINVAL, f"reserving {size} bytes in user ring "
-                              f"buffer {self.map.name!r}")
+                raise LayoutError(
+                    f"a record of {size} bytes does not fit user ring buffer "
+                    f"{self.map.name!r} of {self.map.max_entries} bytes",
+                    errno=err,
+                )
+            raise libbpf_error(
+                err or errno.EINVAL, f"reserving {size} bytes in user ring buffer {self.map.name!r}"
+            )
         record = UserRecord(self, ptr, size)
         self._outstanding.add(record)
         return record
@@ -166,9 +190,14 @@ class UserRingBuffer(Owner):
 
     def write(self, value: Any, *, timeout: float | None = None) -> None:
         """Reserve, fill and submit one record holding ``value`` (bytes or typed)."""
-        raw = self.record_type.encode(value) if (
-            self.record_type is not None and not isinstance(value, bytes | bytearray | memoryview)
-        ) else bytes(value)
+        raw = (
+            self.record_type.encode(value)
+            if (
+                self.record_type is not None
+                and not isinstance(value, bytes | bytearray | memoryview)
+            )
+            else bytes(value)
+        )
         with self.reserve(len(raw), timeout=timeout) as record:
             record.data[:] = raw
 

@@ -118,15 +118,15 @@ def read_btf_ext(data: bytes, btf: Btf) -> BtfExt:
         try:
             return strings(off)
         except ObjectFormatError:
-            raise _fail(f"string offset {off} is outside the BTF string table", where) \
-                from None
+            raise _fail(f"string offset {off} is outside the BTF string table", where) from None
 
     def func(sec: str, rec: tuple[int, ...], where: int) -> FuncInfo:
         return FuncInfo(sec, rec[0], rec[1])
 
     def line(sec: str, rec: tuple[int, ...], where: int) -> LineInfo:
-        return LineInfo(sec, rec[0], name(rec[1], where), name(rec[2], where),
-                        rec[3] >> 10, rec[3] & 0x3FF)
+        return LineInfo(
+            sec, rec[0], name(rec[1], where), name(rec[2], where), rec[3] >> 10, rec[3] & 0x3FF
+        )
 
     def core(sec: str, rec: tuple[int, ...], where: int) -> CoreRecord:
         try:
@@ -135,20 +135,52 @@ def read_btf_ext(data: bytes, btf: Btf) -> BtfExt:
             raise _fail(f"unknown CO-RE relocation kind {rec[3]}", where + 12) from None
         return CoreRecord(sec, rec[0], rec[1], name(rec[2], where), kind)
 
-    _read_table(data, hdr_len, fi_off, fi_len, 8, endian + "II", func, ext.func_info, name,
-                "func info", 8)
-    _read_table(data, hdr_len, li_off, li_len, 16, endian + "IIII", line, ext.line_info, name,
-                "line info", 16)
+    _read_table(
+        data, hdr_len, fi_off, fi_len, 8, endian + "II", func, ext.func_info, name, "func info", 8
+    )
+    _read_table(
+        data,
+        hdr_len,
+        li_off,
+        li_len,
+        16,
+        endian + "IIII",
+        line,
+        ext.line_info,
+        name,
+        "line info",
+        16,
+    )
     if hdr_len >= 32:
-        _read_table(data, hdr_len, core_off, core_len, 16, endian + "IIII", core,
-                    ext.core_relocs, name, "CO-RE relocation", 24)
+        _read_table(
+            data,
+            hdr_len,
+            core_off,
+            core_len,
+            16,
+            endian + "IIII",
+            core,
+            ext.core_relocs,
+            name,
+            "CO-RE relocation",
+            24,
+        )
     return ext
 
 
-def _read_table(data: bytes, hdr_len: int, off: int, length: int, min_rec: int, fmt: str,
-                   make: Callable[[str, tuple[int, ...], int], _T],
-                   out: dict[str, list[_T]], name: Callable[[int, int], str], what: str,
-                   header_field: int) -> None:
+def _read_table(
+    data: bytes,
+    hdr_len: int,
+    off: int,
+    length: int,
+    min_rec: int,
+    fmt: str,
+    make: Callable[[str, tuple[int, ...], int], _T],
+    out: dict[str, list[_T]],
+    name: Callable[[int, int], str],
+    what: str,
+    header_field: int,
+) -> None:
     if length == 0:
         return
     start = hdr_len + off
@@ -168,8 +200,11 @@ def _read_table(data: bytes, hdr_len: int, off: int, length: int, min_rec: int, 
         sec = name(sec_off, pos)
         pos += 8
         if count == 0 or pos + count * rec_size > end:
-            raise _fail(f"{what} block for {sec!r} has {count} records of {rec_size} bytes, "
-                        "which do not fit the table", pos - 4)
+            raise _fail(
+                f"{what} block for {sec!r} has {count} records of {rec_size} bytes, "
+                "which do not fit the table",
+                pos - 4,
+            )
         items = out.setdefault(sec, [])
         for _ in range(count):
             items.append(make(sec, rec.unpack_from(data, pos), pos))

@@ -33,14 +33,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``inspect`` subcommand's arguments to ``parser``."""
     parser.add_argument("object", metavar="OBJ", help="a compiled BPF object (.bpf.o)")
     parser.add_argument("--btf", action="store_true", help="also list every BTF type")
-    parser.add_argument("--disasm", metavar="PROG", action="append", default=[],
-                        help="disassemble this program or subprogram (repeatable; "
-                             "'all' for every one)")
-    parser.add_argument("--style", choices=("default", "llvm"), default="default",
-                        help="disassembly style: 'llvm' prints exactly what "
-                             "llvm-objdump -d prints")
-    parser.add_argument("--json", action="store_true",
-                        help="print the inspection as JSON (schema in docs/inspect.md)")
+    parser.add_argument(
+        "--disasm",
+        metavar="PROG",
+        action="append",
+        default=[],
+        help="disassemble this program or subprogram (repeatable; 'all' for every one)",
+    )
+    parser.add_argument(
+        "--style",
+        choices=("default", "llvm"),
+        default="default",
+        help="disassembly style: 'llvm' prints exactly what llvm-objdump -d prints",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the inspection as JSON (schema in docs/inspect.md)",
+    )
 
 
 def _table(out: TextIO, title: str, header: Sequence[str], rows: list[list[str]]) -> None:
@@ -53,8 +63,10 @@ def _table(out: TextIO, title: str, header: Sequence[str], rows: list[list[str]]
     line = "  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
     print(line.rstrip(), file=out)
     for r in rows:
-        print(("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip(),
-              file=out)
+        print(
+            ("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip(),
+            file=out,
+        )
     print(file=out)
 
 
@@ -65,31 +77,56 @@ def _short(value: object) -> str:
         text = repr(value)
     else:
         text = str(value)
-    return text if len(text) <= _MAX_VALUE else text[:_MAX_VALUE - 3] + "..."
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
 
 
 def print_tables(spec: ObjectSpec, out: TextIO) -> None:
     """The readable summary: header line, then programs, maps, globals, CO-RE tables."""
     kern = f"{spec.kern_version:#x}" if spec.kern_version is not None else "-"
-    print(f"object {spec.name}: {spec.endianness}-endian, license {spec.license or '-'}, "
-          f"kern_version {kern}", file=out)
+    print(
+        f"object {spec.name}: {spec.endianness}-endian, license {spec.license or '-'}, "
+        f"kern_version {kern}",
+        file=out,
+    )
     if spec.has_legacy_maps:
-        print("note: legacy 'maps' section: libbpf 1.x refuses to open this object; "
-              "declare maps in SEC(\".maps\") with BTF", file=out)
+        print(
+            "note: legacy 'maps' section: libbpf 1.x refuses to open this object; "
+            'declare maps in SEC(".maps") with BTF',
+            file=out,
+        )
     print(file=out)
-    _table(out, "Programs", ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "TARGET", "INSNS",
-                             "FLAGS"],
-           [[p.name, p.section, p.type.label,
-             p.expected_attach_type.label if p.expected_attach_type is not None else "-",
-             p.attach_target or "-", str(p.insn_count),
-             ",".join(f for f, on in (("sleepable", p.sleepable), ("noautoload",
-                                                                   not p.autoload)) if on)
-             or "-"]
-            for p in spec.programs.values()])
+    _table(
+        out,
+        "Programs",
+        ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "TARGET", "INSNS", "FLAGS"],
+        [
+            [
+                p.name,
+                p.section,
+                p.type.label,
+                p.expected_attach_type.label if p.expected_attach_type is not None else "-",
+                p.attach_target or "-",
+                str(p.insn_count),
+                ",".join(
+                    f
+                    for f, on in (("sleepable", p.sleepable), ("noautoload", not p.autoload))
+                    if on
+                )
+                or "-",
+            ]
+            for p in spec.programs.values()
+        ],
+    )
     if spec.subprograms:
-        _table(out, "Subprograms", ["NAME", "INSNS", "LINKAGE"],
-               [[p.name, str(p.insn_count), "global" if p.is_global else "static"]
-                for p in spec.subprograms.values()])
+        _table(
+            out,
+            "Subprograms",
+            ["NAME", "INSNS", "LINKAGE"],
+            [
+                [p.name, str(p.insn_count), "global" if p.is_global else "static"]
+                for p in spec.subprograms.values()
+            ],
+        )
     rows = []
     for m in spec.maps.values():
         mtype = m.type.label if hasattr(m.type, "label") else str(m.type)
@@ -101,25 +138,48 @@ def print_tables(spec: ObjectSpec, out: TextIO) -> None:
         if m.inner is not None:
             inner = m.inner
             kind = inner.type.label if hasattr(inner.type, "label") else str(inner.type)
-            notes.append(f"inner {kind} {inner.key_size}/{inner.value_size}/"
-                         f"{inner.max_entries}")
+            notes.append(f"inner {kind} {inner.key_size}/{inner.value_size}/{inner.max_entries}")
         if m.pinning.value:
             notes.append("pinned by name")
         if m.initial_slots:
-            notes.append("slots " + ", ".join(f"{k}={v}" for k, v in
-                                              sorted(m.initial_slots.items())))
-        rows.append([m.name, mtype, str(m.key_size), str(m.value_size), str(m.max_entries),
-                     f"{m.flags:#x}", "; ".join(notes) or "-"])
+            notes.append(
+                "slots " + ", ".join(f"{k}={v}" for k, v in sorted(m.initial_slots.items()))
+            )
+        rows.append(
+            [
+                m.name,
+                mtype,
+                str(m.key_size),
+                str(m.value_size),
+                str(m.max_entries),
+                f"{m.flags:#x}",
+                "; ".join(notes) or "-",
+            ]
+        )
     _table(out, "Maps", ["NAME", "TYPE", "KEY", "VALUE", "MAX", "FLAGS", "NOTES"], rows)
     btf = spec.btf
-    _table(out, "Globals", ["NAME", "SECTION", "OFFSET", "SIZE", "TYPE", "VALUE"],
-           [[g.name, g.section, str(g.offset), str(g.size),
-             type_name(btf, g.type.id) if btf is not None and g.type is not None else "-",
-             "(from the kernel)" if g.linkage == "extern" else _short(g.value)]
-            for g in spec.globals.values()])
-    _table(out, "CO-RE relocations", ["PROGRAM", "INSN", "KIND", "ACCESS"],
-           [[c.program, str(c.index), c.kind.name.lower(), c.path]
-            for c in spec.core_relocations])
+    _table(
+        out,
+        "Globals",
+        ["NAME", "SECTION", "OFFSET", "SIZE", "TYPE", "VALUE"],
+        [
+            [
+                g.name,
+                g.section,
+                str(g.offset),
+                str(g.size),
+                type_name(btf, g.type.id) if btf is not None and g.type is not None else "-",
+                "(from the kernel)" if g.linkage == "extern" else _short(g.value),
+            ]
+            for g in spec.globals.values()
+        ],
+    )
+    _table(
+        out,
+        "CO-RE relocations",
+        ["PROGRAM", "INSN", "KIND", "ACCESS"],
+        [[c.program, str(c.index), c.kind.name.lower(), c.path] for c in spec.core_relocations],
+    )
 
 
 def print_btf(spec: ObjectSpec, out: TextIO) -> None:
@@ -129,15 +189,27 @@ def print_btf(spec: ObjectSpec, out: TextIO) -> None:
         print("BTF: (none; the object was compiled without -g)", file=out)
         return
     print(f"BTF ({len(btf.types) - 1} types)", file=out)
-    shown = {BtfKind.STRUCT, BtfKind.UNION, BtfKind.ENUM, BtfKind.ENUM64, BtfKind.TYPEDEF,
-             BtfKind.FUNC, BtfKind.VAR, BtfKind.DATASEC}
+    shown = {
+        BtfKind.STRUCT,
+        BtfKind.UNION,
+        BtfKind.ENUM,
+        BtfKind.ENUM64,
+        BtfKind.TYPEDEF,
+        BtfKind.FUNC,
+        BtfKind.VAR,
+        BtfKind.DATASEC,
+    }
     for t in btf.types[1:]:
         facts = btf_type_json(t)
-        brief = ", ".join(f"{k}={v}" for k, v in facts.items()
-                          if k not in ("id", "kind", "name", "members", "values", "params",
-                                       "vars"))
-        print(f"[{t.id}] {t.kind.name} {t.name or '(anon)'}" + (f" {brief}" if brief else ""),
-              file=out)
+        brief = ", ".join(
+            f"{k}={v}"
+            for k, v in facts.items()
+            if k not in ("id", "kind", "name", "members", "values", "params", "vars")
+        )
+        print(
+            f"[{t.id}] {t.kind.name} {t.name or '(anon)'}" + (f" {brief}" if brief else ""),
+            file=out,
+        )
         if t.kind in shown and (t.name or t.kind == BtfKind.DATASEC):
             for line in render_c(btf, t.id).splitlines():
                 print(f"    {line}", file=out)
@@ -150,8 +222,7 @@ def print_disasm(spec: ObjectSpec, names: Sequence[str], style: str, out: TextIO
     wanted = [f.name for f in functions] if "all" in names else list(names)
     for name in wanted:
         prog = spec.function(name)
-        print(f"{prog.name} (section {prog.section}, {prog.insn_count} instructions):",
-              file=out)
+        print(f"{prog.name} (section {prog.section}, {prog.insn_count} instructions):", file=out)
         for line in disassemble(prog, functions, style=style):
             print(f"  {line}", file=out)
         print(file=out)

@@ -15,8 +15,11 @@ __all__ = ["describe_core"]
 
 
 def _fail(rec: CoreRecord, message: str) -> ObjectFormatError:
-    return ObjectFormatError(f"CO-RE relocation at {rec.section}+{rec.insn_off:#x}: {message}",
-                             section=".BTF.ext", offset=rec.insn_off)
+    return ObjectFormatError(
+        f"CO-RE relocation at {rec.section}+{rec.insn_off:#x}: {message}",
+        section=".BTF.ext",
+        offset=rec.insn_off,
+    )
 
 
 def describe_core(btf: Btf, rec: CoreRecord, program: str, index: int) -> CoreRelocation:
@@ -33,16 +36,26 @@ def describe_core(btf: Btf, rec: CoreRecord, program: str, index: int) -> CoreRe
         path = _field_path(btf, rec, root_name, indexes)
     elif rec.kind.is_enumval:
         enum = btf.skip_qualifiers(rec.type_id)
-        if not isinstance(enum, Enum) or len(indexes) != 1 \
-                or not 0 <= indexes[0] < len(enum.values):
+        if (
+            not isinstance(enum, Enum)
+            or len(indexes) != 1
+            or not 0 <= indexes[0] < len(enum.values)
+        ):
             raise _fail(rec, f"access {rec.access!r} names no enumerator of {root_name}")
         path = f"{type_name(btf, rec.type_id)}::{enum.values[indexes[0]].name}"
     else:
         if rec.kind != CoreKind.TYPE_ID_LOCAL and indexes != [0]:
             raise _fail(rec, f"type relocation with access {rec.access!r} (expected '0')")
         path = type_name(btf, rec.type_id)
-    return CoreRelocation(program=program, index=index, kind=rec.kind, type_id=rec.type_id,
-                          root_type=root_name, access=rec.access, path=path)
+    return CoreRelocation(
+        program=program,
+        index=index,
+        kind=rec.kind,
+        type_id=rec.type_id,
+        root_type=root_name,
+        access=rec.access,
+        path=path,
+    )
 
 
 def _field_path(btf: Btf, rec: CoreRecord, root_name: str, indexes: list[int]) -> str:
@@ -54,8 +67,11 @@ def _field_path(btf: Btf, rec: CoreRecord, root_name: str, indexes: list[int]) -
         t = btf.skip_qualifiers(current)
         if isinstance(t, Struct):
             if not 0 <= i < len(t.members):
-                raise _fail(rec, f"member {i} of {type_name(btf, t.id)} does not exist "
-                                 f"(it has {len(t.members)})")
+                raise _fail(
+                    rec,
+                    f"member {i} of {type_name(btf, t.id)} does not exist "
+                    f"(it has {len(t.members)})",
+                )
             member = t.members[i]
             if member.name:
                 text += separator + member.name

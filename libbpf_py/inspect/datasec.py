@@ -57,8 +57,11 @@ def place_vars(elf: ElfObject, btf: Btf, ds: Datasec) -> list[VarPlacement]:
         if ds.name not in _EXTERN_SECTIONS and linkage == Linkage.GLOBAL:
             sym = symbols.get(var.name)
             if sym is None:
-                raise ObjectFormatError(f"global {var.name!r} of {ds.name} has no ELF symbol",
-                                        section=".BTF", offset=btf.offset_of(ds.id))
+                raise ObjectFormatError(
+                    f"global {var.name!r} of {ds.name} has no ELF symbol",
+                    section=".BTF",
+                    offset=btf.offset_of(ds.id),
+                )
             if fixup:
                 offset = sym.value
             if sym.visibility in (_STV_HIDDEN, _STV_INTERNAL):

@@ -19,10 +19,32 @@ from .spec import ProgramSpec, Relocation, RelocationKind
 
 __all__ = ["disassemble", "instruction_text"]
 
-_ALU_OPS = {0x00: "+=", 0x10: "-=", 0x20: "*=", 0x30: "/=", 0x40: "|=", 0x50: "&=",
-            0x60: "<<=", 0x70: ">>=", 0x90: "%=", 0xA0: "^=", 0xC0: "s>>="}
-_JMP_OPS = {0x10: "==", 0x20: ">", 0x30: ">=", 0x40: "&", 0x50: "!=", 0x60: "s>",
-            0x70: "s>=", 0xA0: "<", 0xB0: "<=", 0xC0: "s<", 0xD0: "s<="}
+_ALU_OPS = {
+    0x00: "+=",
+    0x10: "-=",
+    0x20: "*=",
+    0x30: "/=",
+    0x40: "|=",
+    0x50: "&=",
+    0x60: "<<=",
+    0x70: ">>=",
+    0x90: "%=",
+    0xA0: "^=",
+    0xC0: "s>>=",
+}
+_JMP_OPS = {
+    0x10: "==",
+    0x20: ">",
+    0x30: ">=",
+    0x40: "&",
+    0x50: "!=",
+    0x60: "s>",
+    0x70: "s>=",
+    0xA0: "<",
+    0xB0: "<=",
+    0xC0: "s<",
+    0xD0: "s<=",
+}
 _SIZES = {0x00: "u32", 0x08: "u16", 0x10: "u8", 0x18: "u64"}
 _SIGNED_SIZES = {0x00: "s32", 0x08: "s16", 0x10: "s8"}
 _ATOMIC_LOCK = {0x0: "+=", 0x4: "|=", 0x5: "&=", 0xA: "^="}
@@ -78,8 +100,7 @@ def _alu(insn: Instruction) -> str:
         if off in (8, 16) or (off == 32 and wide):
             return f"{r}{dst} = (s{off}){r}{src}"
         if off == 1 and wide:
-            return (f"r{dst} = addr_space_cast(r{src}, {(imm >> 16) & 0xFFFF:#x}, "
-                    f"{imm & 0xFFFF:#x})")
+            return f"r{dst} = addr_space_cast(r{src}, {(imm >> 16) & 0xFFFF:#x}, {imm & 0xFFFF:#x})"
         return UNKNOWN
     sym = _ALU_OPS.get(op)
     if sym is None:
@@ -245,8 +266,9 @@ def _annotation(rel: Relocation) -> str:
     return f"{rel.symbol} ({rel.section or kind.value})"
 
 
-def disassemble(program: ProgramSpec, functions: list[ProgramSpec], *,
-                style: str = "default") -> list[str]:
+def disassemble(
+    program: ProgramSpec, functions: list[ProgramSpec], *, style: str = "default"
+) -> list[str]:
     """The program's instructions as text lines, one per instruction.
 
     ``functions`` are every program and subprogram of the same section, for branch labels.

@@ -46,12 +46,14 @@ SHN_UNDEF = 0
 SHN_ABS = 0xFFF1
 SHN_COMMON = 0xFFF2
 
-STT_NAMES = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE", 5: "COMMON",
-             6: "TLS"}
+STT_NAMES = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE", 5: "COMMON", 6: "TLS"}
 STB_NAMES = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK"}
 STV_NAMES = {0: "DEFAULT", 1: "INTERNAL", 2: "HIDDEN", 3: "PROTECTED"}
-SHT_NAMES = {v: k for k, v in ENUM_SH_TYPE_BASE.items() if not k.startswith("SHT_LO")
-             and not k.startswith("SHT_HI")}
+SHT_NAMES = {
+    v: k
+    for k, v in ENUM_SH_TYPE_BASE.items()
+    if not k.startswith("SHT_LO") and not k.startswith("SHT_HI")
+}
 
 
 @dataclass(slots=True)
@@ -123,8 +125,7 @@ class Reloc:
 class ElfObject:
     """A parsed BPF ELF relocatable object."""
 
-    def __init__(self, data: bytes, sections: list[Section], byteorder: str,
-                 machine: int) -> None:
+    def __init__(self, data: bytes, sections: list[Section], byteorder: str, machine: int) -> None:
         self.data = data
         self.sections = sections
         self.byteorder = byteorder
@@ -137,8 +138,9 @@ class ElfObject:
         for s in sections:
             if s.type == SHT_SYMTAB:
                 if self.symtab is not None:
-                    raise ObjectFormatError("more than one symbol table",
-                                            section=s.name, offset=s.offset)
+                    raise ObjectFormatError(
+                        "more than one symbol table", section=s.name, offset=s.offset
+                    )
                 self.symtab = s
         self.symbols = self._read_symbols()
         self._relocs: dict[int, list[Reloc]] | None = None
@@ -147,8 +149,9 @@ class ElfObject:
     def object_symbols(self) -> dict[str, Symbol]:
         """Global or weak OBJECT symbols by name (what libbpf matches BTF VARs against)."""
         if self._objects is None:
-            self._objects = {s.name: s for s in self.symbols
-                             if s.type == 1 and s.bind in (1, 2) and s.name}
+            self._objects = {
+                s.name: s for s in self.symbols if s.type == 1 and s.bind in (1, 2) and s.name
+            }
         return self._objects
 
     def section(self, index: int) -> Section | None:
@@ -163,26 +166,34 @@ class ElfObject:
             return []
         strtab = self.section(symtab.link)
         if strtab is None or strtab.type != SHT_STRTAB:
-            raise ObjectFormatError(f"symbol table links to section {symtab.link}, which is "
-                                    "not a string table", section=symtab.name, offset=0)
+            raise ObjectFormatError(
+                f"symbol table links to section {symtab.link}, which is not a string table",
+                section=symtab.name,
+                offset=0,
+            )
         if symtab.size % 24:
-            raise ObjectFormatError(f"symbol table size {symtab.size} is not a multiple of 24",
-                                    section=symtab.name, offset=0)
+            raise ObjectFormatError(
+                f"symbol table size {symtab.size} is not a multiple of 24",
+                section=symtab.name,
+                offset=0,
+            )
         strings = strtab.data
         symbols = []
         for i, (name_off, info, other, shndx, value, size) in enumerate(
-                struct.iter_unpack(self.endian + "IBBHQQ", symtab.data)):
+            struct.iter_unpack(self.endian + "IBBHQQ", symtab.data)
+        ):
             if name_off:
                 end = strings.find(b"\0", name_off)
                 if end < 0 or name_off >= len(strings):
                     raise ObjectFormatError(
                         f"symbol {i} name offset {name_off} is outside {strtab.name}",
-                        section=symtab.name, offset=24 * i)
+                        section=symtab.name,
+                        offset=24 * i,
+                    )
                 name = strings[name_off:end].decode("utf-8", "replace")
             else:
                 name = ""
-            symbols.append(Symbol(i, name, value, size, info & 0xF, info >> 4, other & 3,
-                                  shndx))
+            symbols.append(Symbol(i, name, value, size, info & 0xF, info >> 4, other & 3, shndx))
         return symbols
 
     def relocations(self, target: int) -> list[Reloc]:
@@ -202,15 +213,20 @@ class ElfObject:
             if s.type != SHT_REL or s.info != target:
                 continue
             if s.size % 16:
-                raise ObjectFormatError(f"relocation section size {s.size} is not a "
-                                        "multiple of 16", section=s.name, offset=0)
+                raise ObjectFormatError(
+                    f"relocation section size {s.size} is not a multiple of 16",
+                    section=s.name,
+                    offset=0,
+                )
             count = len(self.symbols)
             for i, (off, info) in enumerate(struct.iter_unpack(fmt, s.data)):
                 sym = info >> 32
                 if sym >= count:
-                    raise ObjectFormatError(f"relocation {i} names symbol {sym}, but the "
-                                            f"symbol table has {count}",
-                                            section=s.name, offset=16 * i)
+                    raise ObjectFormatError(
+                        f"relocation {i} names symbol {sym}, but the symbol table has {count}",
+                        section=s.name,
+                        offset=16 * i,
+                    )
                 out.append(Reloc(off, sym, info & 0xFFFFFFFF))
         self._relocs[target] = out
         return out
@@ -224,11 +240,15 @@ def _shoff(data: bytes) -> int:
 def read_elf(data: bytes) -> ElfObject:
     """Read the ELF structure of a BPF object with pyelftools."""
     if len(data) < 64 or data[:4] != b"\x7fELF":
-        raise ObjectFormatError("not an ELF file (bad magic or shorter than an ELF header)",
-                                section="ELF header", offset=0)
+        raise ObjectFormatError(
+            "not an ELF file (bad magic or shorter than an ELF header)",
+            section="ELF header",
+            offset=0,
+        )
     if data[4] != 2:
-        raise ObjectFormatError("not a 64-bit ELF (BPF objects are ELFCLASS64)",
-                                section="ELF header", offset=4)
+        raise ObjectFormatError(
+            "not a 64-bit ELF (BPF objects are ELFCLASS64)", section="ELF header", offset=4
+        )
     try:
         elf = ELFFile(io.BytesIO(data))
         header = elf.header
@@ -249,23 +269,43 @@ def read_elf(data: bytes) -> ElfObject:
                     raise ObjectFormatError(
                         f"section {index} ({sec.name!r}) spans {off:#x}+{size:#x}, past the "
                         f"end of the file ({len(data):#x} bytes)",
-                        section=sec.name or f"#{index}", offset=where)
-                blob = data[off:off + size]
-            sections.append(Section(index, sec.name, type_no, h["sh_flags"], off, size,
-                                    h["sh_link"], h["sh_info"], h["sh_entsize"],
-                                    h["sh_addralign"], blob))
+                        section=sec.name or f"#{index}",
+                        offset=where,
+                    )
+                blob = data[off : off + size]
+            sections.append(
+                Section(
+                    index,
+                    sec.name,
+                    type_no,
+                    h["sh_flags"],
+                    off,
+                    size,
+                    h["sh_link"],
+                    h["sh_info"],
+                    h["sh_entsize"],
+                    h["sh_addralign"],
+                    blob,
+                )
+            )
     except ObjectFormatError:
         raise
     except (ELFError, RecursionError, MemoryError) as e:
-        raise ObjectFormatError(f"pyelftools cannot read the ELF structure: {e}",
-                                section="section headers", offset=_shoff(data)) from e
+        raise ObjectFormatError(
+            f"pyelftools cannot read the ELF structure: {e}",
+            section="section headers",
+            offset=_shoff(data),
+        ) from e
     except Exception as e:
         # pyelftools reports damage with many exception types (struct.error, its own
         # construct stream errors, KeyError, ValueError...): all mean a malformed file.
-        raise ObjectFormatError(f"pyelftools cannot read the ELF structure: "
-                                f"{type(e).__name__}: {e}",
-                                section="section headers", offset=_shoff(data)) from e
+        raise ObjectFormatError(
+            f"pyelftools cannot read the ELF structure: {type(e).__name__}: {e}",
+            section="section headers",
+            offset=_shoff(data),
+        ) from e
     if machine not in ("EM_BPF", EM_BPF):
-        raise ObjectFormatError(f"ELF machine is {machine}, not EM_BPF",
-                                section="ELF header", offset=18)
+        raise ObjectFormatError(
+            f"ELF machine is {machine}, not EM_BPF", section="ELF header", offset=18
+        )
     return ElfObject(data, sections, byteorder, EM_BPF)

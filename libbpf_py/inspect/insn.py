@@ -61,8 +61,9 @@ class InstructionList(Sequence[Instruction]):
 
     def __init__(self, data: bytes, byteorder: str, section: str, base: int = 0) -> None:
         if len(data) % 8:
-            raise ObjectFormatError(f"code size {len(data)} is not a multiple of 8",
-                                    section=section, offset=base)
+            raise ObjectFormatError(
+                f"code size {len(data)} is not a multiple of 8", section=section, offset=base
+            )
         self._data = data
         self._byteorder = byteorder
         codes = data[0::8]
@@ -70,8 +71,11 @@ class InstructionList(Sequence[Instruction]):
         pos = codes.find(_LD_IMM64_BYTE)
         while pos >= 0:
             if pos + 1 >= len(codes):
-                raise ObjectFormatError("ld_imm64 instruction is missing its second half",
-                                        section=section, offset=base + 8 * pos)
+                raise ObjectFormatError(
+                    "ld_imm64 instruction is missing its second half",
+                    section=section,
+                    offset=base + 8 * pos,
+                )
             wide.append(pos)
             pos = codes.find(_LD_IMM64_BYTE, pos + 2)
         self._wide = wide
@@ -123,8 +127,9 @@ class InstructionList(Sequence[Instruction]):
 def decode(data: bytes, byteorder: str, section: str, base: int = 0) -> list[Instruction]:
     """Decode ``data`` (a whole number of 8-byte slots); ``base`` is its section offset."""
     if len(data) % 8:
-        raise ObjectFormatError(f"code size {len(data)} is not a multiple of 8",
-                                section=section, offset=base)
+        raise ObjectFormatError(
+            f"code size {len(data)} is not a multiple of 8", section=section, offset=base
+        )
     little = byteorder == "little"
     fmt = "<BBhi" if little else ">BBhi"
     out: list[Instruction] = []
@@ -132,18 +137,21 @@ def decode(data: bytes, byteorder: str, section: str, base: int = 0) -> list[Ins
     for i, (code, regs, off, imm) in enumerate(struct.iter_unpack(fmt, data)):
         if pending is not None:
             pending.imm64 = (pending.imm & 0xFFFFFFFF) | ((imm & 0xFFFFFFFF) << 32)
-            pending.raw = data[8 * (i - 1):8 * (i + 1)]
+            pending.raw = data[8 * (i - 1) : 8 * (i + 1)]
             pending = None
             continue
         if little:
             dst, src = regs & 0xF, regs >> 4
         else:
             dst, src = regs >> 4, regs & 0xF
-        insn = Instruction(i, code, dst, src, off, imm, None, data[8 * i:8 * i + 8])
+        insn = Instruction(i, code, dst, src, off, imm, None, data[8 * i : 8 * i + 8])
         if code == LD_IMM64:
             pending = insn
         out.append(insn)
     if pending is not None:
-        raise ObjectFormatError("ld_imm64 instruction is missing its second half",
-                                section=section, offset=base + 8 * pending.index)
+        raise ObjectFormatError(
+            "ld_imm64 instruction is missing its second half",
+            section=section,
+            offset=base + 8 * pending.index,
+        )
     return out

@@ -43,8 +43,7 @@ def btf_type_json(t: BtfType) -> dict[str, Any]:
     """One BTF type as bpftool's JSON prints it."""
     out: dict[str, Any] = {"id": t.id, "kind": t.kind.name, "name": t.name or "(anon)"}
     if isinstance(t, Int):
-        out.update(size=t.size, bits_offset=t.bits_offset, nr_bits=t.nr_bits,
-                   encoding=t.encoding)
+        out.update(size=t.size, bits_offset=t.bits_offset, nr_bits=t.nr_bits, encoding=t.encoding)
     elif isinstance(t, Ptr | Qualifier):
         out["type_id"] = t.type_id
     elif isinstance(t, Array):
@@ -52,31 +51,40 @@ def btf_type_json(t: BtfType) -> dict[str, Any]:
     elif isinstance(t, Struct):
         members = []
         for m in t.members:
-            member: dict[str, Any] = {"name": m.name or "(anon)", "type_id": m.type_id,
-                                      "bits_offset": m.bits_offset}
+            member: dict[str, Any] = {
+                "name": m.name or "(anon)",
+                "type_id": m.type_id,
+                "bits_offset": m.bits_offset,
+            }
             if m.bitfield_size:
                 member["bitfield_size"] = m.bitfield_size
             members.append(member)
         out.update(size=t.size, vlen=len(t.members), members=members)
     elif isinstance(t, Enum):
-        out.update(encoding="SIGNED" if t.signed else "UNSIGNED", size=t.size,
-                   vlen=len(t.values),
-                   values=[{"name": v.name, "val": v.value} for v in t.values])
+        out.update(
+            encoding="SIGNED" if t.signed else "UNSIGNED",
+            size=t.size,
+            vlen=len(t.values),
+            values=[{"name": v.name, "val": v.value} for v in t.values],
+        )
     elif isinstance(t, Fwd):
         out["fwd_kind"] = "union" if t.is_union else "struct"
     elif isinstance(t, Func):
         out.update(type_id=t.type_id, linkage=t.linkage.name.lower())
     elif isinstance(t, FuncProto):
-        out.update(ret_type_id=t.return_type_id, vlen=len(t.params),
-                   params=[{"name": p.name or "(anon)", "type_id": p.type_id}
-                           for p in t.params])
+        out.update(
+            ret_type_id=t.return_type_id,
+            vlen=len(t.params),
+            params=[{"name": p.name or "(anon)", "type_id": p.type_id} for p in t.params],
+        )
     elif isinstance(t, Var):
-        out.update(type_id=t.type_id,
-                   linkage={0: "static", 1: "global"}.get(t.linkage, "extern"))
+        out.update(type_id=t.type_id, linkage={0: "static", 1: "global"}.get(t.linkage, "extern"))
     elif isinstance(t, Datasec):
-        out.update(size=t.size, vlen=len(t.vars),
-                   vars=[{"type_id": v.type_id, "offset": v.offset, "size": v.size}
-                         for v in t.vars])
+        out.update(
+            size=t.size,
+            vlen=len(t.vars),
+            vars=[{"type_id": v.type_id, "offset": v.offset, "size": v.size} for v in t.vars],
+        )
     elif isinstance(t, Float):
         out["size"] = t.size
     elif isinstance(t, DeclTag):
@@ -117,8 +125,9 @@ def _program(obj: ObjectSpec, p: ProgramSpec, functions: list[ProgramSpec]) -> d
         "name": p.name,
         "section": p.section,
         "type": p.type.name.lower(),
-        "expected_attach_type": (p.expected_attach_type.name.lower()
-                                 if p.expected_attach_type is not None else None),
+        "expected_attach_type": (
+            p.expected_attach_type.name.lower() if p.expected_attach_type is not None else None
+        ),
         "attach_target": p.attach_target,
         "autoload": p.autoload,
         "sleepable": p.sleepable,
@@ -127,19 +136,43 @@ def _program(obj: ObjectSpec, p: ProgramSpec, functions: list[ProgramSpec]) -> d
         "insn_count": p.insn_count,
         "calls": list(p.calls),
         "instructions": [
-            {"index": i.index, "code": i.code, "dst": i.dst, "src": i.src, "off": i.off,
-             "imm": i.imm, **({"imm64": i.imm64} if i.imm64 is not None else {}),
-             "text": text.split(":\t", 1)[1]}
-            for i, text in zip(p.instructions, disassemble(p, functions, style="llvm"),
-                               strict=True)],
-        "lines": [{"index": s.index, "file": s.file, "line": s.line, "column": s.column,
-                   "text": s.text} for s in p.lines],
-        "relocations": [{"index": r.index, "kind": r.kind.value, "symbol": r.symbol,
-                         "target": r.target, "section": r.section} for r in p.relocations],
-        "core_relocations": [{"index": c.index, "kind": c.kind.name.lower(),
-                              "type_id": c.type_id, "root_type": c.root_type,
-                              "access": c.access, "path": c.path}
-                             for c in p.core_relocations],
+            {
+                "index": i.index,
+                "code": i.code,
+                "dst": i.dst,
+                "src": i.src,
+                "off": i.off,
+                "imm": i.imm,
+                **({"imm64": i.imm64} if i.imm64 is not None else {}),
+                "text": text.split(":\t", 1)[1],
+            }
+            for i, text in zip(p.instructions, disassemble(p, functions, style="llvm"), strict=True)
+        ],
+        "lines": [
+            {"index": s.index, "file": s.file, "line": s.line, "column": s.column, "text": s.text}
+            for s in p.lines
+        ],
+        "relocations": [
+            {
+                "index": r.index,
+                "kind": r.kind.value,
+                "symbol": r.symbol,
+                "target": r.target,
+                "section": r.section,
+            }
+            for r in p.relocations
+        ],
+        "core_relocations": [
+            {
+                "index": c.index,
+                "kind": c.kind.name.lower(),
+                "type_id": c.type_id,
+                "root_type": c.root_type,
+                "access": c.access,
+                "path": c.path,
+            }
+            for c in p.core_relocations
+        ],
     }
 
 
@@ -165,9 +198,16 @@ def _map(obj: ObjectSpec, m: MapSpec) -> dict[str, Any]:
 
 
 def _global(obj: ObjectSpec, types: TypeCodecs | None, g: GlobalVar) -> dict[str, Any]:
-    return {"name": g.name, "section": g.section, "offset": g.offset, "size": g.size,
-            "type": _type_ref(obj.btf, g.type), "linkage": g.linkage,
-            "value": _value(types, g), "raw": g.raw.hex()}
+    return {
+        "name": g.name,
+        "section": g.section,
+        "offset": g.offset,
+        "size": g.size,
+        "type": _type_ref(obj.btf, g.type),
+        "linkage": g.linkage,
+        "value": _value(types, g),
+        "raw": g.raw.hex(),
+    }
 
 
 def object_json(obj: ObjectSpec, *, btf: bool = True) -> dict[str, Any]:
@@ -186,6 +226,7 @@ def object_json(obj: ObjectSpec, *, btf: bool = True) -> dict[str, Any]:
         "subprograms": [_program(obj, p, functions) for p in obj.subprograms.values()],
         "maps": [_map(obj, m) for m in obj.maps.values()],
         "globals": [_global(obj, types, g) for g in obj.globals.values()],
-        "btf": ([btf_type_json(t) for t in obj.btf.types[1:]]
-                if btf and obj.btf is not None else None),
+        "btf": (
+            [btf_type_json(t) for t in obj.btf.types[1:]] if btf and obj.btf is not None else None
+        ),
     }

@@ -116,9 +116,15 @@ def _field_long(btf: Btf, type_id: int, name: str, where: int) -> int:
 
 
 # The ``__uint()`` attributes of a map definition, and the _MapDef field each one sets.
-_UINT_ATTRS = {"type": "type", "max_entries": "max_entries", "map_flags": "flags",
-               "numa_node": "numa_node", "key_size": "key_size", "value_size": "value_size",
-               "pinning": "pinning"}
+_UINT_ATTRS = {
+    "type": "type",
+    "max_entries": "max_entries",
+    "map_flags": "flags",
+    "numa_node": "numa_node",
+    "key_size": "key_size",
+    "value_size": "value_size",
+    "pinning": "pinning",
+}
 
 
 def _parse_def(btf: Btf, struct_t: Struct, where: int, inner_allowed: bool) -> _MapDef:
@@ -149,8 +155,9 @@ def _parse_def(btf: Btf, struct_t: Struct, where: int, inner_allowed: bool) -> _
             if isinstance(target, Struct) and inner_allowed:
                 d.inner = _parse_def(btf, target, where, False)
             elif not isinstance(target, FuncProto | Struct):
-                raise _fail("map attribute 'values' points to neither a map definition nor "
-                            "a program", where)
+                raise _fail(
+                    "map attribute 'values' points to neither a map definition nor a program", where
+                )
         elif name == "map_extra":
             d.map_extra = _field_long(btf, m.type_id, name, where)
     return d
@@ -159,12 +166,20 @@ def _parse_def(btf: Btf, struct_t: Struct, where: int, inner_allowed: bool) -> _
 def _spec(name: str, d: _MapDef, btf: Btf, section: str) -> MapSpec:
     pinning = Pinning.BY_NAME if d.pinning == 1 else Pinning.NONE
     return MapSpec(
-        name=name, type=_map_type(d.type), key_size=d.key_size, value_size=d.value_size,
-        max_entries=d.max_entries, flags=d.flags, section=section, pinning=pinning,
-        numa_node=d.numa_node, map_extra=d.map_extra,
+        name=name,
+        type=_map_type(d.type),
+        key_size=d.key_size,
+        value_size=d.value_size,
+        max_entries=d.max_entries,
+        flags=d.flags,
+        section=section,
+        pinning=pinning,
+        numa_node=d.numa_node,
+        map_extra=d.map_extra,
         key_type=btf.types[d.key_type] if d.key_type is not None else None,
         value_type=btf.types[d.value_type] if d.value_type is not None else None,
-        inner=_spec(name + ".inner", d.inner, btf, section) if d.inner else None)
+        inner=_spec(name + ".inner", d.inner, btf, section) if d.inner else None,
+    )
 
 
 def btf_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
@@ -173,13 +188,15 @@ def btf_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
     if sec is None:
         return []
     if btf is None:
-        raise ObjectFormatError("the object has a .maps section but no .BTF to describe it",
-                                section=".maps", offset=0)
+        raise ObjectFormatError(
+            "the object has a .maps section but no .BTF to describe it", section=".maps", offset=0
+        )
     try:
         datasec = btf.find(".maps", BtfKind.DATASEC)
     except KeyError:
-        raise ObjectFormatError("the .BTF has no DATASEC for the .maps section",
-                                section=".maps", offset=0) from None
+        raise ObjectFormatError(
+            "the .BTF has no DATASEC for the .maps section", section=".maps", offset=0
+        ) from None
     assert isinstance(datasec, Datasec)
     # Inner maps and programs in __array(values, ...) slots arrive as relocations.
     slot_targets = {r.offset: elf.symbols[r.symbol].name for r in elf.relocations(sec.index)}
@@ -209,25 +226,40 @@ def legacy_maps(elf: ElfObject) -> list[MapSpec]:
     sec = elf.by_name.get("maps")
     if sec is None:
         return []
-    syms = sorted((s for s in elf.symbols if s.shndx == sec.index and s.name
-                   and s.type in (0, 1)), key=lambda s: s.value)
+    syms = sorted(
+        (s for s in elf.symbols if s.shndx == sec.index and s.name and s.type in (0, 1)),
+        key=lambda s: s.value,
+    )
     if not syms:
         return []
     def_size = sec.size // len(syms)
     if def_size < 20:
-        raise ObjectFormatError(f"legacy map definitions of {def_size} bytes are too small "
-                                "(struct bpf_map_def has at least 20)", section="maps",
-                                offset=0)
+        raise ObjectFormatError(
+            f"legacy map definitions of {def_size} bytes are too small "
+            "(struct bpf_map_def has at least 20)",
+            section="maps",
+            offset=0,
+        )
     fmt = elf.endian + "IIIII"
     out = []
     for s in syms:
         if s.value + 20 > len(sec.data):
-            raise ObjectFormatError(f"legacy map {s.name!r} lies outside the section",
-                                    section="maps", offset=s.value)
+            raise ObjectFormatError(
+                f"legacy map {s.name!r} lies outside the section", section="maps", offset=s.value
+            )
         mtype, ksize, vsize, max_entries, flags = struct.unpack_from(fmt, sec.data, s.value)
-        out.append(MapSpec(name=s.name, type=_map_type(mtype), key_size=ksize,
-                           value_size=vsize, max_entries=max_entries, flags=flags,
-                           section="maps", legacy=True))
+        out.append(
+            MapSpec(
+                name=s.name,
+                type=_map_type(mtype),
+                key_size=ksize,
+                value_size=vsize,
+                max_entries=max_entries,
+                flags=flags,
+                section="maps",
+                legacy=True,
+            )
+        )
     return out
 
 
@@ -257,10 +289,17 @@ def struct_ops_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
         funcs = {r.offset: elf.symbols[r.symbol].name for r in elf.relocations(sec.index)}
         for vsi in place_vars(elf, btf, ds):
             var = vsi.var
-            spec = MapSpec(name=var.name, type=MapType.STRUCT_OPS, key_size=4,
-                           value_size=btf.size_of(var.type_id), max_entries=1,
-                           flags=BPF_F_LINK if name.endswith(".link") else 0, section=name,
-                           value_type=btf.types[var.type_id], btf_var_id=var.id)
+            spec = MapSpec(
+                name=var.name,
+                type=MapType.STRUCT_OPS,
+                key_size=4,
+                value_size=btf.size_of(var.type_id),
+                max_entries=1,
+                flags=BPF_F_LINK if name.endswith(".link") else 0,
+                section=name,
+                value_type=btf.types[var.type_id],
+                btf_var_id=var.id,
+            )
             for off, target in funcs.items():
                 if vsi.offset <= off < vsi.offset + vsi.size:
                     spec.initial_slots[off - vsi.offset] = target
@@ -268,8 +307,9 @@ def struct_ops_maps(elf: ElfObject, btf: Btf | None) -> list[MapSpec]:
     return out
 
 
-def internal_maps(elf: ElfObject, btf: Btf | None, obj_name: str,
-                  kconfig_size: int) -> list[MapSpec]:
+def internal_maps(
+    elf: ElfObject, btf: Btf | None, obj_name: str, kconfig_size: int
+) -> list[MapSpec]:
     """The ARRAY maps libbpf makes for data sections and ``.kconfig`` (in its order)."""
     out = []
     for sec in elf.sections:
@@ -280,13 +320,33 @@ def internal_maps(elf: ElfObject, btf: Btf | None, obj_name: str,
         flags = BPF_F_RDONLY_PROG if kind == "rodata" else 0
         if btf is not None and _mmapable(elf, btf, ds):
             flags |= BPF_F_MMAPABLE
-        out.append(MapSpec(name=internal_map_name(obj_name, sec.name), type=MapType.ARRAY,
-                           key_size=4, value_size=sec.size, max_entries=1, flags=flags,
-                           section=sec.name, value_type=ds, internal=True))
+        out.append(
+            MapSpec(
+                name=internal_map_name(obj_name, sec.name),
+                type=MapType.ARRAY,
+                key_size=4,
+                value_size=sec.size,
+                max_entries=1,
+                flags=flags,
+                section=sec.name,
+                value_type=ds,
+                internal=True,
+            )
+        )
     if kconfig_size and btf is not None:
         ds = find_datasec(btf, ".kconfig")
         flags = BPF_F_RDONLY_PROG | (BPF_F_MMAPABLE if _mmapable(elf, btf, ds) else 0)
-        out.append(MapSpec(name=internal_map_name(obj_name, ".kconfig"), type=MapType.ARRAY,
-                           key_size=4, value_size=kconfig_size, max_entries=1, flags=flags,
-                           section=".kconfig", value_type=ds, internal=True))
+        out.append(
+            MapSpec(
+                name=internal_map_name(obj_name, ".kconfig"),
+                type=MapType.ARRAY,
+                key_size=4,
+                value_size=kconfig_size,
+                max_entries=1,
+                flags=flags,
+                section=".kconfig",
+                value_type=ds,
+                internal=True,
+            )
+        )
     return out

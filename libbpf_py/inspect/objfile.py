@@ -40,7 +40,7 @@ _OBJ_NAME_LEN = 16
 def object_name(path_or_name: str) -> str:
     """libbpf's object name for a file: its base name up to the first dot, 15 chars."""
     base = os.path.basename(path_or_name)
-    return base.split(".", 1)[0][:_OBJ_NAME_LEN - 1]
+    return base.split(".", 1)[0][: _OBJ_NAME_LEN - 1]
 
 
 def read_object(data: bytes, name: str | None = None) -> ObjectSpec:
@@ -63,9 +63,12 @@ def read_object(data: bytes, name: str | None = None) -> ObjectSpec:
         (subprograms if sec.name == ".text" else programs)[sym.name] = spec
     maps: dict[str, MapSpec] = {}
     legacy = legacy_maps(elf)
-    for m in (*btf_maps(elf, btf), *legacy,
-              *internal_maps(elf, btf, obj_name, kconfig_size(btf)),
-              *struct_ops_maps(elf, btf)):
+    for m in (
+        *btf_maps(elf, btf),
+        *legacy,
+        *internal_maps(elf, btf, obj_name, kconfig_size(btf)),
+        *struct_ops_maps(elf, btf),
+    ):
         maps.setdefault(m.name, m)
     return ObjectSpec(
         name=obj_name,
@@ -96,8 +99,9 @@ def _read_ext(elf: ElfObject, btf: Btf | None) -> BtfExt:
     if sec is None:
         return BtfExt()
     if btf is None:
-        raise ObjectFormatError(".BTF.ext without .BTF (its strings live there)",
-                                section=".BTF.ext", offset=0)
+        raise ObjectFormatError(
+            ".BTF.ext without .BTF (its strings live there)", section=".BTF.ext", offset=0
+        )
     return read_btf_ext(sec.data, btf)
 
 
@@ -114,8 +118,9 @@ def _kern_version(elf: ElfObject) -> int | None:
     if sec is None:
         return None
     if len(sec.data) != 4:
-        raise ObjectFormatError(f"version section has {len(sec.data)} bytes, not 4",
-                                section="version", offset=0)
+        raise ObjectFormatError(
+            f"version section has {len(sec.data)} bytes, not 4", section="version", offset=0
+        )
     return int(struct.unpack(elf.endian + "I", sec.data)[0])
 
 
@@ -130,33 +135,50 @@ def _functions(elf: ElfObject) -> list[tuple[Section, Symbol]]:
         if not sec.is_program:
             continue
         for sym in by_section.get(sec.index, ()):
-            if sym.value % 8 or sym.size % 8 or sym.size == 0 \
-                    or sym.value + sym.size > sec.size:
+            if sym.value % 8 or sym.size % 8 or sym.size == 0 or sym.value + sym.size > sec.size:
                 raise ObjectFormatError(
                     f"function {sym.name!r} ({sym.value:#x}+{sym.size:#x}) is misaligned or "
-                    "crosses its section's end", section=sec.name, offset=sym.value)
+                    "crosses its section's end",
+                    section=sec.name,
+                    offset=sym.value,
+                )
             out.append((sec, sym))
     return out
 
 
-def _program(elf: ElfObject, btf: Btf | None, ext: BtfExt, sec: Section, sym: Symbol,
-             funcs: list[tuple[Section, Symbol]]) -> ProgramSpec:
+def _program(
+    elf: ElfObject,
+    btf: Btf | None,
+    ext: BtfExt,
+    sec: Section,
+    sym: Symbol,
+    funcs: list[tuple[Section, Symbol]],
+) -> ProgramSpec:
     start, end = sym.value, sym.value + sym.size
     insns = InstructionList(sec.data[start:end], elf.byteorder, sec.name, start)
     rule = match_section(sec.name)
     is_sub = sec.name == ".text"
     spec = ProgramSpec(
-        name=sym.name, section=sec.name,
+        name=sym.name,
+        section=sec.name,
         type=ProgType.UNSPEC if is_sub else rule.type,
         expected_attach_type=None if is_sub else rule.expected_attach_type,
         attach_target=None if is_sub else rule.attach_target,
-        autoload=rule.autoload, sleepable=rule.sleepable, is_global=sym.bind != 0,
-        offset=start, insn_count=sym.size // 8, instructions=insns)
+        autoload=rule.autoload,
+        sleepable=rule.sleepable,
+        is_global=sym.bind != 0,
+        offset=start,
+        insn_count=sym.size // 8,
+        instructions=insns,
+    )
     wide = set(insns.ld_imm64_slots)
     for line in ext.line_info.get(sec.name, ()):
         if start <= line.insn_off < end:
-            spec.lines.append(SourceLine((line.insn_off - start) // 8, line.file, line.line,
-                                         line.column, line.line_text))
+            spec.lines.append(
+                SourceLine(
+                    (line.insn_off - start) // 8, line.file, line.line, line.column, line.line_text
+                )
+            )
     for fi in ext.func_info.get(sec.name, ()):
         if fi.insn_off == start:
             spec.func_type_id = fi.type_id
@@ -164,17 +186,19 @@ def _program(elf: ElfObject, btf: Btf | None, ext: BtfExt, sec: Section, sym: Sy
         for rec in ext.core_relocs.get(sec.name, ()):
             if start <= rec.insn_off < end:
                 spec.core_relocations.append(
-                    describe_core(btf, rec, sym.name, (rec.insn_off - start) // 8))
+                    describe_core(btf, rec, sym.name, (rec.insn_off - start) // 8)
+                )
     for r in elf.relocations(sec.index):
         if start <= r.offset < end:
             slot = (r.offset - start) // 8
             if r.offset % 8 or slot - 1 in wide:
-                raise ObjectFormatError(f"relocation at {r.offset:#x} does not point at the "
-                                        "start of an instruction", section=".rel" + sec.name,
-                                        offset=r.offset)
+                raise ObjectFormatError(
+                    f"relocation at {r.offset:#x} does not point at the start of an instruction",
+                    section=".rel" + sec.name,
+                    offset=r.offset,
+                )
             code, imm = sec.data[r.offset], _imm(sec.data, r.offset, elf.endian)
-            rel = _relocation(elf, btf, code, imm, elf.symbols[r.symbol], r.offset, start,
-                              funcs)
+            rel = _relocation(elf, btf, code, imm, elf.symbols[r.symbol], r.offset, start, funcs)
             spec.relocations.append(rel)
             if rel.kind == RelocationKind.CALL and rel.target not in spec.calls:
                 spec.calls.append(rel.target)
@@ -207,16 +231,23 @@ def _extern_kind(btf: Btf | None, name: str) -> RelocationKind:
                     if isinstance(ds, Datasec) and any(v.type_id == type_id for v in ds.vars):
                         return RelocationKind.KCONFIG
                 return RelocationKind.KSYM
-    return RelocationKind.KCONFIG if name.startswith(("CONFIG_", "LINUX_")) \
-        else RelocationKind.KSYM
+    return RelocationKind.KCONFIG if name.startswith(("CONFIG_", "LINUX_")) else RelocationKind.KSYM
 
 
 def _imm(code: bytes, offset: int, endian: str) -> int:
     return int(struct.unpack_from(endian + "i", code, offset + 4)[0])
 
 
-def _relocation(elf: ElfObject, btf: Btf | None, code: int, imm: int, sym: Symbol,
-                offset: int, start: int, funcs: list[tuple[Section, Symbol]]) -> Relocation:
+def _relocation(
+    elf: ElfObject,
+    btf: Btf | None,
+    code: int,
+    imm: int,
+    sym: Symbol,
+    offset: int,
+    start: int,
+    funcs: list[tuple[Section, Symbol]],
+) -> Relocation:
     index = (offset - start) // 8
     target_sec = elf.section(sym.shndx) if sym.is_defined else None
     kind = RelocationKind.OTHER
@@ -232,8 +263,7 @@ def _relocation(elf: ElfObject, btf: Btf | None, code: int, imm: int, sym: Symbo
         else:
             kind = RelocationKind.FUNC_POINTER
             where = sym.value + imm if sym.type == _STT_SECTION else sym.value
-        target = _function_at(funcs, target_sec.index, where) or \
-            f"{target_sec.name}+{where:#x}"
+        target = _function_at(funcs, target_sec.index, where) or f"{target_sec.name}+{where:#x}"
     elif data_section_kind(target_sec) is not None or target_sec.name in (".kconfig",):
         kind = RelocationKind.GLOBAL
         if sym.type == _STT_SECTION:
@@ -242,5 +272,11 @@ def _relocation(elf: ElfObject, btf: Btf | None, code: int, imm: int, sym: Symbo
     elif target_sec.name == ".addr_space.1":
         kind = RelocationKind.ARENA
     section = target_sec.name if target_sec is not None else ""
-    return Relocation(index=index, kind=kind, symbol=sym.name or section, target=target,
-                      section=section, offset=offset)
+    return Relocation(
+        index=index,
+        kind=kind,
+        symbol=sym.name or section,
+        target=target,
+        section=section,
+        offset=offset,
+    )

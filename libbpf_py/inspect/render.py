@@ -24,15 +24,21 @@ from libbpf_py.errors import ObjectFormatError
 
 __all__ = ["declaration", "render_c", "type_name"]
 
-_QUAL_WORDS = {BtfKind.CONST: "const", BtfKind.VOLATILE: "volatile",
-               BtfKind.RESTRICT: "restrict"}
-_TAGGED = {BtfKind.STRUCT: "struct", BtfKind.UNION: "union", BtfKind.ENUM: "enum",
-           BtfKind.ENUM64: "enum"}
+_QUAL_WORDS = {BtfKind.CONST: "const", BtfKind.VOLATILE: "volatile", BtfKind.RESTRICT: "restrict"}
+_TAGGED = {
+    BtfKind.STRUCT: "struct",
+    BtfKind.UNION: "union",
+    BtfKind.ENUM: "enum",
+    BtfKind.ENUM64: "enum",
+}
 
 
 def _too_deep(btf: Btf, type_id: int) -> ObjectFormatError:
-    return ObjectFormatError(f"BTF type {type_id} nests deeper than {MAX_CHAIN} levels "
-                             "(a type loop?)", section=".BTF", offset=btf.offset_of(type_id))
+    return ObjectFormatError(
+        f"BTF type {type_id} nests deeper than {MAX_CHAIN} levels (a type loop?)",
+        section=".BTF",
+        offset=btf.offset_of(type_id),
+    )
 
 
 def type_name(btf: Btf, type_id: int) -> str:
@@ -71,11 +77,16 @@ def _decl(btf: Btf, type_id: int, inner: str, indent: int, depth: int) -> str:
     if isinstance(t, Array):
         return _decl(btf, t.type_id, f"{inner}[{t.nelems}]", indent, depth + 1)
     if isinstance(t, FuncProto):
-        params = ", ".join(_decl(btf, p.type_id, p.name, indent, depth + 1).strip()
-                           if p.type_id else "..." for p in t.params) or "void"
+        params = (
+            ", ".join(
+                _decl(btf, p.type_id, p.name, indent, depth + 1).strip() if p.type_id else "..."
+                for p in t.params
+            )
+            or "void"
+        )
         return _decl(btf, t.return_type_id, f"{inner}({params})", indent, depth + 1)
     if isinstance(t, Qualifier) and t.kind != BtfKind.TYPEDEF:
-        word = (_QUAL_WORDS.get(t.kind) or f'__attribute__((btf_type_tag("{t.name}")))')
+        word = _QUAL_WORDS.get(t.kind) or f'__attribute__((btf_type_tag("{t.name}")))'
         target = btf.skip_modifiers(t.type_id)
         if isinstance(target, Ptr):
             return _decl(btf, t.type_id, f" {word} {inner}".rstrip(), indent, depth + 1)
@@ -123,8 +134,11 @@ def render_c(btf: Btf, type_id: int) -> str:
     if isinstance(t, Qualifier) and t.kind == BtfKind.TYPEDEF:
         return f"typedef {_decl(btf, t.type_id, t.name, 0, 0).strip()};"
     if isinstance(t, Func):
-        static = "static " if t.linkage == Linkage.STATIC else (
-            "extern " if t.linkage == Linkage.EXTERN else "")
+        static = (
+            "static "
+            if t.linkage == Linkage.STATIC
+            else ("extern " if t.linkage == Linkage.EXTERN else "")
+        )
         return f"{static}{_decl(btf, t.type_id, t.name, 0, 0).strip()};"
     if isinstance(t, Var):
         return _var_decl(btf, t)
@@ -137,8 +151,10 @@ def render_c(btf: Btf, type_id: int) -> str:
         return "\n".join(lines)
     if isinstance(t, DeclTag):
         where = "" if t.component_idx < 0 else f" (component {t.component_idx})"
-        return (f'/* __attribute__((btf_decl_tag("{t.name}"))) on '
-                f"{type_name(btf, t.type_id) or t.type_id}{where} */")
+        return (
+            f'/* __attribute__((btf_decl_tag("{t.name}"))) on '
+            f"{type_name(btf, t.type_id) or t.type_id}{where} */"
+        )
     if isinstance(t, Fwd):
         return f"{_base(btf, t, 0, 0)};"
     return type_name(btf, type_id) + ";" if t.name else type_name(btf, type_id)

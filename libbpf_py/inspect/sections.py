@@ -164,14 +164,21 @@ def match_section(section: str) -> SectionRule:
     """Apply libbpf's section-name rules to ``section`` (which may start with ``?``)."""
     autoload = not section.startswith("?")
     name = section if autoload else section[1:]
-    result = SectionRule(section, "", ProgType.UNSPEC, None, autoload, False, False, False,
-                         None)
+    result = SectionRule(section, "", ProgType.UNSPEC, None, autoload, False, False, False, None)
     for rule, ptype, atype, flags in _TABLE:
         if _matches(rule, name):
             stem = rule.rstrip("+")
-            target = name[len(stem) + 1:] if rule.endswith("+") and name != stem else None
-            result = SectionRule(section, rule, ptype, atype, autoload,
-                                 bool(flags & _SLEEPABLE), bool(flags & _ATTACH_BTF),
-                                 bool(flags & _XDP_FRAGS), target or None)
+            target = name[len(stem) + 1 :] if rule.endswith("+") and name != stem else None
+            result = SectionRule(
+                section,
+                rule,
+                ptype,
+                atype,
+                autoload,
+                bool(flags & _SLEEPABLE),
+                bool(flags & _ATTACH_BTF),
+                bool(flags & _XDP_FRAGS),
+                target or None,
+            )
             break
     return result

@@ -197,8 +197,11 @@ class ObjectSpec:
     @property
     def core_relocations(self) -> list[CoreRelocation]:
         """Every CO-RE relocation of every program, in program order."""
-        return [r for p in (*self.programs.values(), *self.subprograms.values())
-                for r in p.core_relocations]
+        return [
+            r
+            for p in (*self.programs.values(), *self.subprograms.values())
+            for r in p.core_relocations
+        ]
 
     def function(self, name: str) -> ProgramSpec:
         """A program or subprogram by name; ``KeyError`` if there is none."""

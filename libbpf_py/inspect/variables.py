@@ -18,8 +18,17 @@ from .spec import GlobalVar
 __all__ = ["NOT_GLOBALS", "initial_value", "kconfig_size", "read_globals"]
 
 # DATASECs that declare other things than variables.
-NOT_GLOBALS = frozenset({".maps", ".struct_ops", ".struct_ops.link", "?.struct_ops",
-                         "?.struct_ops.link", "license", "version"})
+NOT_GLOBALS = frozenset(
+    {
+        ".maps",
+        ".struct_ops",
+        ".struct_ops.link",
+        "?.struct_ops",
+        "?.struct_ops.link",
+        "license",
+        "version",
+    }
+)
 _EXTERN_SECTIONS = (".kconfig", ".ksyms")
 
 
@@ -38,11 +47,13 @@ def read_globals(elf: ElfObject, btf: Btf | None) -> dict[str, GlobalVar]:
         is_extern = t.name in _EXTERN_SECTIONS
         for place in place_vars(elf, btf, t):
             var = place.var
-            raw = bytes(data[place.offset:place.offset + place.size])
+            raw = bytes(data[place.offset : place.offset + place.size])
             if not is_extern and data and len(raw) != place.size:
-                raise ObjectFormatError(f"variable {var.name!r} ({place.offset}+{place.size}) "
-                                        f"lies outside its section", section=t.name,
-                                        offset=place.offset)
+                raise ObjectFormatError(
+                    f"variable {var.name!r} ({place.offset}+{place.size}) lies outside its section",
+                    section=t.name,
+                    offset=place.offset,
+                )
             if is_extern:
                 value: object = None
             else:
@@ -50,9 +61,15 @@ def read_globals(elf: ElfObject, btf: Btf | None) -> dict[str, GlobalVar]:
                 value = initial_value(types, var.type_id, raw or bytes(place.size))
             key = var.name if var.name not in out else f"{var.name}@{t.name}"
             out[key] = GlobalVar(
-                name=var.name, section=t.name, offset=place.offset, size=place.size,
-                type=btf.types[var.type_id], linkage=_linkage(place.linkage), value=value,
-                raw=raw)
+                name=var.name,
+                section=t.name,
+                offset=place.offset,
+                size=place.size,
+                type=btf.types[var.type_id],
+                linkage=_linkage(place.linkage),
+                value=value,
+                raw=raw,
+            )
     return out
 
 

@@ -36,8 +36,15 @@ from libbpf_py.explain import narrate
 from libbpf_py.mounts import check_pin_mode, check_pin_path, set_pin_mode
 from libbpf_py.query import LinkInfo, link_info
 
-__all__ = ["Attachment", "LibbpfLink", "Link", "LinkInfo", "LinkedProgram", "UsdtLinks",
-           "link_info"]
+__all__ = [
+    "Attachment",
+    "LibbpfLink",
+    "Link",
+    "LinkInfo",
+    "LinkedProgram",
+    "UsdtLinks",
+    "link_info",
+]
 
 
 class LinkedProgram(Protocol):
@@ -83,8 +90,9 @@ class Link(Owner):
     _phase_name = "attached"
     _type_name = "Link"
 
-    def __init__(self, fd: int, *, program: LinkedProgram | None = None,
-                 description: str = "") -> None:
+    def __init__(
+        self, fd: int, *, program: LinkedProgram | None = None, description: str = ""
+    ) -> None:
         self._fd = OwnedFd(fd)
         self._setup(program, description)
 
@@ -100,8 +108,7 @@ class Link(Owner):
         self._closed = False
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else ("disconnected" if self._disconnected
-                                               else "attached")
+        state = "closed" if self._closed else ("disconnected" if self._disconnected else "attached")
         return f"<Link {self._description} {state}>"
 
     @classmethod
@@ -130,8 +137,7 @@ class Link(Owner):
             info = link_info(fd)
         except BpfError:
             os.close(fd)
-            raise NotFound(f"the BPF object {what} is not a link (a program or a map?)") \
-                from None
+            raise NotFound(f"the BPF object {what} is not a link (a program or a map?)") from None
         link = Link(fd, description=f"{info.type.label} link {info.id} ({what})")
         link._pin_path = pin
         link._kind = info.type
@@ -169,8 +175,7 @@ class Link(Owner):
         Raises :class:`~libbpf_py.errors.NotSupported` for an attachment that is not a
         BPF link, and for a USDT group.
         """
-        info = link_info(self._need_bpf_link("Link.info()"), self._description,
-                         expect=self._kind)
+        info = link_info(self._need_bpf_link("Link.info()"), self._description, expect=self._kind)
         self._kind = info.type
         return info
 
@@ -197,10 +202,13 @@ class Link(Owner):
         self._disconnected = False  # a detached attachment is removed on close, always
         self.close()
         if link_id and _link_exists(link_id):
-            raise NotSupported(f"detaching {self._description}: the kernel cannot force this "
-                               f"kind of link off its hook; link id {link_id} stays attached "
-                               "while a pin or another process's fd holds it (unpin it, or "
-                               "close those fds)", errno=errno.EOPNOTSUPP)
+            raise NotSupported(
+                f"detaching {self._description}: the kernel cannot force this "
+                f"kind of link off its hook; link id {link_id} stays attached "
+                "while a pin or another process's fd holds it (unpin it, or "
+                "close those fds)",
+                errno=errno.EOPNOTSUPP,
+            )
 
     def _detach_from_hook(self) -> int:
         """Force the link off its hook (``BPF_LINK_DETACH``) before close; the id of the
@@ -236,15 +244,26 @@ class Link(Owner):
         check_pin_mode(mode, what)
         where = check_pin_path(path, what)
         if self._pin_path is not None:
-            raise PhaseError(f"{self._description} is already pinned at {self._pin_path}; "
-                             "unpin() it first", phase="pinned", needed="attached")
+            raise PhaseError(
+                f"{self._description} is already pinned at {self._pin_path}; unpin() it first",
+                phase="pinned",
+                needed="attached",
+            )
         ret = self._pin_at(fd, os.fsencode(where))
         if ret < 0 and -ret == errno.ENOENT:
-            raise NotFound(f"pinning {self._description} at {where}: its folder does not "
-                           "exist, or is not on a bpffs mount", errno=-ret)
-        check(ret, f"pinning {self._description} at {where}",
-              hint="pins live on a bpffs mount such as /sys/fs/bpf "
-                   "(libbpf_py.mounts.ensure_bpffs() mounts it)" if -ret == errno.EINVAL else "")
+            raise NotFound(
+                f"pinning {self._description} at {where}: its folder does not "
+                "exist, or is not on a bpffs mount",
+                errno=-ret,
+            )
+        check(
+            ret,
+            f"pinning {self._description} at {where}",
+            hint="pins live on a bpffs mount such as /sys/fs/bpf "
+            "(libbpf_py.mounts.ensure_bpffs() mounts it)"
+            if -ret == errno.EINVAL
+            else "",
+        )
         self._pin_path = where
         set_pin_mode(where, mode)
         narrate(f"bpf_obj_pin({self._description}, {where!r})", "pinned", phase="attach")
@@ -256,8 +275,9 @@ class Link(Owner):
         """Remove this link's pin; the attachment then lasts as long as its fds."""
         self._need_bpf_link("Link.unpin()")
         if self._pin_path is None:
-            raise PhaseError(f"{self._description} is not pinned", phase="attached",
-                             needed="pinned")
+            raise PhaseError(
+                f"{self._description} is not pinned", phase="attached", needed="pinned"
+            )
         self._remove_pin(self._pin_path)
         narrate(f"unlink({self._pin_path!r})", "unpinned", phase="tear down")
         self._pin_path = None
@@ -281,12 +301,18 @@ class Link(Owner):
         if ret < 0:
             hint = ""
             if -ret == errno.EINVAL:
-                hint = ("the new program must have the same type and attach type as the "
-                        "attached one, and this link kind must support updates")
-            check(ret, f"replacing the program of {self._description} with "
-                       f"{program.name!r}", hint=hint)
-        narrate(f"bpf_link_update({self._description}, {program.name!r})", "replaced",
-                phase="attach")
+                hint = (
+                    "the new program must have the same type and attach type as the "
+                    "attached one, and this link kind must support updates"
+                )
+            check(
+                ret,
+                f"replacing the program of {self._description} with {program.name!r}",
+                hint=hint,
+            )
+        narrate(
+            f"bpf_link_update({self._description}, {program.name!r})", "replaced", phase="attach"
+        )
         self._program = program
 
     def read(self) -> bytes:
@@ -309,8 +335,11 @@ class Link(Owner):
         iter_fd = lib.bpf_iter_create(fd)
         if iter_fd < 0:
             if -iter_fd == errno.EINVAL:
-                raise NotSupported(f"{self._description} is not an iterator link; only "
-                                   "links from attach_iter() can be read", errno=-iter_fd)
+                raise NotSupported(
+                    f"{self._description} is not an iterator link; only "
+                    "links from attach_iter() can be read",
+                    errno=-iter_fd,
+                )
             check(iter_fd, f"starting iterator {self._description}")
         try:
             while True:
@@ -319,9 +348,10 @@ class Link(Owner):
                 except OSError as exc:
                     if exc.errno == errno.EAGAIN:
                         continue  # the kernel asks to retry after an internal restart
-                    raise BpfError(f"reading iterator {self._description}: "
-                                   f"{os.strerror(exc.errno or 0)}",
-                                   errno=exc.errno) from None
+                    raise BpfError(
+                        f"reading iterator {self._description}: {os.strerror(exc.errno or 0)}",
+                        errno=exc.errno,
+                    ) from None
                 if not chunk:
                     return
                 yield chunk
@@ -332,8 +362,11 @@ class Link(Owner):
         # Closing our fd ends the link unless it is pinned or another fd holds it (a
         # forked parent's copy, for one: so a child's close never detaches the parent's).
         self._fd.close()
-        narrate(f"close({self._description})",
-                "fd released" if self._disconnected else "detached", phase="tear down")
+        narrate(
+            f"close({self._description})",
+            "fd released" if self._disconnected else "detached",
+            phase="tear down",
+        )
 
     def _warns_when_dropped(self) -> bool:
         # A disconnected link was let go on purpose: collecting it is no leak.
@@ -347,8 +380,14 @@ class LibbpfLink(Link):
     uprobe link), so the fd is handed back to libbpf's destroy, which frees it all.
     """
 
-    def __init__(self, ptr: Any, *, program: LinkedProgram | None = None,
-                 description: str = "", kept_by_object: bool = False) -> None:
+    def __init__(
+        self,
+        ptr: Any,
+        *,
+        program: LinkedProgram | None = None,
+        description: str = "",
+        kept_by_object: bool = False,
+    ) -> None:
         self._ptr = ptr
         self._fd = OwnedFd(int(lib.bpf_link__fd(ptr)))
         # Made by LoadedObject.attach(), which keeps it until it closes: no warning if
@@ -377,16 +416,25 @@ class LibbpfLink(Link):
             lib.bpf_link__disconnect(ptr)
             lib.bpf_link__destroy(ptr)
             os.close(fd)
-            narrate(f"bpf_link__destroy({self._description})",
-                    "inherited by fork: only this process's fd released", phase="tear down")
+            narrate(
+                f"bpf_link__destroy({self._description})",
+                "inherited by fork: only this process's fd released",
+                phase="tear down",
+            )
             return
-        if self._disconnected and self._pin_path is None and \
-                lib.bpf_link__pin_path(ptr) == ffi.NULL:
+        if (
+            self._disconnected
+            and self._pin_path is None
+            and lib.bpf_link__pin_path(ptr) == ffi.NULL
+        ):
             # Unpinned, the attachment ends with our fd anyway (kernel design); the normal
             # destroy also frees what libbpf keeps beside the link.
             lib.bpf_link__destroy(ptr)
-            narrate(f"bpf_link__destroy({self._description})", "detached (not pinned)",
-                    phase="tear down")
+            narrate(
+                f"bpf_link__destroy({self._description})",
+                "detached (not pinned)",
+                phase="tear down",
+            )
             return
         if self._disconnected:
             # libbpf closes a link's fd only in its detach step, which a disconnected link
@@ -396,8 +444,11 @@ class LibbpfLink(Link):
             os.close(fd)
         else:
             lib.bpf_link__destroy(ptr)
-        narrate(f"bpf_link__destroy({self._description})",
-                "fd released" if self._disconnected else "detached", phase="tear down")
+        narrate(
+            f"bpf_link__destroy({self._description})",
+            "fd released" if self._disconnected else "detached",
+            phase="tear down",
+        )
 
     def _warns_when_dropped(self) -> bool:
         return not self._disconnected and not self._kept_by_object
@@ -410,8 +461,14 @@ class UsdtLinks(Link):
     detach every call site.
     """
 
-    def __init__(self, ptr: Any, *, program: LinkedProgram | None = None,
-                 description: str = "", kept_by_object: bool = False) -> None:
+    def __init__(
+        self,
+        ptr: Any,
+        *,
+        program: LinkedProgram | None = None,
+        description: str = "",
+        kept_by_object: bool = False,
+    ) -> None:
         self._ptr = ptr
         self._kept_by_object = kept_by_object
         # Which process made it: a forked child must not disable the parent's probes.
@@ -426,8 +483,10 @@ class UsdtLinks(Link):
 
     def _need_bpf_link(self, what: str) -> int:
         self._require_open(what)
-        raise NotSupported(f"{what}: {self._description} is a group of links (libbpf "
-                           "makes one uprobe link per USDT call site) with no single fd")
+        raise NotSupported(
+            f"{what}: {self._description} is a group of links (libbpf "
+            "makes one uprobe link per USDT call site) with no single fd"
+        )
 
     def _detach_from_hook(self) -> int:
         return 0  # destroying the group detaches every call site
@@ -441,9 +500,11 @@ class UsdtLinks(Link):
         if inherited:
             lib.bpf_link__disconnect(ptr)
         lib.bpf_link__destroy(ptr)
-        narrate(f"bpf_link__destroy({self._description})",
-                "inherited by fork: only this process's fds released" if inherited
-                else "detached", phase="tear down")
+        narrate(
+            f"bpf_link__destroy({self._description})",
+            "inherited by fork: only this process's fds released" if inherited else "detached",
+            phase="tear down",
+        )
 
     def _warns_when_dropped(self) -> bool:
         return not self._disconnected and not self._kept_by_object
@@ -461,8 +522,7 @@ class Attachment(Link):
     #: The ``what to use instead`` a refusal ends with.
     _instead = "use attach_tcx/attach_xdp for a link"
 
-    def __init__(self, *, program: LinkedProgram | None = None,
-                 description: str = "") -> None:
+    def __init__(self, *, program: LinkedProgram | None = None, description: str = "") -> None:
         self._forks = fork_count()
         self._setup(program, description)
 
@@ -479,8 +539,10 @@ class Attachment(Link):
 
     def _need_bpf_link(self, what: str) -> int:
         self._require_open(what)
-        raise NotSupported(f"{what}: {self._description} is not a BPF link (legacy tc, "
-                           f"netlink XDP and socket filters have no link fd); {self._instead}")
+        raise NotSupported(
+            f"{what}: {self._description} is not a BPF link (legacy tc, "
+            f"netlink XDP and socket filters have no link fd); {self._instead}"
+        )
 
     def _detach_from_hook(self) -> int:
         return 0  # close removes it (see _release)
@@ -494,8 +556,11 @@ class Attachment(Link):
         kept = self._disconnected or fork_count() != self._forks
         if not kept:
             self._remove()
-        narrate(f"removing {self._description}",
-                "left attached" if kept else "detached", phase="tear down")
+        narrate(
+            f"removing {self._description}",
+            "left attached" if kept else "detached",
+            phase="tear down",
+        )
 
 
 def _link_exists(link_id: int) -> bool:
@@ -526,8 +591,7 @@ _LINK_KINDS = {
 def _expected_kind(program: LinkedProgram | None) -> int:
     if program is None:
         return 0
-    kind = _LINK_KINDS.get((program.type, program.expected_attach_type)) or \
-        _LINK_KINDS.get((program.type, None))
+    kind = _LINK_KINDS.get((program.type, program.expected_attach_type)) or _LINK_KINDS.get(
+        (program.type, None)
+    )
     return int(kind or 0)
-
-

@@ -35,34 +35,44 @@ class LpmKeyCodec:
         """Encode ``(prefix_len, address)``, a network, or raw bytes."""
         if isinstance(value, bytes | bytearray | memoryview):
             if len(value) != self.size:
-                raise LayoutError(f"{self.what} must be exactly {self.size} bytes "
-                                  f"(__u32 prefixlen + {self.data_size} bytes), got "
-                                  f"{len(value)}")
+                raise LayoutError(
+                    f"{self.what} must be exactly {self.size} bytes "
+                    f"(__u32 prefixlen + {self.data_size} bytes), got "
+                    f"{len(value)}"
+                )
             return bytes(value)
         if isinstance(value, _Network):
             value = (value.prefixlen, value.network_address)
         if not isinstance(value, tuple) or len(value) != 2:
-            raise TypeError(f"{self.what} is an LPM trie key: give (prefix_len, address), "
-                            f"not {type(value).__name__}")
+            raise TypeError(
+                f"{self.what} is an LPM trie key: give (prefix_len, address), "
+                f"not {type(value).__name__}"
+            )
         prefix, address = value
         if not isinstance(prefix, int) or isinstance(prefix, bool):
             raise TypeError(f"{self.what}: prefix_len is an int, not {type(prefix).__name__}")
         if not 0 <= prefix <= self.data_size * 8:
-            raise LayoutError(f"{self.what}: prefix_len {prefix} is out of range "
-                              f"[0, {self.data_size * 8}]")
+            raise LayoutError(
+                f"{self.what}: prefix_len {prefix} is out of range [0, {self.data_size * 8}]"
+            )
         if isinstance(address, _Address):
             address = address.packed
         if isinstance(address, int) and not isinstance(address, bool):
             if not 0 <= address < 1 << (self.data_size * 8):
-                raise LayoutError(f"{self.what}: address {address} does not fit "
-                                  f"{self.data_size} bytes")
+                raise LayoutError(
+                    f"{self.what}: address {address} does not fit {self.data_size} bytes"
+                )
             address = address.to_bytes(self.data_size, "big")
         if not isinstance(address, bytes | bytearray | memoryview):
-            raise TypeError(f"{self.what}: the address is bytes, an int or an ipaddress "
-                            f"address, not {type(address).__name__}")
+            raise TypeError(
+                f"{self.what}: the address is bytes, an int or an ipaddress "
+                f"address, not {type(address).__name__}"
+            )
         if len(address) != self.data_size:
-            raise LayoutError(f"{self.what}: the address must be exactly {self.data_size} "
-                              f"bytes, got {len(address)}")
+            raise LayoutError(
+                f"{self.what}: the address must be exactly {self.data_size} "
+                f"bytes, got {len(address)}"
+            )
         return prefix.to_bytes(4, "little") + bytes(address)
 
     def decode(self, data: bytes) -> tuple[int, bytes]:
@@ -79,8 +89,7 @@ def fd_of(value: Any, what: str) -> int:
     fd = getattr(value, "fd", None)
     if isinstance(fd, int):
         return fd
-    raise TypeError(f"{what} takes a Program, a Map, a socket or an fd, "
-                    f"not {type(value).__name__}")
+    raise TypeError(f"{what} takes a Program, a Map, a socket or an fd, not {type(value).__name__}")
 
 
 class FdValueCodec:
@@ -134,13 +143,14 @@ class _ProgramSlotCodec:
         prog: Any = None
         if isinstance(value, tuple):
             if len(value) != 2 or self.size != 8:
-                raise LayoutError(f"{self.what}: give ({self.field}, program) only to 8-byte "
-                                  f"{self.kind} values (struct {self.struct})")
+                raise LayoutError(
+                    f"{self.what}: give ({self.field}, program) only to 8-byte "
+                    f"{self.kind} values (struct {self.struct})"
+                )
             value, prog = value
         value = self._first(value)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{self.what}: the {self.field} is an int, "
-                            f"not {type(value).__name__}")
+            raise TypeError(f"{self.what}: the {self.field} is an int, not {type(value).__name__}")
         out = value.to_bytes(4, "little")
         if self.size == 8:
             fd = -1 if prog is None else fd_of(prog, self.what)

@@ -66,13 +66,15 @@ BATCH_CHUNK = 8192
 
 _NO_BATCH = (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, 524)  # 524: ENOTSUPP
 
+
 def _decode_all(n: int, raw: bytearray, codec: Codec, size: int) -> list[Any]:
     fmt = getattr(codec, "fmt", None)
     if type(codec) is IntCodec and fmt:
-        return memoryview(raw)[:n * size].cast(fmt).tolist()
+        return memoryview(raw)[: n * size].cast(fmt).tolist()
     dec = codec.decode
     mv = memoryview(raw)
-    return [dec(bytes(mv[i:i + size])) for i in range(0, n * size, size)]
+    return [dec(bytes(mv[i : i + size])) for i in range(0, n * size, size)]
+
 
 def _batch_opts(flags: int = 0) -> Any:
     opts = ffi.new("struct bpf_map_batch_opts *")
@@ -98,14 +100,37 @@ class Map(Owner):
 
     _phase_name = "loaded"
 
-    def __init__(self, fd: Fd, ptr: Any, name: str, map_type: MapType, key_size: int,
-                 value_size: int, max_entries: int, flags: int, *,
-                 types: TypeCodecs | None = None, key_type_id: int = 0,
-                 value_type_id: int = 0, key_type: Any = None, value_type: Any = None,
-                 keep: Any = None, codecs: _Codecs | None = None) -> None:
+    def __init__(
+        self,
+        fd: Fd,
+        ptr: Any,
+        name: str,
+        map_type: MapType,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        flags: int,
+        *,
+        types: TypeCodecs | None = None,
+        key_type_id: int = 0,
+        value_type_id: int = 0,
+        key_type: Any = None,
+        value_type: Any = None,
+        keep: Any = None,
+        codecs: _Codecs | None = None,
+    ) -> None:
         if codecs is None:
-            codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
-                             value_type_id, key_type, value_type)
+            codecs = _codecs(
+                name,
+                map_type,
+                key_size,
+                value_size,
+                types,
+                key_type_id,
+                value_type_id,
+                key_type,
+                value_type,
+            )
         # Owned (a standalone map) or borrowed from the LoadedObject the map belongs to.
         self._fd = fd
         # The engine of the BTF this map came with (its object's, shared): record types
@@ -143,10 +168,20 @@ class Map(Owner):
     # -- standalone maps ---------------------------------------------------------------
 
     @classmethod
-    def create(cls, type: MapType | int | str, key_size: int, value_size: int,
-               max_entries: int, *, name: str | None = None, flags: int = 0,
-               key_type: Any = None, value_type: Any = None, inner_map: Map | None = None,
-               map_extra: int = 0) -> Map:
+    def create(
+        cls,
+        type: MapType | int | str,
+        key_size: int,
+        value_size: int,
+        max_entries: int,
+        *,
+        name: str | None = None,
+        flags: int = 0,
+        key_type: Any = None,
+        value_type: Any = None,
+        inner_map: Map | None = None,
+        map_extra: int = 0,
+    ) -> Map:
         """Create a standalone map (``bpf_map_create``); close it or use ``with``.
 
         ``key_type``/``value_type`` choose the Python view: ``"u32"``, ``"s64"``,
@@ -162,32 +197,48 @@ class Map(Owner):
         if inner_map is not None:
             opts.inner_map_fd = inner_map.fd
         elif map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
-            raise ValueError(f"a {map_type.name} map needs inner_map=: a map whose shape "
-                             "the inner maps will have")
-        fd = lib.bpf_map_create(map_type, label[:15].encode(), key_size, value_size,
-                                max_entries, opts)
-        check(fd, f"creating {map_type.name} map {label!r} (key {key_size} bytes, value "
-                  f"{value_size} bytes, max_entries={max_entries})")
+            raise ValueError(
+                f"a {map_type.name} map needs inner_map=: a map whose shape "
+                "the inner maps will have"
+            )
+        fd = lib.bpf_map_create(
+            map_type, label[:15].encode(), key_size, value_size, max_entries, opts
+        )
+        check(
+            fd,
+            f"creating {map_type.name} map {label!r} (key {key_size} bytes, value "
+            f"{value_size} bytes, max_entries={max_entries})",
+        )
         owned = OwnedFd(fd)
         try:
-            return make_map(owned, ffi.NULL, label, map_type, key_size, value_size,
-                            max_entries, flags, key_type=key_type, value_type=value_type,
-                            keep=inner_map)
+            return make_map(
+                owned,
+                ffi.NULL,
+                label,
+                map_type,
+                key_size,
+                value_size,
+                max_entries,
+                flags,
+                key_type=key_type,
+                value_type=value_type,
+                keep=inner_map,
+            )
         except BaseException:
             owned.close()
             raise
 
     @classmethod
-    def from_pin(cls, path: str | os.PathLike[str], *, key_type: Any = None,
-                 value_type: Any = None) -> Map:
+    def from_pin(
+        cls, path: str | os.PathLike[str], *, key_type: Any = None, value_type: Any = None
+    ) -> Map:
         """Open the map pinned at ``path``, typed from its BTF if it has one (or from
         ``key_type``/``value_type``, as for :meth:`create`)."""
         fd = check(lib.bpf_obj_get(os.fsencode(path)), f"opening the pinned map {path}")
         return cls._from_fd(fd, str(path), key_type, value_type)
 
     @classmethod
-    def from_id(cls, map_id: int, *, key_type: Any = None,
-                value_type: Any = None) -> Map:
+    def from_id(cls, map_id: int, *, key_type: Any = None, value_type: Any = None) -> Map:
         """Open the map with kernel id ``map_id`` (``bpftool map show id N``)."""
         fd = check(lib.bpf_map_get_fd_by_id(map_id), f"opening the map with id {map_id}")
         return cls._from_fd(fd, f"id {map_id}", key_type, value_type)
@@ -198,22 +249,33 @@ class Map(Owner):
         try:
             info = map_info(fd)
             types = kernel_btf(info.btf_id) if info.btf_id else None
-            return make_map(owned, ffi.NULL, info.name or where, info.type,
-                            info.key_size, info.value_size, info.max_entries, info.flags,
-                            types=types, key_type_id=info.btf_key_type_id,
-                            value_type_id=info.btf_value_type_id, key_type=key_type,
-                            value_type=value_type)
+            return make_map(
+                owned,
+                ffi.NULL,
+                info.name or where,
+                info.type,
+                info.key_size,
+                info.value_size,
+                info.max_entries,
+                info.flags,
+                types=types,
+                key_type_id=info.btf_key_type_id,
+                value_type_id=info.btf_value_type_id,
+                key_type=key_type,
+                value_type=value_type,
+            )
         except BaseException:
             owned.close()
             raise
 
-
     # -- life --------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        return (f"<Map {self.name!r} {self.type.name} key={self.key_size}B "
-                f"value={self.value_size}B max_entries={self.max_entries}"
-                f"{' closed' if self._closed else ''}>")
+        return (
+            f"<Map {self.name!r} {self.type.name} key={self.key_size}B "
+            f"value={self.value_size}B max_entries={self.max_entries}"
+            f"{' closed' if self._closed else ''}>"
+        )
 
     @property
     def fd(self) -> int:
@@ -266,8 +328,12 @@ class Map(Owner):
         self._fd.close()
 
     def _raise_closed(self, what: str) -> None:
-        raise PhaseError(f"{what}: map {self.name!r} {self._fd.why_closed}; use maps of an "
-                         "open LoadedObject or an open Map", phase="closed", needed="loaded")
+        raise PhaseError(
+            f"{what}: map {self.name!r} {self._fd.why_closed}; use maps of an "
+            "open LoadedObject or an open Map",
+            phase="closed",
+            needed="loaded",
+        )
 
     # -- errors ------------------------------------------------------------------------
 
@@ -280,22 +346,30 @@ class Map(Owner):
                 return exc
         if err == errno.ENOENT:
             if self.type in (MapType.QUEUE, MapType.STACK) and key is MISSING:
-                return KeyNotFound(f"{action}: {self.type.name.lower()} {name!r} is empty",
-                                   errno=err)
+                return KeyNotFound(
+                    f"{action}: {self.type.name.lower()} {name!r} is empty", errno=err
+                )
             what = "to replace" if flags & UpdateFlag.EXIST else ""
-            return KeyNotFound(f"map {name!r} has no entry for key {key!r} {what}".rstrip(),
-                               errno=err)
+            return KeyNotFound(
+                f"map {name!r} has no entry for key {key!r} {what}".rstrip(), errno=err
+            )
         if err == errno.E2BIG:
             if self.type in ARRAYS:
-                return KeyNotFound(f"map {name!r} is an array of max_entries="
-                                   f"{self.max_entries}: key {key!r} is out of range",
-                                   errno=err)
-            return MapFullError(f"map {name!r} is full: it holds max_entries="
-                                f"{self.max_entries} entries (delete some, or raise "
-                                "max_entries on the OpenMap before load)", errno=err)
+                return KeyNotFound(
+                    f"map {name!r} is an array of max_entries="
+                    f"{self.max_entries}: key {key!r} is out of range",
+                    errno=err,
+                )
+            return MapFullError(
+                f"map {name!r} is full: it holds max_entries="
+                f"{self.max_entries} entries (delete some, or raise "
+                "max_entries on the OpenMap before load)",
+                errno=err,
+            )
         if err == errno.EEXIST and flags & UpdateFlag.NOEXIST:
-            return ResourceBusy(f"{action}: map {name!r} already has key {key!r} and "
-                                "NOEXIST was asked", errno=err)
+            return ResourceBusy(
+                f"{action}: map {name!r} already has key {key!r} and NOEXIST was asked", errno=err
+            )
         hint = ""
         if err == errno.EINVAL and self.type in ARRAYS and "delet" in action:
             hint = "entries of array maps cannot be deleted; set them to zero instead"
@@ -376,8 +450,12 @@ class Map(Owner):
         """Push onto a queue or stack; ``overwrite`` drops the oldest when it is full."""
         if self._closed:
             self._raise_closed("map push")
-        ret = lib.bpf_map_update_elem(self._fd.number, ffi.NULL, self._venc(value),
-                                      UpdateFlag.EXIST if overwrite else UpdateFlag.ANY)
+        ret = lib.bpf_map_update_elem(
+            self._fd.number,
+            ffi.NULL,
+            self._venc(value),
+            UpdateFlag.EXIST if overwrite else UpdateFlag.ANY,
+        )
         if ret < 0:
             raise self._error(-ret, "pushing onto")
 
@@ -419,8 +497,10 @@ class Map(Owner):
         if self._closed:
             self._raise_closed("map iteration")
         if self.type in KEYLESS:
-            raise TypeError(f"a {self.type.name} map has no keys to iterate over "
-                            "(use pop/peek, or 'in' for bloom filters)")
+            raise TypeError(
+                f"a {self.type.name} map has no keys to iterate over "
+                "(use pop/peek, or 'in' for bloom filters)"
+            )
         size = self.key_size
         current = ffi.NULL
         nxt = ffi.new(f"char[{size}]")
@@ -438,12 +518,23 @@ class Map(Owner):
         """Fill ``keys``/``values`` (room for ``cap`` entries) by batch system calls: the
         number of entries, or -errno."""
         more = ffi.new("int *")
-        return int(lib.lpy_map_dump(self._fd.number, ffi.from_buffer(keys), ffi.from_buffer(values),
-                                    self.key_size, self._vsize, cap,
-                                    min(cap, BATCH_CHUNK) or 1, 1 if delete else 0, more))
+        return int(
+            lib.lpy_map_dump(
+                self._fd.number,
+                ffi.from_buffer(keys),
+                ffi.from_buffer(values),
+                self.key_size,
+                self._vsize,
+                cap,
+                min(cap, BATCH_CHUNK) or 1,
+                1 if delete else 0,
+                more,
+            )
+        )
 
-    def _dump(self, delete: bool = False, cap: int | None = None
-              ) -> tuple[int, bytearray, bytearray] | None:
+    def _dump(
+        self, delete: bool = False, cap: int | None = None
+    ) -> tuple[int, bytearray, bytearray] | None:
         """Every entry by batch system calls: (count, keys, values), or None if the
         kernel has no batch operations for this map type."""
         if self._closed:
@@ -461,10 +552,14 @@ class Map(Owner):
             raise self._error(-n, "dumping")
         return n, keys, values
 
-    def _decode_pairs(self, n: int, keys: bytearray, values: bytearray
-                      ) -> Iterator[tuple[Any, Any]]:
-        return zip(_decode_all(n, keys, self.key_codec, self.key_size),
-                   _decode_all(n, values, self.value_codec, self._vsize), strict=True)
+    def _decode_pairs(
+        self, n: int, keys: bytearray, values: bytearray
+    ) -> Iterator[tuple[Any, Any]]:
+        return zip(
+            _decode_all(n, keys, self.key_codec, self.key_size),
+            _decode_all(n, values, self.value_codec, self._vsize),
+            strict=True,
+        )
 
     def items(self) -> Iterator[tuple[Any, Any]]:
         """The (key, value) pairs, by batches where the kernel has them."""
@@ -513,8 +608,9 @@ class Map(Owner):
             zero = b"\0" * self._vsize
             self.update_batch(list(range(self.max_entries)), [zero] * self.max_entries)
             return
-        keys = [self._kdec(k) for k in self._raw_keys()] if self._dump() is None else \
-            list(self.keys())
+        keys = (
+            [self._kdec(k) for k in self._raw_keys()] if self._dump() is None else list(self.keys())
+        )
         if keys:
             self.delete_batch(keys, missing_ok=True)
 
@@ -522,8 +618,7 @@ class Map(Owner):
         """Up to ``max_count`` (default: all) entries by ``BPF_MAP_LOOKUP_BATCH``."""
         return self._batch_dump(False, max_count)
 
-    def lookup_and_delete_batch(self, max_count: int | None = None
-                                ) -> list[tuple[Any, Any]]:
+    def lookup_and_delete_batch(self, max_count: int | None = None) -> list[tuple[Any, Any]]:
         """Remove and return up to ``max_count`` (default: all) entries in batches.
 
         A hash map hands out whole buckets, so a capped call may return fewer than
@@ -534,24 +629,29 @@ class Map(Owner):
     def _batch_dump(self, delete: bool, max_count: int | None) -> list[tuple[Any, Any]]:
         dumped = self._dump(delete, max_count)
         if dumped is None:
-            raise NotSupported(f"the kernel has no batch operations for {self.type.name} "
-                               f"maps (map {self.name!r}); use items()")
+            raise NotSupported(
+                f"the kernel has no batch operations for {self.type.name} "
+                f"maps (map {self.name!r}); use items()"
+            )
         return list(self._decode_pairs(*dumped))
 
     def _encode_many(self, items: Any, codec: Codec, size: int) -> tuple[Any, int]:
         """A buffer of ``len(items)`` encoded entries; numpy arrays pass through as is."""
         if hasattr(items, "__array_interface__") and hasattr(items, "dtype"):
             if items.dtype.itemsize != size:
-                raise LayoutError(f"map {self.name!r}: numpy items of {items.dtype} are "
-                                  f"{items.dtype.itemsize} bytes, entries are {size} bytes")
+                raise LayoutError(
+                    f"map {self.name!r}: numpy items of {items.dtype} are "
+                    f"{items.dtype.itemsize} bytes, entries are {size} bytes"
+                )
             if not items.flags["C_CONTIGUOUS"]:
                 items = items.copy(order="C")
             return items, len(items)
         encoded = [codec.encode(x) for x in items]
         return b"".join(encoded), len(encoded)
 
-    def update_batch(self, keys: Iterable[Any], values: Iterable[Any],
-                     flags: int = UpdateFlag.ANY) -> int:
+    def update_batch(
+        self, keys: Iterable[Any], values: Iterable[Any], flags: int = UpdateFlag.ANY
+    ) -> int:
         """Set many entries in one system call per batch; returns how many were set.
 
         ``keys``/``values`` are sequences of Python values or numpy arrays whose items
@@ -566,13 +666,14 @@ class Map(Owner):
         if nk == 0:
             return 0
         count = ffi.new("__u32 *", nk)
-        ret = lib.bpf_map_update_batch(self._fd.number, ffi.from_buffer(kbuf),
-                                       ffi.from_buffer(vbuf), count, _batch_opts(flags))
+        ret = lib.bpf_map_update_batch(
+            self._fd.number, ffi.from_buffer(kbuf), ffi.from_buffer(vbuf), count, _batch_opts(flags)
+        )
         if ret < 0:
-            if -ret in _NO_BATCH and count[0] == 0 and self.type in KEYLESS | {
-                    MapType.LPM_TRIE}:
-                raise NotSupported(f"the kernel has no batch updates for {self.type.name} "
-                                   f"maps (map {self.name!r})")
+            if -ret in _NO_BATCH and count[0] == 0 and self.type in KEYLESS | {MapType.LPM_TRIE}:
+                raise NotSupported(
+                    f"the kernel has no batch updates for {self.type.name} maps (map {self.name!r})"
+                )
             done = int(count[0])
             exc = self._error(-ret, f"update_batch (after {done} of {nk} entries) of", flags=flags)
             raise exc
@@ -607,8 +708,7 @@ class Map(Owner):
                         if not missing_ok:
                             raise
                 return len(keys)
-            raise self._error(-ret, "delete_batch of", keys[done] if done < len(keys)
-                              else MISSING)
+            raise self._error(-ret, "delete_batch of", keys[done] if done < len(keys) else MISSING)
         return done
 
     def to_numpy(self) -> Any:
@@ -636,13 +736,13 @@ class Map(Owner):
             values = np.frombuffer(b"".join(self._venc(v) for _, v in pairs) or b"", np.uint8)
         if isinstance(vcodec, PerCpuCodec):
             ncpus, slot = vcodec.ncpus, vcodec.slot
-            per = values[:n * self._vsize].reshape(n, ncpus, slot)[:, :, :inner.size]
+            per = values[: n * self._vsize].reshape(n, ncpus, slot)[:, :, : inner.size]
             vcol = np.ascontiguousarray(per).view(vdt).reshape(n, ncpus)
             out = np.empty(n, dtype=[("key", kdt), ("value", vdt, (ncpus,))])
         else:
-            vcol = values[:n * self._vsize].view(vdt)
+            vcol = values[: n * self._vsize].view(vdt)
             out = np.empty(n, dtype=[("key", kdt), ("value", vdt)])
-        out["key"] = keys[:n * self.key_size].view(kdt)
+        out["key"] = keys[: n * self.key_size].view(kdt)
         out["value"] = vcol
         return out
 
@@ -669,8 +769,11 @@ class Map(Owner):
                 at = ffi.string(pinned).decode(errors="replace")
                 if at != where:
                     # libbpf keeps one pin path per map of an object (EINVAL otherwise).
-                    raise PhaseError(f"{what}: map {self.name!r} is already pinned at {at}; "
-                                     "unpin() it first", phase="pinned", needed="loaded")
+                    raise PhaseError(
+                        f"{what}: map {self.name!r} is already pinned at {at}; unpin() it first",
+                        phase="pinned",
+                        needed="loaded",
+                    )
             check(lib.bpf_map__pin(self._ptr, os.fsencode(where)), what)
         else:
             check(lib.bpf_obj_pin(self._fd.number, os.fsencode(where)), what)
@@ -683,8 +786,10 @@ class Map(Owner):
         if target is None:
             raise ValueError(f"map {self.name!r} was not pinned by pin(); give the path")
         if self._ptr != ffi.NULL and not self._closed:
-            check(lib.bpf_map__unpin(self._ptr, os.fsencode(target)),
-                  f"unpinning map {self.name!r} at {target}")
+            check(
+                lib.bpf_map__unpin(self._ptr, os.fsencode(target)),
+                f"unpinning map {self.name!r} at {target}",
+            )
         else:
             os.unlink(target)
         if target == self._pin_path:
@@ -704,8 +809,11 @@ class Map(Owner):
         err = errno_of(ptr)
         if err:
             raise libbpf_error(err, what)
-        narrate(f"bpf_map__attach_struct_ops({self.name!r})", f"link fd {lib.bpf_link__fd(ptr)}",
-                phase="attach")
+        narrate(
+            f"bpf_map__attach_struct_ops({self.name!r})",
+            f"link fd {lib.bpf_link__fd(ptr)}",
+            phase="attach",
+        )
         link = LibbpfLink(ptr, description=f"struct_ops {self.name}")
         parent._track(link)
         return link
@@ -722,6 +830,7 @@ class Map(Owner):
 
 # -- construction: the codecs, then the class -----------------------------------------
 
+
 class _Codecs(NamedTuple):
     """A map's Python view, chosen once from its type, its BTF and what the caller asked."""
 
@@ -731,9 +840,17 @@ class _Codecs(NamedTuple):
     value: Codec
 
 
-def _codecs(name: str, map_type: MapType, key_size: int, value_size: int,
-            types: TypeCodecs | None, key_type_id: int, value_type_id: int, key_type: Any,
-            value_type: Any) -> _Codecs:
+def _codecs(
+    name: str,
+    map_type: MapType,
+    key_size: int,
+    value_size: int,
+    types: TypeCodecs | None,
+    key_type_id: int,
+    value_type_id: int,
+    key_type: Any,
+    value_type: Any,
+) -> _Codecs:
     key_ref = type_ref(types, key_type_id, key_size, f"the key of map {name!r}")
     value_ref = type_ref(types, value_type_id, value_size, f"the value of map {name!r}")
     key = _choose_key(name, map_type, key_size, key_ref, key_type)
@@ -742,8 +859,9 @@ def _codecs(name: str, map_type: MapType, key_size: int, value_size: int,
     return _Codecs(key_ref, value_ref, key, value)
 
 
-def _choose_key(name: str, map_type: MapType, size: int, ref: TypeRef | None,
-                key_type: Any) -> Codec:
+def _choose_key(
+    name: str, map_type: MapType, size: int, ref: TypeRef | None, key_type: Any
+) -> Codec:
     what = f"the key of map {name!r}"
     if map_type in KEYLESS:
         return BytesCodec(0, what)
@@ -758,8 +876,9 @@ def _choose_key(name: str, map_type: MapType, size: int, ref: TypeRef | None,
     return BytesCodec(size, what)
 
 
-def _choose_value(name: str, map_type: MapType, size: int, ref: TypeRef | None,
-                  value_type: Any) -> Codec:
+def _choose_value(
+    name: str, map_type: MapType, size: int, ref: TypeRef | None, value_type: Any
+) -> Codec:
     what = f"the value of map {name!r}"
     if map_type in FD_VALUES:
         return FdValueCodec(size, what)
@@ -796,17 +915,39 @@ def _map_memory(fd: int, value_size: int, max_entries: int, flags: int) -> _Memo
     return _Memory(ptr, size, writable)
 
 
-def make_map(fd: Fd, ptr: Any, name: str, map_type: MapType, key_size: int,
-             value_size: int, max_entries: int, flags: int, *,
-             types: TypeCodecs | None = None, key_type_id: int = 0, value_type_id: int = 0,
-             key_type: Any = None, value_type: Any = None, keep: Any = None) -> Map:
+def make_map(
+    fd: Fd,
+    ptr: Any,
+    name: str,
+    map_type: MapType,
+    key_size: int,
+    value_size: int,
+    max_entries: int,
+    flags: int,
+    *,
+    types: TypeCodecs | None = None,
+    key_type_id: int = 0,
+    value_type_id: int = 0,
+    key_type: Any = None,
+    value_type: Any = None,
+    keep: Any = None,
+) -> Map:
     """The :class:`Map` of ``fd``, of the class whose hot paths fit it, chosen before it
     is made: an mmapped array, integer keys and values through one C call, or the
     generic class. The arguments are :class:`Map`'s; ``fd`` is an
     :class:`~libbpf_py._lowlevel.owner.OwnedFd` for a standalone map, a
     :class:`~libbpf_py._lowlevel.owner.BorrowedFd` of its object otherwise."""
-    codecs = _codecs(name, map_type, key_size, value_size, types, key_type_id,
-                     value_type_id, key_type, value_type)
+    codecs = _codecs(
+        name,
+        map_type,
+        key_size,
+        value_size,
+        types,
+        key_type_id,
+        value_type_id,
+        key_type,
+        value_type,
+    )
     args = (fd, ptr, name, map_type, key_size, value_size, max_entries, flags)
     rest: dict[str, Any] = {"keep": keep, "codecs": codecs, "types": types}
     if map_type == MapType.ARRAY and flags & lib.BPF_F_MMAPABLE:
@@ -818,8 +959,13 @@ def make_map(fd: Fd, ptr: Any, name: str, map_type: MapType, key_size: int,
                 lib.lpy_munmap(memory.ptr, memory.size)
                 raise
     k, v = codecs.key, codecs.value
-    if (map_type in _PLAIN and type(k) is IntCodec and type(v) is IntCodec
-            and k.size <= 8 and v.size <= 8):
+    if (
+        map_type in _PLAIN
+        and type(k) is IntCodec
+        and type(v) is IntCodec
+        and k.size <= 8
+        and v.size <= 8
+    ):
         return _IntMap(*args, **rest)
     return Map(*args, **rest)
 
@@ -934,7 +1080,7 @@ class _MmapArray(Map):
                 if self._mult:
                     return self._mv[key * self._mult]
                 off = key * self._stride
-                return self._vdec(self._raw[off:off + self._vsize].tobytes())
+                return self._vdec(self._raw[off : off + self._vsize].tobytes())
         except (TypeError, ValueError):
             if self._closed:
                 self._raise_closed("map lookup")
@@ -960,14 +1106,15 @@ class _MmapArray(Map):
                     self._mv[key * self._mult] = value
                 else:
                     off = key * self._stride
-                    self._raw[off:off + self._vsize] = self._venc(value)
+                    self._raw[off : off + self._vsize] = self._venc(value)
                 return
         except (TypeError, ValueError):
             if self._closed:
                 self._raise_closed("map update")
             if self._raw.readonly:
-                raise PhaseError(f"map {self.name!r} is frozen (read-only)", phase="frozen",
-                                 needed="loaded") from None
+                raise PhaseError(
+                    f"map {self.name!r} is frozen (read-only)", phase="frozen", needed="loaded"
+                ) from None
             Map.update(self, key, value)  # the codecs name what is wrong
             return
         raise self._error(errno.E2BIG, "updating", key)
@@ -986,5 +1133,5 @@ class _MmapArray(Map):
     def values(self) -> Iterator[Any]:
         """Every value, in index order."""
         if self._mult and not self._closed:
-            return iter(self._mv[::self._mult].tolist()[:self._n])
+            return iter(self._mv[:: self._mult].tolist()[: self._n])
         return (self[i] for i in range(self._n))

@@ -26,15 +26,15 @@ from libbpf_py.types.typed import TypeCodecs
 __all__ = ["GlobalSection", "Globals", "HasGlobals", "read_sections"]
 
 
-
 class GlobalSection:
     """The variables of one section, as attributes (and by ``section["name"]``)."""
 
     _names: tuple[str, ...] = ()
     _released = False
 
-    def __init__(self, section: str, mem: Any, frozen: str | None,
-                 dead: Callable[[str], PhaseError]) -> None:
+    def __init__(
+        self, section: str, mem: Any, frozen: str | None, dead: Callable[[str], PhaseError]
+    ) -> None:
         object.__setattr__(self, "_section", section)
         object.__setattr__(self, "_mem", mem)
         object.__setattr__(self, "_frozen", frozen)
@@ -58,26 +58,32 @@ class GlobalSection:
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._names:
-            raise KeyError(f"{self._section} has no variable {name!r} "
-                           f"(it has: {', '.join(self._names) or 'none'})")
+            raise KeyError(
+                f"{self._section} has no variable {name!r} "
+                f"(it has: {', '.join(self._names) or 'none'})"
+            )
         return getattr(self, name)
 
     def __setitem__(self, name: str, value: Any) -> None:
         if name not in self._names:
-            raise KeyError(f"{self._section} has no variable {name!r} "
-                           f"(it has: {', '.join(self._names) or 'none'})")
+            raise KeyError(
+                f"{self._section} has no variable {name!r} "
+                f"(it has: {', '.join(self._names) or 'none'})"
+            )
         setattr(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self._names:
             object.__setattr__(self, name, value)  # the variable's property
             return
-        raise AttributeError(f"{self._section} has no variable {name!r} "
-                             f"(it has: {', '.join(self._names) or 'none'})")
+        raise AttributeError(
+            f"{self._section} has no variable {name!r} (it has: {', '.join(self._names) or 'none'})"
+        )
 
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"{self._section} has no variable {name!r} "
-                             f"(it has: {', '.join(self._names) or 'none'})")
+        raise AttributeError(
+            f"{self._section} has no variable {name!r} (it has: {', '.join(self._names) or 'none'})"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Every variable's current value."""
@@ -94,8 +100,9 @@ class GlobalSection:
         return error
 
     def _frozen_error(self, name: str) -> PhaseError:
-        return PhaseError(f"{self._section}.{name} cannot change: {self._frozen}",
-                          phase="loaded", needed="open")
+        return PhaseError(
+            f"{self._section}.{name} cannot change: {self._frozen}", phase="loaded", needed="open"
+        )
 
 
 def _property(name: str, offset: int, codec: Codec) -> property:
@@ -131,6 +138,7 @@ def _property(name: str, offset: int, codec: Codec) -> property:
                     raise self._closed_error() from None
                 codec.encode(value)  # raises the codec's LayoutError/TypeError
                 raise
+
         return property(get_int, set_int, doc=f"global {name} (integer of {size} bytes)")
 
     decode, encode = codec.decode, codec.encode
@@ -152,12 +160,16 @@ def _property(name: str, offset: int, codec: Codec) -> property:
             self._mem[offset:end] = raw
         except ValueError:
             raise self._closed_error() from None
+
     return property(get, set_, doc=f"global {name} ({size} bytes at offset {offset})")
 
 
 def _section_class(section: str, variables: list[tuple[str, int, Codec]]) -> type:
-    ns: dict[str, Any] = {"_names": tuple(v[0] for v in variables), "__slots__": (),
-                          "__doc__": f"The globals of {section}."}
+    ns: dict[str, Any] = {
+        "_names": tuple(v[0] for v in variables),
+        "__slots__": (),
+        "__doc__": f"The globals of {section}.",
+    }
     for name, offset, codec in variables:
         ns[name] = _property(name, offset, codec)
     return type(f"Section{section.replace('.', '_')}", (GlobalSection,), ns)
@@ -190,15 +202,19 @@ class Globals:
     def __getattr__(self, name: str) -> Any:
         sec = self._where.get(name)
         if sec is None:
-            raise AttributeError(f"the object has no global variable {name!r} "
-                                 f"(it has: {', '.join(self._where) or 'none'})")
+            raise AttributeError(
+                f"the object has no global variable {name!r} "
+                f"(it has: {', '.join(self._where) or 'none'})"
+            )
         return getattr(sec, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         sec = self._where.get(name)
         if sec is None:
-            raise AttributeError(f"the object has no global variable {name!r} "
-                                 f"(it has: {', '.join(self._where) or 'none'})")
+            raise AttributeError(
+                f"the object has no global variable {name!r} "
+                f"(it has: {', '.join(self._where) or 'none'})"
+            )
         setattr(sec, name, value)
 
     __getitem__ = __getattr__
@@ -213,8 +229,9 @@ class Globals:
             sec._invalidate()
 
 
-def read_sections(obj_ptr: Any, types: TypeCodecs | None, loaded: bool,
-                  dead: Callable[[str], PhaseError]) -> Globals:
+def read_sections(
+    obj_ptr: Any, types: TypeCodecs | None, loaded: bool, dead: Callable[[str], PhaseError]
+) -> Globals:
     """The global-data sections of a libbpf object, over libbpf's memory for each."""
     sections: dict[str, GlobalSection] = {}
     m = lib.bpf_object__next_map(obj_ptr, ffi.NULL)
@@ -243,8 +260,9 @@ def read_sections(obj_ptr: Any, types: TypeCodecs | None, loaded: bool,
             if vsi.offset + vsi.size > size[0]:
                 continue
             seen.add(var.name)
-            variables.append((var.name, vsi.offset,
-                              types.codec(var.type_id, f"global {var.name!r}")))
+            variables.append(
+                (var.name, vsi.offset, types.codec(var.type_id, f"global {var.name!r}"))
+            )
         sections[ds.name] = _section_class(ds.name, variables)(ds.name, mem, frozen, dead)
     return Globals(sections)
 
@@ -255,6 +273,7 @@ class HasGlobals:
     _globals: Globals | None = None
 
     if TYPE_CHECKING:
+
         def _require_open(self, needed: str) -> None: ...
 
     def _build_globals(self) -> Globals:
@@ -272,8 +291,10 @@ class HasGlobals:
         """The globals of one section, e.g. ``obj.section(".data.counters")``."""
         sections = self.globals.sections
         if name not in sections:
-            raise AttributeError(f"the object has no {name} section with variables "
-                                 f"(it has: {', '.join(sections) or 'none'})")
+            raise AttributeError(
+                f"the object has no {name} section with variables "
+                f"(it has: {', '.join(sections) or 'none'})"
+            )
         section: GlobalSection = sections[name]
         return section
 

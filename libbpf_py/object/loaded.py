@@ -65,8 +65,9 @@ class LoadedObject(HasGlobals, Owner):
 
     _phase_name = "loaded"
 
-    def __init__(self, handle: BpfObjectHandle, source: ObjectSource,
-                 logs: dict[str, list[str]]) -> None:
+    def __init__(
+        self, handle: BpfObjectHandle, source: ObjectSource, logs: dict[str, list[str]]
+    ) -> None:
         self._handle = handle
         self._source = source
         self._all_links: weakref.WeakSet[Link] = weakref.WeakSet()
@@ -77,8 +78,9 @@ class LoadedObject(HasGlobals, Owner):
         programs: dict[str, Program] = {}
         prog = lib.bpf_object__next_program(ptr, ffi.NULL)
         while prog != ffi.NULL:
-            program = Program._of_object(self, prog,
-                                         logs.get(c_string(lib.bpf_program__name(prog))))
+            program = Program._of_object(
+                self, prog, logs.get(c_string(lib.bpf_program__name(prog)))
+            )
             programs[program.name] = program
             prog = lib.bpf_object__next_program(ptr, prog)
         maps: dict[str, Map] = {}
@@ -92,24 +94,36 @@ class LoadedObject(HasGlobals, Owner):
                 if not key_id and not value_id:
                     key_id, value_id = declared_types(types, name)
                 maps[name] = make_map(
-                    BorrowedFd(fd, self), m, name, MapType.coerce(lib.bpf_map__type(m)),
-                    lib.bpf_map__key_size(m), lib.bpf_map__value_size(m),
-                    lib.bpf_map__max_entries(m), lib.bpf_map__map_flags(m), types=types,
-                    key_type_id=key_id, value_type_id=value_id)
+                    BorrowedFd(fd, self),
+                    m,
+                    name,
+                    MapType.coerce(lib.bpf_map__type(m)),
+                    lib.bpf_map__key_size(m),
+                    lib.bpf_map__value_size(m),
+                    lib.bpf_map__max_entries(m),
+                    lib.bpf_map__map_flags(m),
+                    types=types,
+                    key_type_id=key_id,
+                    value_type_id=value_id,
+                )
             m = lib.bpf_object__next_map(ptr, m)
         self._programs = programs
         self._maps = maps
         self._closed = False
 
     def __repr__(self) -> str:
-        return (f"<LoadedObject {self._handle.name!r} {len(self._programs)} programs "
-                f"{len(self._maps)} maps{' closed' if self._closed else ''}>")
+        return (
+            f"<LoadedObject {self._handle.name!r} {len(self._programs)} programs "
+            f"{len(self._maps)} maps{' closed' if self._closed else ''}>"
+        )
 
     def _require_open(self, needed: str) -> None:
         if self._closed:
-            raise PhaseError(f"{needed} needs a loaded object, but "
-                             f"{self._handle.name!r} is closed", phase="closed",
-                             needed="loaded")
+            raise PhaseError(
+                f"{needed} needs a loaded object, but {self._handle.name!r} is closed",
+                phase="closed",
+                needed="loaded",
+            )
 
     @property
     def name(self) -> str:
@@ -154,14 +168,20 @@ class LoadedObject(HasGlobals, Owner):
                 if err in (errno.EOPNOTSUPP, errno.ENOTSUP):
                     continue
                 if err:
-                    raise libbpf_error(err, f"auto-attaching program {program.name!r} "
-                                           f"(section {program.section!r})")
+                    raise libbpf_error(
+                        err,
+                        f"auto-attaching program {program.name!r} (section {program.section!r})",
+                    )
                 if ptr == ffi.NULL:
                     continue
-                narrate(f"bpf_program__attach({program.name!r})",
-                        f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
-                made.append(program._link(ptr, f"{program.name} ({program.section})",
-                                          kept_by_object=True))
+                narrate(
+                    f"bpf_program__attach({program.name!r})",
+                    f"link fd {lib.bpf_link__fd(ptr)}",
+                    phase="attach",
+                )
+                made.append(
+                    program._link(ptr, f"{program.name} ({program.section})", kept_by_object=True)
+                )
         except BaseException:
             for link in made:
                 link.close()
@@ -173,21 +193,30 @@ class LoadedObject(HasGlobals, Owner):
         """Pin every map under ``folder`` (a bpffs directory) by its name."""
 
         self._require_open("pin_maps()")
-        check_pin_path(os.path.join(folder, "map"), f"pinning the maps of {self.name!r} "
-                       f"under {os.fspath(folder)}")
-        check(lib.bpf_object__pin_maps(self._handle.ptr, os.fsencode(folder)),
-              f"pinning the maps of {self.name!r} under {folder}")
+        check_pin_path(
+            os.path.join(folder, "map"),
+            f"pinning the maps of {self.name!r} under {os.fspath(folder)}",
+        )
+        check(
+            lib.bpf_object__pin_maps(self._handle.ptr, os.fsencode(folder)),
+            f"pinning the maps of {self.name!r} under {folder}",
+        )
 
     def unpin_maps(self, folder: str | os.PathLike[str]) -> None:
         """Remove the pins :meth:`pin_maps` made under ``folder``."""
         self._require_open("unpin_maps()")
-        check(lib.bpf_object__unpin_maps(self._handle.ptr, os.fsencode(folder)),
-              f"unpinning the maps of {self.name!r} under {folder}")
+        check(
+            lib.bpf_object__unpin_maps(self._handle.ptr, os.fsencode(folder)),
+            f"unpinning the maps of {self.name!r} under {folder}",
+        )
 
     def _build_globals(self) -> Globals:
         def dead(section: str) -> PhaseError:
-            return PhaseError(f"the {section} globals of {self._handle.name!r} are gone: "
-                              "the object is closed", phase="closed", needed="loaded")
+            return PhaseError(
+                f"the {section} globals of {self._handle.name!r} are gone: the object is closed",
+                phase="closed",
+                needed="loaded",
+            )
 
         return read_sections(self._handle.ptr, self._types, True, dead)
 

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["ObjectFile"]
 
 
-
 class ObjectFile:
     """A compiled BPF ELF object: the bytes of a file, or bytes given directly.
 
@@ -25,8 +24,12 @@ class ObjectFile:
     :meth:`inspect` reads it in pure Python, :meth:`open` hands it to libbpf.
     """
 
-    def __init__(self, source: str | os.PathLike[str] | bytes | bytearray | memoryview,
-                 *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | bytes | bytearray | memoryview,
+        *,
+        name: str | None = None,
+    ) -> None:
         if isinstance(source, bytes | bytearray | memoryview):
             self.path: Path | None = None
             self.data = bytes(source)
@@ -39,8 +42,7 @@ class ObjectFile:
             except IsADirectoryError:
                 raise NotFound(f"{self.path} is a directory, not a BPF object file") from None
         else:
-            raise TypeError("ObjectFile takes a path or bytes, "
-                            f"not {type(source).__name__}")
+            raise TypeError(f"ObjectFile takes a path or bytes, not {type(source).__name__}")
         self.name = name or (self.path.name.split(".")[0] if self.path else "bpf_object")
         self._check_header()
 
@@ -48,18 +50,21 @@ class ObjectFile:
         data = self.data
         if len(data) < 64 or data[:4] != b"\x7fELF":
             what = self.path or "the given bytes"
-            raise ObjectFormatError(f"{what} is not an ELF file (a BPF object starts with "
-                                    "\\x7fELF; compile the C source with libbpf_py.compile)",
-                                    offset=0)
+            raise ObjectFormatError(
+                f"{what} is not an ELF file (a BPF object starts with "
+                "\\x7fELF; compile the C source with libbpf_py.compile)",
+                offset=0,
+            )
         if data[4] != 2:
-            raise ObjectFormatError("not a 64-bit ELF object; BPF objects are ELFCLASS64",
-                                    offset=4)
+            raise ObjectFormatError("not a 64-bit ELF object; BPF objects are ELFCLASS64", offset=4)
         order = "<" if data[5] == 1 else ">"
         (machine,) = struct.unpack_from(order + "H", data, 18)
         if machine != EM_BPF:
-            raise ObjectFormatError(f"ELF machine is {machine}, not BPF ({EM_BPF}): this "
-                                    "object was compiled for another target (use -target bpf)",
-                                    offset=18)
+            raise ObjectFormatError(
+                f"ELF machine is {machine}, not BPF ({EM_BPF}): this "
+                "object was compiled for another target (use -target bpf)",
+                offset=18,
+            )
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path else f"{len(self.data)} bytes"

@@ -58,9 +58,11 @@ def open_object(
         exc = libbpf_error(err, f"libbpf could not open {what}")
         if isinstance(exc, NotFound | ObjectFormatError) or err in (22, 4001, 4003):
             reason = exc.message.split(": ", 1)[-1]
-            raise ObjectFormatError(f"libbpf could not open {what}: {reason} (libbpf's own "
-                                    "messages are on the 'libbpf_py.libbpf' logger)",
-                                    errno=err) from None
+            raise ObjectFormatError(
+                f"libbpf could not open {what}: {reason} (libbpf's own "
+                "messages are on the 'libbpf_py.libbpf' logger)",
+                errno=err,
+            ) from None
         raise exc
     handle = BpfObjectHandle(ptr, buffer, obj_name)
     try:
@@ -69,8 +71,11 @@ def open_object(
     except BaseException:
         handle.close()
         raise
-    narrate(f"bpf_object__open_mem({obj_name!r}, {len(source.data)} bytes)",
-            f"{len(obj.programs)} programs, {len(obj.maps)} maps", phase="open")
+    narrate(
+        f"bpf_object__open_mem({obj_name!r}, {len(source.data)} bytes)",
+        f"{len(obj.programs)} programs, {len(obj.maps)} maps",
+        phase="open",
+    )
     return obj
 
 
@@ -85,7 +90,9 @@ def _check_declared_types(ptr: Any, what: object) -> None:
             raise ObjectFormatError(
                 f"{what}: map {name!r} declares type {number}, which is no BPF map type "
                 f"(the known ones are 0..{max(MapType)}); the object is damaged or was "
-                "written for a newer kernel", section=".maps")
+                "written for a newer kernel",
+                section=".maps",
+            )
         m = lib.bpf_object__next_map(ptr, m)
 
 
@@ -133,9 +140,15 @@ class OpenObject(HasGlobals, Owner):
                 raise PhaseError(
                     f"{needed} needs the open phase, but this OpenObject was {self._spent_by}:"
                     " use the LoadedObject that load() returned (or open the ObjectFile again"
-                    " to change settings)", phase="spent", needed="open")
-            raise PhaseError(f"{needed} needs the open phase, but this OpenObject is closed",
-                             phase="closed", needed="open")
+                    " to change settings)",
+                    phase="spent",
+                    needed="open",
+                )
+            raise PhaseError(
+                f"{needed} needs the open phase, but this OpenObject is closed",
+                phase="closed",
+                needed="open",
+            )
 
     @property
     def name(self) -> str:
@@ -163,11 +176,17 @@ class OpenObject(HasGlobals, Owner):
 
         def dead(section: str) -> PhaseError:
             if self._spent_by:
-                return PhaseError(f"the {section} globals of this OpenObject are spent (it "
-                                  f"was {self._spent_by}): use the LoadedObject's globals",
-                                  phase="spent", needed="open")
-            return PhaseError(f"the {section} globals belong to a closed OpenObject",
-                              phase="closed", needed="open")
+                return PhaseError(
+                    f"the {section} globals of this OpenObject are spent (it "
+                    f"was {self._spent_by}): use the LoadedObject's globals",
+                    phase="spent",
+                    needed="open",
+                )
+            return PhaseError(
+                f"the {section} globals belong to a closed OpenObject",
+                phase="closed",
+                needed="open",
+            )
 
         types = libbpf_btf(lib.bpf_object__btf(self._handle.ptr))
         return read_sections(self._handle.ptr, types, False, dead)
@@ -196,8 +215,11 @@ class OpenObject(HasGlobals, Owner):
                 narrate(f"bpf_object__load({handle.name!r})", f"error {-ret}", phase="load")
                 handle.close()
                 raise _load_error(-ret, handle.name, logs)
-            narrate(f"bpf_object__load({handle.name!r})",
-                    "maps created, programs verified and loaded", phase="load")
+            narrate(
+                f"bpf_object__load({handle.name!r})",
+                "maps created, programs verified and loaded",
+                phase="load",
+            )
             try:
                 return LoadedObject(handle, self._source, logs)
             except BaseException:
@@ -257,20 +279,26 @@ class OpenProgram(_OpenChild):
 
     @type.setter
     def type(self, value: ProgType | int | str) -> None:
-        check(lib.bpf_program__set_type(self._live("type"), ProgType.coerce(value)),
-              f"setting the type of program {self._name!r}")
+        check(
+            lib.bpf_program__set_type(self._live("type"), ProgType.coerce(value)),
+            f"setting the type of program {self._name!r}",
+        )
 
     @property
     def expected_attach_type(self) -> AttachType:
         """The attach type the program is loaded for."""
-        return AttachType.coerce(lib.bpf_program__expected_attach_type(
-            self._live("expected_attach_type")))
+        return AttachType.coerce(
+            lib.bpf_program__expected_attach_type(self._live("expected_attach_type"))
+        )
 
     @expected_attach_type.setter
     def expected_attach_type(self, value: AttachType | int | str) -> None:
-        check(lib.bpf_program__set_expected_attach_type(
-            self._live("expected_attach_type"), AttachType.coerce(value)),
-            f"setting the expected attach type of program {self._name!r}")
+        check(
+            lib.bpf_program__set_expected_attach_type(
+                self._live("expected_attach_type"), AttachType.coerce(value)
+            ),
+            f"setting the expected attach type of program {self._name!r}",
+        )
 
     @property
     def autoload(self) -> bool:
@@ -279,8 +307,10 @@ class OpenProgram(_OpenChild):
 
     @autoload.setter
     def autoload(self, value: bool) -> None:
-        check(lib.bpf_program__set_autoload(self._live("autoload"), bool(value)),
-              f"setting autoload of program {self._name!r}")
+        check(
+            lib.bpf_program__set_autoload(self._live("autoload"), bool(value)),
+            f"setting autoload of program {self._name!r}",
+        )
 
     @property
     def autoattach(self) -> bool:
@@ -298,8 +328,10 @@ class OpenProgram(_OpenChild):
 
     @log_level.setter
     def log_level(self, value: int) -> None:
-        check(lib.bpf_program__set_log_level(self._live("log_level"), int(value)),
-              f"setting the log level of program {self._name!r}")
+        check(
+            lib.bpf_program__set_log_level(self._live("log_level"), int(value)),
+            f"setting the log level of program {self._name!r}",
+        )
 
     @property
     def flags(self) -> int:
@@ -308,8 +340,10 @@ class OpenProgram(_OpenChild):
 
     @flags.setter
     def flags(self, value: int) -> None:
-        check(lib.bpf_program__set_flags(self._live("flags"), int(value)),
-              f"setting the flags of program {self._name!r}")
+        check(
+            lib.bpf_program__set_flags(self._live("flags"), int(value)),
+            f"setting the flags of program {self._name!r}",
+        )
 
     @property
     def insn_count(self) -> int:
@@ -360,8 +394,7 @@ class OpenMap(_OpenChild):
 
     @value_size.setter
     def value_size(self, value: int) -> None:
-        self._set(lib.bpf_map__set_value_size(self._live("value_size"), value),
-                  "the value size")
+        self._set(lib.bpf_map__set_value_size(self._live("value_size"), value), "the value size")
 
     @property
     def max_entries(self) -> int:
@@ -370,8 +403,7 @@ class OpenMap(_OpenChild):
 
     @max_entries.setter
     def max_entries(self, value: int) -> None:
-        self._set(lib.bpf_map__set_max_entries(self._live("max_entries"), value),
-                  "max_entries")
+        self._set(lib.bpf_map__set_max_entries(self._live("max_entries"), value), "max_entries")
 
     @property
     def flags(self) -> int:
@@ -400,8 +432,7 @@ class OpenMap(_OpenChild):
 
     @autocreate.setter
     def autocreate(self, value: bool) -> None:
-        self._set(lib.bpf_map__set_autocreate(self._live("autocreate"), bool(value)),
-                  "autocreate")
+        self._set(lib.bpf_map__set_autocreate(self._live("autocreate"), bool(value)), "autocreate")
 
     @property
     def initial_value(self) -> bytes | None:
@@ -415,8 +446,10 @@ class OpenMap(_OpenChild):
     @initial_value.setter
     def initial_value(self, value: bytes) -> None:
         data = bytes(value)
-        self._set(lib.bpf_map__set_initial_value(self._live("initial_value"), data, len(data)),
-                  "the initial value (it must be exactly value_size bytes)")
+        self._set(
+            lib.bpf_map__set_initial_value(self._live("initial_value"), data, len(data)),
+            "the initial value (it must be exactly value_size bytes)",
+        )
 
     def reuse_pinned(self, path: str | os.PathLike[str]) -> None:
         """Make load() use the map pinned at ``path`` instead of creating this one."""

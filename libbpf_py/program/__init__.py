@@ -16,5 +16,4 @@ from libbpf_py.program._program import (
     program_info,
 )
 
-__all__ = ["Program", "ProgramInfo", "ProgramStats", "TestRunFlag", "TestRunResult",
-           "program_info"]
+__all__ = ["Program", "ProgramInfo", "ProgramStats", "TestRunFlag", "TestRunResult", "program_info"]

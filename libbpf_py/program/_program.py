@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from libbpf_py.inspect import Instruction
     from libbpf_py.types._records import RecordType
 
-__all__ = ["Program", "ProgramInfo", "ProgramStats", "TestRunFlag", "TestRunResult",
-           "program_info"]
+__all__ = ["Program", "ProgramInfo", "ProgramStats", "TestRunFlag", "TestRunResult", "program_info"]
 
 _TEST_RUN_HEADROOM = HEADROOM  # room for programs that grow the packet (adjust_head/tail)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -35,16 +34,31 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _RUN_ONCE = {ProgType.RAW_TRACEPOINT, ProgType.SYSCALL}
 # Kinds whose results need more than the one-call path gives (see _test_run).
 _SLOW = _RUN_ONCE | {ProgType.FLOW_DISSECTOR}
-_PACKET_KINDS = {ProgType.XDP, ProgType.SCHED_CLS, ProgType.SCHED_ACT, ProgType.SOCKET_FILTER,
-                 ProgType.CGROUP_SKB, ProgType.FLOW_DISSECTOR, ProgType.LWT_IN,
-                 ProgType.LWT_OUT, ProgType.LWT_XMIT, ProgType.LWT_SEG6LOCAL}
+_PACKET_KINDS = {
+    ProgType.XDP,
+    ProgType.SCHED_CLS,
+    ProgType.SCHED_ACT,
+    ProgType.SOCKET_FILTER,
+    ProgType.CGROUP_SKB,
+    ProgType.FLOW_DISSECTOR,
+    ProgType.LWT_IN,
+    ProgType.LWT_OUT,
+    ProgType.LWT_XMIT,
+    ProgType.LWT_SEG6LOCAL,
+}
 # The context each kind's test run takes, when the program's own BTF does not say.
-_KERNEL_CTX = {ProgType.XDP: "struct xdp_md", ProgType.SCHED_CLS: "struct __sk_buff",
-               ProgType.SCHED_ACT: "struct __sk_buff", ProgType.SOCKET_FILTER: "struct __sk_buff",
-               ProgType.CGROUP_SKB: "struct __sk_buff", ProgType.LWT_IN: "struct __sk_buff",
-               ProgType.LWT_OUT: "struct __sk_buff", ProgType.LWT_XMIT: "struct __sk_buff",
-               ProgType.FLOW_DISSECTOR: "struct bpf_flow_keys",
-               ProgType.SK_LOOKUP: "struct bpf_sk_lookup"}
+_KERNEL_CTX = {
+    ProgType.XDP: "struct xdp_md",
+    ProgType.SCHED_CLS: "struct __sk_buff",
+    ProgType.SCHED_ACT: "struct __sk_buff",
+    ProgType.SOCKET_FILTER: "struct __sk_buff",
+    ProgType.CGROUP_SKB: "struct __sk_buff",
+    ProgType.LWT_IN: "struct __sk_buff",
+    ProgType.LWT_OUT: "struct __sk_buff",
+    ProgType.LWT_XMIT: "struct __sk_buff",
+    ProgType.FLOW_DISSECTOR: "struct bpf_flow_keys",
+    ProgType.SK_LOOKUP: "struct bpf_sk_lookup",
+}
 _STREAMS = {"stdout": 1, "stderr": 2}
 _scratch = threading.local()
 _FAST_MAX = FAST_MAX  # packets up to this size take the one-call path of test_run
@@ -103,9 +117,17 @@ class Program(AttachMixin, Owner):
 
     _phase_name = "loaded"
 
-    def __init__(self, fd: Fd, name: str, type: ProgType, *, ptr: Any = None,
-                 section: str = "", expected_attach_type: AttachType | None = None,
-                 verifier_log: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        fd: Fd,
+        name: str,
+        type: ProgType,
+        *,
+        ptr: Any = None,
+        section: str = "",
+        expected_attach_type: AttachType | None = None,
+        verifier_log: list[str] | None = None,
+    ) -> None:
         self._fd = fd
         self._ptr = ptr  # libbpf's struct bpf_program *, for a program of an object
         self.name = name
@@ -122,16 +144,17 @@ class Program(AttachMixin, Owner):
         self._closed = False
 
     @classmethod
-    def _of_object(cls, parent: ParentObject, ptr: Any,
-                   verifier_log: list[str] | None) -> Program:
+    def _of_object(cls, parent: ParentObject, ptr: Any, verifier_log: list[str] | None) -> Program:
         """The program ``ptr`` of the loaded object ``parent``, whose fd it borrows."""
-        return cls(BorrowedFd(int(lib.bpf_program__fd(ptr)), parent),
-                   c_string(lib.bpf_program__name(ptr)),
-                   ProgType.coerce(lib.bpf_program__type(ptr)), ptr=ptr,
-                   section=c_string(lib.bpf_program__section_name(ptr)),
-                   expected_attach_type=AttachType.coerce(
-                       lib.bpf_program__expected_attach_type(ptr)),
-                   verifier_log=verifier_log)
+        return cls(
+            BorrowedFd(int(lib.bpf_program__fd(ptr)), parent),
+            c_string(lib.bpf_program__name(ptr)),
+            ProgType.coerce(lib.bpf_program__type(ptr)),
+            ptr=ptr,
+            section=c_string(lib.bpf_program__section_name(ptr)),
+            expected_attach_type=AttachType.coerce(lib.bpf_program__expected_attach_type(ptr)),
+            verifier_log=verifier_log,
+        )
 
     @classmethod
     def _standalone(cls, fd: int) -> Program:
@@ -182,11 +205,15 @@ class Program(AttachMixin, Owner):
         """The program's file descriptor (owned by its object or this handle)."""
         fd = self._fd
         if fd.closed:
-            raise PhaseError(f"program {self.name!r} {fd.why_closed}", phase="closed",
-                             needed="loaded")
+            raise PhaseError(
+                f"program {self.name!r} {fd.why_closed}", phase="closed", needed="loaded"
+            )
         if fd.number < 0:
-            raise PhaseError(f"program {self.name!r} was not loaded (its autoload was off)",
-                             phase="open", needed="loaded")
+            raise PhaseError(
+                f"program {self.name!r} was not loaded (its autoload was off)",
+                phase="open",
+                needed="loaded",
+            )
         return fd.number
 
     def close(self) -> None:
@@ -265,8 +292,7 @@ class Program(AttachMixin, Owner):
             elif insn.code == 0x18 and insn.src == 1 and insn.imm64 is not None:
                 text = f"r{insn.dst} = map[id:{insn.imm64 & 0xFFFFFFFF}]"
             elif insn.code == 0x18 and insn.src == 2 and insn.imm64 is not None:
-                text = (f"r{insn.dst} = map[id:{insn.imm64 & 0xFFFFFFFF}][0]"
-                        f"+{insn.imm64 >> 32}")
+                text = f"r{insn.dst} = map[id:{insn.imm64 & 0xFFFFFFFF}][0]+{insn.imm64 >> 32}"
             lines.append(f"{insn.index:>5}: {text}")
         return lines
 
@@ -285,9 +311,12 @@ class Program(AttachMixin, Owner):
             ret = lib.bpf_prog_stream_read(fd, stream_id, buf, size, ffi.NULL)
             if ret < 0:
                 if -ret in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) and not out:
-                    raise NotSupported(f"reading BPF stream {stream_id} of {self.name!r}: this "
-                                       "kernel has no BPF streams (BPF_PROG_STREAM_READ_BY_FD, "
-                                       "Linux 6.17+)", errno=-ret)
+                    raise NotSupported(
+                        f"reading BPF stream {stream_id} of {self.name!r}: this "
+                        "kernel has no BPF streams (BPF_PROG_STREAM_READ_BY_FD, "
+                        "Linux 6.17+)",
+                        errno=-ret,
+                    )
                 raise libbpf_error(-ret, f"reading BPF stream {stream_id} of {self.name!r}")
             if ret == 0:
                 return bytes(out)
@@ -304,25 +333,38 @@ class Program(AttachMixin, Owner):
     def _encode_ctx(self, ctx: Any) -> tuple[bytes, RecordType | None]:
         if isinstance(ctx, bytes | bytearray | memoryview):
             return bytes(ctx), None
-        if (isinstance(ctx, Sequence) and not isinstance(ctx, str)
-                and self.type == ProgType.RAW_TRACEPOINT):
+        if (
+            isinstance(ctx, Sequence)
+            and not isinstance(ctx, str)
+            and self.type == ProgType.RAW_TRACEPOINT
+        ):
             try:
-                return b"".join(int(v).to_bytes(8, "little", signed=int(v) < 0)
-                                for v in ctx), None
+                return b"".join(int(v).to_bytes(8, "little", signed=int(v) < 0) for v in ctx), None
             except OverflowError:
                 raise LayoutError("raw tracepoint arguments are 64-bit integers") from None
         if isinstance(ctx, Mapping) or hasattr(ctx, "_asdict"):
             rtype = self._context_type()
             if rtype is None:
-                raise LayoutError(f"no BTF says what the context of {self.type.label} program "
-                                  f"{self.name!r} is: give ctx as bytes")
+                raise LayoutError(
+                    f"no BTF says what the context of {self.type.label} program "
+                    f"{self.name!r} is: give ctx as bytes"
+                )
             return rtype.encode(ctx), rtype
-        raise TypeError(f"ctx is bytes, a mapping of context fields, or (raw tracepoints) "
-                        f"a list of ints, not {type(ctx).__name__}")
+        raise TypeError(
+            f"ctx is bytes, a mapping of context fields, or (raw tracepoints) "
+            f"a list of ints, not {type(ctx).__name__}"
+        )
 
-    def test_run(self, data: bytes = b"", *, ctx: Any = None, repeat: int = 1,
-                 cpu: int | None = None, flags: int = 0,
-                 batch_size: int | None = None) -> TestRunResult:
+    def test_run(
+        self,
+        data: bytes = b"",
+        *,
+        ctx: Any = None,
+        repeat: int = 1,
+        cpu: int | None = None,
+        flags: int = 0,
+        batch_size: int | None = None,
+    ) -> TestRunResult:
         """Run the program in the kernel on ``data`` (``BPF_PROG_TEST_RUN``).
 
         ``ctx`` is the context: bytes, or a mapping of its fields (``{"ingress_ifindex":
@@ -333,8 +375,14 @@ class Program(AttachMixin, Owner):
         (``ctx`` must name the ``ingress_ifindex``). Returns the return value, the packet
         as it left, the context as it left, and the mean run time.
         """
-        if (ctx is None and cpu is None and batch_size is None and not flags
-                and self._fast_fd >= 0 and not _explain_state["on"]):
+        if (
+            ctx is None
+            and cpu is None
+            and batch_size is None
+            and not flags
+            and self._fast_fd >= 0
+            and not _explain_state["on"]
+        ):
             # The common case, a packet run with nothing else asked, is one C function
             # (csrc/fastcall.c) that checks data and repeat, runs it (without the GIL when
             # repeated) and builds the result: tests run programs millions of times, and
@@ -346,8 +394,15 @@ class Program(AttachMixin, Owner):
                 raise self._test_run_error(result, data, b"", 0)
         return self._test_run(data, ctx, repeat, cpu, flags, batch_size)
 
-    def _test_run(self, data: bytes, ctx: Any, repeat: int, cpu: int | None, flags: int,
-                  batch_size: int | None) -> TestRunResult:
+    def _test_run(
+        self,
+        data: bytes,
+        ctx: Any,
+        repeat: int,
+        cpu: int | None,
+        flags: int,
+        batch_size: int | None,
+    ) -> TestRunResult:
         fd = self.fd
         kind = self.type
         raw = data if type(data) is bytes else bytes(data)
@@ -355,8 +410,9 @@ class Program(AttachMixin, Owner):
             raise ValueError("repeat must be 0 or more")
         if kind in _RUN_ONCE:
             if repeat > 1:
-                raise ValueError(f"{kind.label} programs run once per test_run; repeat "
-                                 f"must be 1, got {repeat}")
+                raise ValueError(
+                    f"{kind.label} programs run once per test_run; repeat must be 1, got {repeat}"
+                )
             if raw:
                 raise LayoutError(f"{kind.label} programs take no packet: pass ctx instead")
             repeat = 0
@@ -381,13 +437,29 @@ class Program(AttachMixin, Owner):
         else:
             ctx_in = ffi.NULL
         result = _result_struct()
-        ret = lib.lpy_test_run(fd, raw, len(raw), data_out, out_cap, ctx_in, len(ctx_raw),
-                               ctx_out, repeat, flags, cpu or 0, batch_size or 0, result)
+        ret = lib.lpy_test_run(
+            fd,
+            raw,
+            len(raw),
+            data_out,
+            out_cap,
+            ctx_in,
+            len(ctx_raw),
+            ctx_out,
+            repeat,
+            flags,
+            cpu or 0,
+            batch_size or 0,
+            result,
+        )
         if ret < 0:
             raise self._test_run_error(-ret, raw, ctx_raw, flags)
         retval = result.retval
-        narrate(f"bpf_prog_test_run_opts({self.name!r}, {len(raw)} bytes, repeat={repeat})",
-                f"retval {retval}", phase="execute")
+        narrate(
+            f"bpf_prog_test_run_opts({self.name!r}, {len(raw)} bytes, repeat={repeat})",
+            f"retval {retval}",
+            phase="execute",
+        )
         out_bytes = ffi.buffer(data_out, result.data_size_out)[:] if out_cap else b""
         ctx_bytes: bytes | None = None
         if ctx is not None:
@@ -409,37 +481,58 @@ class Program(AttachMixin, Owner):
         kind, name = self.type, self.name
         what = f"test_run of {kind.label} program {name!r}"
         if err == errno.ENOSPC:
-            return LayoutError(f"{what}: the program's output is larger than "
-                               f"{len(raw) + _TEST_RUN_HEADROOM} bytes", errno=err)
+            return LayoutError(
+                f"{what}: the program's output is larger than "
+                f"{len(raw) + _TEST_RUN_HEADROOM} bytes",
+                errno=err,
+            )
         if err in (524, errno.EOPNOTSUPP, errno.ENOTSUP):
-            return NotSupported(f"{what}: the kernel cannot test-run {kind.label} programs "
-                                f"(test_run works for xdp, tc, socket filter, cgroup skb, "
-                                f"flow dissector, raw tracepoint, syscall ...)", errno=err)
+            return NotSupported(
+                f"{what}: the kernel cannot test-run {kind.label} programs "
+                f"(test_run works for xdp, tc, socket filter, cgroup skb, "
+                f"flow dissector, raw tracepoint, syscall ...)",
+                errno=err,
+            )
         if err == errno.EINVAL:
             if raw and len(raw) < 14 and kind in _PACKET_KINDS:
-                return LayoutError(f"{what}: a packet must hold at least an Ethernet header "
-                                   f"(14 bytes), got {len(raw)}", errno=err)
+                return LayoutError(
+                    f"{what}: a packet must hold at least an Ethernet header "
+                    f"(14 bytes), got {len(raw)}",
+                    errno=err,
+                )
             if len(raw) > _PAGE - 512 and kind in _PACKET_KINDS:
-                return LayoutError(f"{what}: {len(raw)} bytes of data do not fit one page "
-                                   f"({_PAGE} bytes) less the kernel's head and tail room",
-                                   errno=err)
+                return LayoutError(
+                    f"{what}: {len(raw)} bytes of data do not fit one page "
+                    f"({_PAGE} bytes) less the kernel's head and tail room",
+                    errno=err,
+                )
         if err == errno.E2BIG:
-            return LayoutError(f"{what}: the kernel refused the sizes given (batch_size above "
-                               "its limit of 256 live frames, or a context larger than the "
-                               f"{kind.label} context)", errno=err)
+            return LayoutError(
+                f"{what}: the kernel refused the sizes given (batch_size above "
+                "its limit of 256 live frames, or a context larger than the "
+                f"{kind.label} context)",
+                errno=err,
+            )
         if err == errno.ENOMEM and kind == ProgType.XDP and len(raw) > _PAGE - 512:
-            return LayoutError(f"{what}: {len(raw)} bytes of data are more than an XDP test "
-                               "run holds (one page plus the fragments of one frame)",
-                               errno=err)
+            return LayoutError(
+                f"{what}: {len(raw)} bytes of data are more than an XDP test "
+                "run holds (one page plus the fragments of one frame)",
+                errno=err,
+            )
         if err == errno.EINVAL:
             if flags & TestRunFlag.XDP_LIVE_FRAMES:
-                return LayoutError(f"{what}: live frames need an XDP program, a ctx naming "
-                                   "ingress_ifindex, and a packet; the kernel refused this "
-                                   "combination", errno=err)
+                return LayoutError(
+                    f"{what}: live frames need an XDP program, a ctx naming "
+                    "ingress_ifindex, and a packet; the kernel refused this "
+                    "combination",
+                    errno=err,
+                )
             if ctx:
-                return LayoutError(f"{what}: the kernel refused this context ({len(ctx)} "
-                                   "bytes); only some fields may be set for each kind",
-                                   errno=err)
+                return LayoutError(
+                    f"{what}: the kernel refused this context ({len(ctx)} "
+                    "bytes); only some fields may be set for each kind",
+                    errno=err,
+                )
         return libbpf_error(err, what)
 
 
@@ -449,8 +542,14 @@ def _fast_run_failed(program: Program, err: int, data: bytes) -> NoReturn:
 
 # test_run(packet), the call tests make millions of times, in one C call: the Python
 # method above stays the definition, and takes every other call (csrc/fastcall.c).
-install_test_run(Program, Program.test_run, _fast_run_failed, ready="_fast_fd",
-                 gate=_explain_state, gate_key="on")
+install_test_run(
+    Program,
+    Program.test_run,
+    _fast_run_failed,
+    ready="_fast_fd",
+    gate=_explain_state,
+    gate_key="on",
+)
 
 
 def _out_buffer(size: int) -> Any:
@@ -502,8 +601,10 @@ def _require_program_fd(fd: int) -> None:
                 return
     except OSError:
         return
-    raise LayoutError("the pinned object is not a program (a map or link?): open it with "
-                      "Map.from_pin or Link.from_pin")
+    raise LayoutError(
+        "the pinned object is not a program (a map or link?): open it with "
+        "Map.from_pin or Link.from_pin"
+    )
 
 
 def _xlated_bytes(fd: int, name: str) -> bytes:
@@ -518,8 +619,10 @@ def _xlated_bytes(fd: int, name: str) -> bytes:
     again.xlated_prog_len = length
     again.xlated_prog_insns = int(ffi.cast("uintptr_t", buf))
     size[0] = ffi.sizeof("struct bpf_prog_info")
-    check(lib.bpf_prog_get_info_by_fd(fd, again, size),
-          f"reading the translated instructions of {name!r}")
+    check(
+        lib.bpf_prog_get_info_by_fd(fd, again, size),
+        f"reading the translated instructions of {name!r}",
+    )
     return bytes(ffi.buffer(buf, min(length, again.xlated_prog_len)))
 
 
@@ -550,11 +653,8 @@ def _find_ctx_type(program: Program) -> RecordType | None:
                 ptr = btf.skip_qualifiers(proto.params[0].type_id)
                 if isinstance(ptr, Ptr):
                     target = btf.skip_qualifiers(ptr.type_id)
-                    if isinstance(target, Struct) and target.kind == BtfKind.STRUCT \
-                            and target.size:
+                    if isinstance(target, Struct) and target.kind == BtfKind.STRUCT and target.size:
                         assert types is not None
                         return RecordType(types, target.id, f"struct {target.name}")
     name = _KERNEL_CTX.get(program.type)
     return record_type(kernel_types(), name) if name else None
-
-

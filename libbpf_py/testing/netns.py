@@ -23,8 +23,15 @@ from libbpf_py._lowlevel import ffi, lib
 from libbpf_py._lowlevel.owner import Closing
 from libbpf_py.errors import BpfError, PermissionDenied
 
-__all__ = ["Capture", "NetnsEnd", "NetnsPair", "VethPair", "capability_problem", "entered",
-           "sweep_stale"]
+__all__ = [
+    "Capture",
+    "NetnsEnd",
+    "NetnsPair",
+    "VethPair",
+    "capability_problem",
+    "entered",
+    "sweep_stale",
+]
 
 PREFIX = "lpy"
 _counter = itertools.count()
@@ -47,13 +54,14 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     try:
         proc = subprocess.run(["ip", *args], capture_output=True, text=True)
     except FileNotFoundError:
-        raise BpfError("the 'ip' command (iproute2) is missing: apt-get install iproute2") \
-            from None
+        raise BpfError("the 'ip' command (iproute2) is missing: apt-get install iproute2") from None
     if check and proc.returncode != 0:
         text = proc.stderr.strip()
         if "Operation not permitted" in text:
-            raise PermissionDenied(f"ip {' '.join(args)}: {text}; creating namespaces and veth "
-                                   "pairs needs CAP_NET_ADMIN and CAP_SYS_ADMIN: run as root")
+            raise PermissionDenied(
+                f"ip {' '.join(args)}: {text}; creating namespaces and veth "
+                "pairs needs CAP_NET_ADMIN and CAP_SYS_ADMIN: run as root"
+            )
         raise BpfError(f"ip {' '.join(args)} failed: {text}")
     return proc
 
@@ -72,13 +80,21 @@ def capability_problem() -> str | None:
             caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
     except (OSError, StopIteration, ValueError):
         return None if os.geteuid() == 0 else "this process is not root"
-    missing = [name for name, bit in (("CAP_BPF", _CAP_BPF), ("CAP_NET_ADMIN", _CAP_NET_ADMIN),
-                                      ("CAP_SYS_ADMIN", _CAP_SYS_ADMIN))
-               if not caps >> bit & 1]
+    missing = [
+        name
+        for name, bit in (
+            ("CAP_BPF", _CAP_BPF),
+            ("CAP_NET_ADMIN", _CAP_NET_ADMIN),
+            ("CAP_SYS_ADMIN", _CAP_SYS_ADMIN),
+        )
+        if not caps >> bit & 1
+    ]
     if not missing:
         return None
-    return (f"needs root: this process (uid {os.geteuid()}, CapEff {caps:#x}) lacks "
-            f"{', '.join(missing)}")
+    return (
+        f"needs root: this process (uid {os.geteuid()}, CapEff {caps:#x}) lacks "
+        f"{', '.join(missing)}"
+    )
 
 
 def _bring_up(netns: str, dev: str, addr: str) -> None:
@@ -140,8 +156,18 @@ class VethPair(Closing):
         try:
             _ip("netns", "add", self.netns)
             self._created = True
-            _ip("link", "add", self.host, "type", "veth", "peer", "name", self.peer,
-                "netns", self.netns)
+            _ip(
+                "link",
+                "add",
+                self.host,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                self.peer,
+                "netns",
+                self.netns,
+            )
             _ip("addr", "add", f"{self.host_addr}/30", "dev", self.host)
             _ip("link", "set", self.host, "up")
             _bring_up(self.netns, self.peer, self.peer_addr)
@@ -159,20 +185,37 @@ class VethPair(Closing):
 
     def run_in_netns(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run a command inside the namespace (``ip netns exec``)."""
-        return subprocess.run(["ip", "netns", "exec", self.netns, *argv], capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            ["ip", "netns", "exec", self.netns, *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
-    def send_udp(self, count: int, *, port: int = 9, payload: bytes = b"libbpf_py",
-                 receive_timeout: float = 1.0) -> int:
+    def send_udp(
+        self,
+        count: int,
+        *,
+        port: int = 9,
+        payload: bytes = b"libbpf_py",
+        receive_timeout: float = 1.0,
+    ) -> int:
         """Send ``count`` UDP datagrams from the namespace to the host end.
 
         Returns how many arrived at a socket bound to the host address.
         """
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
             rx.bind((self.host_addr, port))
-            proc = self.run_in_netns(sys.executable, "-c", _SENDER, self.peer_addr,
-                                     self.host_addr, str(port), str(count),
-                                     payload.decode("ascii", "replace"))
+            proc = self.run_in_netns(
+                sys.executable,
+                "-c",
+                _SENDER,
+                self.peer_addr,
+                self.host_addr,
+                str(port),
+                str(count),
+                payload.decode("ascii", "replace"),
+            )
             if proc.returncode != 0:
                 raise BpfError(f"sending from {self.netns} failed: {proc.stderr.strip()}")
             return _drain(rx, count, receive_timeout)
@@ -189,14 +232,13 @@ class VethPair(Closing):
         self.close()
 
 
-
-
 def _setns(fd: int, what: str) -> None:
     if lib.setns(fd, lib.CLONE_NEWNET) != 0:
         err = ffi.errno
         if err == errno.EPERM:
-            raise PermissionDenied(f"entering network namespace {what} needs CAP_SYS_ADMIN: "
-                                   "run as root", errno=err)
+            raise PermissionDenied(
+                f"entering network namespace {what} needs CAP_SYS_ADMIN: run as root", errno=err
+            )
         raise BpfError(f"entering network namespace {what}: {os.strerror(err)}", errno=err)
 
 
@@ -247,8 +289,9 @@ class NetnsEnd:
         with self.inside():
             return socket.if_nametoindex(self.dev)
 
-    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_DGRAM,
-               proto: int = 0) -> socket.socket:
+    def socket(
+        self, family: int = socket.AF_INET, kind: int = socket.SOCK_DGRAM, proto: int = 0
+    ) -> socket.socket:
         """A socket that lives in this end's namespace."""
         with self.inside():
             return socket.socket(family, kind, proto)
@@ -259,8 +302,12 @@ class NetnsEnd:
 
     def run(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run a command inside this end's namespace (``ip netns exec``)."""
-        return subprocess.run(["ip", "netns", "exec", self.netns, *argv], capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            ["ip", "netns", "exec", self.netns, *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 class Capture(Closing):
@@ -273,8 +320,9 @@ class Capture(Closing):
     def __init__(self, end: NetnsEnd) -> None:
         self.end = end
         self.frames: list[bytes] = []
-        self._sock: socket.socket | None = end.socket(socket.AF_PACKET, socket.SOCK_RAW,
-                                                      socket.htons(lib.ETH_P_ALL))
+        self._sock: socket.socket | None = end.socket(
+            socket.AF_PACKET, socket.SOCK_RAW, socket.htons(lib.ETH_P_ALL)
+        )
         try:
             self._sock.bind((end.dev, 0))
             self._sock.setblocking(False)
@@ -325,8 +373,20 @@ class NetnsPair(Closing):
             for end in (self.a, self.b):
                 _ip("netns", "add", end.netns)
                 self._made.append(end.netns)
-            _ip("link", "add", self.a.dev, "netns", self.a.netns, "type", "veth", "peer",
-                "name", self.b.dev, "netns", self.b.netns)
+            _ip(
+                "link",
+                "add",
+                self.a.dev,
+                "netns",
+                self.a.netns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                self.b.dev,
+                "netns",
+                self.b.netns,
+            )
             for end in (self.a, self.b):
                 _bring_up(end.netns, end.dev, end.addr)
         except BaseException:
@@ -346,8 +406,15 @@ class NetnsPair(Closing):
             raise ValueError(f"src is 'a' or 'b', not {src!r}")
         return (self.a, self.b) if src == "a" else (self.b, self.a)
 
-    def send_udp(self, count: int = 1, *, src: str = "a", port: int = 9,
-                 payload: bytes = b"libbpf_py", timeout: float = 1.0) -> int:
+    def send_udp(
+        self,
+        count: int = 1,
+        *,
+        src: str = "a",
+        port: int = 9,
+        payload: bytes = b"libbpf_py",
+        timeout: float = 1.0,
+    ) -> int:
         """Send ``count`` UDP datagrams from ``src`` to the other end; return how many arrived."""
         sender, receiver = self._ends(src)
         with receiver.socket() as rx, sender.socket() as tx:
@@ -358,8 +425,9 @@ class NetnsPair(Closing):
                 time.sleep(0.002)  # a burst would overflow the neighbour queue before ARP
             return _drain(rx, count, timeout)
 
-    def send_tcp(self, count: int = 1, *, src: str = "a", port: int = 8080,
-                 timeout: float = 1.0) -> int:
+    def send_tcp(
+        self, count: int = 1, *, src: str = "a", port: int = 8080, timeout: float = 1.0
+    ) -> int:
         """Open ``count`` TCP connections from ``src`` to the other end; return how many
         were accepted (each attempt waits at most ``timeout`` seconds)."""
         sender, receiver = self._ends(src)
@@ -399,7 +467,7 @@ class NetnsPair(Closing):
                     data = sock.recv(2048)
                 except TimeoutError:
                     continue
-                icmp = data[(data[0] & 0x0F) * 4:]
+                icmp = data[(data[0] & 0x0F) * 4 :]
                 if len(icmp) >= 8 and icmp[0] == 0 and int.from_bytes(icmp[4:6]) == ident:
                     replies.add(int.from_bytes(icmp[6:8]))
             return len(replies)

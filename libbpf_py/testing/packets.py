@@ -50,26 +50,49 @@ def checksum(data: bytes) -> int:
     return int(~total & 0xFFFF)
 
 
-def ethernet(payload: bytes, *, proto: int = ETH_P_IP, src: bytes = _PEER_MAC,
-             dst: bytes = _HOST_MAC) -> bytes:
+def ethernet(
+    payload: bytes, *, proto: int = ETH_P_IP, src: bytes = _PEER_MAC, dst: bytes = _HOST_MAC
+) -> bytes:
     """An Ethernet II frame carrying ``payload`` with EtherType ``proto``."""
     return dst + src + struct.pack("!H", proto) + payload
 
 
-def ipv4(payload: bytes, *, src: str, dst: str, proto: int = socket.IPPROTO_UDP,
-         ttl: int = 64) -> bytes:
+def ipv4(
+    payload: bytes, *, src: str, dst: str, proto: int = socket.IPPROTO_UDP, ttl: int = 64
+) -> bytes:
     """An IPv4 packet (no options) with a correct header checksum."""
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0x4000, ttl, proto, 0,
-                         socket.inet_aton(src), socket.inet_aton(dst))
+    header = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(payload),
+        0,
+        0x4000,
+        ttl,
+        proto,
+        0,
+        socket.inet_aton(src),
+        socket.inet_aton(dst),
+    )
     csum = checksum(header)
     return header[:10] + struct.pack("!H", csum) + header[12:] + payload
 
 
-def ipv6(payload: bytes, *, src: str, dst: str, next_header: int = socket.IPPROTO_UDP,
-         hop_limit: int = 64) -> bytes:
+def ipv6(
+    payload: bytes,
+    *,
+    src: str,
+    dst: str,
+    next_header: int = socket.IPPROTO_UDP,
+    hop_limit: int = 64,
+) -> bytes:
     """An IPv6 packet (no extension headers)."""
-    return (struct.pack("!IHBB", 6 << 28, len(payload), next_header, hop_limit)
-            + ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed + payload)
+    return (
+        struct.pack("!IHBB", 6 << 28, len(payload), next_header, hop_limit)
+        + ipaddress.IPv6Address(src).packed
+        + ipaddress.IPv6Address(dst).packed
+        + payload
+    )
 
 
 def _pseudo_header(src: str, dst: str, proto: int, length: int) -> bytes:
@@ -79,38 +102,68 @@ def _pseudo_header(src: str, dst: str, proto: int, length: int) -> bytes:
     return a.packed + b.packed + struct.pack("!IxxxB", length, proto)
 
 
-def udp(payload: bytes = b"", *, sport: int = 4242, dport: int = 9, src: str | None = None,
-        dst: str | None = None) -> bytes:
+def udp(
+    payload: bytes = b"",
+    *,
+    sport: int = 4242,
+    dport: int = 9,
+    src: str | None = None,
+    dst: str | None = None,
+) -> bytes:
     """A UDP datagram; with ``src``/``dst`` addresses its checksum is filled in."""
     header = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
     if src and dst:
-        csum = checksum(_pseudo_header(src, dst, socket.IPPROTO_UDP, 8 + len(payload))
-                        + header + payload) or 0xFFFF
+        csum = (
+            checksum(
+                _pseudo_header(src, dst, socket.IPPROTO_UDP, 8 + len(payload)) + header + payload
+            )
+            or 0xFFFF
+        )
         header = header[:6] + struct.pack("!H", csum)
     return header + payload
 
 
-def tcp(payload: bytes = b"", *, sport: int = 4242, dport: int = 80, flags: int = 0x02,
-        seq: int = 1, src: str | None = None, dst: str | None = None) -> bytes:
+def tcp(
+    payload: bytes = b"",
+    *,
+    sport: int = 4242,
+    dport: int = 80,
+    flags: int = 0x02,
+    seq: int = 1,
+    src: str | None = None,
+    dst: str | None = None,
+) -> bytes:
     """A TCP segment (SYN by default); with addresses its checksum is filled in."""
     header = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0)
     if src and dst:
-        csum = checksum(_pseudo_header(src, dst, socket.IPPROTO_TCP, len(header) + len(payload))
-                        + header + payload)
+        csum = checksum(
+            _pseudo_header(src, dst, socket.IPPROTO_TCP, len(header) + len(payload))
+            + header
+            + payload
+        )
         header = header[:16] + struct.pack("!H", csum) + header[18:]
     return header + payload
 
 
-def icmp4(payload: bytes = b"", *, type_: int = 8, code: int = 0, ident: int = 1,
-          seq: int = 1) -> bytes:
+def icmp4(
+    payload: bytes = b"", *, type_: int = 8, code: int = 0, ident: int = 1, seq: int = 1
+) -> bytes:
     """An ICMPv4 message (echo request by default) with its checksum."""
     header = struct.pack("!BBHHH", type_, code, 0, ident, seq)
     csum = checksum(header + payload)
     return header[:2] + struct.pack("!H", csum) + header[4:] + payload
 
 
-def icmp6(payload: bytes = b"", *, src: str, dst: str, type_: int = 128, code: int = 0,
-          ident: int = 1, seq: int = 1) -> bytes:
+def icmp6(
+    payload: bytes = b"",
+    *,
+    src: str,
+    dst: str,
+    type_: int = 128,
+    code: int = 0,
+    ident: int = 1,
+    seq: int = 1,
+) -> bytes:
     """An ICMPv6 message (echo request by default) with its checksum over the pseudo-header."""
     header = struct.pack("!BBHHH", type_, code, 0, ident, seq)
     body = header + payload
@@ -124,22 +177,39 @@ def _ip_frame(l4: bytes, src: str, dst: str, proto: int) -> bytes:
     return ethernet(ipv4(l4, src=src, dst=dst, proto=proto))
 
 
-def udp_packet(payload: bytes = b"", *, src: str = "198.18.0.2", dst: str = "198.18.0.1",
-               sport: int = 4242, dport: int = 9) -> bytes:
+def udp_packet(
+    payload: bytes = b"",
+    *,
+    src: str = "198.18.0.2",
+    dst: str = "198.18.0.1",
+    sport: int = 4242,
+    dport: int = 9,
+) -> bytes:
     """A whole Ethernet frame carrying a UDP datagram over IPv4 or IPv6 (by ``src``)."""
-    return _ip_frame(udp(payload, sport=sport, dport=dport, src=src, dst=dst), src, dst,
-                     socket.IPPROTO_UDP)
+    return _ip_frame(
+        udp(payload, sport=sport, dport=dport, src=src, dst=dst), src, dst, socket.IPPROTO_UDP
+    )
 
 
-def tcp_packet(payload: bytes = b"", *, src: str = "198.18.0.2", dst: str = "198.18.0.1",
-               sport: int = 4242, dport: int = 80, flags: int = 0x02) -> bytes:
+def tcp_packet(
+    payload: bytes = b"",
+    *,
+    src: str = "198.18.0.2",
+    dst: str = "198.18.0.1",
+    sport: int = 4242,
+    dport: int = 80,
+    flags: int = 0x02,
+) -> bytes:
     """A whole Ethernet frame carrying a TCP segment (SYN by default) over IPv4 or IPv6."""
-    return _ip_frame(tcp(payload, sport=sport, dport=dport, flags=flags, src=src, dst=dst),
-                     src, dst, socket.IPPROTO_TCP)
+    return _ip_frame(
+        tcp(payload, sport=sport, dport=dport, flags=flags, src=src, dst=dst),
+        src,
+        dst,
+        socket.IPPROTO_TCP,
+    )
 
 
-def icmp_packet(payload: bytes = b"", *, src: str = "198.18.0.2",
-                dst: str = "198.18.0.1") -> bytes:
+def icmp_packet(payload: bytes = b"", *, src: str = "198.18.0.2", dst: str = "198.18.0.1") -> bytes:
     """A whole Ethernet frame carrying an ICMP (or ICMPv6) echo request."""
     if ipaddress.ip_address(src).version == 6:
         return _ip_frame(icmp6(payload, src=src, dst=dst), src, dst, socket.IPPROTO_ICMPV6)
@@ -160,8 +230,12 @@ def as_bytes(packet: object) -> bytes:
     return bytes(to_bytes(packet))
 
 
-_PROTO_NAMES = {socket.IPPROTO_UDP: "UDP", socket.IPPROTO_TCP: "TCP",
-                socket.IPPROTO_ICMP: "ICMP", socket.IPPROTO_ICMPV6: "ICMPv6"}
+_PROTO_NAMES = {
+    socket.IPPROTO_UDP: "UDP",
+    socket.IPPROTO_TCP: "TCP",
+    socket.IPPROTO_ICMP: "ICMP",
+    socket.IPPROTO_ICMPV6: "ICMPv6",
+}
 _TCP_FLAGS = "FSRPAUEC"
 
 
@@ -173,7 +247,7 @@ def _describe_l4(proto: int, data: bytes) -> str:
         if proto == socket.IPPROTO_TCP and len(data) >= 14:
             flags = data[13]
             text += " [" + "".join(c for i, c in enumerate(_TCP_FLAGS) if flags >> i & 1) + "]"
-        payload = data[8:] if proto == socket.IPPROTO_UDP else data[(data[12] >> 4) * 4:]
+        payload = data[8:] if proto == socket.IPPROTO_UDP else data[(data[12] >> 4) * 4 :]
         return text + f", {len(payload)} bytes payload"
     if proto in (socket.IPPROTO_ICMP, socket.IPPROTO_ICMPV6) and len(data) >= 2:
         return f"{name} type {data[0]} code {data[1]}"
@@ -203,8 +277,18 @@ def describe(packet: object) -> str:
     return f"Ethernet type {proto:#06x}, {len(data)} bytes"
 
 
-_BUILDERS = {"ethernet", "ipv4", "ipv6", "udp", "tcp", "icmp4", "icmp6", "udp_packet",
-             "tcp_packet", "icmp_packet"}
+_BUILDERS = {
+    "ethernet",
+    "ipv4",
+    "ipv6",
+    "udp",
+    "tcp",
+    "icmp4",
+    "icmp6",
+    "udp_packet",
+    "tcp_packet",
+    "icmp_packet",
+}
 
 
 def build(expression: str) -> bytes:
@@ -218,8 +302,9 @@ def build(expression: str) -> bytes:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ValueError(f"packet expression {expression!r} is not valid Python: "
-                         f"{exc.msg}") from None
+        raise ValueError(
+            f"packet expression {expression!r} is not valid Python: {exc.msg}"
+        ) from None
 
     def value(node: ast.expr) -> object:
         if isinstance(node, ast.Constant) and isinstance(node.value, bytes | str | int):
@@ -232,8 +317,11 @@ def build(expression: str) -> bytes:
             inner = value(node.operand)
             if isinstance(inner, int):
                 return -inner
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in _BUILDERS:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _BUILDERS
+        ):
             func = globals()[node.func.id]
             args = [value(a) for a in node.args]
             kwargs = {k.arg: value(k.value) for k in node.keywords if k.arg is not None}
@@ -241,9 +329,11 @@ def build(expression: str) -> bytes:
                 return bytes(func(*args, **kwargs))
             except (TypeError, ValueError, OSError, struct.error) as exc:
                 raise ValueError(f"{node.func.id}(...): {exc}") from None
-        raise ValueError(f"packet expression {expression!r}: only calls of "
-                         f"{', '.join(sorted(_BUILDERS))}, literals and bytes + bytes are "
-                         f"allowed, not {ast.unparse(node)!r}")
+        raise ValueError(
+            f"packet expression {expression!r}: only calls of "
+            f"{', '.join(sorted(_BUILDERS))}, literals and bytes + bytes are "
+            f"allowed, not {ast.unparse(node)!r}"
+        )
 
     result = value(tree.body)
     if not isinstance(result, bytes):
@@ -254,9 +344,17 @@ def build(expression: str) -> bytes:
 #: Return values by name for the program types whose return value is a packet's fate.
 VERDICTS: dict[str, dict[str, int]] = {
     "xdp": {"XDP_ABORTED": 0, "XDP_DROP": 1, "XDP_PASS": 2, "XDP_TX": 3, "XDP_REDIRECT": 4},
-    "tc": {"TC_ACT_UNSPEC": -1, "TC_ACT_OK": 0, "TC_ACT_RECLASSIFY": 1, "TC_ACT_SHOT": 2,
-           "TC_ACT_PIPE": 3, "TC_ACT_STOLEN": 4, "TC_ACT_QUEUED": 5, "TC_ACT_REPEAT": 6,
-           "TC_ACT_REDIRECT": 7},
+    "tc": {
+        "TC_ACT_UNSPEC": -1,
+        "TC_ACT_OK": 0,
+        "TC_ACT_RECLASSIFY": 1,
+        "TC_ACT_SHOT": 2,
+        "TC_ACT_PIPE": 3,
+        "TC_ACT_STOLEN": 4,
+        "TC_ACT_QUEUED": 5,
+        "TC_ACT_REPEAT": 6,
+        "TC_ACT_REDIRECT": 7,
+    },
     "cgroup": {"DENY": 0, "ALLOW": 1},
 }
 
@@ -292,5 +390,6 @@ def verdict_value(prog_type: str, verdict: str | int) -> int:
     except ValueError:
         pass
     known = ", ".join(table) or "none: give the number"
-    raise ValueError(f"{verdict!r} is not a verdict of {prog_type.lower()} programs "
-                     f"(known: {known})")
+    raise ValueError(
+        f"{verdict!r} is not a verdict of {prog_type.lower()} programs (known: {known})"
+    )

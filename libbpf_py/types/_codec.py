@@ -46,9 +46,11 @@ class BytesCodec:
             return _exact(value, self.size, self.what)
         if isinstance(value, int) and not isinstance(value, bool) and self.size in (1, 2, 4, 8):
             return IntCodec(self.size, value < 0, self.what).encode(value)
-        raise TypeError(f"{self.what} is {self.size} raw bytes: give bytes of that size"
-                        f"{' or an int' if self.size in (1, 2, 4, 8) else ''}, "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"{self.what} is {self.size} raw bytes: give bytes of that size"
+            f"{' or an int' if self.size in (1, 2, 4, 8) else ''}, "
+            f"not {type(value).__name__}"
+        )
 
     def decode(self, data: bytes) -> bytes:
         """Return the bytes unchanged."""
@@ -70,14 +72,18 @@ class IntCodec:
         """Encode an int in range (or raw bytes of the exact size)."""
         if isinstance(value, int) and not isinstance(value, bool):
             if not self.low <= value <= self.high:
-                raise LayoutError(f"{self.what} is {'a signed' if self.signed else 'an unsigned'} "
-                                  f"{self.size * 8}-bit integer; {value} does not fit: it is "
-                                  f"out of range [{self.low}, {self.high}]")
+                raise LayoutError(
+                    f"{self.what} is {'a signed' if self.signed else 'an unsigned'} "
+                    f"{self.size * 8}-bit integer; {value} does not fit: it is "
+                    f"out of range [{self.low}, {self.high}]"
+                )
             return value.to_bytes(self.size, "little", signed=self.signed)
         if isinstance(value, bytes | bytearray | memoryview):
             return _exact(value, self.size, self.what)
-        raise TypeError(f"{self.what} is an integer: give an int (or {self.size} raw bytes), "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"{self.what} is an integer: give an int (or {self.size} raw bytes), "
+            f"not {type(value).__name__}"
+        )
 
     def decode(self, data: bytes) -> int:
         """Decode the integer."""
@@ -115,8 +121,10 @@ class PerCpuCodec:
             return bytes(value)
         if self._per_cpu(value):
             if len(value) != self.ncpus:
-                raise LayoutError(f"a per-CPU value needs one value per possible CPU "
-                                  f"({self.ncpus}), got {len(value)}")
+                raise LayoutError(
+                    f"a per-CPU value needs one value per possible CPU "
+                    f"({self.ncpus}), got {len(value)}"
+                )
             items = list(value)
         else:
             items = [value] * self.ncpus
@@ -132,13 +140,12 @@ class PerCpuCodec:
         if shape == "struct":
             return isinstance(value, list)
         if shape == "array":
-            return isinstance(value, list) and all(
-                isinstance(v, list | tuple) for v in value)
+            return isinstance(value, list) and all(isinstance(v, list | tuple) for v in value)
         return True
 
     def decode(self, data: bytes) -> PerCpu:
         """Decode into a :class:`PerCpu` list."""
         size, slot = self.inner.size, self.slot
-        return PerCpu(self.inner.decode(data[i * slot:i * slot + size])
-                      for i in range(self.ncpus))
-
+        return PerCpu(
+            self.inner.decode(data[i * slot : i * slot + size]) for i in range(self.ncpus)
+        )

@@ -20,8 +20,14 @@ from libbpf_py.types.typed import TypeCodecs, simple_type
 if TYPE_CHECKING:
     from libbpf_py.btf.kinds import BtfType
 
-__all__ = ["TypeRef", "declared_types", "explicit_codec", "type_ref", "types_of_data",
-           "vmlinux_types"]
+__all__ = [
+    "TypeRef",
+    "declared_types",
+    "explicit_codec",
+    "type_ref",
+    "types_of_data",
+    "vmlinux_types",
+]
 
 # BTF blobs this process has parsed, newest last; a bound keeps programs that load many
 # different objects from holding every one of them.
@@ -114,8 +120,9 @@ def explicit_codec(spec: Any, size: int, what: str) -> Codec:
         if spec.size != size:
             raise LayoutError(f"{what} is {size} bytes, but the type given is {spec.size}")
         return spec  # type: ignore[no-any-return]
-    raise TypeError(f"{what}: a type is 'u32'-style name, a TypeRef or a codec, "
-                    f"not {type(spec).__name__}")
+    raise TypeError(
+        f"{what}: a type is 'u32'-style name, a TypeRef or a codec, not {type(spec).__name__}"
+    )
 
 
 def declared_types(types: TypeCodecs | None, name: str) -> tuple[int, int]:

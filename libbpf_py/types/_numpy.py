@@ -16,8 +16,9 @@ def numpy() -> Any:
     try:
         import numpy as np
     except ImportError:  # pragma: no cover - numpy is installed in the dev venv
-        raise ImportError("to_numpy() and numpy batches need numpy: "
-                          "pip install 'libbpf_py[numpy]'") from None
+        raise ImportError(
+            "to_numpy() and numpy batches need numpy: pip install 'libbpf_py[numpy]'"
+        ) from None
     return np
 
 
@@ -47,8 +48,9 @@ def dtype_of(codec: Codec) -> Any:
             names.append(f"bitfields_at_{start}")
             formats.append(np.dtype(f"V{end - start}"))
             offsets.append(start)
-        return np.dtype({"names": names, "formats": formats, "offsets": offsets,
-                         "itemsize": codec.size})
+        return np.dtype(
+            {"names": names, "formats": formats, "offsets": offsets, "itemsize": codec.size}
+        )
     if isinstance(codec, PerCpuCodec):
         return np.dtype((dtype_of(codec.inner), (codec.ncpus,)))
     if isinstance(codec, BytesCodec) or codec.size:

@@ -28,8 +28,13 @@ def _hex(raw: bytes) -> Any:
     return "hex:" + raw.hex()
 
 
-def plain(codec: Codec | None, value: Any, *, enum_member: Callable[[Any], Any] = _name,
-          raw: Callable[[bytes], Any] = _hex) -> Any:
+def plain(
+    codec: Codec | None,
+    value: Any,
+    *,
+    enum_member: Callable[[Any], Any] = _name,
+    raw: Callable[[bytes], Any] = _hex,
+) -> Any:
     """``value``, decoded by ``codec``, as dicts, lists, str, int, float, bool and None.
 
     ``enum_member`` renders an enum member (default: its name; a value no member has
@@ -58,7 +63,10 @@ def plain(codec: Codec | None, value: Any, *, enum_member: Callable[[Any], Any] 
         return [plain(codec.elem, v, enum_member=enum_member, raw=raw) for v in value]
     if isinstance(codec, PerCpuCodec):
         return [plain(codec.inner, v, enum_member=enum_member, raw=raw) for v in value]
-    if isinstance(value, bytes | bytearray | memoryview) or isinstance(codec, BytesCodec) \
-            or codec is None:
+    if (
+        isinstance(value, bytes | bytearray | memoryview)
+        or isinstance(codec, BytesCodec)
+        or codec is None
+    ):
         return raw(bytes(value))
     return value

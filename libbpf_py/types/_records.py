@@ -40,8 +40,9 @@ class RecordType:
         self.codec = types.codec(type_id, name)
         self.size: int = self.codec.size
         #: The generated class (structs, unions) or IntEnum (enums), as for map values.
-        self.python_type: type | None = (getattr(self.codec, "cls", None)
-                                         or getattr(self.codec, "enum", None))
+        self.python_type: type | None = getattr(self.codec, "cls", None) or getattr(
+            self.codec, "enum", None
+        )
         self._decode: Callable[[Any], Any]
         if isinstance(self.codec, StructCodec):
             self._decode = self.codec.decode  # unpack_from: reads longer records in place
@@ -56,14 +57,18 @@ class RecordType:
     def decode(self, data: bytes | bytearray | memoryview) -> Any:
         """Decode one record; it must hold at least :attr:`size` bytes."""
         if len(data) < self.size:
-            raise LayoutError(f"a record of {len(data)} bytes is too short for "
-                              f"{self.name} ({self.size} bytes)")
+            raise LayoutError(
+                f"a record of {len(data)} bytes is too short for {self.name} ({self.size} bytes)"
+            )
         return self._decode(data)
 
     def encode(self, value: Any) -> bytes:
         """Encode raw bytes (exactly :attr:`size`), a mapping of fields, or a decoded value."""
-        if (hasattr(value, "_asdict") and not isinstance(value, tuple | bytes)
-                and type(value) is not self.python_type):
+        if (
+            hasattr(value, "_asdict")
+            and not isinstance(value, tuple | bytes)
+            and type(value) is not self.python_type
+        ):
             value = value._asdict()
         return self.codec.encode(value)
 
@@ -82,11 +87,20 @@ def find_type(btf: Btf, name: str) -> int:
     wanted = rest if kind is not None else text
     for type_id in btf.ids_by_name(wanted):
         t = btf[type_id]
-        if kind is None and t.kind in (BtfKind.FUNC, BtfKind.VAR, BtfKind.DATASEC,
-                                       BtfKind.FWD, BtfKind.DECL_TAG, BtfKind.FUNC_PROTO):
+        if kind is None and t.kind in (
+            BtfKind.FUNC,
+            BtfKind.VAR,
+            BtfKind.DATASEC,
+            BtfKind.FWD,
+            BtfKind.DECL_TAG,
+            BtfKind.FUNC_PROTO,
+        ):
             continue
-        if kind is not None and t.kind != kind and not (
-                kind == BtfKind.ENUM and t.kind == BtfKind.ENUM64):
+        if (
+            kind is not None
+            and t.kind != kind
+            and not (kind == BtfKind.ENUM and t.kind == BtfKind.ENUM64)
+        ):
             continue
         return type_id
     structs = sorted(c_name(t) for t in btf if isinstance(t, Struct) and t.name)

@@ -52,12 +52,36 @@ from libbpf_py.btf.reader import Btf
 from libbpf_py.errors import LayoutError
 from libbpf_py.types._codec import BytesCodec, Codec, IntCodec
 
-__all__ = ["ArrayCodec", "BigIntCodec", "BoolCodec", "CharArrayCodec", "EnumCodec",
-           "FloatCodec", "StructCodec", "TypeCodecs", "TypedValue", "UnionCodec", "c_name",
-           "int_format", "is_char", "is_signed", "is_text", "sign_extend", "simple_type"]
+__all__ = [
+    "ArrayCodec",
+    "BigIntCodec",
+    "BoolCodec",
+    "CharArrayCodec",
+    "EnumCodec",
+    "FloatCodec",
+    "StructCodec",
+    "TypeCodecs",
+    "TypedValue",
+    "UnionCodec",
+    "c_name",
+    "int_format",
+    "is_char",
+    "is_signed",
+    "is_text",
+    "sign_extend",
+    "simple_type",
+]
 
-_INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
-            (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
+_INT_FMT = {
+    (1, False): "B",
+    (1, True): "b",
+    (2, False): "H",
+    (2, True): "h",
+    (4, False): "I",
+    (4, True): "i",
+    (8, False): "Q",
+    (8, True): "q",
+}
 _DEPTH = 64
 #: Arrays longer than this decode through their codec, not one expression per element.
 _MAX_UNROLLED = 64
@@ -138,8 +162,9 @@ class FloatCodec:
             return raw
         if isinstance(value, float | int) and not isinstance(value, bool):
             return self._s.pack(value)
-        raise TypeError(f"{self.what} is a {self.size * 8}-bit float: give a float, "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"{self.what} is a {self.size * 8}-bit float: give a float, not {type(value).__name__}"
+        )
 
     def decode(self, data: bytes) -> float:
         """Decode the float."""
@@ -157,8 +182,9 @@ class FloatCodec:
 class EnumCodec(IntCodec):
     """An enum: decodes to a member of a generated ``IntEnum`` (unknown values stay int)."""
 
-    def __init__(self, t: Enum, what: str, cls: type[enum.IntEnum] | None = None,
-                 byteorder: str = "little") -> None:
+    def __init__(
+        self, t: Enum, what: str, cls: type[enum.IntEnum] | None = None, byteorder: str = "little"
+    ) -> None:
         super().__init__(t.size, t.signed, what)
         self.byteorder = byteorder
         if cls is None:
@@ -166,8 +192,8 @@ class EnumCodec(IntCodec):
             for v in t.values:
                 if v.name and v.name.isidentifier() and v.value not in members.values():
                     members[v.name] = v.value
-            made: Any = enum.IntEnum(_identifier(t.name or "anonymous_enum"),  # type: ignore[misc]
-                                     members)
+            name = _identifier(t.name or "anonymous_enum")
+            made: Any = enum.IntEnum(name, members)  # type: ignore[misc]
             cls = made
         self.enum: type[enum.IntEnum] = cls
         self.by_value: dict[int, Any] = {int(m): m for m in self.enum}
@@ -178,8 +204,10 @@ class EnumCodec(IntCodec):
         """Encode a member, its name, an int, or raw bytes."""
         if isinstance(value, str):
             if value not in self._names:
-                raise LayoutError(f"{self.what}: {self.c_name} has no member {value!r} "
-                                  f"(members: {', '.join(self._names)})")
+                raise LayoutError(
+                    f"{self.what}: {self.c_name} has no member {value!r} "
+                    f"(members: {', '.join(self._names)})"
+                )
             value = self._names[value]
         raw = super().encode(value)
         if self.byteorder == "big" and not isinstance(value, bytes | bytearray | memoryview):
@@ -249,11 +277,11 @@ class CharArrayCodec:
         if isinstance(value, bytes | bytearray | memoryview):
             raw = bytes(value)
             if len(raw) > self.size:
-                raise LayoutError(f"{self.what} is {self.describe()}: {len(raw)} bytes "
-                                  "do not fit")
+                raise LayoutError(f"{self.what} is {self.describe()}: {len(raw)} bytes do not fit")
             return raw.ljust(self.size, b"\0")
-        raise TypeError(f"{self.what} is {self.describe()}: give bytes or str, "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"{self.what} is {self.describe()}: give bytes or str, not {type(value).__name__}"
+        )
 
     def decode(self, data: bytes) -> bytes:
         """The bytes without trailing NULs (text), or all of them."""
@@ -282,8 +310,9 @@ class ArrayCodec:
         self.size = elem.size * n
         self.what = what
         fmt = getattr(elem, "fmt", None)
-        self._s = (struct.Struct(f"{order}{n}{fmt}") if fmt and not isinstance(elem, EnumCodec)
-                   else None)
+        self._s = (
+            struct.Struct(f"{order}{n}{fmt}") if fmt and not isinstance(elem, EnumCodec) else None
+        )
 
     def encode(self, value: Any) -> bytes:
         """Encode a sequence of exactly N elements, or raw bytes."""
@@ -291,11 +320,15 @@ class ArrayCodec:
         if raw is not None:
             return raw
         if not isinstance(value, Sequence) or isinstance(value, str):
-            raise TypeError(f"{self.what} is an array of {self.n}: give a list or tuple, "
-                            f"not {type(value).__name__}")
+            raise TypeError(
+                f"{self.what} is an array of {self.n}: give a list or tuple, "
+                f"not {type(value).__name__}"
+            )
         if len(value) != self.n:
-            raise LayoutError(f"{self.what} is an array of exactly {self.n} elements "
-                              f"({self.describe()}), got {len(value)}")
+            raise LayoutError(
+                f"{self.what} is an array of exactly {self.n} elements "
+                f"({self.describe()}), got {len(value)}"
+            )
         if self._s is not None:
             try:
                 return self._s.pack(*value)
@@ -309,7 +342,7 @@ class ArrayCodec:
             return list(self._s.unpack(data))
         size = self.elem.size
         mv = memoryview(data)
-        return [self.elem.decode(bytes(mv[i * size:(i + 1) * size])) for i in range(self.n)]
+        return [self.elem.decode(bytes(mv[i * size : (i + 1) * size])) for i in range(self.n)]
 
     def zero(self) -> list[Any]:
         """The value of all-zero bytes."""
@@ -394,8 +427,9 @@ def _struct_hash(self: tuple[Any, ...]) -> int:
     return hash(_frozen(tuple(self)))
 
 
-def _make_struct_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]],
-                       flat: dict[str, str]) -> type[TypedValue]:
+def _make_struct_class(
+    c_name: str, fields: list[str], defaults: list[Callable[[], Any]], flat: dict[str, str]
+) -> type[TypedValue]:
     """A named-tuple class: one item per field, built by position or name."""
     params = ", ".join(f"{f}=_MISSING" for f in fields)
     items = "".join(f"_d{i}() if {f} is _MISSING else {f}, " for i, f in enumerate(fields))
@@ -418,15 +452,23 @@ def _make_struct_class(c_name: str, fields: list[str], defaults: list[Callable[[
         return value
 
     ns: dict[str, Any] = {
-        "__slots__": (), "__new__": scope["__new__"], "_fields": names,
-        "__match_args__": names, "_c_name": c_name,
-        "_make": classmethod(_make), "_replace": _replace,
-        "_astuple": tuple, "_asdict": lambda self: dict(zip(names, self, strict=True)),
+        "__slots__": (),
+        "__new__": scope["__new__"],
+        "_fields": names,
+        "__match_args__": names,
+        "_c_name": c_name,
+        "_make": classmethod(_make),
+        "_replace": _replace,
+        "_astuple": tuple,
+        "_asdict": lambda self: dict(zip(names, self, strict=True)),
         "__getnewargs__": tuple,
         # Tuple equality: a decoded struct equals another of the same values and the
         # plain tuple of them; lists inside are frozen for the hash.
-        "__eq__": tuple.__eq__, "__ne__": tuple.__ne__, "__hash__": _struct_hash,
-        "__doc__": f"A Python view of ``{c_name}`` (a named tuple generated from BTF)."}
+        "__eq__": tuple.__eq__,
+        "__ne__": tuple.__ne__,
+        "__hash__": _struct_hash,
+        "__doc__": f"A Python view of ``{c_name}`` (a named tuple generated from BTF).",
+    }
     for i, f in enumerate(fields):
         ns[f] = _field_getter(i, f"{c_name}.{f}")
     for name, path in flat.items():
@@ -434,14 +476,19 @@ def _make_struct_class(c_name: str, fields: list[str], defaults: list[Callable[[
     return type(_identifier(c_name.split(" ")[-1]), (TypedValue, tuple), ns)
 
 
-def _make_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]],
-                flat: dict[str, str]) -> type[TypedValue]:
+def _make_class(
+    c_name: str, fields: list[str], defaults: list[Callable[[], Any]], flat: dict[str, str]
+) -> type[TypedValue]:
     """A union class with one slot per member, taking them by position or name."""
     params = ", ".join(f"{f}=_MISSING" for f in fields)
     body = "\n".join(
-        f"    self.{f} = _d{i}() if {f} is _MISSING else {f}" for i, f in enumerate(fields))
-    body += "\n    self._given = tuple(f for f, v in zip(_FIELDS, (" + "".join(
-        f + ", " for f in fields) + ")) if v is not _MISSING)"
+        f"    self.{f} = _d{i}() if {f} is _MISSING else {f}" for i, f in enumerate(fields)
+    )
+    body += (
+        "\n    self._given = tuple(f for f, v in zip(_FIELDS, ("
+        + "".join(f + ", " for f in fields)
+        + ")) if v is not _MISSING)"
+    )
     src = f"def __init__(self, {params}):\n{body}\n"
     scope: dict[str, Any] = {"_MISSING": _MISSING, "_FIELDS": tuple(fields)}
     scope.update({f"_d{i}": d for i, d in enumerate(defaults)})
@@ -449,12 +496,18 @@ def _make_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]
     slots = (*fields, "_given", "_raw")
     getter = operator.attrgetter(*fields) if len(fields) > 1 else None
     astuple: Callable[[Any], tuple[Any, ...]] = (
-        (lambda self: getter(self)) if getter is not None
-        else (lambda self: tuple(getattr(self, f) for f in fields)))
+        (lambda self: getter(self))
+        if getter is not None
+        else (lambda self: tuple(getattr(self, f) for f in fields))
+    )
     ns: dict[str, Any] = {
-        "__slots__": slots, "__init__": scope["__init__"], "_fields": tuple(fields),
-        "_astuple": astuple, "_c_name": c_name,
-        "__doc__": f"A Python view of ``{c_name}`` (generated from BTF)."}
+        "__slots__": slots,
+        "__init__": scope["__init__"],
+        "_fields": tuple(fields),
+        "_astuple": astuple,
+        "_c_name": c_name,
+        "__doc__": f"A Python view of ``{c_name}`` (generated from BTF).",
+    }
     for name, path in flat.items():
         ns[name] = property(operator.attrgetter(path), doc=f"{c_name}.{name} (anonymous member)")
     return type(_identifier(c_name.split(" ")[-1]), (TypedValue,), ns)
@@ -462,8 +515,9 @@ def _make_class(c_name: str, fields: list[str], defaults: list[Callable[[], Any]
 
 _MISSING: Any = object()
 # Names the generated classes use themselves: a member called so gets its index appended.
-_RESERVED = frozenset({"_fields", "_c_name", "_asdict", "_astuple", "_replace", "_make",
-                       "_given", "_raw"})
+_RESERVED = frozenset(
+    {"_fields", "_c_name", "_asdict", "_astuple", "_replace", "_make", "_given", "_raw"}
+)
 
 
 class _Field:
@@ -471,8 +525,16 @@ class _Field:
 
     __slots__ = ("anonymous", "bits", "codec", "name", "offset", "shift", "signed")
 
-    def __init__(self, name: str, codec: Codec, offset: int, bits: int = 0, shift: int = 0,
-                 signed: bool = False, anonymous: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        codec: Codec,
+        offset: int,
+        bits: int = 0,
+        shift: int = 0,
+        signed: bool = False,
+        anonymous: bool = False,
+    ) -> None:
         self.name = name
         self.anonymous = anonymous  # an unnamed struct/union: its members are ours too
         self.codec = codec
@@ -488,8 +550,15 @@ class _Aggregate:
     takes_sequences = "struct"
     _union = False
 
-    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
-                 cls: type[TypedValue] | None = None, order: str = "<") -> None:
+    def __init__(
+        self,
+        c_name: str,
+        size: int,
+        fields: list[_Field],
+        what: str,
+        cls: type[TypedValue] | None = None,
+        order: str = "<",
+    ) -> None:
         self.size = size
         self.what = what
         self.c_name = c_name
@@ -512,8 +581,9 @@ class _Aggregate:
         self.names = frozenset(own)
         self._zeros = [(f.name, _zero_of(f.codec)) for f in fields]  # for dicts missing some
         make = _make_class if self._union else _make_struct_class
-        self.cls = cls or make(c_name, [f.name for f in fields],
-                               [_zero_of(f.codec) for f in fields], self.flat)
+        self.cls = cls or make(
+            c_name, [f.name for f in fields], [_zero_of(f.codec) for f in fields], self.flat
+        )
 
     def nested(self, value: Mapping[Any, Any]) -> dict[Any, Any]:
         """A mapping of fields with the names of anonymous members moved into theirs."""
@@ -524,8 +594,10 @@ class _Aggregate:
             if path is None:
                 if key not in names:
                     listed = ", ".join([*(f.name for f in self.fields), *self.flat])
-                    raise LayoutError(f"no field named {key!r}: {self.what} ({self.c_name}) "
-                                      f"has no field {key!r}; its fields: {listed}")
+                    raise LayoutError(
+                        f"no field named {key!r}: {self.what} ({self.c_name}) "
+                        f"has no field {key!r}; its fields: {listed}"
+                    )
                 out[key] = v
                 continue
             head = path.partition(".")[0]
@@ -589,8 +661,10 @@ class _DecodeWriter:
         if depth > _DEPTH:
             return self.call(codec, offset)
         if isinstance(codec, CharArrayCodec):
-            got = self.slot(f"{codec.size}s", codec.size, offset) or \
-                f"bytes(data[{offset}:{offset + codec.size}])"
+            got = (
+                self.slot(f"{codec.size}s", codec.size, offset)
+                or f"bytes(data[{offset}:{offset + codec.size}])"
+            )
             return f"{got}.rstrip(b'\\x00')" if codec.text else got  # the char rule
         code = getattr(codec, "fmt", None)
         if isinstance(codec, EnumCodec):
@@ -633,8 +707,15 @@ class StructCodec(_Aggregate):
     nested aggregates and bitfield storage as byte strings) and two generated functions.
     """
 
-    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
-                 cls: type[TypedValue] | None = None, order: str = "<") -> None:
+    def __init__(
+        self,
+        c_name: str,
+        size: int,
+        fields: list[_Field],
+        what: str,
+        cls: type[TypedValue] | None = None,
+        order: str = "<",
+    ) -> None:
         super().__init__(c_name, size, fields, what, cls, order)
         self._compile()
 
@@ -664,8 +745,9 @@ class StructCodec(_Aggregate):
                     rel = self.shift((g.offset - start) * 8 + g.shift, n, g.bits)
                     parts.append(f"(_bf(v{j}, {g.bits}, {g.signed}) << {rel})")
                 packed = " | ".join(parts)
-                enc_items.append(packed if n in (1, 2, 4, 8)
-                                 else f"({packed}).to_bytes({n}, '{self.byteorder}')")
+                enc_items.append(
+                    packed if n in (1, 2, 4, 8) else f"({packed}).to_bytes({n}, '{self.byteorder}')"
+                )
                 pos = end
                 continue
             if f.offset > pos:
@@ -676,9 +758,11 @@ class StructCodec(_Aggregate):
                 fmt.append(code)
                 if isinstance(c, EnumCodec):
                     scope[f"_n{i}"] = c.encode
-                    enc_items.append(f"(v{i} if type(v{i}) is int else "
-                                     f"int.from_bytes(_n{i}(v{i}), '{self.byteorder}', "
-                                     f"signed={c.signed}))")
+                    enc_items.append(
+                        f"(v{i} if type(v{i}) is int else "
+                        f"int.from_bytes(_n{i}(v{i}), '{self.byteorder}', "
+                        f"signed={c.signed}))"
+                    )
                 else:
                     enc_items.append(f"v{i}")
             else:
@@ -690,8 +774,10 @@ class StructCodec(_Aggregate):
             fmt.append(f"{self.size - pos}x")
         self._s = struct.Struct("".join(fmt))
         if self._s.size != self.size:
-            raise LayoutError(f"{self.what}: BTF says {self.c_name} has {self.size} bytes "
-                              f"but its members cover {self._s.size}")
+            raise LayoutError(
+                f"{self.what}: BTF says {self.c_name} has {self.size} bytes "
+                f"but its members cover {self._s.size}"
+            )
         scope["_S"] = self._s
         args = ", ".join(f"v{i}" for i in range(len(self.fields)))
         _define(f"def pack({args}):\n    return _S.pack({', '.join(enc_items)})\n", scope)
@@ -711,8 +797,9 @@ class StructCodec(_Aggregate):
                     code = _INT_FMT.get((n, False))
                     got = w.slot(code or f"{n}s", n, base + start)
                     if got is None:
-                        got = (f"int.from_bytes(data[{base + start}:{base + end}], "
-                               f"'{self.byteorder}')")
+                        got = (
+                            f"int.from_bytes(data[{base + start}:{base + end}], '{self.byteorder}')"
+                        )
                     elif code is None:
                         got = f"int.from_bytes({got}, '{self.byteorder}')"
                     span_int[start] = got
@@ -733,8 +820,10 @@ class StructCodec(_Aggregate):
             return tuple(value[n] if n in value else zero() for n, zero in self._zeros)
         if isinstance(value, tuple | list):
             if len(value) != len(self.fields):
-                raise LayoutError(f"{self.what} is {self.describe()}: give "
-                                  f"{len(self.fields)} values, got {len(value)}")
+                raise LayoutError(
+                    f"{self.what} is {self.describe()}: give "
+                    f"{len(self.fields)} values, got {len(value)}"
+                )
             return tuple(value)
         return None
 
@@ -745,8 +834,10 @@ class StructCodec(_Aggregate):
             return raw
         values = self.values_of(value)
         if values is None:
-            raise TypeError(f"{self.what} is {self.c_name}: give a {self.cls.__name__}, a "
-                            f"dict, a tuple or {self.size} bytes, not {type(value).__name__}")
+            raise TypeError(
+                f"{self.what} is {self.c_name}: give a {self.cls.__name__}, a "
+                f"dict, a tuple or {self.size} bytes, not {type(value).__name__}"
+            )
         try:
             return self._pack(*values)
         except (struct.error, TypeError, OverflowError, ValueError) as exc:
@@ -784,15 +875,25 @@ class UnionCodec(_Aggregate):
 
     _union = True
 
-    def __init__(self, c_name: str, size: int, fields: list[_Field], what: str,
-                 cls: type[TypedValue] | None = None, order: str = "<") -> None:
+    def __init__(
+        self,
+        c_name: str,
+        size: int,
+        fields: list[_Field],
+        what: str,
+        cls: type[TypedValue] | None = None,
+        order: str = "<",
+    ) -> None:
         super().__init__(c_name, size, fields, what, cls, order)
         # Every member decoded, nothing given: re-encoding gives back the same bytes.
         args = "".join(f", v{i}" for i in range(len(fields)))
         sets = "".join(f"    o.{f.name} = v{i}\n" for i, f in enumerate(fields))
         scope: dict[str, Any] = {"_alloc": object.__new__, "_cls": self.cls}
-        _define(f"def made(raw{args}):\n    o = _alloc(_cls)\n{sets}"
-             "    o._given = ()\n    o._raw = raw\n    return o\n", scope)
+        _define(
+            f"def made(raw{args}):\n    o = _alloc(_cls)\n{sets}"
+            "    o._given = ()\n    o._raw = raw\n    return o\n",
+            scope,
+        )
         self.made: Callable[..., Any] = scope["made"]
         self.decode: Callable[[bytes], Any] = _DecodeWriter(self.order).function(self)
 
@@ -803,8 +904,10 @@ class UnionCodec(_Aggregate):
             if f.bits:
                 start, end = base + f.offset, base + f.offset + (f.shift + f.bits + 7) // 8
                 rel = self.shift(f.shift, end - start, f.bits)
-                val = (f"((int.from_bytes(data[{start}:{end}], '{self.byteorder}') >> {rel}) & "
-                       f"{(1 << f.bits) - 1})")
+                val = (
+                    f"((int.from_bytes(data[{start}:{end}], '{self.byteorder}') >> {rel}) & "
+                    f"{(1 << f.bits) - 1})"
+                )
                 parts.append(f"{w.const(sign_extend)}({val}, {f.bits})" if f.signed else val)
             else:
                 parts.append(w.expr(f.codec, base + f.offset, depth + 1))
@@ -820,29 +923,31 @@ class UnionCodec(_Aggregate):
             if not given:
                 return bytes(value._raw) if hasattr(value, "_raw") else b"\0" * self.size
             if len(given) > 1:
-                raise LayoutError(f"{self.what} is {self.c_name}: set one member, not "
-                                  f"{', '.join(given)}")
+                raise LayoutError(
+                    f"{self.what} is {self.c_name}: set one member, not {', '.join(given)}"
+                )
             value = {given[0]: getattr(value, given[0])}
         if isinstance(value, Mapping):
             if self.flat and not value.keys() <= self.names:
                 value = self.nested(value)
             if len(value) != 1:
-                raise LayoutError(f"{self.what} is {self.describe()}: give exactly one "
-                                  "member")
-            (name, v), = value.items()
+                raise LayoutError(f"{self.what} is {self.describe()}: give exactly one member")
+            ((name, v),) = value.items()
             for f in self.fields:
                 if f.name == name:
                     buf = bytearray(self.size)
                     if f.bits:
                         rel = self.shift(f.offset * 8 + f.shift, self.size, f.bits)
-                        buf[:] = (_bitfield(v, f.bits, f.signed) << rel).to_bytes(
-                            self.size, self.byteorder)  # type: ignore[arg-type]
+                        bits = _bitfield(v, f.bits, f.signed) << rel
+                        buf[:] = bits.to_bytes(self.size, self.byteorder)  # type: ignore[arg-type]
                     else:
-                        buf[f.offset:f.offset + f.codec.size] = f.codec.encode(v)
+                        buf[f.offset : f.offset + f.codec.size] = f.codec.encode(v)
                     return bytes(buf)
             raise LayoutError(f"{self.what} is {self.describe()}: no member {name!r}")
-        raise TypeError(f"{self.what} is {self.c_name}: give a {self.cls.__name__}, a dict "
-                        f"of one member or {self.size} bytes, not {type(value).__name__}")
+        raise TypeError(
+            f"{self.what} is {self.c_name}: give a {self.cls.__name__}, a dict "
+            f"of one member or {self.size} bytes, not {type(value).__name__}"
+        )
 
     def zero(self) -> Any:
         """An instance decoded from zero bytes."""
@@ -892,8 +997,10 @@ def _bitfield(v: Any, bits: int, signed: bool) -> int:
         raise TypeError(f"a {bits}-bit bitfield is an integer, not {type(v).__name__}")
     low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     if not low <= v <= high:
-        raise LayoutError(f"a {'signed' if signed else 'unsigned'} {bits}-bit bitfield "
-                          f"holds [{low}, {high}]; {v} is out of range")
+        raise LayoutError(
+            f"a {'signed' if signed else 'unsigned'} {bits}-bit bitfield "
+            f"holds [{low}, {high}]; {v} is out of range"
+        )
     return v & ((1 << bits) - 1)
 
 
@@ -936,10 +1043,19 @@ class TypeCodecs:
             else:
                 codec = BytesCodec(t.size, what)
         elif isinstance(t, Enum):
-            key: tuple[Any, ...] = ("enum", t.name, t.size, t.signed,
-                                    tuple((v.name, v.value) for v in t.values))
-            codec = EnumCodec(t, what, self._classes.get(t.id) or _shared(key),
-                              "little" if order == "<" else "big")
+            key: tuple[Any, ...] = (
+                "enum",
+                t.name,
+                t.size,
+                t.signed,
+                tuple((v.name, v.value) for v in t.values),
+            )
+            codec = EnumCodec(
+                t,
+                what,
+                self._classes.get(t.id) or _shared(key),
+                "little" if order == "<" else "big",
+            )
             self._classes[t.id] = _share(key, codec.enum)
             codec.fmt = int_format(t.size, t.signed)  # type: ignore[attr-defined]
         elif isinstance(t, Float):
@@ -950,16 +1066,24 @@ class TypeCodecs:
             if is_char(self.btf, t.type_id):
                 codec = CharArrayCodec(t.nelems, what, is_text(self.btf, t.type_id))
             else:
-                codec = ArrayCodec(self._build(t.type_id, what, depth + 1), t.nelems, what,
-                                   order)
+                codec = ArrayCodec(self._build(t.type_id, what, depth + 1), t.nelems, what, order)
         elif isinstance(t, Struct):
             fields = self._fields(t, what, depth)
-            key = (t.is_union, c_name(t), t.size, tuple(
-                (f.name, f.offset, f.bits, f.shift, f.signed, f.anonymous, _shape(f.codec))
-                for f in fields))
+            key = (
+                t.is_union,
+                c_name(t),
+                t.size,
+                tuple(
+                    (f.name, f.offset, f.bits, f.shift, f.signed, f.anonymous, _shape(f.codec))
+                    for f in fields
+                ),
+            )
             cls = self._classes.get(t.id) or _shared(key)
-            codec = (UnionCodec(c_name(t), t.size, fields, what, cls, order) if t.is_union
-                     else StructCodec(c_name(t), t.size, fields, what, cls, order))
+            codec = (
+                UnionCodec(c_name(t), t.size, fields, what, cls, order)
+                if t.is_union
+                else StructCodec(c_name(t), t.size, fields, what, cls, order)
+            )
             self._classes[t.id] = _share(key, codec.cls)
         else:
             codec = BytesCodec(self.btf.size_of(type_id), what)
@@ -981,14 +1105,24 @@ class TypeCodecs:
             sub = self._build(m.type_id, what, depth + 1)
             if m.bitfield_size:
                 signed = is_signed(self.btf.skip_qualifiers(m.type_id))
-                fields.append(_Field(name, sub, m.bits_offset // 8, m.bitfield_size,
-                                     m.bits_offset % 8, signed))
+                fields.append(
+                    _Field(
+                        name, sub, m.bits_offset // 8, m.bitfield_size, m.bits_offset % 8, signed
+                    )
+                )
             else:
                 if m.bits_offset % 8:
-                    raise LayoutError(f"{what}: member {m.name!r} of {t.name!r} is not "
-                                      "byte-aligned")
-                fields.append(_Field(name, sub, m.bits_offset // 8,
-                                     anonymous=not m.name and isinstance(sub, _Aggregate)))
+                    raise LayoutError(
+                        f"{what}: member {m.name!r} of {t.name!r} is not byte-aligned"
+                    )
+                fields.append(
+                    _Field(
+                        name,
+                        sub,
+                        m.bits_offset // 8,
+                        anonymous=not m.name and isinstance(sub, _Aggregate),
+                    )
+                )
         if not t.is_union:
             fields.sort(key=lambda f: (f.offset, f.shift))
         return fields
@@ -1044,8 +1178,9 @@ def simple_type(name: str, size: int, what: str) -> Codec:
     if name == "bytes":
         return BytesCodec(size, what)
     if name not in _SIMPLE:
-        raise ValueError(f"unknown type name {name!r}: use u8..u64, s8..s64 or bytes, or a "
-                         "BTF-typed codec")
+        raise ValueError(
+            f"unknown type name {name!r}: use u8..u64, s8..s64 or bytes, or a BTF-typed codec"
+        )
     width, signed = _SIMPLE[name]
     if width != size:
         raise LayoutError(f"{what} is {size} bytes but {name} is {width}")

@@ -26,8 +26,10 @@ def attach_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from libbpf_py.compiler import compile
 
     out = tmp_path_factory.mktemp("attach-bpf")
-    return {src.name.removesuffix(".bpf.c"): compile(src, out / src.name.replace(".c", ".o"))
-            for src in sorted(SOURCES.glob("*.bpf.c"))}
+    return {
+        src.name.removesuffix(".bpf.c"): compile(src, out / src.name.replace(".c", ".o"))
+        for src in sorted(SOURCES.glob("*.bpf.c"))
+    }
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +39,9 @@ def target_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if gcc is None:
         pytest.skip("gcc is not installed: the uprobe tests build their target with it")
     out = tmp_path_factory.mktemp("attach-target") / "lpy_target"
-    proc = subprocess.run([gcc, "-O1", "-g", "-o", str(out), str(HERE / "target.c")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [gcc, "-O1", "-g", "-o", str(out), str(HERE / "target.c")], capture_output=True, text=True
+    )
     if proc.returncode != 0 and "sdt.h" in proc.stderr:
         pytest.skip("<sys/sdt.h> is missing: apt-get install systemtap-sdt-dev")
     assert proc.returncode == 0, proc.stderr

@@ -103,8 +103,9 @@ class Target:
     """A running helper binary: each call() makes it call lpy_target() once."""
 
     def __init__(self, path: Path) -> None:
-        self.proc = subprocess.Popen([str(path)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         self.pid = self.proc.pid
 
     def call(self, times: int = 1) -> None:
@@ -125,6 +126,7 @@ class Target:
 def in_cgroup(path: Path, code: str) -> None:
     """Run Python ``code`` in a child process that first joins cgroup ``path``."""
     script = f"import os\nopen({str(path / 'cgroup.procs')!r}, 'w').write(str(os.getpid()))\n"
-    proc = subprocess.run([sys.executable, "-c", script + code], capture_output=True,
-                          text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-c", script + code], capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 0, proc.stderr

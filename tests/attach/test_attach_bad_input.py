@@ -19,8 +19,7 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 @pytest.fixture
 def trace(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened, \
-            opened.load() as loaded:
+    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened, opened.load() as loaded:
         yield loaded
 
 
@@ -34,8 +33,7 @@ def net(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
 
 @pytest.fixture
 def cgroup_obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(attach_objects["cgroup"]).open() as opened, \
-            opened.load() as loaded:
+    with libbpf_py.ObjectFile(attach_objects["cgroup"]).open() as opened, opened.load() as loaded:
         yield loaded
 
 
@@ -46,12 +44,15 @@ def no_links_of(obj: LoadedObject) -> bool:
     return not any(entry.info().program_id in ids for entry in kernel.links())
 
 
-@pytest.mark.parametrize("method,args", [
-    ("attach_xdp", ("lpy-no-such0",)),
-    ("attach_tcx", ("lpy-no-such0",)),
-    ("attach_tc", ("lpy-no-such0",)),
-    ("attach_xdp", (2**30,)),
-])
+@pytest.mark.parametrize(
+    "method,args",
+    [
+        ("attach_xdp", ("lpy-no-such0",)),
+        ("attach_tcx", ("lpy-no-such0",)),
+        ("attach_tc", ("lpy-no-such0",)),
+        ("attach_xdp", (2**30,)),
+    ],
+)
 def test_unknown_interface(net: LoadedObject, method: str, args: tuple[object, ...]) -> None:
     program = net.programs["xdp_count" if method == "attach_xdp" else "tc_count"]
     with pytest.raises(NotFound) as err:
@@ -84,10 +85,11 @@ def test_unknown_function_in_a_binary(trace: LoadedObject, target_binary: Path) 
     assert "lpy_no_such_function" in str(err.value) and str(target_binary) in str(err.value)
     # Without uprobe_multi (before Linux 6.6), the probe answers first.
     missing = features.check("attach:uprobe_multi")
-    with pytest.raises(NotFound if missing is None else NotSupported,
-                       match="lpy_nothing_matches" if missing is None else "uprobe_multi"):
-        trace.programs["on_targets"].attach_uprobe_multi(target_binary,
-                                                         "lpy_nothing_matches*")
+    with pytest.raises(
+        NotFound if missing is None else NotSupported,
+        match="lpy_nothing_matches" if missing is None else "uprobe_multi",
+    ):
+        trace.programs["on_targets"].attach_uprobe_multi(target_binary, "lpy_nothing_matches*")
     with pytest.raises(NotFound, match="no USDT probe lpytest:nope"):
         trace.programs["on_tick"].attach_usdt(target_binary, "lpytest", "nope")
     assert no_links_of(trace)
@@ -118,8 +120,7 @@ def test_unknown_netns_perf_event_and_hook(trace: LoadedObject, net: LoadedObjec
         net.programs["tc_count"].attach_tcx("lo", "upwards")
 
 
-def test_uprobe_on_a_process_that_does_not_exist(trace: LoadedObject,
-                                                 target_binary: Path) -> None:
+def test_uprobe_on_a_process_that_does_not_exist(trace: LoadedObject, target_binary: Path) -> None:
     # The highest pid the kernel could ever hand out, plus one.
     pid = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
     with pytest.raises(NotFound, match=f"no process with pid {pid}"):

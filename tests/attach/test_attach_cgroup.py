@@ -20,43 +20,66 @@ _UDP = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
 
 # program -> (slot, attach type, what the child does in the cgroup)
 CASES = {
-    "cg_egress": (0, AttachType.CGROUP_INET_EGRESS,
-                  _UDP + "for _ in range(3): s.sendto(b'x', ('127.0.0.1', 9))"),
-    "cg_ingress": (1, AttachType.CGROUP_INET_INGRESS,
-                   _UDP + "s.bind(('127.0.0.1', 0))\nfor _ in range(3): "
-                          "s.sendto(b'x', s.getsockname()); s.recv(8)"),
-    "cg_sock_create": (2, AttachType.CGROUP_INET_SOCK_CREATE,
-                       "import socket\n[socket.socket() for _ in range(3)]"),
-    "cg_connect4": (3, AttachType.CGROUP_INET4_CONNECT,
-                    _UDP + "for _ in range(3): s.connect(('127.0.0.1', 9))"),
-    "cg_sendmsg4": (4, AttachType.CGROUP_UDP4_SENDMSG,
-                    _UDP + "for _ in range(3): s.sendto(b'x', ('127.0.0.1', 9))"),
-    "cg_sockops": (5, AttachType.CGROUP_SOCK_OPS, "import socket\n"
-                   "srv = socket.create_server(('127.0.0.1', 0))\n"
-                   "c = socket.create_connection(srv.getsockname())\nsrv.accept()"),
-    "cg_getsockopt": (6, AttachType.CGROUP_GETSOCKOPT,
-                      _UDP + "for _ in range(3): s.getsockopt(socket.SOL_SOCKET, "
-                             "socket.SO_TYPE)"),
-    "cg_setsockopt": (7, AttachType.CGROUP_SETSOCKOPT,
-                      _UDP + "for _ in range(3): s.setsockopt(socket.SOL_SOCKET, "
-                             "socket.SO_REUSEADDR, 1)"),
-    "cg_dev": (8, AttachType.CGROUP_DEVICE,
-               "for _ in range(3): open('/dev/null').close()"),
-    "cg_sysctl": (9, AttachType.CGROUP_SYSCTL,
-                  "for _ in range(3): open('/proc/sys/kernel/ostype').read()"),
+    "cg_egress": (
+        0,
+        AttachType.CGROUP_INET_EGRESS,
+        _UDP + "for _ in range(3): s.sendto(b'x', ('127.0.0.1', 9))",
+    ),
+    "cg_ingress": (
+        1,
+        AttachType.CGROUP_INET_INGRESS,
+        _UDP + "s.bind(('127.0.0.1', 0))\nfor _ in range(3): "
+        "s.sendto(b'x', s.getsockname()); s.recv(8)",
+    ),
+    "cg_sock_create": (
+        2,
+        AttachType.CGROUP_INET_SOCK_CREATE,
+        "import socket\n[socket.socket() for _ in range(3)]",
+    ),
+    "cg_connect4": (
+        3,
+        AttachType.CGROUP_INET4_CONNECT,
+        _UDP + "for _ in range(3): s.connect(('127.0.0.1', 9))",
+    ),
+    "cg_sendmsg4": (
+        4,
+        AttachType.CGROUP_UDP4_SENDMSG,
+        _UDP + "for _ in range(3): s.sendto(b'x', ('127.0.0.1', 9))",
+    ),
+    "cg_sockops": (
+        5,
+        AttachType.CGROUP_SOCK_OPS,
+        "import socket\n"
+        "srv = socket.create_server(('127.0.0.1', 0))\n"
+        "c = socket.create_connection(srv.getsockname())\nsrv.accept()",
+    ),
+    "cg_getsockopt": (
+        6,
+        AttachType.CGROUP_GETSOCKOPT,
+        _UDP + "for _ in range(3): s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE)",
+    ),
+    "cg_setsockopt": (
+        7,
+        AttachType.CGROUP_SETSOCKOPT,
+        _UDP + "for _ in range(3): s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+    ),
+    "cg_dev": (8, AttachType.CGROUP_DEVICE, "for _ in range(3): open('/dev/null').close()"),
+    "cg_sysctl": (
+        9,
+        AttachType.CGROUP_SYSCTL,
+        "for _ in range(3): open('/proc/sys/kernel/ostype').read()",
+    ),
 }
 
 
 @pytest.fixture
 def obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(attach_objects["cgroup"]).open() as opened, \
-            opened.load() as loaded:
+    with libbpf_py.ObjectFile(attach_objects["cgroup"]).open() as opened, opened.load() as loaded:
         yield loaded
 
 
 @pytest.mark.parametrize("program", sorted(CASES))
-def test_cgroup_program_runs_then_stops(obj: LoadedObject, cgroup: Path,
-                                        program: str) -> None:
+def test_cgroup_program_runs_then_stops(obj: LoadedObject, cgroup: Path, program: str) -> None:
     need("attach:cgroup")
     slot, attach_type, action = CASES[program]
     hits = obj.maps["hits"]

@@ -29,8 +29,13 @@ def test_every_attach_kind_gets_an_answer(kind: str) -> None:
 
 def test_core_kinds_this_library_needs_are_present() -> None:
     # A kernel without these cannot run the rest of the suite at all.
-    for feature in ("prog_type:xdp", "prog_type:socket_filter", "map_type:array",
-                    "map_type:hash", "helper:xdp:bpf_map_lookup_elem"):
+    for feature in (
+        "prog_type:xdp",
+        "prog_type:socket_filter",
+        "map_type:array",
+        "map_type:hash",
+        "helper:xdp:bpf_map_lookup_elem",
+    ):
         assert features.check(feature) is None, feature
 
 
@@ -115,8 +120,8 @@ def _attach(kind: str, prog: Program, obj: LoadedObject, dev: str, binary: Path)
 
 @pytest.mark.parametrize("kind", sorted(_NEWER))
 def test_newer_kind_attaches_or_is_not_supported_from_the_probe(
-        kind: str, attach_objects: dict[str, Path], veth: VethPair,
-        target_binary: Path) -> None:
+    kind: str, attach_objects: dict[str, Path], veth: VethPair, target_binary: Path
+) -> None:
     reason = features.check(f"attach:{kind}")
     program, link_type = _NEWER[kind]
     with libbpf_py.ObjectFile(attach_objects["newer"]).open() as opened:
@@ -138,10 +143,10 @@ def test_newer_kind_attaches_or_is_not_supported_from_the_probe(
 
 
 def test_stream_read_is_not_supported_from_the_probe_or_reads(
-        attach_objects: dict[str, Path]) -> None:
+    attach_objects: dict[str, Path],
+) -> None:
     reason = features.check("command:prog_stream_read")
-    with libbpf_py.ObjectFile(attach_objects["newer"]).open() as opened, \
-            opened.load() as obj:
+    with libbpf_py.ObjectFile(attach_objects["newer"]).open() as opened, opened.load() as obj:
         prog = obj.programs["plain"]
         if reason is None:
             assert prog.stream_read() == b""  # it wrote nothing

@@ -33,8 +33,10 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 
 def alive(kind: str, obj_id: int) -> bool:
-    getter = {"prog": libbpf_py._lowlevel.lib.bpf_prog_get_fd_by_id,
-              "link": libbpf_py._lowlevel.lib.bpf_link_get_fd_by_id}[kind]
+    getter = {
+        "prog": libbpf_py._lowlevel.lib.bpf_prog_get_fd_by_id,
+        "link": libbpf_py._lowlevel.lib.bpf_link_get_fd_by_id,
+    }[kind]
     fd = getter(obj_id)
     if fd >= 0:
         os.close(fd)
@@ -54,8 +56,7 @@ def pin_dir() -> Iterator[Path]:
 
 @pytest.fixture
 def obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
-    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened, \
-            opened.load() as loaded:
+    with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened, opened.load() as loaded:
         loaded.maps["cfg"][0] = os.getpid()
         yield loaded
 
@@ -73,11 +74,16 @@ obj.close()
 """
 
 
-def test_pinned_link_outlives_its_process_until_unpinned(attach_objects: dict[str, Path],
-                                                         pin_dir: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", _CHILD_PINS, str(attach_objects["trace"]),
-                          str(pin_dir)], capture_output=True, text=True, timeout=60,
-                         check=True).stdout
+def test_pinned_link_outlives_its_process_until_unpinned(
+    attach_objects: dict[str, Path], pin_dir: Path
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD_PINS, str(attach_objects["trace"]), str(pin_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     prog_id, link_id = map(int, out.split())
     # The child is gone; its program still runs on every getpid().
     hits = Map.from_pin(pin_dir / "hits")
@@ -119,11 +125,21 @@ time.sleep(120)
 """
 
 
-def test_sigkilled_process_leaves_nothing_attached(attach_objects: dict[str, Path],
-                                                   veth: VethPair) -> None:
-    child = subprocess.Popen([sys.executable, "-c", _CHILD_HOLDS,
-                              str(attach_objects["trace"]), str(attach_objects["net"]),
-                              veth.host], stdout=subprocess.PIPE, text=True)
+def test_sigkilled_process_leaves_nothing_attached(
+    attach_objects: dict[str, Path], veth: VethPair
+) -> None:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _CHILD_HOLDS,
+            str(attach_objects["trace"]),
+            str(attach_objects["net"]),
+            veth.host,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout is not None
         ids = list(map(int, child.stdout.readline().split()))
@@ -164,6 +180,7 @@ def test_dropped_link_detaches_and_warns(obj: LoadedObject) -> None:
 
 def test_link_from_id_detaches_another_handles_link(attach_objects: dict[str, Path]) -> None:
     need("attach:netfilter")
+
     def loopback_udp() -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.sendto(b"x", ("127.0.0.1", 9))
@@ -214,10 +231,14 @@ def test_kernel_view_shows_what_this_process_made(obj: LoadedObject) -> None:
         Link.from_id(2**31 - 1)
 
 
-def test_standalone_program_attaches_and_detaches(obj: LoadedObject, veth: VethPair,
-                                                  attach_objects: dict[str, Path]) -> None:
-    with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened, \
-            opened.load() as net, Program.from_id(net.programs["xdp_count"].id) as standalone:
+def test_standalone_program_attaches_and_detaches(
+    obj: LoadedObject, veth: VethPair, attach_objects: dict[str, Path]
+) -> None:
+    with (
+        libbpf_py.ObjectFile(attach_objects["net"]).open() as opened,
+        opened.load() as net,
+        Program.from_id(net.programs["xdp_count"].id) as standalone,
+    ):
         link = standalone.attach_xdp(veth.host, mode="skb")
         assert xdp_holder(veth.host).program_id == standalone.id
         before = net.maps["hits"][0]
@@ -251,7 +272,8 @@ def test_pin_and_update_refuse_what_cannot_be_done(obj: LoadedObject, pin_dir: P
 
 
 def test_pinned_disconnected_link_stays_after_its_object_closes(
-        attach_objects: dict[str, Path], pin_dir: Path) -> None:
+    attach_objects: dict[str, Path], pin_dir: Path
+) -> None:
     with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened:
         loaded = opened.load()
         loaded.maps["cfg"][0] = os.getpid()
@@ -285,16 +307,26 @@ def test_kernel_view_agrees_with_bpftool(obj: LoadedObject) -> None:
         pytest.skip("bpftool is not installed (the reference tool for this test)")
     prog = obj.programs["raw_sys_enter"]
     with prog.attach_raw_tracepoint("sys_enter") as link:
-        shown = json.loads(subprocess.run([bpftool, "-j", "link", "show", "id", str(link.id)],
-                                          capture_output=True, text=True,
-                                          check=True).stdout)
+        shown = json.loads(
+            subprocess.run(
+                [bpftool, "-j", "link", "show", "id", str(link.id)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         info = next(e for e in kernel.links() if e.id == link.id).info()
         assert (shown["id"], shown["prog_id"]) == (info.id, info.program_id)
         assert shown["type"] == info.type.label == "raw_tracepoint"
         assert shown["tp_name"] == info.target == "sys_enter"
-        progs = json.loads(subprocess.run([bpftool, "-j", "prog", "show", "id",
-                                           str(prog.id)], capture_output=True, text=True,
-                                          check=True).stdout)
+        progs = json.loads(
+            subprocess.run(
+                [bpftool, "-j", "prog", "show", "id", str(prog.id)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         mine = next(p for p in kernel.programs() if p.id == prog.id).info()
         assert (progs["name"], progs["tag"]) == (mine.name, mine.tag)
         assert sorted(progs["map_ids"]) == sorted(mine.map_ids)

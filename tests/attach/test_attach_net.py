@@ -54,8 +54,9 @@ def test_xdp_runs_then_stops(obj: LoadedObject, veth: VethPair) -> None:
     assert moved(obj, 0, lambda: veth.send_udp(5)) == 0
 
 
-def test_xdp_netlink_attachment_is_removed_by_the_library(obj: LoadedObject,
-                                                         veth: VethPair) -> None:
+def test_xdp_netlink_attachment_is_removed_by_the_library(
+    obj: LoadedObject, veth: VethPair
+) -> None:
     prog = obj.programs["xdp_count"]
     link = prog.attach_xdp(veth.host, mode="skb", netlink=True)
     assert not link.is_bpf_link
@@ -78,12 +79,26 @@ def test_xdp_conflict_names_the_link_holder(obj: LoadedObject, veth: VethPair) -
         link.detach()
 
 
-def test_xdp_conflict_names_the_netlink_holder(obj: LoadedObject, veth: VethPair,
-                                               attach_objects: dict[str, Path]) -> None:
+def test_xdp_conflict_names_the_netlink_holder(
+    obj: LoadedObject, veth: VethPair, attach_objects: dict[str, Path]
+) -> None:
     # A netlink attachment made by another tool, as an operator would.
-    subprocess.run(["ip", "link", "set", "dev", veth.host, "xdpgeneric", "obj",
-                    str(attach_objects["net"]), "sec", "xdp"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            "ip",
+            "link",
+            "set",
+            "dev",
+            veth.host,
+            "xdpgeneric",
+            "obj",
+            str(attach_objects["net"]),
+            "sec",
+            "xdp",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         holder = xdp_holder(veth.host)
         assert holder.program_id and holder.link_id is None and holder.mode == "skb"
@@ -93,16 +108,14 @@ def test_xdp_conflict_names_the_netlink_holder(obj: LoadedObject, veth: VethPair
         assert f"program id {holder.program_id}" in text
         assert f"ip link set dev {veth.host} xdpgeneric off" in text
     finally:
-        subprocess.run(["ip", "link", "set", "dev", veth.host, "xdpgeneric", "off"],
-                       check=True)
+        subprocess.run(["ip", "link", "set", "dev", veth.host, "xdpgeneric", "off"], check=True)
 
 
 def test_xdp_skb_and_native_conflict_is_explained(obj: LoadedObject, veth: VethPair) -> None:
     skb = obj.programs["xdp_drop_a"].attach_xdp(veth.host, mode="skb", netlink=True)
     try:
         with pytest.raises(ResourceBusy) as err:
-            obj.programs["xdp_drop_b"].attach_xdp(veth.host, mode="native",
-                                                  netlink=True)
+            obj.programs["xdp_drop_b"].attach_xdp(veth.host, mode="native", netlink=True)
         text = str(err.value)
         assert "skb mode" in text and "one mode at a time" in text
         assert f"program id {obj.programs['xdp_drop_a'].id}" in text
@@ -131,8 +144,19 @@ def test_update_replaces_atomically_under_traffic(obj: LoadedObject, veth: VethP
         link = a.attach_xdp(veth.host, mode="skb")
         try:
             sender = subprocess.Popen(
-                ["ip", "netns", "exec", veth.netns, sys.executable, "-c", _FLOOD,
-                 veth.peer_addr, veth.host_addr, str(count)])
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    veth.netns,
+                    sys.executable,
+                    "-c",
+                    _FLOOD,
+                    veth.peer_addr,
+                    veth.host_addr,
+                    str(count),
+                ]
+            )
             swaps = 0
             while sender.poll() is None or swaps < 2:
                 link.update(b if link.program is a else a)
@@ -164,14 +188,16 @@ def test_tc_runs_then_stops_and_leaves_nothing(obj: LoadedObject, veth: VethPair
     finally:
         link.detach()
     assert tc_filters(veth.host) == []
-    qdiscs = subprocess.run(["tc", "qdisc", "show", "dev", veth.host],
-                            capture_output=True, text=True, check=True).stdout
+    qdiscs = subprocess.run(
+        ["tc", "qdisc", "show", "dev", veth.host], capture_output=True, text=True, check=True
+    ).stdout
     assert "clsact" not in qdiscs
     assert moved(obj, 3, lambda: veth.send_udp(4)) == 0
 
 
-def test_tc_filter_is_removed_when_its_object_closes(attach_objects: dict[str, Path],
-                                                     veth: VethPair) -> None:
+def test_tc_filter_is_removed_when_its_object_closes(
+    attach_objects: dict[str, Path], veth: VethPair
+) -> None:
     with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened:
         loaded = opened.load()
         link = loaded.programs["tc_count"].attach_tc(veth.host, "egress", priority=7)
@@ -239,8 +265,10 @@ def test_netfilter_runs_then_stops(obj: LoadedObject) -> None:
 
 def test_socket_filter_runs_then_stops(obj: LoadedObject) -> None:
     need("attach:socket_filter")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx,
+    ):
         rx.bind(("127.0.0.1", 0))
         rx.settimeout(2)
 
@@ -256,18 +284,24 @@ def test_socket_filter_runs_then_stops(obj: LoadedObject) -> None:
 
 
 def test_attachments_that_are_not_links_refuse_what_only_links_do(
-        obj: LoadedObject, veth: VethPair) -> None:
+    obj: LoadedObject, veth: VethPair
+) -> None:
     """Netlink XDP, legacy tc and socket filters are Links with no fd: each refuses
     pin, info, update and iteration with NotSupported saying what to use instead, also
     after close, and closing removes them."""
     refused: list[Callable[[libbpf_py.Link], object]] = [
         lambda link: link.pin(f"/sys/fs/bpf/lpy-never-{os.getpid()}"),
-        lambda link: link.info(), lambda link: link.id, lambda link: link.unpin(),
-        lambda link: link.read(), lambda link: link.update(obj.programs["xdp_count"])]
+        lambda link: link.info(),
+        lambda link: link.id,
+        lambda link: link.unpin(),
+        lambda link: link.read(),
+        lambda link: link.update(obj.programs["xdp_count"]),
+    ]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         attachments = {
             "attach_xdp() without netlink=True": obj.programs["xdp_count"].attach_xdp(
-                veth.host, mode="skb", netlink=True),
+                veth.host, mode="skb", netlink=True
+            ),
             "attach_tcx()": obj.programs["tcx_x"].attach_tc(veth.host),
             "lasts as long as its socket": obj.programs["sock_count"].attach_socket(sock),
         }
@@ -307,8 +341,10 @@ def test_sk_lookup_in_a_namespace_runs_then_stops(obj: LoadedObject, veth: VethP
 def test_sk_msg_on_a_sockmap_runs_then_stops(obj: LoadedObject) -> None:
     need("attach:sockmap")
     socks = obj.maps["socks"]
-    with socket.create_server(("127.0.0.1", 0)) as server, \
-            socket.create_connection(server.getsockname()) as client:
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as client,
+    ):
         peer, _ = server.accept()
         with peer:
             link = obj.programs["msg_count"].attach_sockmap(socks)
@@ -337,15 +373,16 @@ def test_kernel_view_lists_this_interface(obj: LoadedObject, veth: VethPair) -> 
     xdp = obj.programs["xdp_count"].attach_xdp(veth.host, mode="skb")
     tc = obj.programs["tc_count"].attach_tc(veth.host, "ingress")
     links = [xdp, tc]
-    expected = {("xdp", "ingress", obj.programs["xdp_count"].id, xdp.id),
-                ("tc", "ingress", obj.programs["tc_count"].id, None)}
+    expected = {
+        ("xdp", "ingress", obj.programs["xdp_count"].id, xdp.id),
+        ("tc", "ingress", obj.programs["tc_count"].id, None),
+    }
     if features.check("attach:tcx") is None:  # Linux 6.6+
         tcx = obj.programs["tcx_x"].attach_tcx(veth.host, "egress")
         links.append(tcx)
         expected.add(("tcx", "egress", obj.programs["tcx_x"].id, tcx.id))
     try:
-        seen = {(a.kind, a.direction, a.program_id, a.link_id)
-                for a in net(veth.host)}
+        seen = {(a.kind, a.direction, a.program_id, a.link_id) for a in net(veth.host)}
         assert seen == expected
     finally:
         for link in links:

@@ -44,6 +44,7 @@ def calls(fn: Callable[[], object], n: int) -> Callable[[], None]:
     def run() -> None:
         for _ in range(n):
             fn()
+
     return run
 
 
@@ -71,8 +72,7 @@ def test_kretprobe_sees_the_return_value_then_stops(attach_objects: dict[str, Pa
         assert moved(obj, 1, calls(os.getppid, 4)) == 0
 
 
-def test_kprobe_multi_counts_every_function_then_stops(
-        attach_objects: dict[str, Path]) -> None:
+def test_kprobe_multi_counts_every_function_then_stops(attach_objects: dict[str, Path]) -> None:
     need("attach:kprobe_multi")
     with probes(attach_objects, "on_ids") as obj:
         link = obj.programs["on_ids"].attach_kprobe_multi(functions=[GETPPID, GETPGRP])
@@ -130,6 +130,7 @@ def test_lsm_program_sees_opens_then_stops(attach_objects: dict[str, Path]) -> N
         def run() -> None:
             for _ in range(n):
                 os.close(os.open(f"/proc/self/fd/{fd}", os.O_RDONLY))  # allowed: returns 0
+
         return run
 
     try:

@@ -21,12 +21,14 @@ def set_congestion(sock: socket.socket, name: bytes) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, name)
 
 
-def test_tcp_congestion_ops_register_run_and_unregister(
-        attach_objects: dict[str, Path]) -> None:
+def test_tcp_congestion_ops_register_run_and_unregister(attach_objects: dict[str, Path]) -> None:
     need("attach:struct_ops")
-    with libbpf_py.ObjectFile(attach_objects["struct_ops"]).open() as opened, \
-            opened.load() as obj, socket.create_server(("127.0.0.1", 0)) as server, \
-            socket.create_connection(server.getsockname()) as client:
+    with (
+        libbpf_py.ObjectFile(attach_objects["struct_ops"]).open() as opened,
+        opened.load() as obj,
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as client,
+    ):
         peer, _ = server.accept()
         with peer:
             ops = obj.maps["lpy_cc"]
@@ -36,8 +38,10 @@ def test_tcp_congestion_ops_register_run_and_unregister(
                 assert info.type is LinkType.STRUCT_OPS and info.map_id == ops.id
                 before = obj.maps["hits"][0]
                 set_congestion(client, b"lpy_cc")  # the kernel calls our init()
-                assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION,
-                                         16).rstrip(b"\0") == b"lpy_cc"
+                assert (
+                    client.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0")
+                    == b"lpy_cc"
+                )
                 assert obj.maps["hits"][0] == before + 1
                 set_congestion(client, b"reno")
             finally:
@@ -48,6 +52,9 @@ def test_tcp_congestion_ops_register_run_and_unregister(
 
 def test_only_struct_ops_maps_register(attach_objects: dict[str, Path]) -> None:
     need("attach:struct_ops")  # the object's ops map is a link one (Linux 6.4+)
-    with libbpf_py.ObjectFile(attach_objects["struct_ops"]).open() as opened, \
-            opened.load() as obj, pytest.raises(ValueError, match="not a struct_ops map"):
+    with (
+        libbpf_py.ObjectFile(attach_objects["struct_ops"]).open() as opened,
+        opened.load() as obj,
+        pytest.raises(ValueError, match="not a struct_ops map"),
+    ):
         attach_struct_ops(obj.maps["hits"])

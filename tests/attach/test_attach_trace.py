@@ -36,6 +36,7 @@ def getpid_times(n: int) -> Callable[[], None]:
     def run() -> None:
         for _ in range(n):
             os.getpid()
+
     return run
 
 
@@ -90,13 +91,14 @@ def test_perf_event_timer_runs_then_stops(obj: LoadedObject) -> None:
     assert moved(obj, 2, burn) == 0
 
 
-def test_uprobe_and_uretprobe_run_then_stop(obj: LoadedObject, target: Target,
-                                            target_binary: Path) -> None:
+def test_uprobe_and_uretprobe_run_then_stop(
+    obj: LoadedObject, target: Target, target_binary: Path
+) -> None:
     need("attach:uprobe")
-    entry = obj.programs["on_target"].attach_uprobe(target_binary, "lpy_target",
-                                                    pid=target.pid)
-    ret = obj.programs["on_target_ret"].attach_uprobe(target_binary, "lpy_target",
-                                                      pid=target.pid, retprobe=True)
+    entry = obj.programs["on_target"].attach_uprobe(target_binary, "lpy_target", pid=target.pid)
+    ret = obj.programs["on_target_ret"].attach_uprobe(
+        target_binary, "lpy_target", pid=target.pid, retprobe=True
+    )
     assert entry.info().perf_event == perf_link("uprobe")[0]
     assert ret.info().perf_event == perf_link("uretprobe")[0]
     assert entry.info().target == perf_link("uprobe", str(target_binary))[1]
@@ -118,8 +120,7 @@ def test_uprobe_by_offset(obj: LoadedObject, target: Target, target_binary: Path
         sym = elf.get_section_by_name(".symtab").get_symbol_by_name("lpy_target")[0]
         text = elf.get_section_by_name(".text")
         offset = sym["st_value"] - text["sh_addr"] + text["sh_offset"]
-    link = obj.programs["on_target"].attach_uprobe(target_binary, offset=offset,
-                                                   pid=target.pid)
+    link = obj.programs["on_target"].attach_uprobe(target_binary, offset=offset, pid=target.pid)
     assert moved(obj, 3, lambda: target.call(2)) == 2
     link.detach()
     assert moved(obj, 3, lambda: target.call(2)) == 0
@@ -127,8 +128,7 @@ def test_uprobe_by_offset(obj: LoadedObject, target: Target, target_binary: Path
 
 def test_usdt_runs_then_stops(obj: LoadedObject, target: Target, target_binary: Path) -> None:
     need("attach:usdt")
-    link = obj.programs["on_tick"].attach_usdt(target_binary, "lpytest", "tick",
-                                               pid=target.pid)
+    link = obj.programs["on_tick"].attach_usdt(target_binary, "lpytest", "tick", pid=target.pid)
     assert moved(obj, 5, lambda: target.call(3)) == 3  # the probe saw its argument, 42
     with pytest.raises(NotSupported, match="no single fd"):
         link.info()
@@ -136,11 +136,13 @@ def test_usdt_runs_then_stops(obj: LoadedObject, target: Target, target_binary: 
     assert moved(obj, 5, lambda: target.call(3)) == 0
 
 
-def test_uprobe_multi_runs_then_stops(obj: LoadedObject, target: Target,
-                                      target_binary: Path) -> None:
+def test_uprobe_multi_runs_then_stops(
+    obj: LoadedObject, target: Target, target_binary: Path
+) -> None:
     need("attach:uprobe_multi")
-    link = obj.programs["on_targets"].attach_uprobe_multi(target_binary, "lpy_target*",
-                                                          pid=target.pid)
+    link = obj.programs["on_targets"].attach_uprobe_multi(
+        target_binary, "lpy_target*", pid=target.pid
+    )
     info = link.info()
     assert info.type is LinkType.UPROBE_MULTI and info.count == 2
     assert info.target == str(target_binary)
@@ -192,8 +194,7 @@ def test_kprobe_is_attached_or_refused_with_the_probed_reason(obj: LoadedObject)
         prog.attach_kprobe("vfs_read", retprobe=True)
 
 
-def test_kprobe_multi_is_attached_or_refused_with_the_probed_reason(
-        obj: LoadedObject) -> None:
+def test_kprobe_multi_is_attached_or_refused_with_the_probed_reason(obj: LoadedObject) -> None:
     reason = features.check("attach:kprobe_multi")
     prog = obj.programs["on_vfs_many"]
     if reason is None:
@@ -206,10 +207,12 @@ def test_kprobe_multi_is_attached_or_refused_with_the_probed_reason(
     assert reason in str(err.value)
 
 
-@pytest.mark.parametrize("program,kind", [("on_entry", "fentry"), ("on_exit", "fexit"),
-                                          ("on_open", "lsm")])
-def test_trace_and_lsm_load_or_are_refused_clearly(attach_objects: dict[str, Path],
-                                                   program: str, kind: str) -> None:
+@pytest.mark.parametrize(
+    "program,kind", [("on_entry", "fentry"), ("on_exit", "fexit"), ("on_open", "lsm")]
+)
+def test_trace_and_lsm_load_or_are_refused_clearly(
+    attach_objects: dict[str, Path], program: str, kind: str
+) -> None:
     reason = features.check(f"attach:{kind}")
     with libbpf_py.ObjectFile(attach_objects["refused"]).open() as opened:
         opened.programs[program].autoload = True

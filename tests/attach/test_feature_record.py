@@ -53,7 +53,8 @@ def test_every_feature_gets_the_same_answer_twice() -> None:
     for prog_type in ProgType:
         if prog_type is not ProgType.UNSPEC:
             assert features.has_prog_type(prog_type) is (
-                first[f"prog_type:{prog_type.label}"] is None)
+                first[f"prog_type:{prog_type.label}"] is None
+            )
 
 
 def test_record_the_answers_for_the_docs() -> None:
@@ -66,8 +67,10 @@ def test_record_the_answers_for_the_docs() -> None:
         "version": os.uname().version,
         "recorded": datetime.date.today().isoformat(),
         "libbpf": libbpf_py.libbpf_version(),
-        "features": {group: {name.partition(":")[2]: features.check(name) for name in names}
-                     for group, names in recorded_features().items()},
+        "features": {
+            group: {name.partition(":")[2]: features.check(name) for name in names}
+            for group, names in recorded_features().items()
+        },
     }
     out = Path(folder, f"{release}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -48,15 +48,17 @@ char LICENSE[] SEC("license") = "GPL";
 
 
 @pytest.fixture
-def info_calls(bpf_compile: Callable[..., Path]) -> Iterator[Callable[[Callable[[], object]],
-                                                                      int]]:
+def info_calls(bpf_compile: Callable[..., Path]) -> Iterator[Callable[[Callable[[], object]], int]]:
     """``info_calls(action)``: how many BPF_OBJ_GET_INFO_BY_FD calls ``action`` made."""
     need("attach:tracepoint")
     with libbpf_py.ObjectFile(bpf_compile(_COUNTER)).open() as opened:
         opened.rodata.watched_pid = os.getpid()
-        with opened.load() as counter, \
-                counter.programs["count_info_calls"].attach_tracepoint(
-                    "syscalls/sys_enter_bpf") as link:
+        with (
+            opened.load() as counter,
+            counter.programs["count_info_calls"].attach_tracepoint(
+                "syscalls/sys_enter_bpf"
+            ) as link,
+        ):
 
             def count(action: Callable[[], object]) -> int:
                 before = counter.bss.info_calls
@@ -90,28 +92,27 @@ def _trace_links(obj: LoadedObject, target: Target, binary: Path) -> dict[str, L
     """One link of every tracing kind this kernel attaches, by kind."""
     programs = obj.programs
     makers: dict[str, Callable[[], Link]] = {
-        "tracepoint": lambda: programs["tp_getpid"].attach_tracepoint(
-            "syscalls/sys_enter_getpid"),
+        "tracepoint": lambda: programs["tp_getpid"].attach_tracepoint("syscalls/sys_enter_getpid"),
         "raw_tracepoint": lambda: programs["raw_sys_enter"].attach_raw_tracepoint("sys_enter"),
-        "perf_event": lambda: programs["on_cpu_clock"].attach_perf_event("cpu-clock",
-                                                                         frequency=10),
+        "perf_event": lambda: programs["on_cpu_clock"].attach_perf_event("cpu-clock", frequency=10),
         "uprobe": lambda: programs["on_target"].attach_uprobe(
-            binary, offset=_uprobe_offset(binary), pid=target.pid),
+            binary, offset=_uprobe_offset(binary), pid=target.pid
+        ),
         "uprobe_multi": lambda: programs["on_targets"].attach_uprobe_multi(
-            binary, "lpy_target*", pid=target.pid),
+            binary, "lpy_target*", pid=target.pid
+        ),
         "iter": lambda: programs["dump_hits"].attach_iter(obj.maps["hits"]),
     }
     from libbpf_py import features
 
     # The map-element iterator is a target of its own that kernels allow or refuse.
-    needed = {kind: "iter:bpf_map_elem" if kind == "iter" else f"attach:{kind}"
-              for kind in makers}
-    return {kind: make() for kind, make in makers.items()
-            if features.check(needed[kind]) is None}
+    needed = {kind: "iter:bpf_map_elem" if kind == "iter" else f"attach:{kind}" for kind in makers}
+    return {kind: make() for kind, make in makers.items() if features.check(needed[kind]) is None}
 
 
-def test_each_tracing_kind_reports_its_target(trace: LoadedObject, target: Target,
-                                              target_binary: Path) -> None:
+def test_each_tracing_kind_reports_its_target(
+    trace: LoadedObject, target: Target, target_binary: Path
+) -> None:
     links = _trace_links(trace, target, target_binary)
     try:
         if "iter" in links:
@@ -139,9 +140,12 @@ def test_each_tracing_kind_reports_its_target(trace: LoadedObject, target: Targe
             link.detach()
 
 
-def test_info_asks_the_kernel_once(trace: LoadedObject, target: Target,
-                                   target_binary: Path,
-                                   info_calls: Callable[[Callable[[], object]], int]) -> None:
+def test_info_asks_the_kernel_once(
+    trace: LoadedObject,
+    target: Target,
+    target_binary: Path,
+    info_calls: Callable[[Callable[[], object]], int],
+) -> None:
     links = _trace_links(trace, target, target_binary)
     assert links, "this kernel attaches none of the tracing kinds"
     try:
@@ -157,8 +161,9 @@ def test_info_asks_the_kernel_once(trace: LoadedObject, target: Target,
             link.detach()
 
 
-def test_any_expected_kind_gives_the_same_answer(trace: LoadedObject, target: Target,
-                                                 target_binary: Path) -> None:
+def test_any_expected_kind_gives_the_same_answer(
+    trace: LoadedObject, target: Target, target_binary: Path
+) -> None:
     # A wrong guess places the name buffer where the link's kind reads something else:
     # the kernel refuses it or ignores it, and the helper asks again.
     links = _trace_links(trace, target, target_binary)
@@ -173,13 +178,13 @@ def test_any_expected_kind_gives_the_same_answer(trace: LoadedObject, target: Ta
             link.detach()
 
 
-def test_tcx_reports_its_interface_and_direction(attach_objects: dict[str, Path],
-                                                 veth: VethPair,
-                                                 info_calls: Callable[[Callable[[], object]],
-                                                                      int]) -> None:
+def test_tcx_reports_its_interface_and_direction(
+    attach_objects: dict[str, Path],
+    veth: VethPair,
+    info_calls: Callable[[Callable[[], object]], int],
+) -> None:
     need("attach:tcx")
-    with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened, \
-            opened.load() as obj:
+    with libbpf_py.ObjectFile(attach_objects["net"]).open() as opened, opened.load() as obj:
         link = obj.programs["tcx_x"].attach_tcx(veth.host, "egress")
         try:
             info = link.info()

@@ -46,13 +46,19 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
     return run
 
 
-def run_process(*argv: str, nocaps: bool = False, stdin: str | None = None,
-                timeout: float = 120) -> Ran:
+def run_process(
+    *argv: str, nocaps: bool = False, stdin: str | None = None, timeout: float = 120
+) -> Ran:
     """Run `python -m libbpf_py ARGS` as a child process (optionally without capabilities)."""
     cmd = [*(NOCAPS if nocaps else []), sys.executable, "-m", "libbpf_py", *map(str, argv)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          input=stdin if stdin is not None else "",
-                          env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin if stdin is not None else "",
+        env={**os.environ, "COLUMNS": "200"},
+    )
     return Ran(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -77,8 +83,9 @@ class Pinned:
 
 
 @pytest.fixture
-def pinned(cli: Callable[..., Ran], cli_object: Path, request: pytest.FixtureRequest
-           ) -> Iterator[Pinned]:
+def pinned(
+    cli: Callable[..., Ran], cli_object: Path, request: pytest.FixtureRequest
+) -> Iterator[Pinned]:
     """The test object loaded and pinned by `libbpf-py load --json`; unpinned after."""
     safe = re.sub(r"\W", "_", request.node.name)[:40]
     pin_dir = Path(f"/sys/fs/bpf/lpy-{os.getpid()}-cli-{safe}")

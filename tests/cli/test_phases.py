@@ -40,13 +40,18 @@ def test_link_objects_links_and_refuses_clashes(cli, tmp_path: Path) -> None:
     from libbpf_py.inspect import read_object
 
     sources = HERE.parent / "bpf" / "linker"
-    objs = {name: compile(sources / f"{name}.bpf.c", tmp_path / f"{name}.bpf.o")
-            for name in ("classify", "filter", "clash")}
+    objs = {
+        name: compile(sources / f"{name}.bpf.c", tmp_path / f"{name}.bpf.o")
+        for name in ("classify", "filter", "clash")
+    }
     out = tmp_path / "linked.bpf.o"
     ran = cli("link-objects", objs["classify"], objs["filter"], "-o", out, "--json")
     assert ran.code == 0, ran.err
-    assert ran.json() == {"object": str(out), "size": out.stat().st_size,
-                          "inputs": [str(objs["classify"]), str(objs["filter"])]}
+    assert ran.json() == {
+        "object": str(out),
+        "size": out.stat().st_size,
+        "inputs": [str(objs["classify"]), str(objs["filter"])],
+    }
     assert read_object(out.read_bytes()).programs.keys() == {"linked_filter"}
     ran = cli("link-objects", objs["classify"], objs["clash"], "-o", tmp_path / "no.o")
     assert ran.code == 65, ran.err  # a data error, as for a malformed object
@@ -116,8 +121,16 @@ def test_run_with_hex_file_and_builder(pinned, cli, tmp_path: Path) -> None:
     frame.write_bytes(packets.udp_packet(b"x", dport=53))
     ran = cli("run", pinned.id("lpy_cli_xdp"), "--file", frame, "--json")
     assert ran.json()["verdict"] == "XDP_PASS"
-    ran = cli("run", pinned.id("lpy_cli_xdp"), "--packet", "udp_packet(b'hi', dport=7777)",
-              "--repeat", "5", "--expect", "drop")
+    ran = cli(
+        "run",
+        pinned.id("lpy_cli_xdp"),
+        "--packet",
+        "udp_packet(b'hi', dport=7777)",
+        "--repeat",
+        "5",
+        "--expect",
+        "drop",
+    )
     assert ran.code == 0, ran.err
     ran = cli("run", pinned.id("lpy_cli_xdp"), "--packet", "tcp_packet()", "--expect", "drop")
     assert ran.code == 1 and "expected XDP_DROP, got XDP_PASS" in ran.err
@@ -151,8 +164,17 @@ def test_run_errors(pinned, cli, tmp_path: Path) -> None:
 
 def test_attach_in_a_namespace_then_detach(pinned, cli, netns_pair) -> None:
     link_pin = pinned.dir / "link"
-    ran = cli("attach", pinned.pin("lpy_cli_xdp"), "--xdp", netns_pair.b.dev,
-              "--netns", netns_pair.b.netns, "--pin", link_pin, "--json")
+    ran = cli(
+        "attach",
+        pinned.pin("lpy_cli_xdp"),
+        "--xdp",
+        netns_pair.b.dev,
+        "--netns",
+        netns_pair.b.netns,
+        "--pin",
+        link_pin,
+        "--json",
+    )
     assert ran.code == 0, ran.err
     link_id = ran.json()["link_id"]
     # The attached program really runs: UDP to 7777 is dropped, other traffic passes.
@@ -176,11 +198,27 @@ def test_attach_errors(pinned, cli, netns_pair) -> None:
     assert ran.code != 0 and "no network namespace named 'lpy-no-such-netns'" in ran.err
     ran = cli("attach", "id:999999999", "--xdp", "lo")
     assert ran.code == 66
-    first = cli("attach", prog, "--xdp", netns_pair.a.dev, "--netns", netns_pair.a.netns,
-                "--pin", pinned.dir / "l2")
+    first = cli(
+        "attach",
+        prog,
+        "--xdp",
+        netns_pair.a.dev,
+        "--netns",
+        netns_pair.a.netns,
+        "--pin",
+        pinned.dir / "l2",
+    )
     assert first.code == 0, first.err
-    busy = cli("attach", prog, "--xdp", netns_pair.a.dev, "--netns", netns_pair.a.netns,
-               "--pin", pinned.dir / "l3")
+    busy = cli(
+        "attach",
+        prog,
+        "--xdp",
+        netns_pair.a.dev,
+        "--netns",
+        netns_pair.a.netns,
+        "--pin",
+        pinned.dir / "l3",
+    )
     assert busy.code == 69 and "has a program attached already" in busy.err
     assert cli("link", "detach", pinned.dir / "l2").code == 0
     ran = cli("attach", prog)

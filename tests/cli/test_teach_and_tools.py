@@ -21,9 +21,16 @@ ROOT = pytest.mark.requires_root
 def test_tutorial_yes_runs_the_whole_lifecycle() -> None:
     ran = run_process("tutorial", "--yes")
     assert ran.code == 0, ran.out[-2000:] + ran.err[-2000:]
-    for phase in ("write the packet filter", "CO-RE compile", "inspect the compiled object",
-                  "open, load and attach", "inspect the running program",
-                  "watch it filter packets", "detach and unload", "confirm nothing is left"):
+    for phase in (
+        "write the packet filter",
+        "CO-RE compile",
+        "inspect the compiled object",
+        "open, load and attach",
+        "inspect the running program",
+        "watch it filter packets",
+        "detach and unload",
+        "confirm nothing is left",
+    ):
         assert phase in ran.out
     assert ran.out.count("  > Underneath:") >= 8
     assert "press Enter" not in ran.out.lower()
@@ -36,8 +43,9 @@ def test_tutorial_pauses_and_can_be_stopped() -> None:
     ran = run_process("tutorial", stdin="\n\nq\n")
     assert ran.code == 1
     assert ran.out.count("Press Enter to go on, q to stop") == 3
-    assert ran.err.strip() == ("libbpf-py: tutorial: tutorial stopped by request; everything "
-                               "it made was removed")
+    assert ran.err.strip() == (
+        "libbpf-py: tutorial: tutorial stopped by request; everything it made was removed"
+    )
 
 
 @ROOT
@@ -45,8 +53,17 @@ def test_trace_prints_bpf_printk(pinned, cli) -> None:
     ran: dict[str, object] = {}
 
     def trace() -> None:
-        ran["result"] = run_process("trace", "--lines", "1", "--grep", "lpy-cli-token",
-                                    "--duration", "20", "--json", timeout=60)
+        ran["result"] = run_process(
+            "trace",
+            "--lines",
+            "1",
+            "--grep",
+            "lpy-cli-token",
+            "--duration",
+            "20",
+            "--json",
+            timeout=60,
+        )
 
     reader = threading.Thread(target=trace)
     reader.start()
@@ -87,12 +104,26 @@ def test_stubs_type_check_with_mypy(cli, cli_object: Path, tmp_path: Path) -> No
         "    reveal_type(obj.bss.runs)\n"
         "    reveal_type(obj.rodata.token)\n"
         "    obj.bss.runs = 'many'\n"
-        "    obj.maps['lpy_cli_points']['one']\n")
+        "    obj.maps['lpy_cli_points']['one']\n"
+    )
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-                           "--follow-imports=silent", "use.py", "lpy_cli.pyi"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MYPYPATH": str(repo)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--follow-imports=silent",
+            "use.py",
+            "lpy_cli.pyi",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MYPYPATH": str(repo)},
+    )
     out = proc.stdout
     assert 'Revealed type is "lpy_cli.Point"' in out, out
     import re
@@ -154,8 +185,12 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 NOROOT_COMMANDS = [
-    ["prog", "list"], ["map", "list"], ["link", "list"], ["map", "dump", "id:1"],
-    ["run", "id:1", "--packet", "udp_packet()"], ["attach", "id:1", "--xdp", "lo"],
+    ["prog", "list"],
+    ["map", "list"],
+    ["link", "list"],
+    ["map", "dump", "id:1"],
+    ["run", "id:1", "--packet", "udp_packet()"],
+    ["attach", "id:1", "--xdp", "lo"],
 ]
 
 

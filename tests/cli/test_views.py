@@ -16,8 +16,7 @@ def test_prog_list_and_show(pinned, cli) -> None:
     table = cli("prog", "list").out.splitlines()
     assert table[0].split() == ["id", "type", "name", "tag", "maps", "runs"]
     assert any(line.split()[:3] == [str(prog_id), "xdp", "lpy_cli_xdp"] for line in table)
-    for ref in (pinned.pin("lpy_cli_xdp"), pinned.id("lpy_cli_xdp"), str(prog_id),
-                "lpy_cli_xdp"):
+    for ref in (pinned.pin("lpy_cli_xdp"), pinned.id("lpy_cli_xdp"), str(prog_id), "lpy_cli_xdp"):
         shown = cli("prog", "show", ref)
         assert shown.code == 0, shown.err
         assert f"id:               {prog_id}" in shown.out and "verified_insns" in shown.out
@@ -40,9 +39,22 @@ def test_map_list(pinned, cli) -> None:
     map_id = pinned.rows["lpy_cli_points"]["id"]
     listed = cli("map", "list", "--json").json()
     mine = [m for m in listed if m["id"] == map_id]
-    assert mine == [{"id": map_id, "name": "lpy_cli_points", "type": "hash", "key_size": 4,
-                     "value_size": 12, "max_entries": 8, "flags": 0,
-                     "btf_id": mine[0]["btf_id"]}] or mine[0]["type"] == "hash"
+    assert (
+        mine
+        == [
+            {
+                "id": map_id,
+                "name": "lpy_cli_points",
+                "type": "hash",
+                "key_size": 4,
+                "value_size": 12,
+                "max_entries": 8,
+                "flags": 0,
+                "btf_id": mine[0]["btf_id"],
+            }
+        ]
+        or mine[0]["type"] == "hash"
+    )
     assert "lpy_cli_points" in cli("map", "list").out
 
 
@@ -55,7 +67,8 @@ def test_map_update_lookup_dump_delete_typed(pinned, cli) -> None:
     dumped = cli("map", "dump", points, "--json").json()
     assert sorted(dumped, key=lambda e: e["key"]) == [
         {"key": 7, "value": {"x": 3, "y": -2, "tag": "ab"}},
-        {"key": 16, "value": {"x": 1, "y": 0, "tag": ""}}]
+        {"key": 16, "value": {"x": 1, "y": 0, "tag": ""}},
+    ]
     table = cli("map", "dump", "lpy_cli_points").out
     assert table.splitlines()[0].split() == ["key", "value"] and "16" in table
     looked = cli("map", "lookup", points, "7", "--json").json()
@@ -87,11 +100,17 @@ def test_map_bad_text(pinned, cli) -> None:
     ran = cli("map", "lookup", points, "seven")
     assert ran.code == 65
     # The messages after "bad ... text" are the engine's, as a Map's (issue 13).
-    assert ran.err.strip() == ("libbpf-py: map: bad key text 'seven': the key is an integer: "
-                               "give an int (or 4 raw bytes), not str; key is __u32 (4 bytes)")
+    assert ran.err.strip() == (
+        "libbpf-py: map: bad key text 'seven': the key is an integer: "
+        "give an int (or 4 raw bytes), not str; key is __u32 (4 bytes)"
+    )
     ran = cli("map", "update", points, "1", '{"z": 1}')
-    assert ran.code == 65 and "(struct point) has no field 'z'; its fields: x, y, tag; " \
-        "value is struct point (12 bytes)" in ran.err
+    assert (
+        ran.code == 65
+        and "(struct point) has no field 'z'; its fields: x, y, tag; "
+        "value is struct point (12 bytes)"
+        in ran.err
+    )
     ran = cli("map", "update", points, "1", '{"tag": "toolong"}')
     assert ran.code == 65 and "field 'tag': the value is char[4]: 7 bytes do not fit" in ran.err
     ran = cli("map", "update", points, "99999999999", '{"x": 1}')

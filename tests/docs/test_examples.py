@@ -56,7 +56,7 @@ def blocks(text: str) -> list[Block]:
         body: list[str] = []
         i += 1
         while i < len(lines) and not lines[i].strip().startswith(fence):
-            body.append(lines[i][len(m["indent"]):])
+            body.append(lines[i][len(m["indent"]) :])
             i += 1
         i += 1
         previous = next((ln.strip() for ln in reversed(lines[:start]) if ln.strip()), "")
@@ -67,8 +67,9 @@ def blocks(text: str) -> list[Block]:
 
 
 def pages() -> list[Path]:
-    return sorted(p for p in DOCS.rglob("*.md")
-                  if "_build" not in p.parts and "_examples" not in p.parts)
+    return sorted(
+        p for p in DOCS.rglob("*.md") if "_build" not in p.parts and "_examples" not in p.parts
+    )
 
 
 RUNNABLE = {"python", "py", "pycon", "console", "c"}
@@ -96,12 +97,20 @@ def _run_console(block: Block, where: str, cwd: Path) -> None:
         m = EXIT_MARK.search(command)
         if m:
             expected = int(m["code"])
-            command = command[:m.start()]
-        proc = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=300, stdin=subprocess.DEVNULL)
+            command = command[: m.start()]
+        proc = subprocess.run(
+            ["bash", "-c", command],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == expected, (
             f"{where}+{n}: `{command}` exited {proc.returncode}, expected {expected}\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
 
 
 def run_page(page: Path, cwd: Path) -> int:
@@ -123,8 +132,10 @@ def run_page(page: Path, cwd: Path) -> int:
         elif block.lang in ("python", "py"):
             exec(compile(block.code, where, "exec"), namespace)
         elif block.lang == "pycon":
-            parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(
-                optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+            parser, runner = (
+                doctest.DocTestParser(),
+                doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE),
+            )
             test = parser.get_doctest(block.code, namespace, where, where, block.line)
             result = runner.run(test, clear_globs=False)
             assert result.failed == 0, f"{where}: {result.failed} doctest example(s) failed"
@@ -134,14 +145,20 @@ def run_page(page: Path, cwd: Path) -> int:
     return ran
 
 
-RUNNABLE_PAGES = [p for p in pages()
-                  if any(b.lang in RUNNABLE and not b.skip for b in blocks(p.read_text()))]
+RUNNABLE_PAGES = [
+    p for p in pages() if any(b.lang in RUNNABLE and not b.skip for b in blocks(p.read_text()))
+]
 
 
 @pytest.mark.requires_root
 @pytest.mark.parametrize("page", RUNNABLE_PAGES, ids=lambda p: str(p.relative_to(DOCS)))
-def test_page_examples_run(page: Path, example_objects: Path, tmp_path: Path,
-                           monkeypatch: pytest.MonkeyPatch, bpf_leak_check: None) -> None:
+def test_page_examples_run(
+    page: Path,
+    example_objects: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    bpf_leak_check: None,
+) -> None:
     for item in example_objects.iterdir():
         shutil.copy(item, tmp_path / item.name)
     monkeypatch.chdir(tmp_path)
@@ -149,11 +166,12 @@ def test_page_examples_run(page: Path, example_objects: Path, tmp_path: Path,
 
 
 def test_the_runner_finds_blocks_and_skips() -> None:
-    text = ("# T\n\n```python\nx = 1\n```\n\n<!-- docs-test: skip -->\n```python\nboom\n```\n"
-            "```{graphviz} a.dot\n```\n")
+    text = (
+        "# T\n\n```python\nx = 1\n```\n\n<!-- docs-test: skip -->\n```python\nboom\n```\n"
+        "```{graphviz} a.dot\n```\n"
+    )
     found = blocks(text)
-    assert [(b.lang, b.skip, b.line) for b in found] == [("python", False, 3),
-                                                         ("python", True, 8)]
+    assert [(b.lang, b.skip, b.line) for b in found] == [("python", False, 3), ("python", True, 8)]
 
 
 def test_every_page_is_in_the_site() -> None:

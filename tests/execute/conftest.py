@@ -21,8 +21,10 @@ Loader = Callable[..., AbstractContextManager["libbpf_py.LoadedObject"]]
 def execute_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every tests/bpf/execute/*.bpf.c, compiled, by name."""
     out = tmp_path_factory.mktemp("bpf_execute")
-    return {src.name.removesuffix(".bpf.c"): libbpf_py.compile(src, out / f"{src.stem}.o")
-            for src in sorted(SOURCES.glob("*.bpf.c"))}
+    return {
+        src.name.removesuffix(".bpf.c"): libbpf_py.compile(src, out / f"{src.stem}.o")
+        for src in sorted(SOURCES.glob("*.bpf.c"))
+    }
 
 
 @pytest.fixture

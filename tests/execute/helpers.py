@@ -8,8 +8,9 @@ import libbpf_py
 from libbpf_py._lowlevel import check, ffi, lib
 
 
-def read_globals(obj: libbpf_py.LoadedObject, source: libbpf_py.ObjectFile,
-                 *names: str) -> dict[str, tuple[int, ...]]:
+def read_globals(
+    obj: libbpf_py.LoadedObject, source: libbpf_py.ObjectFile, *names: str
+) -> dict[str, tuple[int, ...]]:
     """The u64 arrays ``names`` of the object's .bss, read with one raw map lookup."""
     spec = source.inspect()
     bss = next(m for name, m in obj.maps.items() if name.endswith(".bss"))

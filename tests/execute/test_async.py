@@ -20,9 +20,11 @@ def test_ring_and_perf_in_one_loop_while_another_coroutine_runs(load: Loader) ->
     n_ring, n_perf = 3000, 300
 
     async def main() -> tuple[list[int], list[int], int]:
-        with load("producer", ring_a=1 << 20) as obj, \
-                RingBuffer(obj.maps["ring_a"], record_type="struct event") as ring, \
-                PerfBuffer(obj.maps["perf_events"], record_type="struct event") as perf:
+        with (
+            load("producer", ring_a=1 << 20) as obj,
+            RingBuffer(obj.maps["ring_a"], record_type="struct event") as ring,
+            PerfBuffer(obj.maps["perf_events"], record_type="struct event") as perf,
+        ):
             ring_seen: list[int] = []
             perf_seen: list[int] = []
             ticks = 0
@@ -77,8 +79,11 @@ def test_ring_and_perf_in_one_loop_while_another_coroutine_runs(load: Loader) ->
 def test_cancellation_closes_cleanly(load: Loader) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        with load("producer") as obj, RingBuffer(obj.maps["ring_a"]) as ring, \
-                PerfBuffer(obj.maps["perf_events"]) as perf:
+        with (
+            load("producer") as obj,
+            RingBuffer(obj.maps["ring_a"]) as ring,
+            PerfBuffer(obj.maps["perf_events"]) as perf,
+        ):
             got: list[bytes] = []
 
             async def read_ring() -> None:

@@ -56,8 +56,12 @@ def slow(prog: Program, data: bytes, **options: int) -> TestRunResult:
 
 def same(fast: TestRunResult, general: TestRunResult) -> None:
     assert type(fast) is TestRunResult and type(general) is TestRunResult
-    assert (fast.retval, fast.data_out, fast.ctx_out, fast.context) == \
-        (general.retval, general.data_out, general.ctx_out, general.context)
+    assert (fast.retval, fast.data_out, fast.ctx_out, fast.context) == (
+        general.retval,
+        general.data_out,
+        general.ctx_out,
+        general.context,
+    )
     assert type(fast.data_out) is bytes
     assert fast.duration_ns > 0 and general.duration_ns > 0
 
@@ -65,9 +69,12 @@ def same(fast: TestRunResult, general: TestRunResult) -> None:
 def test_fast_and_general_paths_agree_on_the_filter(filt: LoadedObject) -> None:
     prog = filt.programs["xdp_filter"]
     counters = filt.maps["counters"]
-    for data, verdict in ((frame(ALLOWED), XDP_PASS), (frame(BLOCKED), XDP_DROP),
-                          (ethernet(b"\0" * 28, proto=ETH_P_ARP), XDP_PASS),
-                          (frame(BLOCKED)[:14], XDP_PASS)):
+    for data, verdict in (
+        (frame(ALLOWED), XDP_PASS),
+        (frame(BLOCKED), XDP_DROP),
+        (ethernet(b"\0" * 28, proto=ETH_P_ARP), XDP_PASS),
+        (frame(BLOCKED)[:14], XDP_PASS),
+    ):
         fast = prog.test_run(data)
         assert fast.retval == verdict
         assert fast.data_out == data
@@ -80,8 +87,11 @@ def test_fast_and_general_paths_agree_on_the_filter(filt: LoadedObject) -> None:
 def test_fast_and_general_paths_agree_on_a_rewriting_program(load: Loader) -> None:
     with load("kinds") as obj:
         prog = obj.programs["xdp_rewrite"]
-        data = ethernet(ipv4(udp(b"x", src=ALLOWED, dst=DST), src=ALLOWED, dst=DST, ttl=9),
-                        src=b"\1" * 6, dst=b"\2" * 6)
+        data = ethernet(
+            ipv4(udp(b"x", src=ALLOWED, dst=DST), src=ALLOWED, dst=DST, ttl=9),
+            src=b"\1" * 6,
+            dst=b"\2" * 6,
+        )
         fast = prog.test_run(data)
         assert fast.retval == XDP_TX
         assert fast.data_out != data and fast.data_out[:12] == b"\1" * 6 + b"\2" * 6
@@ -128,8 +138,11 @@ def test_threads_get_their_own_results(filt: LoadedObject, load: Loader) -> None
     prog = filt.programs["xdp_filter"]
     with load("kinds") as kinds:
         rewrite = kinds.programs["xdp_rewrite"]
-        v4 = ethernet(ipv4(udp(b"t", src=ALLOWED, dst=DST), src=ALLOWED, dst=DST, ttl=64),
-                      src=b"\3" * 6, dst=b"\4" * 6)
+        v4 = ethernet(
+            ipv4(udp(b"t", src=ALLOWED, dst=DST), src=ALLOWED, dst=DST, ttl=64),
+            src=b"\3" * 6,
+            dst=b"\4" * 6,
+        )
         cases = [(prog, frame(ALLOWED, bytes([i]) * 20 * (i + 1))) for i in range(3)]
         cases += [(prog, frame(BLOCKED)), (rewrite, v4)]
         expected = [slow(p, data) for p, data in cases]
@@ -211,6 +224,7 @@ def test_the_c_method_runs_open_programs_itself(filter_object: Path) -> None:
     is closed, or in teaching mode, or for another call shape, the Python method does. A
     rename on the Python side that the C side no longer finds fails here, instead of
     quietly sending every call down the slow path."""
+
     def fast(call: Callable[[], object]) -> int:
         before = fastcall.fast_calls()
         for _ in range(5):
@@ -256,8 +270,9 @@ def test_errors_of_fast_runs_are_the_library_errors(filt: LoadedObject) -> None:
         Program.test_run(object(), frame(ALLOWED))  # type: ignore[arg-type]
 
 
-def test_explain_mode_narrates_fast_shapes(filt: LoadedObject,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_explain_mode_narrates_fast_shapes(
+    filt: LoadedObject, caplog: pytest.LogCaptureFixture
+) -> None:
     prog = filt.programs["xdp_filter"]
     with caplog.at_level(logging.INFO, logger="libbpf_py.explain"), libbpf_py.explain():
         assert prog.test_run(frame(BLOCKED)).retval == XDP_DROP

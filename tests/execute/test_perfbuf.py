@@ -44,9 +44,14 @@ def overflow(obj: libbpf_py.LoadedObject, perf: PerfBuffer, n: int) -> None:
 
 def test_samples_arrive_typed_with_their_cpu(load: Loader) -> None:
     got: list[tuple[int, object]] = []
-    with load("producer") as obj, PerfBuffer(obj.maps["perf_events"],
-                                             lambda cpu, rec: got.append((cpu, rec)),
-                                             record_type="struct event") as perf:
+    with (
+        load("producer") as obj,
+        PerfBuffer(
+            obj.maps["perf_events"],
+            lambda cpu, rec: got.append((cpu, rec)),
+            record_type="struct event",
+        ) as perf,
+    ):
         assert perf.buffer_count >= 1
         obj.programs["produce_perf"].test_run(PACKET, repeat=50)
         delivered = 0
@@ -61,19 +66,24 @@ def test_samples_arrive_typed_with_their_cpu(load: Loader) -> None:
 
 
 @pytest.mark.usefixtures("one_cpu")
-def test_lost_samples_are_reported_and_accounted(load: Loader,
-                                                 execute_objects: dict[str, Path]) -> None:
+def test_lost_samples_are_reported_and_accounted(
+    load: Loader, execute_objects: dict[str, Path]
+) -> None:
     n = 20_000
     received: list[int] = []
     lost: list[tuple[int, int]] = []
-    with load("producer") as obj, PerfBuffer(
+    with (
+        load("producer") as obj,
+        PerfBuffer(
             obj.maps["perf_events"],
             lambda cpu, rec: received.append(int.from_bytes(rec[:8], "little")),
-            lambda cpu, count: lost.append((cpu, count)), page_count=1) as perf:
+            lambda cpu, count: lost.append((cpu, count)),
+            page_count=1,
+        ) as perf,
+    ):
         # One page per CPU holds about a hundred samples: most of these cannot fit.
         overflow(obj, perf, n)
-        counters = read_globals(obj, libbpf_py.ObjectFile(execute_objects["producer"]),
-                                "dropped")
+        counters = read_globals(obj, libbpf_py.ObjectFile(execute_objects["producer"]), "dropped")
         assert lost, "a full buffer must report lost samples"
         assert sum(c for _, c in lost) == perf.lost == sum(perf.lost_by_cpu.values())
         # Every sample is received, or counted lost by the kernel and by the producer.
@@ -89,8 +99,9 @@ def test_without_callbacks_losses_come_with_the_samples(load: Loader) -> None:
         items = []
         for item in perf:
             items.append(item)
-            if sum(1 for i in items if isinstance(i, PerfSample)) + perf.lost == 2000 \
-                    and any(isinstance(i, LostSamples) for i in items):
+            if sum(1 for i in items if isinstance(i, PerfSample)) + perf.lost == 2000 and any(
+                isinstance(i, LostSamples) for i in items
+            ):
                 break
         samples = [i for i in items if isinstance(i, PerfSample)]
         losses = [i for i in items if isinstance(i, LostSamples)]
@@ -100,8 +111,10 @@ def test_without_callbacks_losses_come_with_the_samples(load: Loader) -> None:
 
 @pytest.mark.usefixtures("one_cpu")
 def test_losses_warn_when_only_samples_are_handled(load: Loader) -> None:
-    with load("producer") as obj, PerfBuffer(obj.maps["perf_events"], lambda c, r: None,
-                                             page_count=1) as perf:
+    with (
+        load("producer") as obj,
+        PerfBuffer(obj.maps["perf_events"], lambda c, r: None, page_count=1) as perf,
+    ):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             overflow(obj, perf, 2000)

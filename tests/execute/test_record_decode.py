@@ -26,8 +26,7 @@ from libbpf_py.types.typed import TypeCodecs
 
 
 def _structs(btf: Btf) -> list[int]:
-    return [i for i, t in enumerate(btf.types)
-            if isinstance(t, Struct) and btf.size_of(i) > 0]
+    return [i for i, t in enumerate(btf.types) if isinstance(t, Struct) and btf.size_of(i) > 0]
 
 
 def _same_values(types: TypeCodecs, type_ids: list[int], rounds: int, seed: int) -> int:
@@ -68,8 +67,12 @@ def test_a_spread_of_the_kernels_structs() -> None:
         pytest.skip(f"no kernel BTF to read: {exc}")
     ids = _structs(types.btf)
     # Every 20th, plus the ones with bitfields or unions where they are most tangled.
-    picked = ids[::20] + [i for i in ids if types.btf.types[i].name in (
-        "sk_buff", "__sk_buff", "xdp_md", "bpf_attr", "task_struct", "iphdr", "tcphdr")]
+    picked = ids[::20] + [
+        i
+        for i in ids
+        if types.btf.types[i].name
+        in ("sk_buff", "__sk_buff", "xdp_md", "bpf_attr", "task_struct", "iphdr", "tcphdr")
+    ]
     # Each picked struct is checked unless both decoders refuse it (LayoutError).
     assert _same_values(types, picked, rounds=2, seed=2) > 0.9 * len(picked)
 

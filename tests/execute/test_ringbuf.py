@@ -29,11 +29,12 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 EVENT_SIZE = 24  # struct event: u64 seq, u32 producer, u32 flags, char tag[8]
 
 
-def test_a_million_records_all_in_order(load: Loader,
-                                        execute_objects: dict[str, Path]) -> None:
+def test_a_million_records_all_in_order(load: Loader, execute_objects: dict[str, Path]) -> None:
     n = 1_000_000
-    with load("producer", ring_a=1 << 25) as obj, \
-            RingBuffer(obj.maps["ring_a"], record_type="struct event") as ring:
+    with (
+        load("producer", ring_a=1 << 25) as obj,
+        RingBuffer(obj.maps["ring_a"], record_type="struct event") as ring,
+    ):
         obj.programs["produce_a"].test_run(PACKET, repeat=n)
         state = ring.state()
         assert state.available == n * (8 + EVENT_SIZE)  # each record has an 8-byte header
@@ -43,8 +44,9 @@ def test_a_million_records_all_in_order(load: Loader,
         assert events.dtype.names == ("seq", "producer", "flags", "tag")
         assert np.array_equal(events["seq"], np.arange(n, dtype=np.uint64))
         assert (events["tag"] == b"lpy-evt").all()
-        counters = read_globals(obj, libbpf_py.ObjectFile(execute_objects["producer"]),
-                                "next_seq", "dropped")
+        counters = read_globals(
+            obj, libbpf_py.ObjectFile(execute_objects["producer"]), "next_seq", "dropped"
+        )
         assert counters["next_seq"][0] == n and counters["dropped"][0] == 0
         after = ring.state()
         assert after.available == 0 and after.consumer_pos == after.producer_pos
@@ -57,8 +59,10 @@ def copy_kind(request: pytest.FixtureRequest) -> Iterator[None]:
     kind = ["plain", "sse2", "avx2"].index(request.param)
     before = lib.lpy_ring_set_copy(kind)
     if before == -errno.ENOTSUP:
-        pytest.skip(f"this CPU has no {request.param} streaming stores (probed by the CPU "
-                    "feature check of lpy_ring_set_copy)")
+        pytest.skip(
+            f"this CPU has no {request.param} streaming stores (probed by the CPU "
+            "feature check of lpy_ring_set_copy)"
+        )
     yield
     lib.lpy_ring_set_copy(before)
 
@@ -75,8 +79,7 @@ def test_records_of_any_length_are_copied_whole(load: Loader, n: int, copy_kind:
             record = bytes(batch[seq])
             size = 65 + seq % 136
             assert len(record) == size
-            expected = seq.to_bytes(8, "little") + bytes((seq + i) & 0xFF
-                                                         for i in range(8, size))
+            expected = seq.to_bytes(8, "little") + bytes((seq + i) & 0xFF for i in range(8, size))
             assert record == expected, f"record {seq} differs"
 
 
@@ -89,7 +92,8 @@ def _check_stream(seqs: np.ndarray, produced: int, dropped: int) -> None:
 
 
 def test_two_producers_two_rings_one_poller_while_producing(
-        load: Loader, execute_objects: dict[str, Path]) -> None:
+    load: Loader, execute_objects: dict[str, Path]
+) -> None:
     per_producer = 500_000
     # Small rings and producers running while we consume: records may find no room,
     # and then the producer counts them. Nothing may vanish without being counted.
@@ -104,8 +108,7 @@ def test_two_producers_two_rings_one_poller_while_producing(
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=produce, args=(p,)) for p in ("produce_a",
-                                                                          "produce_b")]
+        threads = [threading.Thread(target=produce, args=(p,)) for p in ("produce_a", "produce_b")]
         seen: list[list[np.ndarray]] = [[], []]
         for t in threads:
             t.start()
@@ -120,8 +123,9 @@ def test_two_producers_two_rings_one_poller_while_producing(
         for r in (0, 1):
             seen[r].append(batch.to_numpy(ring=r)["seq"])
         assert not errors
-        counters = read_globals(obj, libbpf_py.ObjectFile(execute_objects["producer"]),
-                                "next_seq", "dropped")
+        counters = read_globals(
+            obj, libbpf_py.ObjectFile(execute_objects["producer"]), "next_seq", "dropped"
+        )
         for r in (0, 1):
             seqs = np.concatenate(seen[r])
             assert counters["next_seq"][r] == per_producer
@@ -131,8 +135,10 @@ def test_two_producers_two_rings_one_poller_while_producing(
 
 def test_callbacks_get_typed_records(load: Loader) -> None:
     got: list[object] = []
-    with load("producer") as obj, RingBuffer(obj.maps["ring_a"], got.append,
-                                             record_type="struct event") as ring:
+    with (
+        load("producer") as obj,
+        RingBuffer(obj.maps["ring_a"], got.append, record_type="struct event") as ring,
+    ):
         obj.programs["produce_a"].test_run(PACKET, repeat=100)
         assert ring.poll(timeout=1) == 100
         assert [e.seq for e in got] == list(range(100))  # type: ignore[attr-defined]
@@ -280,9 +286,12 @@ with libbpf_py.ObjectFile(sys.argv[1]).open() as o, o.load() as obj:
 
 
 def test_ctrl_c_interrupts_a_blocking_poll(execute_objects: dict[str, Path]) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_SCRIPT,
-                             str(execute_objects["producer"])], stdout=subprocess.PIPE,
-                            text=True, cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C_SCRIPT, str(execute_objects["producer"])],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "polling"
@@ -302,8 +311,10 @@ def test_ctrl_c_interrupts_a_blocking_poll(execute_objects: dict[str, Path]) -> 
 def test_unsigned_char_arrays_in_records_keep_every_byte(load: Loader) -> None:
     # struct big { u64 seq; u8 payload[120]; }: payload[0] is the low byte of seq,
     # payload[119] is 0xab, the rest zero. Binary data reads whole, also through numpy.
-    with load("producer", ring_a=1 << 20) as obj, \
-            RingBuffer(obj.maps["ring_a"], record_type="struct big") as ring:
+    with (
+        load("producer", ring_a=1 << 20) as obj,
+        RingBuffer(obj.maps["ring_a"], record_type="struct big") as ring,
+    ):
         obj.programs["produce_big"].test_run(PACKET, repeat=300)
         batch = ring.drain()
         for seq, record in enumerate(batch):

@@ -16,19 +16,24 @@ from tests.execute.conftest import PACKET, Loader
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 
-def test_a_struct_is_the_same_type_from_every_channel(load: Loader,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_struct_is_the_same_type_from_every_channel(
+    load: Loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import libbpf_py.btf
 
     parsed: list[int] = []
     read_btf = libbpf_py.btf.read_btf
-    monkeypatch.setattr(libbpf_py.btf, "read_btf",
-                        lambda data: parsed.append(len(data)) or read_btf(data))
+    monkeypatch.setattr(
+        libbpf_py.btf, "read_btf", lambda data: parsed.append(len(data)) or read_btf(data)
+    )
     samples: list[object] = []
-    with load("same_struct") as obj, \
-            RingBuffer(obj.maps["ring"], record_type="struct lpy_sample") as ring, \
-            PerfBuffer(obj.maps["perf"], lambda cpu, rec: samples.append(rec),
-                       record_type="struct lpy_sample") as perf:
+    with (
+        load("same_struct") as obj,
+        RingBuffer(obj.maps["ring"], record_type="struct lpy_sample") as ring,
+        PerfBuffer(
+            obj.maps["perf"], lambda cpu, rec: samples.append(rec), record_type="struct lpy_sample"
+        ) as perf,
+    ):
         assert obj.programs["emit"].test_run(PACKET).retval == 2  # XDP_PASS
         from_map = obj.maps["samples"][1]
         from_global = obj.bss.last
@@ -68,7 +73,8 @@ def test_a_struct_is_the_same_type_from_every_channel(load: Loader,
 
 
 def test_a_global_read_without_the_kernel_is_the_loaded_value(
-        load: Loader, execute_objects: dict[str, Path]) -> None:
+    load: Loader, execute_objects: dict[str, Path]
+) -> None:
     # The object reader decodes initial values through the same engine: the struct read
     # from the file (read_object, no kernel) equals the loaded object's global, and is an
     # instance of the same generated class, although the two come from different BTF
@@ -82,8 +88,12 @@ def test_a_global_read_without_the_kernel_is_the_loaded_value(
         assert (initial.seq, initial.delta, initial.colour, initial.ok) == (7, -1, 1, True)
         assert type(initial.colour) is type(live.colour) and initial.colour.name == "LPY_RED"
         assert initial.name == b"ab\0cd" and initial.addr == b"\x0a\x00\x00\x01\x00\x00"
-        assert (initial.port, initial.pair.lo, initial.flags, initial.kind) == (0x00350035, 3,
-                                                                                5, 17)
+        assert (initial.port, initial.pair.lo, initial.flags, initial.kind) == (
+            0x00350035,
+            3,
+            5,
+            17,
+        )
         assert type(initial.pair) is type(live.pair)
         # All zeros in .bss: the same on both sides too.
         assert spec.globals["last"].value == obj.bss.last

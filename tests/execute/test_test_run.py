@@ -37,8 +37,9 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
 XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX = 0, 1, 2, 3
 SOURCES = [f"198.18.9.{i}" for i in range(1, 9)] + ["2001:db8::1", "2001:db8::2"]
-HYPOTHESIS = settings(max_examples=300, deadline=None,
-                      suppress_health_check=[HealthCheck.function_scoped_fixture])
+HYPOTHESIS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @st.composite
@@ -50,27 +51,34 @@ def frames(draw: st.DrawFn) -> bytes:
     if kind == "v4":
         src = draw(st.sampled_from(SOURCES[:8]))
         dst = "198.18.9.200"
-        proto = {"udp": socket.IPPROTO_UDP, "tcp": socket.IPPROTO_TCP,
-                 "icmp": socket.IPPROTO_ICMP}[l4]
-        body = {"udp": lambda: udp(payload, src=src, dst=dst),
-                "tcp": lambda: tcp(payload, src=src, dst=dst),
-                "icmp": lambda: icmp4(payload)}[l4]()
-        frame = ethernet(ipv4(body, src=src, dst=dst, proto=proto,
-                              ttl=draw(st.integers(1, 255))))
+        proto = {"udp": socket.IPPROTO_UDP, "tcp": socket.IPPROTO_TCP, "icmp": socket.IPPROTO_ICMP}[
+            l4
+        ]
+        body = {
+            "udp": lambda: udp(payload, src=src, dst=dst),
+            "tcp": lambda: tcp(payload, src=src, dst=dst),
+            "icmp": lambda: icmp4(payload),
+        }[l4]()
+        frame = ethernet(ipv4(body, src=src, dst=dst, proto=proto, ttl=draw(st.integers(1, 255))))
     elif kind == "v6":
         src, dst = SOURCES[8], SOURCES[9]
-        proto = {"udp": socket.IPPROTO_UDP, "tcp": socket.IPPROTO_TCP,
-                 "icmp": socket.IPPROTO_ICMPV6}[l4]
-        body = {"udp": lambda: udp(payload, src=src, dst=dst),
-                "tcp": lambda: tcp(payload, src=src, dst=dst),
-                "icmp": lambda: icmp6(payload, src=src, dst=dst)}[l4]()
+        proto = {
+            "udp": socket.IPPROTO_UDP,
+            "tcp": socket.IPPROTO_TCP,
+            "icmp": socket.IPPROTO_ICMPV6,
+        }[l4]
+        body = {
+            "udp": lambda: udp(payload, src=src, dst=dst),
+            "tcp": lambda: tcp(payload, src=src, dst=dst),
+            "icmp": lambda: icmp6(payload, src=src, dst=dst),
+        }[l4]()
         frame = ethernet(ipv6(body, src=src, dst=dst, next_header=proto), proto=ETH_P_IPV6)
     elif kind == "arp":
         frame = ethernet(b"\0\1\x08\0\6\4\0\1" + payload.ljust(20, b"\0"), proto=ETH_P_ARP)
     else:
         frame = ethernet(payload, proto=draw(st.integers(0x0600, 0xFFFF)))
     if draw(st.booleans()):
-        frame = frame[:draw(st.integers(14, len(frame)))]
+        frame = frame[: draw(st.integers(14, len(frame)))]
     return frame
 
 
@@ -110,14 +118,18 @@ def test_rewritten_packets_come_back_right(load: Loader) -> None:
         prog = obj.programs["xdp_rewrite"]
 
         @HYPOTHESIS
-        @given(st.integers(2, 255), st.sampled_from(SOURCES[:8]), st.binary(max_size=200),
-               st.binary(min_size=6, max_size=6), st.binary(min_size=6, max_size=6))
+        @given(
+            st.integers(2, 255),
+            st.sampled_from(SOURCES[:8]),
+            st.binary(max_size=200),
+            st.binary(min_size=6, max_size=6),
+            st.binary(min_size=6, max_size=6),
+        )
         def check(ttl: int, src: str, payload: bytes, mac_a: bytes, mac_b: bytes) -> None:
             dst = "198.18.9.200"
             body = udp(payload, src=src, dst=dst)
             frame = ethernet(ipv4(body, src=src, dst=dst, ttl=ttl), src=mac_a, dst=mac_b)
-            expected = ethernet(ipv4(body, src=src, dst=dst, ttl=ttl - 1), src=mac_b,
-                                dst=mac_a)
+            expected = ethernet(ipv4(body, src=src, dst=dst, ttl=ttl - 1), src=mac_b, dst=mac_a)
             result = prog.test_run(frame)
             assert result.retval == XDP_TX
             out = result.data_out
@@ -129,8 +141,9 @@ def test_rewritten_packets_come_back_right(load: Loader) -> None:
         expired = ethernet(ipv4(udp(b"x"), src=SOURCES[0], dst="198.18.9.200", ttl=1))
         assert prog.test_run(expired).retval == XDP_DROP
         arp = ethernet(b"\0" * 28, proto=ETH_P_ARP, src=b"\1" * 6, dst=b"\2" * 6)
-        assert prog.test_run(arp).data_out == ethernet(b"\0" * 28, proto=ETH_P_ARP,
-                                                       src=b"\2" * 6, dst=b"\1" * 6)
+        assert prog.test_run(arp).data_out == ethernet(
+            b"\0" * 28, proto=ETH_P_ARP, src=b"\2" * 6, dst=b"\1" * 6
+        )
 
 
 def test_a_context_round_trips(load: Loader) -> None:
@@ -139,8 +152,9 @@ def test_a_context_round_trips(load: Loader) -> None:
         prog = obj.programs["tc_ctx"]
 
         @HYPOTHESIS
-        @given(st.integers(0, 2**32 - 2), st.lists(st.integers(0, 2**32 - 2), min_size=5,
-                                                   max_size=5))
+        @given(
+            st.integers(0, 2**32 - 2), st.lists(st.integers(0, 2**32 - 2), min_size=5, max_size=5)
+        )
         def check(mark: int, cb: list[int]) -> None:
             result = prog.test_run(frame, ctx={"mark": mark, "cb": cb})
             assert result.retval == cb[1]
@@ -156,10 +170,13 @@ def test_a_context_round_trips(load: Loader) -> None:
 
 
 def test_every_kind_that_has_a_test_run(load: Loader) -> None:
-    v4 = ethernet(ipv4(udp(b"kinds", src=SOURCES[1], dst="198.18.9.200"), src=SOURCES[1],
-                       dst="198.18.9.200"))
-    v6 = ethernet(ipv6(udp(b"x", src=SOURCES[8], dst=SOURCES[9]), src=SOURCES[8],
-                       dst=SOURCES[9]), proto=ETH_P_IPV6)
+    v4 = ethernet(
+        ipv4(udp(b"kinds", src=SOURCES[1], dst="198.18.9.200"), src=SOURCES[1], dst="198.18.9.200")
+    )
+    v6 = ethernet(
+        ipv6(udp(b"x", src=SOURCES[8], dst=SOURCES[9]), src=SOURCES[8], dst=SOURCES[9]),
+        proto=ETH_P_IPV6,
+    )
     with load("kinds") as obj:
         p = obj.programs
         # socket filter: the skb starts after the Ethernet header; it keeps all of it.
@@ -168,8 +185,7 @@ def test_every_kind_that_has_a_test_run(load: Loader) -> None:
         assert p["cgroup_v4_only"].test_run(v6).retval == 0
         keys = p["dissect"].test_run(v4).context
         assert keys.ip_proto == socket.IPPROTO_UDP and keys.nhoff == 14 and keys.thoff == 34
-        assert keys.ipv4_src == int.from_bytes(ipaddress.IPv4Address(SOURCES[1]).packed,
-                                               "little")
+        assert keys.ipv4_src == int.from_bytes(ipaddress.IPv4Address(SOURCES[1]).packed, "little")
         assert p["raw_sum"].test_run(ctx=[40, 2]).retval == 42
         assert p["raw_sum"].test_run(ctx=[1, 2], cpu=0).retval == 3
         result = p["add"].test_run(ctx={"a": 20, "b": 22})
@@ -233,38 +249,74 @@ print(count, flush=True)
 """
 
 
-def test_xdp_live_frames_are_really_sent(load: Loader, veth: object,
-                                         execute_objects: dict[str, Path]) -> None:
+def test_xdp_live_frames_are_really_sent(
+    load: Loader, veth: object, execute_objects: dict[str, Path]
+) -> None:
     ns, peer = veth.netns, veth.peer  # type: ignore[attr-defined]
     # The veth driver takes XDP_TX frames only when its far end runs XDP too.
-    attached = subprocess.run(["ip", "-n", ns, "link", "set", "dev", peer, "xdp", "obj",
-                               str(execute_objects["xdp_pass"]), "sec", "xdp"],
-                              capture_output=True, text=True)
+    attached = subprocess.run(
+        [
+            "ip",
+            "-n",
+            ns,
+            "link",
+            "set",
+            "dev",
+            peer,
+            "xdp",
+            "obj",
+            str(execute_objects["xdp_pass"]),
+            "sec",
+            "xdp",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if attached.returncode != 0:
         pytest.skip(f"ip could not attach XDP to the far end: {attached.stderr.strip()}")
-    link = json.loads(subprocess.run(["ip", "-n", ns, "-j", "link", "show", "dev", peer],
-                                     capture_output=True, text=True, check=True).stdout)
+    link = json.loads(
+        subprocess.run(
+            ["ip", "-n", ns, "-j", "link", "show", "dev", peer],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     peer_mac = bytes.fromhex(link[0]["address"].replace(":", ""))
     src, dst = veth.host_addr, veth.peer_addr  # type: ignore[attr-defined]
-    frame = ethernet(ipv4(udp(b"lpy-live", dport=7777, src=src, dst=dst), src=src, dst=dst),
-                     dst=peer_mac)
-    receiver = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", _RECEIVER,
-                                 dst], stdout=subprocess.PIPE, text=True)
+    frame = ethernet(
+        ipv4(udp(b"lpy-live", dport=7777, src=src, dst=dst), src=src, dst=dst), dst=peer_mac
+    )
+    receiver = subprocess.Popen(
+        ["ip", "netns", "exec", ns, sys.executable, "-c", _RECEIVER, dst],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert receiver.stdout is not None
         assert receiver.stdout.readline().strip() == "ready"
         with load("kinds") as obj:
             result = obj.programs["xdp_bounce"].test_run(
-                frame, ctx={"ingress_ifindex": veth.ifindex},  # type: ignore[attr-defined]
-                repeat=100, flags=TestRunFlag.XDP_LIVE_FRAMES)
+                frame,
+                ctx={"ingress_ifindex": veth.ifindex},  # type: ignore[attr-defined]
+                repeat=100,
+                flags=TestRunFlag.XDP_LIVE_FRAMES,
+            )
             assert result.data_out == b""
             with pytest.raises(LayoutError, match="batch_size above"):
-                obj.programs["xdp_bounce"].test_run(frame, repeat=1, batch_size=1 << 20,
-                                                    flags=TestRunFlag.XDP_LIVE_FRAMES,
-                                                    ctx={"ingress_ifindex": 1})
+                obj.programs["xdp_bounce"].test_run(
+                    frame,
+                    repeat=1,
+                    batch_size=1 << 20,
+                    flags=TestRunFlag.XDP_LIVE_FRAMES,
+                    ctx={"ingress_ifindex": 1},
+                )
             with pytest.raises(LayoutError, match="live frames need"):
-                obj.programs["xdp_bounce"].test_run(frame, flags=TestRunFlag.XDP_LIVE_FRAMES,
-                                                    ctx={"ingress_ifindex": 1, "data_meta": 4})
+                obj.programs["xdp_bounce"].test_run(
+                    frame,
+                    flags=TestRunFlag.XDP_LIVE_FRAMES,
+                    ctx={"ingress_ifindex": 1, "data_meta": 4},
+                )
         out, _ = receiver.communicate(timeout=30)
         assert int(out.strip()) == 100  # every frame crossed the pair to a real socket
     finally:

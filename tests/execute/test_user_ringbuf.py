@@ -23,10 +23,11 @@ def drained(obj: libbpf_py.LoadedObject, source: Path) -> dict[str, int]:
     return {k: v[0] for k, v in got.items()}
 
 
-def test_written_records_reach_the_program(load: Loader,
-                                           execute_objects: dict[str, Path]) -> None:
-    with load("user_ring") as obj, UserRingBuffer(obj.maps["commands"],
-                                                  record_type="struct command") as ring:
+def test_written_records_reach_the_program(load: Loader, execute_objects: dict[str, Path]) -> None:
+    with (
+        load("user_ring") as obj,
+        UserRingBuffer(obj.maps["commands"], record_type="struct command") as ring,
+    ):
         for value in range(1, 11):
             ring.write({"op": 1, "value": value})
         with ring.reserve() as record:  # the record type's size
@@ -38,7 +39,10 @@ def test_written_records_reach_the_program(load: Loader,
         result = obj.programs["drain"].test_run(ctx=b"")
         assert result.retval == 12  # bpf_user_ringbuf_drain returns how many it took
         assert drained(obj, execute_objects["user_ring"]) == {
-            "total": 155, "records": 12, "bad_size": 0}
+            "total": 155,
+            "records": 12,
+            "bad_size": 0,
+        }
 
 
 def test_a_full_ring_refuses_then_waits(load: Loader) -> None:

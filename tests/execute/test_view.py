@@ -30,8 +30,11 @@ def test_info_describes_the_program(load: Loader) -> None:
         assert len(info.tag) == 16 and int(info.tag, 16) >= 0
         assert info.xlated_size > 0 and info.xlated_size % 8 == 0
         assert info.jited_size > 0 and info.verified_insns > 0 and info.btf_id > 0
-        map_ids = {m.info().id for name, m in obj.maps.items()
-                   if name in ("ring_a",) or name.endswith(".bss")}
+        map_ids = {
+            m.info().id
+            for name, m in obj.maps.items()
+            if name in ("ring_a",) or name.endswith(".bss")
+        }
         assert map_ids <= set(info.map_ids)
         age = datetime.now(UTC) - info.loaded_at
         assert 0 <= age.total_seconds() < 600
@@ -141,7 +144,13 @@ def test_trace_pipe_yields_bpf_printk_lines(load: Loader) -> None:
 def test_trace_lines_parse() -> None:
     line = parse_line("  python3-4242  [001] d..31  5678.901234: bpf_trace_printk: hello")
     assert (line.task, line.pid, line.cpu, line.timestamp, line.event, line.message) == (
-        "python3", 4242, 1, 5678.901234, "bpf_trace_printk", "hello")
+        "python3",
+        4242,
+        1,
+        5678.901234,
+        "bpf_trace_printk",
+        "hello",
+    )
     assert parse_line("no header").message == "no header"
 
 
@@ -165,13 +174,17 @@ def test_stream_read_gets_what_the_program_wrote(load: Loader) -> None:
         result = prog.test_run(ctx=b"")
         ret = result.retval - 2**32 if result.retval >= 2**31 else result.retval
         if ret == -1:
-            pytest.skip("bpf_stream_vprintk_impl is missing from this kernel (probed: "
-                        "bpf_ksym_exists is false)")
+            pytest.skip(
+                "bpf_stream_vprintk_impl is missing from this kernel (probed: "
+                "bpf_ksym_exists is false)"
+            )
         if ret < 0:
             # The read path works (an empty stream), but the kernel wrote nothing.
             assert prog.stream_read() == b""
-            pytest.skip(f"the kernel's bpf_stream_vprintk_impl failed with "
-                        f"{os.strerror(-ret)} (errno {-ret}): it could not write the stream")
+            pytest.skip(
+                f"the kernel's bpf_stream_vprintk_impl failed with "
+                f"{os.strerror(-ret)} (errno {-ret}): it could not write the stream"
+            )
         assert prog.stream_read() == b"lpy-stream 42\n"
         assert prog.stream_read() == b""  # read once
         assert prog.stream_read("stderr") == b""

@@ -19,10 +19,22 @@ from libbpf_py.inspect.jsonout import object_json
 from libbpf_py.inspect.render import render_c
 
 # Small objects that still cover maps, map-in-map, globals, subprograms, CO-RE, externs.
-SEEDS = ["globals_all", "map_in_map", "decl_tags", "enums64", "maps_array", "insn_classes",
-         "legacy_maps", "struct_ops_cc", "kconfig_ksym", "bitfields", "subprogs"]
-FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                      HealthCheck.data_too_large])
+SEEDS = [
+    "globals_all",
+    "map_in_map",
+    "decl_tags",
+    "enums64",
+    "maps_array",
+    "insn_classes",
+    "legacy_maps",
+    "struct_ops_cc",
+    "kconfig_ksym",
+    "bitfields",
+    "subprogs",
+]
+FAST = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 def exercise(data: bytes) -> None:
@@ -55,7 +67,7 @@ def test_seeds_are_valid(seeds: dict[str, bytes]) -> None:
 @given(name=st.sampled_from(SEEDS), cut=st.floats(0, 1))
 def test_truncated_anywhere(seeds: dict[str, bytes], name: str, cut: float) -> None:
     data = seeds[name]
-    exercise(data[:int(len(data) * cut)])
+    exercise(data[: int(len(data) * cut)])
 
 
 def _regions(data: bytes) -> list[tuple[int, int]]:
@@ -64,8 +76,11 @@ def _regions(data: bytes) -> list[tuple[int, int]]:
     shoff = struct.unpack_from("<Q", data, 0x28)[0]
     regions = [(0, 64), (shoff, shoff + 64 * len(elf.sections))]
     for s in elf.sections:
-        wanted = (s.name in (".BTF", ".BTF.ext", ".symtab", ".maps", ".strtab")
-                  or s.is_program or (s.type == 9 and not s.name.startswith(".rel.debug")))
+        wanted = (
+            s.name in (".BTF", ".BTF.ext", ".symtab", ".maps", ".strtab")
+            or s.is_program
+            or (s.type == 9 and not s.name.startswith(".rel.debug"))
+        )
         if wanted and s.size:
             regions.append((s.offset, s.offset + s.size))
     return regions
@@ -84,16 +99,15 @@ def test_bit_flips(seeds: dict[str, bytes], name: str, data: st.DataObject) -> N
     exercise(bytes(blob))
 
 
-_SHDR_FIELDS = [(0, "I"), (4, "I"), (8, "Q"), (24, "Q"), (32, "Q"), (40, "I"), (44, "I"),
-                (56, "Q")]
-_BIG = st.one_of(st.integers(0, 64), st.sampled_from([0xFF, 0xFFFF, 0xFFFFFFFF]),
-                 st.integers(0, 2**32 - 1))
+_SHDR_FIELDS = [(0, "I"), (4, "I"), (8, "Q"), (24, "Q"), (32, "Q"), (40, "I"), (44, "I"), (56, "Q")]
+_BIG = st.one_of(
+    st.integers(0, 64), st.sampled_from([0xFF, 0xFFFF, 0xFFFFFFFF]), st.integers(0, 2**32 - 1)
+)
 
 
 @settings(FAST, max_examples=500)
 @given(name=st.sampled_from(SEEDS), data=st.data())
-def test_corrupt_section_headers(seeds: dict[str, bytes], name: str,
-                                 data: st.DataObject) -> None:
+def test_corrupt_section_headers(seeds: dict[str, bytes], name: str, data: st.DataObject) -> None:
     blob = bytearray(seeds[name])
     shoff = struct.unpack_from("<Q", blob, 0x28)[0]
     count = struct.unpack_from("<H", blob, 0x3C)[0]
@@ -105,16 +119,20 @@ def test_corrupt_section_headers(seeds: dict[str, bytes], name: str,
     if data.draw(st.booleans()):
         # The ELF header's own view of the table: shnum, shstrndx, shoff.
         field = data.draw(st.sampled_from([(0x3C, "H"), (0x3E, "H"), (0x28, "Q")]))
-        struct.pack_into("<" + field[1], blob, field[0],
-                         data.draw(_BIG) & (0xFFFF if field[1] == "H" else 0xFFFFFFFF))
+        struct.pack_into(
+            "<" + field[1],
+            blob,
+            field[0],
+            data.draw(_BIG) & (0xFFFF if field[1] == "H" else 0xFFFFFFFF),
+        )
     exercise(bytes(blob))
 
 
 @settings(FAST, max_examples=600)
-@given(name=st.sampled_from(SEEDS), section=st.sampled_from([".BTF", ".BTF.ext"]),
-       data=st.data())
-def test_corrupt_btf_headers(seeds: dict[str, bytes], name: str, section: str,
-                             data: st.DataObject) -> None:
+@given(name=st.sampled_from(SEEDS), section=st.sampled_from([".BTF", ".BTF.ext"]), data=st.data())
+def test_corrupt_btf_headers(
+    seeds: dict[str, bytes], name: str, section: str, data: st.DataObject
+) -> None:
     blob = bytearray(seeds[name])
     sec = read_elf(bytes(blob)).by_name[section]
     fields = [0, 2, 3, 4, 8, 12, 16, 20] + ([24, 28] if section == ".BTF.ext" else [])
@@ -131,8 +149,9 @@ def test_corrupt_btf_headers(seeds: dict[str, bytes], name: str, section: str,
 
 @settings(FAST, max_examples=400)
 @given(name=st.sampled_from(SEEDS), data=st.data())
-def test_string_offsets_out_of_range(seeds: dict[str, bytes], name: str,
-                                     data: st.DataObject) -> None:
+def test_string_offsets_out_of_range(
+    seeds: dict[str, bytes], name: str, data: st.DataObject
+) -> None:
     blob = bytearray(seeds[name])
     elf = read_elf(bytes(blob))
     sec = elf.by_name[".BTF"]
@@ -158,9 +177,30 @@ def test_string_offsets_out_of_range(seeds: dict[str, bytes], name: str,
 
 # --- objects generated from nothing -------------------------------------------------
 
-_NAMES = ["", "type", "key", "value", "values", "max_entries", "map_flags", "pinning",
-          "key_size", "value_size", "map_extra", "x", ".data", ".maps", ".rodata", "loop",
-          "char", "int", ".kconfig", ".ksyms", "CONFIG_X", "prog"]
+_NAMES = [
+    "",
+    "type",
+    "key",
+    "value",
+    "values",
+    "max_entries",
+    "map_flags",
+    "pinning",
+    "key_size",
+    "value_size",
+    "map_extra",
+    "x",
+    ".data",
+    ".maps",
+    ".rodata",
+    "loop",
+    "char",
+    "int",
+    ".kconfig",
+    ".ksyms",
+    "CONFIG_X",
+    "prog",
+]
 _STRINGS = b"\0" + b"".join(n.encode() + b"\0" for n in _NAMES[1:])
 _OFFSETS = [0] + [_STRINGS.index(b"\0" + n.encode() + b"\0") + 1 for n in _NAMES[1:]]
 
@@ -179,16 +219,43 @@ def build_elf(sections: list[tuple[str, int, int, bytes, int, int, int]]) -> byt
     for name_off, sh_type, flags, blob, link, info, entsize in entries:
         offset = 64 + len(body)
         body += blob + b"\0" * (-len(blob) % 8)
-        headers.append(struct.pack("<IIQQQQIIQQ", name_off, sh_type, flags, 0, offset,
-                                   len(blob), link, info, 8, entsize))
+        headers.append(
+            struct.pack(
+                "<IIQQQQIIQQ",
+                name_off,
+                sh_type,
+                flags,
+                0,
+                offset,
+                len(blob),
+                link,
+                info,
+                8,
+                entsize,
+            )
+        )
     shoff = 64 + len(body)
-    header = struct.pack("<16sHHIQQQIHHHHHH", b"\x7fELF\x02\x01\x01" + b"\0" * 9, 1, 247, 1,
-                         0, 0, shoff, 0, 64, 0, 0, 64, len(headers), len(headers) - 1)
+    header = struct.pack(
+        "<16sHHIQQQIHHHHHH",
+        b"\x7fELF\x02\x01\x01" + b"\0" * 9,
+        1,
+        247,
+        1,
+        0,
+        0,
+        shoff,
+        0,
+        64,
+        0,
+        0,
+        64,
+        len(headers),
+        len(headers) - 1,
+    )
     return header + body + b"".join(headers)
 
 
-def _btf_type(kind: int, name: int, vlen: int, kflag: bool, ref: int,
-              extra: list[int]) -> bytes:
+def _btf_type(kind: int, name: int, vlen: int, kflag: bool, ref: int, extra: list[int]) -> bytes:
     extra = extra or [0]
     info = (int(kflag) << 31) | ((kind & 0x1F) << 24) | vlen
     out = struct.pack("<III", name, info, ref)
@@ -198,12 +265,14 @@ def _btf_type(kind: int, name: int, vlen: int, kflag: bool, ref: int,
         out += struct.pack("<III", *(e & 0xFFFFFFFF for e in extra[:3]))
     elif kind in (4, 5, 15, 19):  # STRUCT, UNION, DATASEC, ENUM64: 12-byte items
         for i in range(vlen):
-            out += struct.pack("<III", *(extra[(3 * i + j) % len(extra)] & 0xFFFFFFFF
-                                         for j in range(3)))
+            out += struct.pack(
+                "<III", *(extra[(3 * i + j) % len(extra)] & 0xFFFFFFFF for j in range(3))
+            )
     elif kind in (6, 13):  # ENUM, FUNC_PROTO: 8-byte items
         for i in range(vlen):
-            out += struct.pack("<II", *(extra[(2 * i + j) % len(extra)] & 0xFFFFFFFF
-                                        for j in range(2)))
+            out += struct.pack(
+                "<II", *(extra[(2 * i + j) % len(extra)] & 0xFFFFFFFF for j in range(2))
+            )
     return out
 
 
@@ -252,8 +321,7 @@ def btf_blobs(draw: st.DrawFn, with_maps: bool = False) -> bytes:
     types += _btf_type(15, _OFFSETS[12], 1, False, 0, [var_id, 0, draw(st.integers(0, 32))])
     if with_maps:
         types += _btf_type(15, _OFFSETS[13], 1, False, 0, [draw(refs), 0, 8])
-    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types),
-                         len(_STRINGS))
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(_STRINGS))
     return header + types + _STRINGS
 
 
@@ -261,10 +329,16 @@ def btf_blobs(draw: st.DrawFn, with_maps: bool = False) -> bytes:
 def generated_objects(draw: st.DrawFn) -> bytes:
     with_maps = draw(st.booleans())
     btf = draw(btf_blobs(with_maps))
-    code = b"".join(struct.pack("<BBhi", draw(st.sampled_from([0xB7, 0x18, 0x00, 0x85,
-                                                                  0x95, 0x61])),
-                                draw(st.integers(0, 255)), 0, draw(st.integers(-2, 40)))
-                    for _ in range(draw(st.integers(1, 4))))
+    code = b"".join(
+        struct.pack(
+            "<BBhi",
+            draw(st.sampled_from([0xB7, 0x18, 0x00, 0x85, 0x95, 0x61])),
+            draw(st.integers(0, 255)),
+            0,
+            draw(st.integers(-2, 40)),
+        )
+        for _ in range(draw(st.integers(1, 4)))
+    )
     code += struct.pack("<BBhi", 0x95, 0, 0, 0)
     data = draw(st.binary(min_size=0, max_size=32))
     # Symbols: null, the program, a global in .data, an object in .maps.
@@ -275,13 +349,13 @@ def generated_objects(draw: st.DrawFn) -> bytes:
     symtab += struct.pack("<IBBHQQ", 8, 0x11, 0, 3, 0, 8)
     relocs = struct.pack("<QQ", 0, (draw(st.integers(0, 4)) << 32) | 1)
     sections = [
-        ("xdp", 1, 6, code, 0, 0, 0),                 # 1
-        (".data", 1, 3, data, 0, 0, 0),               # 2
+        ("xdp", 1, 6, code, 0, 0, 0),  # 1
+        (".data", 1, 3, data, 0, 0, 0),  # 2
         (".maps" if with_maps else ".rodata", 1, 3, b"\0" * 8, 0, 0, 0),  # 3
-        (".BTF", 1, 0, btf, 0, 0, 0),                 # 4
-        (".strtab", 3, 0, strtab, 0, 0, 0),           # 5
-        (".symtab", 2, 0, symtab, 5, 1, 24),          # 6
-        (".relxdp", 9, 0, relocs, 6, 1, 16),          # 7
+        (".BTF", 1, 0, btf, 0, 0, 0),  # 4
+        (".strtab", 3, 0, strtab, 0, 0, 0),  # 5
+        (".symtab", 2, 0, symtab, 5, 1, 24),  # 6
+        (".relxdp", 9, 0, relocs, 6, 1, 16),  # 7
     ]
     return build_elf(sections)
 
@@ -289,10 +363,14 @@ def generated_objects(draw: st.DrawFn) -> bytes:
 def test_generated_object_is_readable() -> None:
     code = struct.pack("<BBhi", 0x95, 0, 0, 0)
     strtab = b"\0prog\0"
-    symtab = struct.pack("<IBBHQQ", 0, 0, 0, 0, 0, 0) + struct.pack("<IBBHQQ", 1, 0x12, 0, 1,
-                                                                     0, 8)
-    blob = build_elf([("xdp", 1, 6, code, 0, 0, 0), (".strtab", 3, 0, strtab, 0, 0, 0),
-                      (".symtab", 2, 0, symtab, 2, 1, 24)])
+    symtab = struct.pack("<IBBHQQ", 0, 0, 0, 0, 0, 0) + struct.pack("<IBBHQQ", 1, 0x12, 0, 1, 0, 8)
+    blob = build_elf(
+        [
+            ("xdp", 1, 6, code, 0, 0, 0),
+            (".strtab", 3, 0, strtab, 0, 0, 0),
+            (".symtab", 2, 0, symtab, 2, 1, 24),
+        ]
+    )
     spec = read_object(blob)
     assert list(spec.programs) == ["prog"] and spec.programs["prog"].insn_count == 1
 
@@ -305,12 +383,17 @@ def test_generated_objects_and_type_loops(blob: bytes) -> None:
 
 def test_type_loops_are_reported() -> None:
     # typedef 1 -> const 2 -> typedef 1, and a VAR of it in .data.
-    types = (_btf_type(8, _OFFSETS[16], 0, False, 2, [0])
-             + _btf_type(10, 0, 0, False, 1, [0])
-             + _btf_type(14, _OFFSETS[11], 0, False, 1, [0])
-             + _btf_type(15, _OFFSETS[12], 1, False, 4, [3, 0, 4]))
-    btf = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types),
-                      len(_STRINGS)) + types + _STRINGS
+    types = (
+        _btf_type(8, _OFFSETS[16], 0, False, 2, [0])
+        + _btf_type(10, 0, 0, False, 1, [0])
+        + _btf_type(14, _OFFSETS[11], 0, False, 1, [0])
+        + _btf_type(15, _OFFSETS[12], 1, False, 4, [3, 0, 4])
+    )
+    btf = (
+        struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(_STRINGS))
+        + types
+        + _STRINGS
+    )
     blob = build_elf([(".data", 1, 3, b"\1\2\3\4", 0, 0, 0), (".BTF", 1, 0, btf, 0, 0, 0)])
     with pytest.raises(ObjectFormatError) as info:
         read_object(blob)

@@ -44,22 +44,43 @@ def test_json_schema(corpus: dict[str, Path], capsys: pytest.CaptureFixture[str]
     assert main([str(corpus["map_in_map"]), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema"] == 2 and doc["name"] == "map_in_map"
-    assert set(doc) == {"schema", "name", "endianness", "license", "kern_version",
-                        "has_legacy_maps", "sections", "programs", "subprograms", "maps",
-                        "globals", "btf"}
+    assert set(doc) == {
+        "schema",
+        "name",
+        "endianness",
+        "license",
+        "kern_version",
+        "has_legacy_maps",
+        "sections",
+        "programs",
+        "subprograms",
+        "maps",
+        "globals",
+        "btf",
+    }
     outer = next(m for m in doc["maps"] if m["name"] == "outer_array")
-    assert outer["type"] == "array_of_maps" and outer["initial_slots"] == {"0": "first",
-                                                                            "2": "second"}
+    assert outer["type"] == "array_of_maps" and outer["initial_slots"] == {
+        "0": "first",
+        "2": "second",
+    }
     assert outer["inner"]["max_entries"] == 16
     prog = doc["programs"][0]
-    assert {"name", "section", "type", "instructions", "lines", "relocations",
-            "core_relocations"} <= set(prog)
+    assert {
+        "name",
+        "section",
+        "type",
+        "instructions",
+        "lines",
+        "relocations",
+        "core_relocations",
+    } <= set(prog)
     assert prog["instructions"][0]["text"]
     assert doc["btf"][0]["id"] == 1
 
 
-def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                corpus: dict[str, Path]) -> None:
+def test_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], corpus: dict[str, Path]
+) -> None:
     assert main([str(tmp_path / "missing.o")]) == 66
     bad = tmp_path / "bad.o"
     bad.write_bytes(corpus["atomics"].read_bytes()[:300])
@@ -68,8 +89,9 @@ def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert main([str(corpus["atomics"]), "--disasm", "nope"]) == 66
 
 
-def test_subcommand_of_libbpf_py(corpus: dict[str, Path],
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_subcommand_of_libbpf_py(
+    corpus: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     cli = pytest.importorskip("libbpf_py.cli")
     if not hasattr(cli, "main"):
         pytest.skip("libbpf_py.cli has no main() at the moment (being reorganised)")

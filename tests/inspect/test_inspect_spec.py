@@ -32,53 +32,132 @@ def test_object_facts(specs: dict[str, ObjectSpec]) -> None:
     assert specs["legacy_maps"].kern_version == 0x060000
 
 
-@pytest.mark.parametrize(("section", "ptype", "attach", "target", "autoload", "sleepable"), [
-    ("tracepoint/syscalls/sys_enter_execve", ProgType.TRACEPOINT, None,
-     "syscalls/sys_enter_execve", True, False),
-    ("tp/sched/sched_process_exit", ProgType.TRACEPOINT, None, "sched/sched_process_exit",
-     True, False),
-    ("raw_tp/sched_switch", ProgType.RAW_TRACEPOINT, None, "sched_switch", True, False),
-    ("raw_tp.w/sched_wakeup", ProgType.RAW_TRACEPOINT_WRITABLE, None, "sched_wakeup", True,
-     False),
-    ("tp_btf/sched_wakeup", ProgType.TRACING, AttachType.TRACE_RAW_TP, "sched_wakeup", True,
-     False),
-    ("fentry/do_unlinkat", ProgType.TRACING, AttachType.TRACE_FENTRY, "do_unlinkat", True,
-     False),
-    ("fexit/do_unlinkat", ProgType.TRACING, AttachType.TRACE_FEXIT, "do_unlinkat", True, False),
-    ("fentry.s/__x64_sys_getpgid", ProgType.TRACING, AttachType.TRACE_FENTRY,
-     "__x64_sys_getpgid", True, True),
-    ("lsm.s/file_open", ProgType.LSM, AttachType.LSM_MAC, "file_open", True, True),
-    ("uprobe//bin/bash:readline", ProgType.KPROBE, None, "/bin/bash:readline", True, False),
-    ("uprobe.s//bin/bash:shell_execve", ProgType.KPROBE, None, "/bin/bash:shell_execve",
-     True, True),
-    ("uprobe.multi//lib/libc.so.6:str*", ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI,
-     "/lib/libc.so.6:str*", True, False),
-    ("kprobe.multi/vfs_*", ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI, "vfs_*", True,
-     False),
-    ("xdp", ProgType.XDP, AttachType.XDP, None, True, False),
-    ("?xdp", ProgType.XDP, AttachType.XDP, None, False, False),
-    ("xdp.frags/devmap", ProgType.XDP, AttachType.XDP_DEVMAP, None, True, False),
-    ("tc/ingress", ProgType.SCHED_CLS, AttachType.TCX_INGRESS, None, True, False),
-    ("tc", ProgType.SCHED_CLS, None, None, True, False),
-    ("cgroup/connect4", ProgType.CGROUP_SOCK_ADDR, AttachType.CGROUP_INET4_CONNECT, None,
-     True, False),
-    ("cgroup_skb/ingress", ProgType.CGROUP_SKB, AttachType.CGROUP_INET_INGRESS, None, True,
-     False),
-    ("syscall", ProgType.SYSCALL, None, None, True, True),
-    ("iter.s/task", ProgType.TRACING, AttachType.TRACE_ITER, "task", True, True),
-    ("usdt/./prog:provider:probe", ProgType.KPROBE, None, "./prog:provider:probe", True,
-     False),
-    # "socket" takes no suffix: libbpf 1.x does not recognise "socket/first".
-    ("socket/first", ProgType.UNSPEC, None, None, True, False),
-    ("xdp/foo", ProgType.UNSPEC, None, None, True, False),
-    ("kprobe.session", ProgType.KPROBE, AttachType.TRACE_KPROBE_SESSION, None, True, False),
-    ("kprobefoo", ProgType.UNSPEC, None, None, True, False),
-])
-def test_section_rules(section: str, ptype: ProgType, attach: AttachType | None,
-                       target: str | None, autoload: bool, sleepable: bool) -> None:
+@pytest.mark.parametrize(
+    ("section", "ptype", "attach", "target", "autoload", "sleepable"),
+    [
+        (
+            "tracepoint/syscalls/sys_enter_execve",
+            ProgType.TRACEPOINT,
+            None,
+            "syscalls/sys_enter_execve",
+            True,
+            False,
+        ),
+        (
+            "tp/sched/sched_process_exit",
+            ProgType.TRACEPOINT,
+            None,
+            "sched/sched_process_exit",
+            True,
+            False,
+        ),
+        ("raw_tp/sched_switch", ProgType.RAW_TRACEPOINT, None, "sched_switch", True, False),
+        (
+            "raw_tp.w/sched_wakeup",
+            ProgType.RAW_TRACEPOINT_WRITABLE,
+            None,
+            "sched_wakeup",
+            True,
+            False,
+        ),
+        (
+            "tp_btf/sched_wakeup",
+            ProgType.TRACING,
+            AttachType.TRACE_RAW_TP,
+            "sched_wakeup",
+            True,
+            False,
+        ),
+        (
+            "fentry/do_unlinkat",
+            ProgType.TRACING,
+            AttachType.TRACE_FENTRY,
+            "do_unlinkat",
+            True,
+            False,
+        ),
+        ("fexit/do_unlinkat", ProgType.TRACING, AttachType.TRACE_FEXIT, "do_unlinkat", True, False),
+        (
+            "fentry.s/__x64_sys_getpgid",
+            ProgType.TRACING,
+            AttachType.TRACE_FENTRY,
+            "__x64_sys_getpgid",
+            True,
+            True,
+        ),
+        ("lsm.s/file_open", ProgType.LSM, AttachType.LSM_MAC, "file_open", True, True),
+        ("uprobe//bin/bash:readline", ProgType.KPROBE, None, "/bin/bash:readline", True, False),
+        (
+            "uprobe.s//bin/bash:shell_execve",
+            ProgType.KPROBE,
+            None,
+            "/bin/bash:shell_execve",
+            True,
+            True,
+        ),
+        (
+            "uprobe.multi//lib/libc.so.6:str*",
+            ProgType.KPROBE,
+            AttachType.TRACE_UPROBE_MULTI,
+            "/lib/libc.so.6:str*",
+            True,
+            False,
+        ),
+        (
+            "kprobe.multi/vfs_*",
+            ProgType.KPROBE,
+            AttachType.TRACE_KPROBE_MULTI,
+            "vfs_*",
+            True,
+            False,
+        ),
+        ("xdp", ProgType.XDP, AttachType.XDP, None, True, False),
+        ("?xdp", ProgType.XDP, AttachType.XDP, None, False, False),
+        ("xdp.frags/devmap", ProgType.XDP, AttachType.XDP_DEVMAP, None, True, False),
+        ("tc/ingress", ProgType.SCHED_CLS, AttachType.TCX_INGRESS, None, True, False),
+        ("tc", ProgType.SCHED_CLS, None, None, True, False),
+        (
+            "cgroup/connect4",
+            ProgType.CGROUP_SOCK_ADDR,
+            AttachType.CGROUP_INET4_CONNECT,
+            None,
+            True,
+            False,
+        ),
+        (
+            "cgroup_skb/ingress",
+            ProgType.CGROUP_SKB,
+            AttachType.CGROUP_INET_INGRESS,
+            None,
+            True,
+            False,
+        ),
+        ("syscall", ProgType.SYSCALL, None, None, True, True),
+        ("iter.s/task", ProgType.TRACING, AttachType.TRACE_ITER, "task", True, True),
+        ("usdt/./prog:provider:probe", ProgType.KPROBE, None, "./prog:provider:probe", True, False),
+        # "socket" takes no suffix: libbpf 1.x does not recognise "socket/first".
+        ("socket/first", ProgType.UNSPEC, None, None, True, False),
+        ("xdp/foo", ProgType.UNSPEC, None, None, True, False),
+        ("kprobe.session", ProgType.KPROBE, AttachType.TRACE_KPROBE_SESSION, None, True, False),
+        ("kprobefoo", ProgType.UNSPEC, None, None, True, False),
+    ],
+)
+def test_section_rules(
+    section: str,
+    ptype: ProgType,
+    attach: AttachType | None,
+    target: str | None,
+    autoload: bool,
+    sleepable: bool,
+) -> None:
     rule = match_section(section)
-    assert (rule.type, rule.expected_attach_type, rule.attach_target, rule.autoload,
-            rule.sleepable) == (ptype, attach, target, autoload, sleepable)
+    assert (
+        rule.type,
+        rule.expected_attach_type,
+        rule.attach_target,
+        rule.autoload,
+        rule.sleepable,
+    ) == (ptype, attach, target, autoload, sleepable)
 
 
 def test_programs_and_subprograms(specs: dict[str, ObjectSpec]) -> None:
@@ -95,7 +174,8 @@ def test_programs_and_subprograms(specs: dict[str, ObjectSpec]) -> None:
     assert spec.subprograms["global_helper"].is_global
     assert not spec.subprograms["square"].is_global
     assert main.insn_count == len(main.instructions) + sum(
-        1 for i in main.instructions if i.imm64 is not None)
+        1 for i in main.instructions if i.imm64 is not None
+    )
 
 
 def test_source_lines(specs: dict[str, ObjectSpec]) -> None:
@@ -117,7 +197,11 @@ def test_maps_of_every_kind(specs: dict[str, ObjectSpec]) -> None:
 def test_map_details(specs: dict[str, ObjectSpec]) -> None:
     flows = specs["maps_hash"].maps["flows"]
     assert (flows.type, flows.key_size, flows.value_size, flows.max_entries) == (
-        MapType.HASH, 13 + 3, 16, 4096)
+        MapType.HASH,
+        13 + 3,
+        16,
+        4096,
+    )
     assert flows.flags == 1  # BPF_F_NO_PREALLOC
     assert flows.pinning.name == "BY_NAME"
     assert isinstance(flows.key_type, Struct) and flows.key_type.name == "flow"
@@ -136,7 +220,13 @@ def test_map_details(specs: dict[str, ObjectSpec]) -> None:
 def test_internal_maps(specs: dict[str, ObjectSpec]) -> None:
     maps = specs["globals_all"].maps
     assert {m.section for m in maps.values() if m.internal} == {
-        ".rodata", ".data", ".bss", ".data.foo", ".rodata.bar", ".bss.big"}
+        ".rodata",
+        ".data",
+        ".bss",
+        ".data.foo",
+        ".rodata.bar",
+        ".bss.big",
+    }
     assert maps["globals_.rodata"].flags & 0x80  # BPF_F_RDONLY_PROG
     assert maps[".data.foo"].value_size == 16
     kconfig = [m for m in specs["kconfig_ksym"].maps.values() if m.section == ".kconfig"]
@@ -148,7 +238,11 @@ def test_legacy_maps(specs: dict[str, ObjectSpec]) -> None:
     assert spec.has_legacy_maps
     old = spec.maps["old_counts"]
     assert old.legacy and (old.type, old.key_size, old.value_size, old.max_entries) == (
-        MapType.HASH, 4, 8, 64)
+        MapType.HASH,
+        4,
+        8,
+        64,
+    )
 
 
 def test_globals_are_decoded(specs: dict[str, ObjectSpec]) -> None:
@@ -157,8 +251,13 @@ def test_globals_are_decoded(specs: dict[str, ObjectSpec]) -> None:
     # IntEnum member, a char array bytes without its trailing NULs.
     cfg = g["cfg"].value
     assert isinstance(cfg, TypedValue) and type(cfg).__name__ == "config"
-    assert cfg._asdict() == {"version": 3, "tag": b"cfg", "lvl": 5, "ports": [80, 443, 8080],
-                             "pair": (200, -3)}
+    assert cfg._asdict() == {
+        "version": 3,
+        "tag": b"cfg",
+        "lvl": 5,
+        "ports": [80, 443, 8080],
+        "pair": (200, -3),
+    }
     assert cfg.lvl.name == "MID" and (cfg.pair.a, cfg.pair.b) == (200, -3)
     assert g["banner"].value == b"hello, bpf"
     assert g["negative"].value == -12345678901
@@ -183,28 +282,46 @@ def test_globals_follow_the_char_rule_in_either_byte_order(tmp_path: Path) -> No
 
     src = Path(__file__).resolve().parents[1] / "bpf" / "execute" / "same_struct.bpf.c"
     little = read_object(compile(src, tmp_path / "le.bpf.o").read_bytes(), "le")
-    big = read_object(compile(src, tmp_path / "be.bpf.o", cflags=("-target", "bpfeb"))
-                      .read_bytes(), "be")
+    big = read_object(
+        compile(src, tmp_path / "be.bpf.o", cflags=("-target", "bpfeb")).read_bytes(), "be"
+    )
     le, be = little.globals["first"].value, big.globals["first"].value
     assert big.endianness == "big" and type(le) is type(be) and le == be
     assert (le.seq, le.delta, le.colour.name, le.ok) == (7, -1, "LPY_RED", True)
     # char[N]: trailing NULs stripped, interior ones kept; unsigned char[N]: every byte.
     assert le.name == b"ab\0cd" and le.addr == b"\x0a\x00\x00\x01\x00\x00"
     assert (le.port, le.halves, le.pair.lo, le.pair.hi, le.flags, le.kind) == (
-        0x00350035, [0x35, 0x35], 3, 4, 5, 17)
+        0x00350035,
+        [0x35, 0x35],
+        3,
+        4,
+        5,
+        17,
+    )
     # JSON: char[N] as text (interior NULs kept), other bytes as hex, enums named,
     # anonymous members merged in by their own names.
     first = next(g for g in object_json(little)["globals"] if g["name"] == "first")["value"]
     assert first["name"] == "ab\x00cd" and first["addr"] == {"bytes": "0a0000010000"}
     assert first["colour"] == {"enum": "LPY_RED", "value": 1}
-    assert (first["port"], first["halves"], first["pair"]) == (0x00350035, [0x35, 0x35],
-                                                             {"lo": 3, "hi": 4})
+    assert (first["port"], first["halves"], first["pair"]) == (
+        0x00350035,
+        [0x35, 0x35],
+        {"lo": 3, "hi": 4},
+    )
 
 
 def test_bitfields_and_enums(specs: dict[str, ObjectSpec]) -> None:
     state = specs["bitfields"].globals["state"].value
-    assert (state.ready, state.mode, state.delta, state.wide, state.tail, state.raw, state.lo,
-            state.hi) == (1, 5, -7, 0x123456789A, 9, 0xF3, 3, 15)
+    assert (
+        state.ready,
+        state.mode,
+        state.delta,
+        state.wide,
+        state.tail,
+        state.raw,
+        state.lo,
+        state.hi,
+    ) == (1, 5, -7, 0x123456789A, 9, 0xF3, 3, 15)
     btf = specs["bitfields"].btf
     assert btf is not None
     flags = btf.find("flags", BtfKind.STRUCT)
@@ -212,8 +329,7 @@ def test_bitfields_and_enums(specs: dict[str, ObjectSpec]) -> None:
     assert [m.bitfield_size for m in flags.members][:4] == [1, 3, 5, 40]
     e = specs["enums64"].globals
     assert (e["big_val"].value.name, e["big_val"].value) == ("HUGE", 0xFEDCBA9876543210)
-    assert (e["sbig_val"].value.name, e["sbig_val"].value) == ("NEG_HUGE",
-                                                              -0x7000000000000000)
+    assert (e["sbig_val"].value.name, e["sbig_val"].value) == ("NEG_HUGE", -0x7000000000000000)
     assert (e["sign"].value.name, e["sign"].value) == ("MINUS_ONE", -1)
     assert specs["enums64"].btf.find("big").kind == BtfKind.ENUM64  # type: ignore[union-attr]
 
@@ -276,8 +392,11 @@ def test_default_disassembly_adds_names(specs: dict[str, ObjectSpec]) -> None:
     assert "CO-RE field_byte_offset task_struct->real_parent" in text
     assert "; u32 ppid = BPF_CORE_READ(task, real_parent, tgid);" in text
     sub = specs["subprogs"]
-    text = "\n".join(disassemble(sub.programs["use_subprogs"],
-                                 [*sub.programs.values(), *sub.subprograms.values()]))
+    text = "\n".join(
+        disassemble(
+            sub.programs["use_subprogs"], [*sub.programs.values(), *sub.subprograms.values()]
+        )
+    )
     assert "call square" in text and "&loop_body (function)" in text
     k = specs["kconfig_ksym"]
     text = "\n".join(disassemble(k.programs["new_task"], list(k.programs.values())))

@@ -45,8 +45,17 @@ def key_of(obj: Any) -> KeyT:
 
 def val_of(obj: Any) -> ValT:
     """The normal form of a decoded val_t."""
-    return (obj.packets, obj.delta, int(obj.color), obj.tag, tuple(obj.arr),
-            (obj.inner.a, obj.inner.b), obj.un.word, obj.sbits, obj.ubits)
+    return (
+        obj.packets,
+        obj.delta,
+        int(obj.color),
+        obj.tag,
+        tuple(obj.arr),
+        (obj.inner.a, obj.inner.b),
+        obj.un.word,
+        obj.sbits,
+        obj.ubits,
+    )
 
 
 def small_of(obj: Any) -> SmallT:
@@ -54,14 +63,24 @@ def small_of(obj: Any) -> SmallT:
     return (obj.a, obj.b, obj.c)
 
 
-keys = st.tuples(st.sampled_from([6, 17]), st.integers(0, 3), st.sampled_from([80, 443]),
-                 st.integers(0, 7), st.sampled_from([0, 17, 31]))
+keys = st.tuples(
+    st.sampled_from([6, 17]),
+    st.integers(0, 3),
+    st.sampled_from([80, 443]),
+    st.integers(0, 7),
+    st.sampled_from([0, 17, 31]),
+)
 vals = st.tuples(
-    st.integers(0, 2**64 - 1), st.integers(-2**31, 2**31 - 1), st.sampled_from([0, 5, 6]),
+    st.integers(0, 2**64 - 1),
+    st.integers(-(2**31), 2**31 - 1),
+    st.sampled_from([0, 5, 6]),
     st.binary(max_size=6).map(lambda b: b.rstrip(b"\0")),
-    st.tuples(*[st.integers(0, 0xFFFF)] * 3), st.tuples(st.integers(0, 255),
-                                                        st.integers(0, 2**32 - 1)),
-    st.integers(0, 2**32 - 1), st.integers(-8, 7), st.integers(0, 15))
+    st.tuples(*[st.integers(0, 0xFFFF)] * 3),
+    st.tuples(st.integers(0, 255), st.integers(0, 2**32 - 1)),
+    st.integers(0, 2**32 - 1),
+    st.integers(-8, 7),
+    st.integers(0, 15),
+)
 smalls = st.tuples(st.integers(0, 2**32 - 1), st.integers(-256, 255), st.integers(0, 127))
 forms = st.sampled_from(["object", "dict", "tuple", "bytes"])
 
@@ -81,8 +100,7 @@ def key_in(form: str, k: KeyT, cls: type) -> Any:
 def val_in(form: str, v: ValT, cls: type) -> Any:
     """A val_t in one of the accepted Python forms."""
     packets, delta, color, tag, arr, (a, b), word, sbits, ubits = v
-    fields = (packets, delta, color, tag, list(arr), {"a": a, "b": b}, {"word": word},
-              sbits, ubits)
+    fields = (packets, delta, color, tag, list(arr), {"a": a, "b": b}, {"word": word}, sbits, ubits)
     if form == "object":
         return cls(*fields)
     if form == "dict":

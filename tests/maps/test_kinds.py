@@ -32,7 +32,7 @@ def test_prog_array_takes_programs(typed: LoadedObject) -> None:
 def test_devmap_and_cpumap_entries(typed: LoadedObject) -> None:
     lo = socket.if_nametoindex("lo")
     with Map.create("devmap", 4, 8, 4) as devs:
-        devs[0] = ("lo", None)       # struct bpf_devmap_val: ifindex, no program
+        devs[0] = ("lo", None)  # struct bpf_devmap_val: ifindex, no program
         assert devs[0] == (lo, 0)
         devs[1] = (lo, None)
         assert sorted(devs.items()) == [(0, (lo, 0)), (1, (lo, 0))]
@@ -44,10 +44,9 @@ def test_devmap_and_cpumap_entries(typed: LoadedObject) -> None:
         with pytest.raises(TypeError, match="the device is an int"):
             devs[1] = 1.5
     with Map.create("cpumap", 4, 8, 2) as cpus:
-        cpus[0] = (192, None)        # queue size, no program
+        cpus[0] = (192, None)  # queue size, no program
         assert cpus[0] == (192, 0)
-    with Map.create("cpumap", 4, 4, 1) as narrow, \
-            pytest.raises(LayoutError, match="8-byte cpumap"):
+    with Map.create("cpumap", 4, 4, 1) as narrow, pytest.raises(LayoutError, match="8-byte cpumap"):
         narrow[0] = (1, 2)
 
 
@@ -63,7 +62,8 @@ def test_sockmap_takes_sockets() -> None:
             cookie = socks[0]
             so_cookie = 57
             assert cookie == int.from_bytes(
-                client.getsockopt(socket.SOL_SOCKET, so_cookie, 8), "little")
+                client.getsockopt(socket.SOL_SOCKET, so_cookie, 8), "little"
+            )
             del socks[0]
             assert socks.get(0) is None
     finally:
@@ -101,8 +101,9 @@ def test_batches_and_numpy() -> None:
         assert m.update_batch(keys, values) == 500
         arr = m.to_numpy()
         assert arr.dtype.names == ("key", "value")
-        assert dict(zip(arr["key"].tolist(), arr["value"].tolist(), strict=True)) == \
-            dict(zip(keys.tolist(), values.tolist(), strict=True))
+        assert dict(zip(arr["key"].tolist(), arr["value"].tolist(), strict=True)) == dict(
+            zip(keys.tolist(), values.tolist(), strict=True)
+        )
         assert dict(m.items()) == dict(zip(keys.tolist(), values.tolist(), strict=True))
         assert len(m) == 500
         assert m.delete_batch([0, 3, 6]) == 3
@@ -118,8 +119,9 @@ def test_batches_and_numpy() -> None:
 
 def test_typed_to_numpy_round_trip(typed: LoadedObject) -> None:
     flows = typed.maps["flows"]
-    flows.update_batch([(6, i, 80, 1, 0) for i in range(5)],
-                       [{"packets": i * 10, "delta": -i} for i in range(5)])
+    flows.update_batch(
+        [(6, i, 80, 1, 0) for i in range(5)], [{"packets": i * 10, "delta": -i} for i in range(5)]
+    )
     arr = flows.to_numpy()
     assert sorted(arr["key"]["addr"].tolist()) == list(range(5))
     assert sorted(arr["value"]["packets"].tolist()) == [0, 10, 20, 30, 40]
@@ -129,8 +131,7 @@ def test_typed_to_numpy_round_trip(typed: LoadedObject) -> None:
 
 
 def test_mmapable_array_without_syscalls() -> None:
-    with Map.create("array", 4, 8, 64, flags=MMAPABLE, key_type="u32",
-                    value_type="u64") as m:
+    with Map.create("array", 4, 8, 64, flags=MMAPABLE, key_type="u32", value_type="u64") as m:
         assert m.mmapped
         m[5] = 2**64 - 1
         # the kernel's view, through the system call, agrees with the mapping
@@ -144,7 +145,8 @@ def test_mmapable_array_without_syscalls() -> None:
         with pytest.raises(LayoutError, match="out of range"):
             m[1] = -1
         assert list(m.values())[5:7] == [2**64 - 1, 7]
-    with Map.create("array", 4, 4, 8, flags=MMAPABLE, key_type="u32",
-                    value_type="s32") as small:  # 4-byte values in 8-byte slots
+    with Map.create(
+        "array", 4, 4, 8, flags=MMAPABLE, key_type="u32", value_type="s32"
+    ) as small:  # 4-byte values in 8-byte slots
         small[7] = -5
         assert small[7] == -5 and Map.__getitem__(small, 7) == -5

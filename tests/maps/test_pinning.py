@@ -41,8 +41,13 @@ def test_pinned_map_outlives_its_process(pin_dir: Path) -> None:
             m.pin({str(pin)!r})
             print(m.id)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert proc.returncode == 0, proc.stderr
     made_id = int(proc.stdout)
     with Map.from_pin(pin, key_type="u32", value_type="u64") as m:
@@ -60,7 +65,7 @@ def test_pin_and_from_pin_keep_btf_types(pin_dir: Path, typed_object: Path) -> N
         flows[(6, 1, 80, 1, 0)] = {"packets": 5, "tag": b"pin"}
         flows.pin(pin)
     with Map.from_pin(pin) as again:  # types come from the map's BTF in the kernel
-        (key, value), = again.items()
+        ((key, value),) = again.items()
         assert (key.proto, key.addr, key.flags) == (6, 1, 1)
         assert value.packets == 5 and value.tag == b"pin"
         assert again.value_type is not None and again.value_type.name == "struct val_t"

@@ -26,8 +26,9 @@ from tests.maps import models as M
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
-SETTINGS = settings(max_examples=10, stateful_step_count=30, deadline=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=10, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck)
+)
 OBJECT: list[Path] = []
 
 
@@ -51,6 +52,7 @@ class _Loaded(RuleBasedStateMachine):
 
 # -- hashes: HASH, LRU_HASH, PERCPU_HASH, LRU_PERCPU_HASH --------------------------------
 
+
 class _HashMachine(_Loaded):
     lru: ClassVar[bool] = False
     percpu: ClassVar[bool] = False
@@ -65,8 +67,11 @@ class _HashMachine(_Loaded):
     # values: val_t for plain hashes, small_t per CPU for per-CPU ones
     def _value_in(self, form: str, v: Any) -> Any:
         if self.percpu:
-            return PerCpu(M.small_in(form, x, self.V) for x in v) if form != "bytes" else \
-                b"".join(M.pack_small(x) for x in v)
+            return (
+                PerCpu(M.small_in(form, x, self.V) for x in v)
+                if form != "bytes"
+                else b"".join(M.pack_small(x) for x in v)
+            )
         return M.val_in(form, v, self.V)
 
     def _norm(self, got: Any) -> Any:
@@ -87,8 +92,11 @@ class _HashMachine(_Loaded):
             assert k not in self.model, f"the map lost {k}"
 
     def _values(self) -> st.SearchStrategy[Any]:
-        return st.lists(M.smalls, min_size=self.ncpus, max_size=self.ncpus).map(tuple) \
-            if self.percpu else M.vals
+        return (
+            st.lists(M.smalls, min_size=self.ncpus, max_size=self.ncpus).map(tuple)
+            if self.percpu
+            else M.vals
+        )
 
     @rule(k=M.keys, data=st.data(), kf=M.forms, vf=M.forms)
     def set(self, k: M.KeyT, data: st.DataObject, kf: str, vf: str) -> None:
@@ -103,8 +111,7 @@ class _HashMachine(_Loaded):
         self.model[k] = v
 
     @precondition(lambda self: not self.lru)
-    @rule(k=M.keys, data=st.data(), flag=st.sampled_from([UpdateFlag.NOEXIST,
-                                                           UpdateFlag.EXIST]))
+    @rule(k=M.keys, data=st.data(), flag=st.sampled_from([UpdateFlag.NOEXIST, UpdateFlag.EXIST]))
     def update_with_flags(self, k: M.KeyT, data: st.DataObject, flag: int) -> None:
         v = data.draw(self._values())
         try:
@@ -158,8 +165,9 @@ class _HashMachine(_Loaded):
         free = self.m.max_entries - len(self.model)
         if not self.lru and len([k for k in keys if k not in self.model]) > free:
             return  # a partial batch is tested elsewhere; keep the model exact
-        assert self.m.update_batch([self.K(*k) for k in keys],
-                                   [self._value_in("tuple", v) for v in values]) == len(keys)
+        assert self.m.update_batch(
+            [self.K(*k) for k in keys], [self._value_in("tuple", v) for v in values]
+        ) == len(keys)
         self.model.update(zip(keys, values, strict=True))
 
     @rule(data=st.data())
@@ -205,6 +213,7 @@ class LruPerCpuHashMachine(_HashMachine):
 
 # -- arrays: ARRAY, PERCPU_ARRAY ----------------------------------------------------------
 
+
 class _ArrayMachine(_Loaded):
     percpu: ClassVar[bool] = False
 
@@ -213,8 +222,9 @@ class _ArrayMachine(_Loaded):
         self.V = self.m.value_type.python_type
         self.ncpus = libbpf_py.maps.possible_cpus()
         zero = (0, 0, 0) if self.percpu else M.VAL.unpack(bytes(M.VAL.size))
-        zero_v = ((0, 0, 0),) * self.ncpus if self.percpu else \
-            (0, 0, 0, b"", (0, 0, 0), (0, 0), 0, 0, 0)
+        zero_v = (
+            ((0, 0, 0),) * self.ncpus if self.percpu else (0, 0, 0, b"", (0, 0, 0), (0, 0), 0, 0, 0)
+        )
         assert zero is not None
         self.model = [zero_v] * self.m.max_entries
 
@@ -225,8 +235,7 @@ class _ArrayMachine(_Loaded):
 
     def _value(self, data: st.DataObject) -> tuple[Any, Any]:
         if self.percpu:
-            v = tuple(data.draw(st.lists(M.smalls, min_size=self.ncpus,
-                                         max_size=self.ncpus)))
+            v = tuple(data.draw(st.lists(M.smalls, min_size=self.ncpus, max_size=self.ncpus)))
             return v, [M.small_in("dict", x, self.V) for x in v]
         v = data.draw(M.vals)
         return v, M.val_in(data.draw(M.forms), v, self.V)
@@ -251,8 +260,7 @@ class _ArrayMachine(_Loaded):
 
     @rule(data=st.data())
     def update_batch(self, data: st.DataObject) -> None:
-        idx = data.draw(st.lists(st.integers(0, self.m.max_entries - 1), max_size=5,
-                                 unique=True))
+        idx = data.draw(st.lists(st.integers(0, self.m.max_entries - 1), max_size=5, unique=True))
         pairs = [self._value(data) for _ in idx]
         self.m.update_batch(idx, [g for _, g in pairs])
         for i, (v, _) in zip(idx, pairs, strict=True):
@@ -277,9 +285,10 @@ class PerCpuArrayMachine(_ArrayMachine):
 
 # -- LPM trie: a longest-prefix model ----------------------------------------------------
 
-prefixes = st.tuples(st.sampled_from([8, 16, 24, 32]),
-                     st.sampled_from(["10.0.0.0", "10.1.0.0", "10.1.2.0", "10.1.2.3",
-                                      "192.168.1.7"]))
+prefixes = st.tuples(
+    st.sampled_from([8, 16, 24, 32]),
+    st.sampled_from(["10.0.0.0", "10.1.0.0", "10.1.2.0", "10.1.2.3", "192.168.1.7"]),
+)
 
 
 def _net(p: tuple[int, str]) -> ipaddress.IPv4Network:
@@ -310,8 +319,11 @@ class LpmMachine(_Loaded):
             return
         del self.model[net]
 
-    @rule(addr=st.sampled_from(["10.0.0.1", "10.1.2.3", "10.1.2.4", "10.1.9.9",
-                                "192.168.1.7", "11.0.0.0"]))
+    @rule(
+        addr=st.sampled_from(
+            ["10.0.0.1", "10.1.2.3", "10.1.2.4", "10.1.9.9", "192.168.1.7", "11.0.0.0"]
+        )
+    )
     def longest_prefix(self, addr: str) -> None:
         a = ipaddress.ip_address(addr)
         matches = [n for n in self.model if a in n]
@@ -323,12 +335,15 @@ class LpmMachine(_Loaded):
 
     @invariant()
     def everything_agrees(self) -> None:
-        dumped = {ipaddress.ip_network((ipaddress.IPv4Address(addr), plen)): v
-                  for (plen, addr), v in self.m.items()}
+        dumped = {
+            ipaddress.ip_network((ipaddress.IPv4Address(addr), plen)): v
+            for (plen, addr), v in self.m.items()
+        }
         assert dumped == self.model
 
 
 # -- queue and stack ----------------------------------------------------------------------
+
 
 class QueueMachine(_Loaded):
     map_name = "queue"
@@ -386,6 +401,7 @@ class StackMachine(QueueMachine):
 
 # -- bloom filter: no false negatives -----------------------------------------------------
 
+
 class BloomMachine(_Loaded):
     map_name = "bloom"
 
@@ -412,13 +428,16 @@ class BloomMachine(_Loaded):
 
 # -- maps of maps ------------------------------------------------------------------------
 
+
 class _MapOfMaps(_Loaded):
     array: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
-        self.inner = [Map.create("array", 4, 8, 4, name=f"lpy_inner{i}", key_type="u32",
-                                 value_type="u64") for i in range(3)]
+        self.inner = [
+            Map.create("array", 4, 8, 4, name=f"lpy_inner{i}", key_type="u32", value_type="u64")
+            for i in range(3)
+        ]
         for i, m in enumerate(self.inner):
             m[0] = 100 + i
         self.ids = [m.id for m in self.inner]
@@ -456,8 +475,7 @@ class _MapOfMaps(_Loaded):
     @invariant()
     def everything_agrees(self) -> None:
         if self.array:
-            assert {k: self.m.get(k) for k in range(8) if self.m.get(k) is not None} \
-                == self.model
+            assert {k: self.m.get(k) for k in range(8) if self.m.get(k) is not None} == self.model
         else:
             assert dict(self.m.items()) == self.model
 
@@ -471,9 +489,20 @@ class ArrayOfMapsMachine(_MapOfMaps):
     array = True
 
 
-MACHINES = [HashMachine, LruHashMachine, PerCpuHashMachine, LruPerCpuHashMachine,
-            ArrayMachine, PerCpuArrayMachine, LpmMachine, QueueMachine, StackMachine,
-            BloomMachine, HashOfMapsMachine, ArrayOfMapsMachine]
+MACHINES = [
+    HashMachine,
+    LruHashMachine,
+    PerCpuHashMachine,
+    LruPerCpuHashMachine,
+    ArrayMachine,
+    PerCpuArrayMachine,
+    LpmMachine,
+    QueueMachine,
+    StackMachine,
+    BloomMachine,
+    HashOfMapsMachine,
+    ArrayOfMapsMachine,
+]
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=[m.__name__ for m in MACHINES])

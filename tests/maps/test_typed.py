@@ -21,27 +21,36 @@ VAL = (10, -3, 5, b"abc", (1, 2, 3), (1, 41), 0x0F0F0F0F, -2, 7)
 def test_program_and_python_see_the_same_values(typed_object: Path) -> None:
     with libbpf_py.ObjectFile(typed_object).open() as opened:
         assert opened.rodata.ro_multiplier == 3  # the C initialiser, before load
-        opened.rodata.ro_multiplier = 4          # set before load: the program uses 4
+        opened.rodata.ro_multiplier = 4  # set before load: the program uses 4
         assert opened.data.data_value == 7
         loaded = opened.load()
     with loaded:
         flows = loaded.maps["flows"]
         V = flows.value_type.python_type
         flows[KEY] = M.val_in("object", VAL, V)
-        loaded.bss.query_addr = KEY[1]   # a global written from Python, read by the program
+        loaded.bss.query_addr = KEY[1]  # a global written from Python, read by the program
         loaded.data.data_value = 9
-        loaded.maps["counts"][3] = 5     # an mmapped array, written without a syscall
+        loaded.maps["counts"][3] = 5  # an mmapped array, written without a syscall
         result = loaded.programs["exchange"].test_run(bytes(64))
-        assert result.retval == 2        # XDP_PASS: the program found our typed entry
+        assert result.retval == 2  # XDP_PASS: the program found our typed entry
         # what the program wrote back, read by Python
         out = flows[(6, KEY[1], 81, 5, VAL[8])]
         packets, delta, _, _, _, (a, b), word, sbits, ubits = VAL
-        assert M.val_of(out) == (packets * 4 + 9, -delta, 6, b"Bbc", (1, 2, 3), (a, b + 1),
-                                 word ^ 0xFFFFFFFF, -sbits, ubits + 1)
+        assert M.val_of(out) == (
+            packets * 4 + 9,
+            -delta,
+            6,
+            b"Bbc",
+            (1, 2, 3),
+            (a, b + 1),
+            word ^ 0xFFFFFFFF,
+            -sbits,
+            ubits + 1,
+        )
         assert type(out.color).__name__ == "color" and out.color.name == "BLUE"
         assert loaded.bss.bss_counter == packets
         assert M.val_of(loaded.bss.last_seen) == VAL
-        assert loaded.globals.custom_var == 12          # .data.custom, 11 + 1
+        assert loaded.globals.custom_var == 12  # .data.custom, 11 + 1
         assert loaded.section(".data.custom").custom_var == 12
         assert loaded.maps["counts"][3] == 105
         assert loaded.maps["counts"].mmapped
@@ -58,8 +67,14 @@ def test_program_and_python_see_the_same_values(typed_object: Path) -> None:
 def test_globals_phases(typed_object: Path) -> None:
     opened = libbpf_py.ObjectFile(typed_object).open()
     bss = opened.bss
-    assert set(opened.globals) == {"query_addr", "bss_counter", "last_seen", "data_value",
-                                   "ro_multiplier", "custom_var"}
+    assert set(opened.globals) == {
+        "query_addr",
+        "bss_counter",
+        "last_seen",
+        "data_value",
+        "ro_multiplier",
+        "custom_var",
+    }
     bss.last_seen = {"packets": 7, "tag": b"x"}
     assert bss.last_seen.packets == 7 and bss.last_seen.tag == b"x"
     with pytest.raises(AttributeError, match="no variable 'nope'"):
@@ -75,7 +90,7 @@ def test_globals_phases(typed_object: Path) -> None:
     with pytest.raises(PhaseError):
         _ = opened.globals
     with loaded:
-        assert loaded.bss.last_seen.packets == 7   # the initial value reached the kernel
+        assert loaded.bss.last_seen.packets == 7  # the initial value reached the kernel
         assert loaded.globals.as_dict()["data_value"] == 7
 
 
@@ -137,16 +152,31 @@ def test_use_after_close_is_a_phase_error(typed_object: Path) -> None:
     loaded.close()
     flows, queue, bloom, counts, lpm = maps.values()
     calls = [
-        lambda: flows[KEY], lambda: flows.__setitem__(KEY, bytes(48)),
-        lambda: flows.__delitem__(KEY), lambda: KEY in flows, lambda: flows.get(KEY),
-        lambda: list(flows.items()), lambda: list(flows.keys()), lambda: len(flows),
-        lambda: flows.to_numpy(), lambda: flows.update_batch([KEY], [bytes(48)]),
-        lambda: flows.delete_batch([KEY]), lambda: flows.lookup_batch(),
-        lambda: flows.pop(KEY), lambda: flows.pin("/sys/fs/bpf/lpy_x"), lambda: flows.fd,
-        lambda: queue.push(bytes(48)), lambda: queue.pop(), lambda: queue.peek(),
-        lambda: bloom.add(bytes(12)), lambda: bytes(12) in bloom,
-        lambda: counts[0], lambda: counts.__setitem__(0, 1), lambda: lpm[(32, 0)],
-        lambda: globals_.data_value, lambda: setattr(globals_, "data_value", 1),
+        lambda: flows[KEY],
+        lambda: flows.__setitem__(KEY, bytes(48)),
+        lambda: flows.__delitem__(KEY),
+        lambda: KEY in flows,
+        lambda: flows.get(KEY),
+        lambda: list(flows.items()),
+        lambda: list(flows.keys()),
+        lambda: len(flows),
+        lambda: flows.to_numpy(),
+        lambda: flows.update_batch([KEY], [bytes(48)]),
+        lambda: flows.delete_batch([KEY]),
+        lambda: flows.lookup_batch(),
+        lambda: flows.pop(KEY),
+        lambda: flows.pin("/sys/fs/bpf/lpy_x"),
+        lambda: flows.fd,
+        lambda: queue.push(bytes(48)),
+        lambda: queue.pop(),
+        lambda: queue.peek(),
+        lambda: bloom.add(bytes(12)),
+        lambda: bytes(12) in bloom,
+        lambda: counts[0],
+        lambda: counts.__setitem__(0, 1),
+        lambda: lpm[(32, 0)],
+        lambda: globals_.data_value,
+        lambda: setattr(globals_, "data_value", 1),
     ]
     for call in calls:
         with pytest.raises(PhaseError) as info:
@@ -156,9 +186,13 @@ def test_use_after_close_is_a_phase_error(typed_object: Path) -> None:
     standalone[1] = 2
     standalone.close()
     standalone.close()  # idempotent
-    for call in [lambda: standalone[1], lambda: standalone.__setitem__(1, 2),
-                 lambda: standalone.__delitem__(1), lambda: 1 in standalone,
-                 lambda: list(standalone.items())]:
+    for call in [
+        lambda: standalone[1],
+        lambda: standalone.__setitem__(1, 2),
+        lambda: standalone.__delitem__(1),
+        lambda: 1 in standalone,
+        lambda: list(standalone.items()),
+    ]:
         with pytest.raises(PhaseError):
             call()
 
@@ -206,8 +240,8 @@ def test_unsigned_char_arrays_keep_every_byte(typed: LoadedObject) -> None:
     arr[0] = value
     got = arr[0]
     assert got.un.word == 0x00010000
-    assert got.un.bytes == b"\x00\x00\x01\x00"   # all four, little-endian word
-    assert got.tag == b"ab"                      # char[6]: text, trailing NULs dropped
+    assert got.un.bytes == b"\x00\x00\x01\x00"  # all four, little-endian word
+    assert got.tag == b"ab"  # char[6]: text, trailing NULs dropped
     arr[1] = M.val_in("object", (1, 0, 0, b"", (0, 0, 0), (0, 0), 0, 0, 0), V)
     assert arr[1].un.bytes == bytes(4)
     assert arr.value_type.python_type is V

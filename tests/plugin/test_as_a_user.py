@@ -13,7 +13,7 @@ def test_xdp_counts_and_drops_between_namespaces(netns_pair, bpf_object):
     with netns_pair.b.inside():
         link = program.attach_xdp(netns_pair.b.dev)
     with link:
-        assert netns_pair.send_udp(10, port=9) == 10          # passes
+        assert netns_pair.send_udp(10, port=9) == 10  # passes
         assert netns_pair.send_udp(5, port=7777, timeout=0.3) == 0  # dropped
         assert netns_pair.send_udp(10, src="b", port=9) == 10  # other way: no XDP on a
     seen = obj.maps["seen"]

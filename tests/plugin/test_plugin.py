@@ -19,7 +19,8 @@ NOCAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"]
 
 @pytest.mark.requires_root
 def test_leaking_test_is_reported(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_leaky="""
+    pytester.makepyfile(
+        test_leaky="""
         import os, socket
         import pytest
         import libbpf_py
@@ -49,7 +50,8 @@ def test_leaking_test_is_reported(pytester: pytest.Pytester) -> None:
         def test_cleanup_after_the_others():
             for thing in KEEP:
                 os.close(thing) if isinstance(thing, int) else thing.close()
-    """)
+    """
+    )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4, errors=2)
     out = result.stdout.str()
@@ -62,14 +64,16 @@ def test_leaking_test_is_reported(pytester: pytest.Pytester) -> None:
 @pytest.mark.requires_root
 def test_leak_check_for_every_test_by_ini(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nbpf_leak_check = true\n")
-    pytester.makepyfile(test_fd="""
+    pytester.makepyfile(
+        test_fd="""
         import os
         FDS = []
         def test_opens_a_file():
             FDS.append(os.open("/dev/null", os.O_RDONLY))
         def test_closes_it():
             os.close(FDS.pop())
-    """)
+    """
+    )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*test_opens_a_file leaked 1 resource(s)*", "*fd *: /dev/null*"])
@@ -77,19 +81,33 @@ def test_leak_check_for_every_test_by_ini(pytester: pytest.Pytester) -> None:
 
 def test_plugin_is_active_by_installation(tmp_path: Path) -> None:
     (tmp_path / "test_one.py").write_text(
-        "def test_uses_a_helper(assert_verdict):\n    assert callable(assert_verdict)\n")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--markers"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+        "def test_uses_a_helper(assert_verdict):\n    assert callable(assert_verdict)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--markers"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "requires_kernel_feature(*features)" in proc.stdout
     assert "requires_root:" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--fixtures"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--fixtures"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     for name in ("netns_pair", "bpf_compile", "bpf_object", "bpf_leak_check", "assert_verdict"):
         assert f"{name} -- " in proc.stdout or f"{name} [" in proc.stdout, name
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -100,10 +118,15 @@ def test_requires_root_skip_names_missing_capabilities(tmp_path: Path) -> None:
         "import pytest\n"
         "@pytest.mark.requires_root\n"
         "def test_needs_root():\n    pass\n"
-        "def test_netns(netns_pair):\n    pass\n")
-    proc = subprocess.run([*NOCAPS, sys.executable, "-m", "pytest", "-rs", "-p",
-                           "no:cacheprovider"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+        "def test_netns(netns_pair):\n    pass\n"
+    )
+    proc = subprocess.run(
+        [*NOCAPS, sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "2 skipped" in proc.stdout, proc.stdout + proc.stderr
     assert "needs root: this process (uid 0, CapEff 0x0) lacks CAP_BPF" in proc.stdout
     assert "netns_pair needs root" in proc.stdout
@@ -112,7 +135,8 @@ def test_requires_root_skip_names_missing_capabilities(tmp_path: Path) -> None:
 def test_requires_kernel_feature_skips_with_the_probed_reason(pytester: pytest.Pytester) -> None:
     from libbpf_py import features
 
-    pytester.makepyfile(test_feat="""
+    pytester.makepyfile(
+        test_feat="""
         import pytest
         @pytest.mark.requires_kernel_feature("prog_type:xdp", "attach:kprobe")
         def test_both():
@@ -120,7 +144,8 @@ def test_requires_kernel_feature_skips_with_the_probed_reason(pytester: pytest.P
         @pytest.mark.requires_kernel_feature("prog_type:socket_filter")
         def test_filter():
             pass
-    """)
+    """
+    )
     result = pytester.runpytest_inprocess("-rs", "-p", "no:cacheprovider")
     kprobe = features.check("attach:kprobe")
     xdp = features.check("prog_type:xdp")

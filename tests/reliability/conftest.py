@@ -98,11 +98,15 @@ def root_only() -> None:
 
 # -- what a test created, by kernel id --------------------------------------------------------
 
+
 def _getters() -> dict[str, Callable[[int], int]]:
     from libbpf_py._lowlevel import lib
 
-    return {"prog": lib.bpf_prog_get_fd_by_id, "map": lib.bpf_map_get_fd_by_id,
-            "link": lib.bpf_link_get_fd_by_id}
+    return {
+        "prog": lib.bpf_prog_get_fd_by_id,
+        "map": lib.bpf_map_get_fd_by_id,
+        "link": lib.bpf_link_get_fd_by_id,
+    }
 
 
 def id_alive(kind: str, ident: int) -> bool:
@@ -141,8 +145,12 @@ class Created:
         deadline = time.monotonic() + settle
         while True:
             gc.collect()
-            alive = [f"{kind} {i}" for kind, ids in self.ids.items() for i in sorted(ids)
-                     if id_alive(kind, i)]
+            alive = [
+                f"{kind} {i}"
+                for kind, ids in self.ids.items()
+                for i in sorted(ids)
+                if id_alive(kind, i)
+            ]
             if not alive or time.monotonic() > deadline:
                 return alive
             time.sleep(0.02)

@@ -20,8 +20,9 @@ def tcx_missing() -> str | None:
     return features.check("attach:tcx")
 
 
-def attach_tc_hook(program: libbpf_py.Program, dev: str | int,
-                   direction: str = "ingress") -> libbpf_py.Link:
+def attach_tc_hook(
+    program: libbpf_py.Program, dev: str | int, direction: str = "ingress"
+) -> libbpf_py.Link:
     """A tcx link where the kernel has them, else a legacy tc filter."""
     if tcx_missing() is None:
         return program.attach_tcx(dev, direction)

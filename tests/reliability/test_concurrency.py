@@ -34,8 +34,9 @@ def loaded(soak_object: Path) -> libbpf_py.LoadedObject:
     obj.close()
 
 
-def test_map_operations_from_several_threads(loaded: libbpf_py.LoadedObject,
-                                             figures: Figures) -> None:
+def test_map_operations_from_several_threads(
+    loaded: libbpf_py.LoadedObject, figures: Figures
+) -> None:
     table = loaded.maps["table"]
     per_thread, threads = 256, 4
     rounds = scale(20, 400)
@@ -109,15 +110,17 @@ def in_child(body: Callable[[], None]) -> str:
     return text if os.WEXITSTATUS(status) else ""
 
 
-def _close_while_polling(make: Callable[[], Any], wake: Callable[[], object],
-                         rounds: int) -> None:
+def _close_while_polling(make: Callable[[], Any], wake: Callable[[], object], rounds: int) -> None:
     for i in range(rounds):
         reader = make()
         outcome: list[object] = []
         started = threading.Event()
 
-        def poller(reader: Any = reader, outcome: list[object] = outcome,
-                   started: threading.Event = started) -> None:
+        def poller(
+            reader: Any = reader,
+            outcome: list[object] = outcome,
+            started: threading.Event = started,
+        ) -> None:
             started.set()
             try:
                 while True:
@@ -140,33 +143,37 @@ def _close_while_polling(make: Callable[[], Any], wake: Callable[[], object],
 # Found by this suite: close() freed libbpf's reader while another thread was inside
 # ring_buffer__poll/perf_buffer__poll (SIGSEGV). Fixed in libbpf_py/_inside.py: the free
 # waits for the last thread to leave C, and polls wait in slices to notice the close.
-def test_ring_buffer_closed_while_another_thread_polls(loaded: libbpf_py.LoadedObject,
-                                                       figures: Figures) -> None:
+def test_ring_buffer_closed_while_another_thread_polls(
+    loaded: libbpf_py.LoadedObject, figures: Figures
+) -> None:
     events = loaded.maps["events"]
     rounds = scale(30, 500)
-    problem = in_child(lambda: _close_while_polling(
-        lambda: RingBuffer(events),
-        lambda: loaded.programs["soak_xdp"].test_run(PACKET), rounds))
+    problem = in_child(
+        lambda: _close_while_polling(
+            lambda: RingBuffer(events), lambda: loaded.programs["soak_xdp"].test_run(PACKET), rounds
+        )
+    )
     assert not problem, problem
     figures.add("concurrency.close_during_poll", rounds)
 
 
-def test_perf_buffer_closed_while_another_thread_polls(bpf_compile: Callable[..., Path],
-                                                       figures: Figures) -> None:
+def test_perf_buffer_closed_while_another_thread_polls(
+    bpf_compile: Callable[..., Path], figures: Figures
+) -> None:
     from libbpf_py.perfbuf import PerfBuffer
 
     rounds = scale(30, 500)
     src = Path(__file__).resolve().parents[1] / "bpf" / "execute" / "producer.bpf.c"
     with libbpf_py.ObjectFile(bpf_compile(src)).open() as opened, opened.load() as obj:
         perf = obj.maps["perf_events"]
-        problem = in_child(lambda: _close_while_polling(
-            lambda: PerfBuffer(perf), lambda: None, rounds))
+        problem = in_child(
+            lambda: _close_while_polling(lambda: PerfBuffer(perf), lambda: None, rounds)
+        )
     assert not problem, problem
     figures.add("concurrency.close_during_poll", rounds)
 
 
-def test_asyncio_cancellation_mid_poll(loaded: libbpf_py.LoadedObject,
-                                       figures: Figures) -> None:
+def test_asyncio_cancellation_mid_poll(loaded: libbpf_py.LoadedObject, figures: Figures) -> None:
     events = loaded.maps["events"]
     fds = open_fds()
 
@@ -198,8 +205,11 @@ def test_fork_after_load(soak_object: Path, child_ends: str, figures: Figures) -
     attachment, and closing an inherited tracepoint link disabled the parent's perf
     event.
     """
-    with libbpf_py.ObjectFile(soak_object).open() as opened, opened.load() as obj, \
-            VethPair() as net:
+    with (
+        libbpf_py.ObjectFile(soak_object).open() as opened,
+        opened.load() as obj,
+        VethPair() as net,
+    ):
         obj.globals.my_pid = os.getpid()
         tp = obj.programs["soak_tp"].attach_tracepoint("syscalls/sys_enter_getppid")
         xdp = obj.programs["soak_xdp"].attach_xdp(net.host, netlink=True)
@@ -229,10 +239,12 @@ def test_fork_after_load(soak_object: Path, child_ends: str, figures: Figures) -
         assert counts[2] == before + 3, "the child disabled the parent's tracepoint"
         from libbpf_py.attach import xdp_holder
 
-        assert xdp_holder(net.ifindex)[0] == obj.programs["soak_xdp"].info().id, \
+        assert xdp_holder(net.ifindex)[0] == obj.programs["soak_xdp"].info().id, (
             "the child removed the parent's XDP attachment"
-        assert tc_hook_programs(net.host) == [obj.programs["soak_tc"].info().id], \
+        )
+        assert tc_hook_programs(net.host) == [obj.programs["soak_tc"].info().id], (
             "the child removed the parent's tc attachment"
+        )
         for link in (tp, xdp, tc):
             link.detach()
     figures.add("concurrency.forks", 1)

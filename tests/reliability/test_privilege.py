@@ -29,8 +29,7 @@ from tests.reliability.conftest import ROOT, Figures
 pytestmark = pytest.mark.usefixtures("root_only", "bpf_leak_check")
 
 # The entry points the kernel refuses without CAP_BPF/CAP_SYS_ADMIN whatever the sysctl.
-MUST_REFUSE = {"OpenObject.load", "Map.create", "Map.from_id", "Program.from_id",
-               "Link.from_id"}
+MUST_REFUSE = {"OpenObject.load", "Map.create", "Map.from_id", "Program.from_id", "Link.from_id"}
 
 
 def _child(*args: str, setpriv: bool) -> dict[str, Any]:
@@ -80,12 +79,17 @@ def pins(soak_object: Path) -> Any:
         folder.rmdir()
 
 
-def test_fresh_process_without_capabilities(pins: Any, soak_object: Path,
-                                            figures: Figures) -> None:
+def test_fresh_process_without_capabilities(pins: Any, soak_object: Path, figures: Figures) -> None:
     folder, obj, table, link = pins
-    results = _child("fresh", str(soak_object), str(folder), str(table.id),
-                     str(obj.programs["soak_tc"].info().id), str(link.info().id),
-                     setpriv=True)
+    results = _child(
+        "fresh",
+        str(soak_object),
+        str(folder),
+        str(table.id),
+        str(obj.programs["soak_tc"].info().id),
+        str(link.info().id),
+        setpriv=True,
+    )
     assert results.keys() >= MUST_REFUSE
     # A pin is a file: its permissions, not capabilities, decide who opens it (here the
     # same uid). Program.from_pin on a link's pin is a wrong-kind error, checked below.
@@ -94,8 +98,9 @@ def test_fresh_process_without_capabilities(pins: Any, soak_object: Path,
     _judge(results, figures)
 
 
-def test_handles_after_dropping_capabilities(pins: Any, soak_object: Path,
-                                             figures: Figures) -> None:
+def test_handles_after_dropping_capabilities(
+    pins: Any, soak_object: Path, figures: Figures
+) -> None:
     folder = pins[0]
     results = _child("dropped", str(soak_object), str(folder), setpriv=False)
     # Regression: attaching a tracepoint without CAP_PERFMON said the kernel lacked

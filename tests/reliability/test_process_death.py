@@ -65,9 +65,18 @@ def test_sigkill_at_random_points(soak_object: Path, tmp_path: Path, figures: Fi
             pin_dir = pin_root / str(k)
             pin_dir.mkdir()
             child = subprocess.Popen(
-                [sys.executable, "-m", "tests.reliability.dying_child", str(soak_object),
-                 str(pin_dir), str(rng.randrange(1 << 30))],
-                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.reliability.dying_child",
+                    str(soak_object),
+                    str(pin_dir),
+                    str(rng.randrange(1 << 30)),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             # Let it reach somewhere between its start and its third lifecycle.
             time.sleep(rng.uniform(0.3, 1.2))
             child.send_signal(signal.SIGKILL)
@@ -79,11 +88,17 @@ def test_sigkill_at_random_points(soak_object: Path, tmp_path: Path, figures: Fi
             pins = {p.name for p in pin_dir.iterdir()}
 
             # No link of the child's programs is left, unless it is pinned.
-            def unpinned(prog_ids: set[int] = prog_ids, pinned: set[int] = pinned_links,
-                         pin_dir: Path = pin_dir) -> dict[int, int]:
+            def unpinned(
+                prog_ids: set[int] = prog_ids,
+                pinned: set[int] = pinned_links,
+                pin_dir: Path = pin_dir,
+            ) -> dict[int, int]:
                 on_disk = {Link_id(p) for p in pin_dir.iterdir() if p.name.startswith("link")}
-                return {i: p for i, p in _links_of(prog_ids).items()
-                        if i not in pinned and i not in on_disk}
+                return {
+                    i: p
+                    for i, p in _links_of(prog_ids).items()
+                    if i not in pinned and i not in on_disk
+                }
 
             left = _settle(unpinned)
             assert not left, f"kill {k}: unpinned links left attached: {left}"
@@ -100,7 +115,8 @@ def test_sigkill_at_random_points(soak_object: Path, tmp_path: Path, figures: Fi
                     with Map.from_pin(path) as m:
                         got = dict(m.items())
                     assert {k2: v for k2, v in got.items() if k2 < 64} == {
-                        key: generation * 1000 + key for key in range(64)}, name
+                        key: generation * 1000 + key for key in range(64)
+                    }, name
                     pins_checked += 1
                 os.unlink(path)
             pin_dir.rmdir()
@@ -112,8 +128,9 @@ def test_sigkill_at_random_points(soak_object: Path, tmp_path: Path, figures: Fi
                 assert not os.path.exists(f"/run/netns/{net['netns']}")
                 assert not Path("/sys/class/net", net["host"]).exists()
             # With the pins gone, nothing of the child is left in the kernel.
-            gone = _settle(lambda prog_ids=prog_ids: [i for i in prog_ids
-                                                       if id_alive("prog", i)], 5.0)
+            gone = _settle(
+                lambda prog_ids=prog_ids: [i for i in prog_ids if id_alive("prog", i)], 5.0
+            )
             assert not gone, f"kill {k}: programs left: {gone}"
             survived += 1
     finally:

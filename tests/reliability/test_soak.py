@@ -47,8 +47,14 @@ def _footprint() -> _Footprint:
     return _Footprint(open_fds(), rss_kib())
 
 
-def _assert_nothing_left(figures: Figures, created: Created, before: _Footprint,
-                         after: _Footprint, rss_figure: str, over: str) -> None:
+def _assert_nothing_left(
+    figures: Figures,
+    created: Created,
+    before: _Footprint,
+    after: _Footprint,
+    rss_figure: str,
+    over: str,
+) -> None:
     """No fd more, RSS within the slack, none of the recorded objects left in the kernel."""
     assert after.fds == before.fds, f"fds leaked: {sorted(after.fds - before.fds)}"
     growth = after.rss_kib - before.rss_kib
@@ -69,8 +75,13 @@ def _udp_frames(ring: RingBuffer, want: int) -> int:
     return seen
 
 
-def _one_lifecycle(objfile: libbpf_py.ObjectFile, net: VethPair, tx: socket.socket,
-                   rx: socket.socket, created: Created | None) -> None:
+def _one_lifecycle(
+    objfile: libbpf_py.ObjectFile,
+    net: VethPair,
+    tx: socket.socket,
+    rx: socket.socket,
+    created: Created | None,
+) -> None:
     with objfile.open() as opened:
         opened.maps["events"].max_entries = 1 << 14
         loaded = opened.load()
@@ -107,8 +118,9 @@ def _one_lifecycle(objfile: libbpf_py.ObjectFile, net: VethPair, tx: socket.sock
         assert tc_hook_programs(net.host) == []
 
 
-def test_full_lifecycles_with_traffic(soak_object: Path, figures: Figures,
-                                      created: Created) -> None:
+def test_full_lifecycles_with_traffic(
+    soak_object: Path, figures: Figures, created: Created
+) -> None:
     cycles = scale(150, 3000)
     warmup = 20
     objfile = libbpf_py.ObjectFile(soak_object)
@@ -129,12 +141,12 @@ def test_full_lifecycles_with_traffic(soak_object: Path, figures: Figures,
             after = _footprint()
     figures.add("soak.full_lifecycles", cycles + warmup)
     figures.add("soak.packets_through_xdp_and_tcx", (cycles + warmup) * PACKETS)
-    _assert_nothing_left(figures, created, before, after, "soak.rss_growth_kib_lifecycles",
-                         f"{cycles} lifecycles")
+    _assert_nothing_left(
+        figures, created, before, after, "soak.rss_growth_kib_lifecycles", f"{cycles} lifecycles"
+    )
 
 
-def test_map_and_ring_buffer_churn(soak_object: Path, figures: Figures,
-                                   created: Created) -> None:
+def test_map_and_ring_buffer_churn(soak_object: Path, figures: Figures, created: Created) -> None:
     """Standalone maps and ring-buffer readers made and dropped in a loop."""
     rounds = scale(2000, 20000)
     objfile = libbpf_py.ObjectFile(soak_object)
@@ -143,16 +155,19 @@ def test_map_and_ring_buffer_churn(soak_object: Path, figures: Figures,
         events = loaded.maps["events"]
 
         def one_round(i: int) -> None:
-            with Map.create("hash", 4, 8, 64, name="lpy_soak", key_type="u32",
-                            value_type="u64") as m:
+            with Map.create(
+                "hash", 4, 8, 64, name="lpy_soak", key_type="u32", value_type="u64"
+            ) as m:
                 if i % 100 == 0:
                     created.ids["map"].add(m.id)
                 m.update_batch(range(16), range(16))
                 assert sum(m.values()) == 120
                 del m[3]
                 assert 3 not in m
-            with Map.create("ringbuf", 0, 0, 4096, name="lpy_soak_rb") as rbm, \
-                    RingBuffer(rbm) as ring:
+            with (
+                Map.create("ringbuf", 0, 0, 4096, name="lpy_soak_rb") as rbm,
+                RingBuffer(rbm) as ring,
+            ):
                 assert ring.consume() == 0
             with RingBuffer(events) as ring:
                 loaded.programs["soak_xdp"].test_run(b"\0" * 64)
@@ -173,5 +188,6 @@ def test_map_and_ring_buffer_churn(soak_object: Path, figures: Figures,
             one_round(i)
         after = _footprint()
     figures.add("soak.map_and_ringbuf_rounds", rounds + 50)
-    _assert_nothing_left(figures, created, before, after, "soak.rss_growth_kib_maps",
-                         f"{rounds} rounds")
+    _assert_nothing_left(
+        figures, created, before, after, "soak.rss_growth_kib_maps", f"{rounds} rounds"
+    )

@@ -90,8 +90,11 @@ class Teardown(RuleBasedStateMachine):
     @rule(kind=st.sampled_from(["hash", "array", "ringbuf"]))
     def create_map(self, kind: str) -> None:
         self._count()
-        m = (Map.create("ringbuf", 0, 0, 4096, name="lpy_td") if kind == "ringbuf"
-             else Map.create(kind, 4, 8, 16, name="lpy_td", key_type="u32", value_type="u64"))
+        m = (
+            Map.create("ringbuf", 0, 0, 4096, name="lpy_td")
+            if kind == "ringbuf"
+            else Map.create(kind, 4, 8, 16, name="lpy_td", key_type="u32", value_type="u64")
+        )
         self.created.ids["map"].add(m.id)
         self.maps.append(m)
 
@@ -108,8 +111,10 @@ class Teardown(RuleBasedStateMachine):
                     self.created.add_link(link)
             return
         if kind == "xdp":
-            if any(not link.closed and link.program is not None
-                   and link.program.name == "soak_xdp" for link in self.links):
+            if any(
+                not link.closed and link.program is not None and link.program.name == "soak_xdp"
+                for link in self.links
+            ):
                 return  # one XDP program per interface
             link = obj.programs["soak_xdp"].attach_xdp(self.dev)
         else:
@@ -270,8 +275,9 @@ def net() -> Any:
         yield pair
 
 
-def test_teardown_in_any_order(soak_object: Path, net: VethPair, figures: Figures,
-                               created: Created) -> None:
+def test_teardown_in_any_order(
+    soak_object: Path, net: VethPair, figures: Figures, created: Created
+) -> None:
     gc.collect()
     fds_before = open_fds()
     Teardown.objfile = libbpf_py.ObjectFile(soak_object)
@@ -281,9 +287,16 @@ def test_teardown_in_any_order(soak_object: Path, net: VethPair, figures: Figure
     examples = scale(100, 1000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        run_state_machine_as_test(Teardown, settings=settings(
-            max_examples=examples, stateful_step_count=25, deadline=None,
-            suppress_health_check=list(HealthCheck), database=None))
+        run_state_machine_as_test(
+            Teardown,
+            settings=settings(
+                max_examples=examples,
+                stateful_step_count=25,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                database=None,
+            ),
+        )
     gc.collect()
     figures.add("teardown.sequences", examples)
     figures.add("teardown.steps", Teardown.steps)
@@ -298,13 +311,22 @@ def test_closing_a_parent_first_never_crashes(soak_object: Path) -> None:
     """The bad orders spelled out: each child of a closed parent raises PhaseError."""
     with libbpf_py.ObjectFile(soak_object).open() as opened:
         loaded = opened.load()
-    events, counts, prog, g = (loaded.maps["events"], loaded.maps["counts"],
-                               loaded.programs["soak_xdp"], loaded.globals)
+    events, counts, prog, g = (
+        loaded.maps["events"],
+        loaded.maps["counts"],
+        loaded.programs["soak_xdp"],
+        loaded.globals,
+    )
     ring = RingBuffer(events)
     loaded.close()
-    for call in (lambda: counts[0], lambda: ring.poll(0), lambda: ring.drain(),
-                 lambda: prog.test_run(PACKET), lambda: g.my_pid,
-                 lambda: RingBuffer(events)):
+    for call in (
+        lambda: counts[0],
+        lambda: ring.poll(0),
+        lambda: ring.drain(),
+        lambda: prog.test_run(PACKET),
+        lambda: g.my_pid,
+        lambda: RingBuffer(events),
+    ):
         with pytest.raises(PhaseError):
             call()
     ring.close()

@@ -30,8 +30,10 @@ PROCESSED = re.compile(r"^processed (\d+) insns")
 def verifier_objects(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     out = tmp_path_factory.mktemp("verifier")
     src = HERE / "bpf" / "verifier.bpf.c"
-    return {n: libbpf_py.compile(src, out / f"verifier{n}.o", cflags=[f"-DITERATIONS={n}"])
-            for n in (20, 6000, 20000)}
+    return {
+        n: libbpf_py.compile(src, out / f"verifier{n}.o", cflags=[f"-DITERATIONS={n}"])
+        for n in (20, 6000, 20000)
+    }
 
 
 def _load(path: Path, program: str, log_level: int) -> tuple[bool, list[str], int | None]:
@@ -60,8 +62,9 @@ def _complete(log: list[str]) -> int:
     return processed
 
 
-def test_rejection_log_past_16_mib_is_complete(verifier_objects: dict[int, Path],
-                                               figures: Figures) -> None:
+def test_rejection_log_past_16_mib_is_complete(
+    verifier_objects: dict[int, Path], figures: Figures
+) -> None:
     accepted, log, err = _load(verifier_objects[20000], "long_bad", 0)
     assert not accepted
     assert err == errno.EACCES, f"errno {err} instead of EACCES (ENOSPC would mask it)"
@@ -79,11 +82,13 @@ def test_success_log_past_16_mib_is_complete(verifier_objects: dict[int, Path]) 
     assert log[0].startswith("func#0")
 
 
-@pytest.mark.parametrize(("iterations", "program"), [
-    (20, "long_ok"), (20, "long_bad"), (6000, "long_ok"), (20000, "long_bad")])
-def test_same_verdict_with_logging_on_and_off(verifier_objects: dict[int, Path],
-                                              iterations: int, program: str,
-                                              figures: Figures) -> None:
+@pytest.mark.parametrize(
+    ("iterations", "program"),
+    [(20, "long_ok"), (20, "long_bad"), (6000, "long_ok"), (20000, "long_bad")],
+)
+def test_same_verdict_with_logging_on_and_off(
+    verifier_objects: dict[int, Path], iterations: int, program: str, figures: Figures
+) -> None:
     verdicts = {}
     for level in (0, 1, 2) if iterations < 20000 else (0, 1):
         accepted, log, err = _load(verifier_objects[iterations], program, level)
@@ -96,6 +101,8 @@ def test_same_verdict_with_logging_on_and_off(verifier_objects: dict[int, Path],
 
 
 def test_bad_access_object_same_errno_every_level(bpf_objects: dict[str, Path]) -> None:
-    errs = {level: _load(bpf_objects["bad_access"], "read_without_check", level)[2]
-            for level in (0, 1, 2)}
+    errs = {
+        level: _load(bpf_objects["bad_access"], "read_without_check", level)[2]
+        for level in (0, 1, 2)
+    }
     assert set(errs.values()) == {errno.EACCES}, errs

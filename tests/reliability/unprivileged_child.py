@@ -79,8 +79,9 @@ def dropped(obj: str, pin_dir: str) -> dict[str, Any]:
     attempt(r, "Program.attach_xdp", lambda: xdp.attach_xdp("lo"))
     attempt(r, "Program.attach_tcx", lambda: loaded.programs["soak_tc"].attach_tcx("lo"))
     attempt(r, "Program.attach_tc", lambda: loaded.programs["soak_tc"].attach_tc("lo"))
-    attempt(r, "Program.attach_tracepoint",
-            lambda: tp.attach_tracepoint("syscalls/sys_enter_getppid"))
+    attempt(
+        r, "Program.attach_tracepoint", lambda: tp.attach_tracepoint("syscalls/sys_enter_getppid")
+    )
     attempt(r, "Link.pin", lambda: link.pin(f"{pin_dir}/dropped_link"))
     attempt(r, "Link.info", link.info)
     attempt(r, "RingBuffer", lambda: RingBuffer(events))

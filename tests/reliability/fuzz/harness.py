@@ -83,8 +83,11 @@ def fuzz_link(data: bytes) -> None:
             libbpf_py.link_objects(inputs)
 
 
-TARGETS: dict[str, Callable[[bytes], None]] = {"inspect": fuzz_inspect, "open": fuzz_open,
-                                               "link": fuzz_link}
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "inspect": fuzz_inspect,
+    "open": fuzz_open,
+    "link": fuzz_link,
+}
 
 
 def _plain_loop(target: Callable[[bytes], None], argv: list[str]) -> None:
@@ -112,10 +115,11 @@ def _plain_loop(target: Callable[[bytes], None], argv: list[str]) -> None:
                 data[random.randrange(len(data))] = random.randrange(256)
             elif how < 0.8 and data:
                 i = random.randrange(len(data))
-                data[i:i + 4] = random.choice([b"\xff\xff\xff\xff", b"\0\0\0\0",
-                                               b"\0\0\0\x80", b"\x01\0\0\0"])
+                data[i : i + 4] = random.choice(
+                    [b"\xff\xff\xff\xff", b"\0\0\0\0", b"\0\0\0\x80", b"\x01\0\0\0"]
+                )
             elif how < 0.9:
-                data = data[:random.randrange(len(data) + 1)]
+                data = data[: random.randrange(len(data) + 1)]
             else:
                 other = random.choice(seeds)
                 i = random.randrange(len(other) + 1)
@@ -145,8 +149,9 @@ def main(argv: list[str]) -> None:
         _replay(TARGETS[argv[1][7:]], argv[2:])
         return
     if len(argv) < 2 or argv[1] not in TARGETS:
-        raise SystemExit(f"usage: {argv[0]} {{{'|'.join(TARGETS)}}} [libFuzzer options] "
-                         "[CORPUS...]")
+        raise SystemExit(
+            f"usage: {argv[0]} {{{'|'.join(TARGETS)}}} [libFuzzer options] [CORPUS...]"
+        )
     target = TARGETS[argv[1]]
     warnings.simplefilter("ignore")  # libbpf's messages and ResourceWarnings are noise here
     import logging
