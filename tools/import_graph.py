@@ -45,14 +45,14 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
     found: set[str] = set()
 
     def add(target: str) -> None:
-        # The module named, or the package that holds the name ("from pkg import
-        # func"). Parents of a dotted name are not edges: they are initialised
-        # before any of their submodules, so they cannot close a cycle through it.
+        # The module named, or the nearest package that holds it ("from pkg import
+        # func"). The package root is no edge: every module imports it first, so it would
+        # put the whole package in one cycle and hide the real ones.
         parts = target.split(".")
         for i in range(len(parts), 0, -1):
             candidate = ".".join(parts[:i])
             if candidate in known:
-                if candidate != name:
+                if candidate not in (name, PACKAGE):
                     found.add(candidate)
                 return
 
@@ -62,8 +62,10 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
                 add(alias.name)
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(name, path.name == "__init__.py", node)
+            # "from pkg import x" runs pkg's __init__ (an edge to pkg, even when x is a
+            # submodule), then imports the submodule x if there is one.
+            add(base)
             for alias in node.names:
-                # "from pkg import submodule" imports the submodule, else pkg.
                 add(f"{base}.{alias.name}")
     return found
 
