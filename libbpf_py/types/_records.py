@@ -6,18 +6,29 @@ codec :mod:`libbpf_py.types.typed` builds for it, so a record decodes to the ver
 the same struct has as a map value or a global. The BTF is the one parsed for the
 object (or the kernel's, read once per BTF object, through
 :func:`libbpf_py.query.types_of_map`): never parsed a second time here.
+
+Records as real tools send them: an execsnoop-style program ends its struct with a large
+array (``char args[N]`` of NUL-separated strings) and submits only
+``offsetof(struct event, args) + args_size`` bytes. A record shorter than its struct
+decodes when what is missing is the tail of that trailing array (or the struct's
+trailing padding): the array holds what arrived — a ``char`` array the bytes that
+arrived, trailing NULs stripped by the one ``char`` rule; an ``unsigned char`` array
+every byte that arrived; any other array a list of the whole elements that arrived.
+A record that ends before the trailing array raises :class:`LayoutError` naming the
+field it ends in. A full-size record costs what it always did: one length test, then
+the generated decoder; only a short record pays for the check and a padded copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py.btf.kinds import BtfKind, Struct
 from libbpf_py.errors import LayoutError
 from libbpf_py.types._map_btf import vmlinux_types
 from libbpf_py.types._numpy import dtype_of
-from libbpf_py.types.typed import StructCodec, TypeCodecs, c_name
+from libbpf_py.types.typed import ArrayCodec, CharArrayCodec, StructCodec, TypeCodecs, c_name
 
 if TYPE_CHECKING:
     import numpy
@@ -27,6 +38,53 @@ if TYPE_CHECKING:
 __all__ = ["RecordType", "find_type", "kernel_types", "record_type"]
 
 _KIND_WORDS = {"struct": BtfKind.STRUCT, "union": BtfKind.UNION, "enum": BtfKind.ENUM}
+
+
+class _Tail:
+    """Where a struct's members end, and its trailing array if it has one: what a short
+    record of the struct is checked against (built on the first short record)."""
+
+    __slots__ = ("elem", "index", "kind", "leaves", "members_end", "name", "nbytes", "offset")
+
+    def __init__(self, codec: StructCodec) -> None:
+        #: (first byte, end byte, dotted name) of every member, nested structs opened.
+        self.leaves = sorted(_leaves(codec, 0, ""))
+        self.members_end = max((end for _, end, _ in self.leaves), default=0)
+        self.index = -1
+        self.name = ""
+        self.offset = self.nbytes = self.elem = 0
+        self.kind = ""
+        plain = [(f.offset, i) for i, f in enumerate(codec.fields) if not f.bits]
+        if not plain:
+            return
+        offset, index = max(plain)
+        f = codec.fields[index]
+        if offset + f.codec.size != self.members_end:
+            return  # the last member is not the one that ends last (a bitfield does)
+        if isinstance(f.codec, CharArrayCodec):
+            self.kind, self.elem = ("text" if f.codec.text else "bytes"), 1
+        elif isinstance(f.codec, ArrayCodec):
+            self.kind, self.elem = "list", f.codec.elem.size
+        else:
+            return
+        self.index, self.name, self.offset, self.nbytes = index, f.name, offset, f.codec.size
+
+    def describe(self, codec: StructCodec) -> str:
+        """The trailing array in words, for error messages."""
+        f = codec.fields[self.index]
+        return f"{f.codec.describe()} {self.name!r} at byte {self.offset}"
+
+
+def _leaves(codec: StructCodec, base: int, prefix: str) -> Iterator[tuple[int, int, str]]:
+    for f in codec.fields:
+        start = base + f.offset
+        name = f"{prefix}{f.name}"
+        if f.bits:
+            yield start, start + (f.shift + f.bits + 7) // 8, name
+        elif isinstance(f.codec, StructCodec):
+            yield from _leaves(f.codec, start, f"{name}.")
+        else:
+            yield start, start + f.codec.size, name
 
 
 class RecordType:
@@ -50,17 +108,85 @@ class RecordType:
             size, inner = self.size, self.codec.decode
             self._decode = lambda data: inner(bytes(data[:size]))
         self._dtype: Any = None
+        self._tail: _Tail | None = None
 
     def __repr__(self) -> str:
         return f"<RecordType {self.name!r} {self.size} bytes>"
 
     def decode(self, data: bytes | bytearray | memoryview) -> Any:
-        """Decode one record; it must hold at least :attr:`size` bytes."""
+        """Decode one record of at least :attr:`size` bytes, or a shorter one cut inside
+        the struct's trailing array (see :meth:`trailing_size`)."""
         if len(data) < self.size:
-            raise LayoutError(
-                f"a record of {len(data)} bytes is too short for {self.name} ({self.size} bytes)"
-            )
+            return self._decode_short(data)
         return self._decode(data)
+
+    @property
+    def trailing(self) -> str | None:
+        """The name of the struct's trailing array, the one member a record may cut short
+        (None: the type has none, and a record must hold every member)."""
+        if not isinstance(self.codec, StructCodec):
+            return None
+        return self._layout().name or None
+
+    def trailing_size(self, record_size: int) -> int:
+        """How many bytes of the trailing array a record of ``record_size`` bytes holds.
+
+        A full record holds the whole array. Raises :class:`LayoutError` naming the
+        field where a record of that size ends, if it ends before the trailing array.
+        """
+        if not isinstance(self.codec, StructCodec):
+            if record_size < self.size:
+                raise LayoutError(
+                    f"a record of {record_size} bytes is too short for {self.name} "
+                    f"({self.size} bytes)"
+                )
+            return 0
+        tail = self._layout()
+        if record_size >= self.size:
+            return tail.nbytes
+        if tail.index >= 0 and record_size >= tail.offset:
+            return min(record_size - tail.offset, tail.nbytes)
+        if record_size >= tail.members_end:
+            return tail.nbytes  # only the struct's trailing padding is missing
+        raise self._cut_error(record_size, tail)
+
+    def _layout(self) -> _Tail:
+        if self._tail is None:
+            assert isinstance(self.codec, StructCodec)
+            self._tail = _Tail(self.codec)
+        return self._tail
+
+    def _cut_error(self, record_size: int, tail: _Tail) -> LayoutError:
+        start, end, name = next(leaf for leaf in tail.leaves if leaf[1] > record_size)
+        where = (
+            f"ends inside field {name!r} (bytes {start} to {end})"
+            if record_size > start
+            else f"ends before field {name!r} (bytes {start} to {end})"
+        )
+        assert isinstance(self.codec, StructCodec)
+        rule = (
+            f"only the trailing array, {tail.describe(self.codec)}, may arrive short"
+            if tail.index >= 0
+            else f"{self.name} has no trailing array, so a record holds every member"
+        )
+        return LayoutError(
+            f"a record of {record_size} bytes is too short for {self.name} "
+            f"({self.size} bytes): it {where}; {rule}"
+        )
+
+    def _decode_short(self, data: bytes | bytearray | memoryview) -> Any:
+        """A record cut short: checked, padded with zeros to the full size, decoded, and
+        its trailing array cut to what arrived."""
+        arrived = self.trailing_size(len(data))
+        value = self._decode(bytes(data) + bytes(self.size - len(data)))
+        tail = self._layout()
+        if tail.index < 0 or arrived == tail.nbytes or tail.kind == "text":
+            return value  # a char array's padding is trailing NULs: the char rule strips them
+        if tail.kind == "bytes":
+            kept: Any = bytes(data[tail.offset : tail.offset + arrived])
+        else:
+            kept = value[tail.index][: arrived // tail.elem]
+        return tuple.__new__(type(value), (*value[: tail.index], kept, *value[tail.index + 1 :]))
 
     def encode(self, value: Any) -> bytes:
         """Encode raw bytes (exactly :attr:`size`), a mapping of fields, or a decoded value."""
