@@ -217,22 +217,31 @@ class RecordBatch(Sequence[Any]):
             rtype = types[rings[j]] if self._typed else None
             yield rtype.decode(record) if rtype is not None else record
 
-    def sizes(self) -> list[int]:
-        """The size of every record, in bytes."""
+    def sizes(self, *, ring: int | None = None) -> list[int]:
+        """The size of every record, in bytes (with ``ring``: of that ring's records only,
+        in the order of ``to_numpy(ring=ring)``'s rows)."""
         m = self._memory
         if m is None:
             return []
-        offs = m.offsets
-        return [offs[j + 1] - offs[j] for j in range(self._start, self._stop)]
+        offs, rings = m.offsets, m.rings
+        return [
+            offs[j + 1] - offs[j]
+            for j in range(self._start, self._stop)
+            if ring is None or rings[j] == ring
+        ]
 
     def to_numpy(self, dtype: Any = None, *, ring: int | None = None) -> numpy.ndarray[Any, Any]:
         """The records as a numpy array of ``dtype`` (by default the BTF record type's).
 
-        Every record must be ``dtype.itemsize`` bytes. With ``ring`` only the records of
-        that ring are taken (copied); otherwise the array views the batch's buffer.
+        Every record must be ``dtype.itemsize`` bytes, except that with the BTF record
+        type a record cut inside its struct's trailing array (as tools send them) is
+        padded with zeros to a full row; :meth:`sizes` keeps every record's length. With
+        ``ring`` only the records of that ring are taken (copied); otherwise the array
+        views the batch's buffer (copied too when a record was padded).
         """
         import numpy as np
 
+        rtype: RecordType | None = None
         if dtype is None:
             if ring is None:
                 # Only the rings that contributed records to this batch need a type.
@@ -269,17 +278,41 @@ class RecordBatch(Sequence[Any]):
         if ring is not None:
             chosen = np.frombuffer(m.rings, dtype=np.uint32)[self._start : self._stop] == ring
             starts, sizes = starts[chosen], sizes[chosen]
-        if len(sizes) and (sizes != dt.itemsize).any():
-            odd = sorted({int(s) for s in sizes if s != dt.itemsize})[:5]
-            raise LayoutError(
-                f"records of {odd} bytes do not fit a dtype of "
-                f"{dt.itemsize} bytes; every record must be that size"
-            )
         data = np.frombuffer(m.view, dtype=np.uint8)
+        if len(sizes) and (sizes != dt.itemsize).any():
+            odd = sorted({int(s) for s in sizes if s != dt.itemsize})
+            if rtype is None or odd[-1] > dt.itemsize:
+                raise LayoutError(
+                    f"records of {odd[:5]} bytes do not fit a dtype of "
+                    f"{dt.itemsize} bytes; every record must be that size"
+                )
+            for size in odd:
+                rtype.trailing_size(size)  # raises for a record cut before the trailing array
+            return _padded(data, starts, sizes, dt)
         if ring is None:
             return data[int(offsets[0]) : int(offsets[-1])].view(dt)
         picks = starts.astype(np.intp)[:, None] + np.arange(dt.itemsize, dtype=np.intp)
         return np.ascontiguousarray(data[picks]).view(dt).reshape(-1)
+
+
+def _padded(
+    data: numpy.ndarray[Any, Any],
+    starts: numpy.ndarray[Any, Any],
+    sizes: numpy.ndarray[Any, Any],
+    dt: numpy.dtype[Any],
+) -> numpy.ndarray[Any, Any]:
+    """Records of any size up to ``dt.itemsize`` copied into zeroed rows of ``dt``: byte
+    ``k`` of record ``i`` goes to byte ``k`` of row ``i``, all in one numpy copy."""
+    import numpy as np
+
+    lengths = sizes.astype(np.intp)
+    out = np.zeros(len(lengths) * dt.itemsize, dtype=np.uint8)
+    total = int(lengths.sum())
+    if total:
+        k = np.arange(total, dtype=np.intp) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        rows = np.arange(len(lengths), dtype=np.intp) * dt.itemsize
+        out[np.repeat(rows, lengths) + k] = data[np.repeat(starts.astype(np.intp), lengths) + k]
+    return out.view(dt)
 
 
 class _Ring:

@@ -23,3 +23,26 @@ def read_globals(
         var = spec.globals[name]
         out[name] = struct.unpack_from(f"<{var.size // 8}Q", raw, var.offset)
     return out
+
+
+#: Arguments of the execsnoop-style records of tests/bpf/execute/truncated.bpf.c:
+#: NUL-separated strings, one empty, of lengths that end records anywhere.
+EXEC_ARGS = [
+    [b"ls", b"-l", b"--color=auto", b"/tmp"],
+    [b"sh", b"-c", b"echo 'a b'", b"", b"x" * 100],
+    [b"true"],
+    [b"python3", b"-m", b"pytest", b"-q", b"-p", b"no:cacheprovider", b"tests/a b.py"],
+]
+#: offsetof(struct exec_event, args)
+EXEC_ARGS_OFFSET = 36
+
+
+def send_exec(obj: libbpf_py.LoadedObject, program: str, args: list[bytes], cut: int = 0) -> int:
+    """Run ``program`` once on ``args`` (or cut at ``cut`` bytes); the bytes it submitted."""
+    packed = b"".join(a + b"\0" for a in args)
+    obj.bss.input = packed
+    obj.bss.input_len = len(packed)
+    obj.bss.input_count = len(args)
+    obj.bss.cut = cut
+    obj.programs[program].test_run(b"\0" * 64)
+    return cut or EXEC_ARGS_OFFSET + len(packed)

@@ -7,6 +7,7 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from libbpf_py.errors import LayoutError, PhaseError
 from libbpf_py.perfbuf import LostSamples, LostSamplesWarning, PerfBuffer, PerfSample
 from tests.conftest import requires_root
 from tests.execute.conftest import PACKET, Loader
-from tests.execute.helpers import read_globals
+from tests.execute.helpers import EXEC_ARGS, read_globals, send_exec
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
@@ -157,3 +158,44 @@ def test_bad_input(load: Loader) -> None:
         perf.poll(timeout=0)
     perf.close()
     perf.close()
+
+
+def test_samples_cut_short_as_tools_send_them_keep_every_argument(load: Loader) -> None:
+    # execsnoop's way: bpf_perf_event_output(ctx, map, flags, e, offsetof(args) +
+    # args_size). perf pads a sample so that it ends on 8 bytes with its 4-byte size.
+    got: list[Any] = []
+    with (
+        load("truncated") as obj,
+        PerfBuffer(
+            obj.maps["exec_perf"], lambda cpu, rec: got.append(rec), record_type="struct exec_event"
+        ) as perf,
+    ):
+        sizes = [send_exec(obj, "exec_to_perf", args) for args in EXEC_ARGS]
+        while len(got) < len(EXEC_ARGS):
+            assert perf.poll(timeout=2) > 0
+    for record, args in zip(got, EXEC_ARGS, strict=True):
+        assert (record.pid, record.comm, record.args_count) == (4242, b"lpy-exec", len(args))
+        assert record.args.split(b"\0") == args
+    raw: list[Any] = []
+    with load("truncated") as obj, PerfBuffer(obj.maps["exec_perf"]) as perf:
+        send_exec(obj, "exec_to_perf", EXEC_ARGS[1])
+        sample = next(iter(perf))
+        assert isinstance(sample, PerfSample)
+        raw.append(sample.record)
+    assert len(raw[0]) == (sizes[1] + 4 + 7) // 8 * 8 - 4
+
+
+def test_a_sample_cut_inside_a_scalar_names_the_field(load: Loader) -> None:
+    with load("truncated") as obj:
+        with PerfBuffer(obj.maps["exec_perf"], record_type="struct exec_event") as perf:
+            send_exec(obj, "exec_to_perf", EXEC_ARGS[0], cut=3)  # 4 bytes with the padding
+            with pytest.raises(LayoutError, match=r"4 bytes .* ends inside field 'ts'"):
+                next(iter(perf))
+        got: list[Any] = []
+        with PerfBuffer(
+            obj.maps["exec_perf"], lambda cpu, rec: got.append(rec), record_type="struct exec_event"
+        ) as perf:
+            send_exec(obj, "exec_to_perf", EXEC_ARGS[0], cut=26)  # 28 bytes
+            with pytest.raises(LayoutError, match=r"28 bytes .* ends inside field 'comm'"):
+                perf.poll(timeout=2)
+        assert got == []

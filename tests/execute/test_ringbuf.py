@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from libbpf_py.errors import LayoutError, PhaseError
 from libbpf_py.ringbuf import RecordBatch, RingBuffer
 from tests.conftest import requires_root
 from tests.execute.conftest import PACKET, Loader
-from tests.execute.helpers import read_globals
+from tests.execute.helpers import EXEC_ARGS, EXEC_ARGS_OFFSET, read_globals, send_exec
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
@@ -328,3 +329,63 @@ def test_unsigned_char_arrays_in_records_keep_every_byte(load: Loader) -> None:
         assert (table["payload"][:, 0] == np.arange(300) % 256).all()
         assert (table["payload"][:, 119] == 0xAB).all()
         assert not table["payload"][:, 1:119].any()
+
+
+def test_records_cut_short_as_tools_send_them_keep_every_argument(load: Loader) -> None:
+    # struct exec_event { u64 ts; u32 pid, args_count, args_size; char comm[16];
+    # char args[512]; }, submitted as offsetof(args) + args_size bytes.
+    got: list[Any] = []
+    with load("truncated") as obj:
+        with RingBuffer(obj.maps["exec_ring"], got.append, record_type="struct exec_event") as ring:
+            sizes = [send_exec(obj, "exec_to_ring", args) for args in EXEC_ARGS]
+            assert ring.poll(timeout=1) == len(EXEC_ARGS)
+        for record, args in zip(got, EXEC_ARGS, strict=True):
+            assert (record.pid, record.comm, record.args_count) == (4242, b"lpy-exec", len(args))
+            assert record.args.split(b"\0") == args
+            assert len(record.args) == record.args_size - 1  # only the last NUL is stripped
+        # The same records kept for drain(): RecordBatch, iteration and numpy.
+        with RingBuffer(obj.maps["exec_ring"], record_type="struct exec_event") as ring:
+            for args in EXEC_ARGS:
+                send_exec(obj, "exec_to_ring", args)
+            batch = ring.drain()
+            assert batch.sizes() == batch.sizes(ring=0) == sizes
+            assert [r.args.split(b"\0") for r in batch] == EXEC_ARGS
+            assert [batch[i].args.split(b"\0") for i in range(len(batch))] == EXEC_ARGS
+            assert [bytes(batch.raw(i)) for i in range(len(batch))] == [
+                bytes(batch.raw(i))[:n] for i, n in enumerate(sizes)
+            ]
+            for table in (batch.to_numpy(), batch.to_numpy(ring=0)):
+                assert table.dtype == batch.to_numpy().dtype and table.shape == (len(EXEC_ARGS),)
+                assert [bytes(a).split(b"\0") for a in table["args"]] == EXEC_ARGS
+                assert list(table["args_size"]) == [n - EXEC_ARGS_OFFSET for n in sizes]
+                assert list(table["pid"]) == [4242] * len(EXEC_ARGS)
+                # The padding is zeros: every row's tail past its record is empty.
+                rows = table.view(np.uint8).reshape(len(EXEC_ARGS), -1)
+                assert not any(rows[i, n:].any() for i, n in enumerate(sizes))
+            # With an explicit dtype, records must still have its size.
+            with pytest.raises(LayoutError, match="do not fit a dtype of 552 bytes"):
+                batch.to_numpy(table.dtype)
+
+
+def test_a_record_cut_inside_a_scalar_names_the_field(load: Loader) -> None:
+    got: list[Any] = []
+    with (
+        load("truncated") as obj,
+        RingBuffer(obj.maps["exec_ring"], got.append, record_type="struct exec_event") as ring,
+    ):
+        send_exec(obj, "exec_to_ring", EXEC_ARGS[0], cut=10)
+        with pytest.raises(LayoutError, match=r"10 bytes .* ends inside field 'pid'"):
+            ring.poll(timeout=1)
+        assert got == []
+    with (
+        load("truncated") as obj,
+        RingBuffer(obj.maps["exec_ring"], record_type="struct exec_event") as ring,
+    ):
+        send_exec(obj, "exec_to_ring", EXEC_ARGS[0])
+        send_exec(obj, "exec_to_ring", EXEC_ARGS[0], cut=26)
+        batch = ring.drain()
+        assert batch.sizes() == [EXEC_ARGS_OFFSET + 24, 26]
+        assert batch[0].args.split(b"\0") == EXEC_ARGS[0]
+        for fail in (lambda: batch[1], lambda: list(batch), batch.to_numpy):
+            with pytest.raises(LayoutError, match=r"26 bytes .* ends inside field 'comm'"):
+                fail()
