@@ -85,6 +85,61 @@ int sample(struct xdp_md *ctx)
     return XDP_PASS;
 }
 
+/* Records as tools such as execsnoop send them: the arguments, NUL-separated, in a
+ * large trailing array, submitted only as far as they go. */
+struct exec_event {
+    __u64 seq;
+    __u32 args_count;
+    __u32 args_size;   /* bytes of args used, NULs included */
+    char args[256];
+};
+
+struct exec_event *exec_event_type __attribute__((unused));
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 12);
+} exec_events SEC(".maps");
+
+struct exec_event exec_buf;  /* built here: too large for the BPF stack */
+__u64 exec_seq;
+
+static __always_inline __u32 fill_exec(void)
+{
+    exec_buf.seq = __sync_fetch_and_add(&exec_seq, 1);
+    exec_buf.args_count = 4;
+    exec_buf.args_size = sizeof("ls\0-l\0--color=auto\0/tmp");  /* 24 */
+    __builtin_memcpy(exec_buf.args, "ls\0-l\0--color=auto\0/tmp", 24);
+    return __builtin_offsetof(struct exec_event, args) + 24;
+}
+
+/* offsetof(args) + args_size = 40 bytes of the 272-byte struct into `exec_events`. */
+SEC("xdp")
+int exec(struct xdp_md *ctx)
+{
+    bpf_ringbuf_output(&exec_events, &exec_buf, fill_exec(), 0);
+    return XDP_PASS;
+}
+
+/* The same through the perf buffer `samples`. */
+SEC("xdp")
+int exec_sample(struct xdp_md *ctx)
+{
+    __u32 size = fill_exec();
+
+    bpf_perf_event_output(ctx, &samples, BPF_F_CURRENT_CPU, &exec_buf, size);
+    return XDP_PASS;
+}
+
+/* A broken record: 10 bytes, cut inside args_count. */
+SEC("xdp")
+int exec_broken(struct xdp_md *ctx)
+{
+    fill_exec();
+    bpf_ringbuf_output(&exec_events, &exec_buf, 10, 0);
+    return XDP_PASS;
+}
+
 /* A line in trace_pipe per packet. */
 SEC("xdp")
 int hello(struct xdp_md *ctx)

@@ -44,7 +44,17 @@ class _Tail:
     """Where a struct's members end, and its trailing array if it has one: what a short
     record of the struct is checked against (built on the first short record)."""
 
-    __slots__ = ("elem", "index", "kind", "leaves", "members_end", "name", "nbytes", "offset")
+    __slots__ = (
+        "describe",
+        "elem",
+        "index",
+        "kind",
+        "leaves",
+        "members_end",
+        "name",
+        "nbytes",
+        "offset",
+    )
 
     def __init__(self, codec: StructCodec) -> None:
         #: (first byte, end byte, dotted name) of every member, nested structs opened.
@@ -53,7 +63,7 @@ class _Tail:
         self.index = -1
         self.name = ""
         self.offset = self.nbytes = self.elem = 0
-        self.kind = ""
+        self.kind = self.describe = ""
         plain = [(f.offset, i) for i, f in enumerate(codec.fields) if not f.bits]
         if not plain:
             return
@@ -68,11 +78,8 @@ class _Tail:
         else:
             return
         self.index, self.name, self.offset, self.nbytes = index, f.name, offset, f.codec.size
-
-    def describe(self, codec: StructCodec) -> str:
-        """The trailing array in words, for error messages."""
-        f = codec.fields[self.index]
-        return f"{f.codec.describe()} {self.name!r} at byte {self.offset}"
+        #: The trailing array in words, for error messages.
+        self.describe = f"{f.codec.describe()} {f.name!r} at byte {offset}"
 
 
 def _leaves(codec: StructCodec, base: int, prefix: str) -> Iterator[tuple[int, int, str]]:
@@ -163,9 +170,8 @@ class RecordType:
             if record_size > start
             else f"ends before field {name!r} (bytes {start} to {end})"
         )
-        assert isinstance(self.codec, StructCodec)
         rule = (
-            f"only the trailing array, {tail.describe(self.codec)}, may arrive short"
+            f"only the trailing array, {tail.describe}, may arrive short"
             if tail.index >= 0
             else f"{self.name} has no trailing array, so a record holds every member"
         )
