@@ -85,6 +85,21 @@ static int lpy_link_create_uprobe_multi(int prog_fd, const char *path,
     return fd < 0 ? -errno : fd;
 }
 
+/* A link carrying BPF cookie `cookie`, for the feature probes: a perf-event link
+ * (target_fd: the perf event) or a tracing link (fentry, fexit, fmod_ret, lsm). */
+static int lpy_link_create_cookie(int prog_fd, int target_fd, int attach_type, __u64 cookie)
+{
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    int fd;
+
+    if (attach_type == BPF_PERF_EVENT)
+        opts.perf_event.bpf_cookie = cookie;
+    else
+        opts.tracing.cookie = cookie;
+    fd = bpf_link_create(prog_fd, target_fd, attach_type, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
 /* tcx and netkit share the relative-ordering options. */
 static int lpy_link_create_ordered(int prog_fd, int ifindex, int attach_type, __u32 flags,
                                    __u32 relative_fd, __u32 relative_id,

@@ -13,6 +13,8 @@ Feature names:
 - ``prog_type:<name>`` (``prog_type:xdp``), ``map_type:<name>`` (``map_type:arena``)
 - ``helper:<prog_type>:<helper>`` (``helper:xdp:bpf_redirect_map``)
 - ``attach:<kind>``: one of :data:`ATTACH_KINDS`
+  (``attach:perf_event_cookie``, ``attach:raw_tracepoint_cookie`` and
+  ``attach:trace_cookie`` say whether those attachments can carry a BPF cookie)
 - ``iter:<target>`` (``iter:task``, ``iter:bpf_map_elem``): whether the kernel loads an
   iterator program for that target; kernels differ per target, and a policy (lockdown)
   may refuse some targets while allowing others
@@ -485,6 +487,63 @@ def _probe_raw_tracepoint() -> str | None:
     )
 
 
+def _probe_raw_tracepoint_cookie() -> str | None:
+    ffi, lib = _lib()
+
+    def attach(prog: int) -> int:
+        opts = ffi.new("struct bpf_raw_tp_opts *")
+        opts.sz = ffi.sizeof("struct bpf_raw_tp_opts")
+        name = ffi.new("char[]", b"sys_enter")
+        opts.tp_name = name
+        opts.cookie = 1
+        return int(lib.bpf_raw_tracepoint_open_opts(prog, opts))
+
+    reason = check("attach:raw_tracepoint")
+    if reason:
+        return reason
+    return _with_prog(
+        ProgType.RAW_TRACEPOINT, 0, attach, what="BPF cookies on raw tracepoints (Linux 6.10+)"
+    )
+
+
+def _probe_perf_event_cookie() -> str | None:
+    # kprobes, uprobes, tracepoints and perf events all carry a cookie through a BPF
+    # perf link (Linux 5.15+); without one, libbpf attaches by ioctl, which has no cookie.
+    _, lib = _lib()
+    reason = check("attach:perf_event")
+    if reason:
+        return reason
+    pfd = int(
+        lib.lpy_perf_event_open(
+            lib.PERF_TYPE_SOFTWARE, lib.PERF_COUNT_SW_CPU_CLOCK, 0, 0, 1000, 1, 0, -1
+        )
+    )
+    if pfd < 0:
+        return f"opening a cpu-clock perf event failed: {_refusal(-pfd)}"
+    try:
+        return _with_prog(
+            ProgType.PERF_EVENT,
+            0,
+            lambda prog: int(lib.lpy_link_create_cookie(prog, pfd, AttachType.PERF_EVENT, 1)),
+            what="BPF cookies on perf-event links: kprobes, uprobes, tracepoints, perf "
+            "events (Linux 5.15+)",
+        )
+    finally:
+        os.close(pfd)
+
+
+def _probe_trace_cookie() -> str | None:
+    _, lib = _lib()
+    attach = AttachType.TRACE_FENTRY
+    return _with_prog(
+        ProgType.TRACING,
+        attach,
+        lambda prog: int(lib.lpy_link_create_cookie(prog, 0, attach, 1)),
+        target=_FENTRY_TARGET,
+        what="BPF cookies on fentry/fexit/fmod_ret/lsm links (Linux 6.0+)",
+    )
+
+
 def _tracing(attach: AttachType, target: str, what: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         ffi, lib = _lib()
@@ -634,10 +693,12 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "netkit": _ordered(AttachType.NETKIT_PRIMARY, "netkit (Linux 6.7+)", "CONFIG_NETKIT"),
     "tracepoint": _probe_tracepoint,
     "raw_tracepoint": _probe_raw_tracepoint,
+    "raw_tracepoint_cookie": _probe_raw_tracepoint_cookie,
     "fentry": _tracing(AttachType.TRACE_FENTRY, _FENTRY_TARGET, "fentry"),
     "fexit": _tracing(AttachType.TRACE_FEXIT, _FENTRY_TARGET, "fexit"),
     "fmod_ret": _tracing(AttachType.MODIFY_RETURN, _FMOD_RET_TARGET, "fmod_ret"),
     "lsm": _tracing(AttachType.LSM_MAC, _LSM_HOOK, "lsm"),
+    "trace_cookie": _probe_trace_cookie,
     "freplace": _probe_freplace,
     "kprobe": _probe_kprobe,
     "kretprobe": _probe_kprobe,
@@ -647,6 +708,7 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "usdt": _probe_uprobe,
     "uprobe_multi": _probe_uprobe_multi,
     "perf_event": _probe_perf_event,
+    "perf_event_cookie": _probe_perf_event_cookie,
     "cgroup": _probe_cgroup,
     "socket_filter": _needs("prog_type:socket_filter"),
     "sk_lookup": _needs("prog_type:sk_lookup"),

@@ -99,6 +99,13 @@ struct bpf_test_run_opts {
     ...;
 };
 
+struct bpf_raw_tp_opts {
+    size_t sz;
+    const char *tp_name;
+    __u64 cookie;
+    ...;
+};
+
 struct bpf_prog_stream_read_opts {
     size_t sz;
     ...;
@@ -149,6 +156,7 @@ int bpf_link_get_info_by_fd(int link_fd, struct bpf_link_info *info, __u32 *info
 int bpf_prog_query_opts(int target, enum bpf_attach_type type, struct bpf_prog_query_opts *opts);
 int bpf_prog_query(int target_fd, enum bpf_attach_type type, __u32 query_flags, __u32 *attach_flags, __u32 *prog_ids, __u32 *prog_cnt);
 int bpf_raw_tracepoint_open(const char *name, int prog_fd);
+int bpf_raw_tracepoint_open_opts(int prog_fd, struct bpf_raw_tp_opts *opts);
 int bpf_task_fd_query(int pid, int fd, __u32 flags, char *buf, __u32 *buf_len, __u32 *prog_id, __u32 *fd_type, __u64 *probe_offset, __u64 *probe_addr);
 int bpf_enable_stats(enum bpf_stats_type type);
 int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts);

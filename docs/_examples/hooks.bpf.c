@@ -69,4 +69,18 @@ int BPF_PROG(on_entry, int a)
     return 0;
 }
 
+/* A bare "tracepoint" section names no target: attached by attach_tracepoint(name,
+ * cookie=...), never by obj.attach(). Each attachment's cookie picks the counter. */
+__u64 by_cookie[4];
+
+SEC("tracepoint")
+int count_by_cookie(void *ctx)
+{
+    __u64 cookie = bpf_get_attach_cookie(ctx);
+
+    if ((bpf_get_current_pid_tgid() >> 32) == pid && cookie < 4)
+        __sync_fetch_and_add(&by_cookie[cookie], 1);
+    return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

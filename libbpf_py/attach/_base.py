@@ -9,6 +9,8 @@ The attach families (``_net``, ``_socket``, ``_trace``,
 from __future__ import annotations
 
 import errno
+import operator
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py import features
@@ -36,6 +38,42 @@ def _opts(ctype: str) -> Any:
     opts = ffi.new(f"struct {ctype} *")
     opts.sz = ffi.sizeof(f"struct {ctype}")
     return opts
+
+
+def _cookie(value: int, what: str = "cookie") -> int:
+    """``value`` as a BPF cookie, a u64 a program reads with ``bpf_get_attach_cookie``.
+
+    Raises ``TypeError`` for a value that is not an int and ``ValueError`` for one
+    outside 0 .. 2**64-1.
+    """
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"a BPF {what} is an int (0 .. 2**64-1), not {type(value).__name__}"
+        ) from None
+    if not 0 <= value < 1 << 64:
+        raise ValueError(f"a BPF {what} is a u64, 0 .. 2**64-1; {value} is outside it")
+    return value
+
+
+def _cookie_array(cookies: Sequence[int] | None, targets: int, what: str) -> Any:
+    """A ``__u64[]`` of one cookie per attach target (``ffi.NULL`` without cookies).
+
+    Raises ``ValueError`` when the count differs from ``targets`` or a cookie is out of
+    range, ``TypeError`` when ``cookies`` is not a sequence of ints.
+    """
+    if cookies is None:
+        return ffi.NULL
+    if isinstance(cookies, (str, bytes)) or not isinstance(cookies, Sequence):
+        raise TypeError(f"cookies is a sequence of ints, one per {what}")
+    if len(cookies) != targets:
+        raise ValueError(
+            f"cookies has {len(cookies)} values for {targets} {what}s: give one per {what}"
+        )
+    return ffi.new("__u64[]", [_cookie(c, f"cookie (cookies[{i}])") for i, c in enumerate(cookies)])
 
 
 class AttachBase:
@@ -123,6 +161,18 @@ class AttachBase:
                 # the kernel: report the missing capability, not a missing feature.
                 raise PermissionDenied(f"{what}: {missing_capability_hint()}", errno=errno.EPERM)
             raise NotSupported(f"{what}: this kernel cannot attach {kind} programs: {reason}")
+
+    def _require_cookie(self, feature: str, what: str) -> None:
+        """Refuse a non-zero BPF cookie where the kernel cannot carry one for this kind
+        (probed as ``attach:<feature>``), rather than attach without it."""
+        reason = features.check(f"attach:{feature}")
+        if reason:
+            if not _has_admin_capabilities():
+                raise PermissionDenied(f"{what}: {missing_capability_hint()}", errno=errno.EPERM)
+            raise NotSupported(
+                f"{what}: this kernel cannot carry a BPF cookie on it "
+                f"(features.check('attach:{feature}')): {reason}"
+            )
 
     # --- by section name -----------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
-from libbpf_py.attach._base import AttachBase
+from libbpf_py.attach._base import AttachBase, _cookie, _opts
 from libbpf_py.enums import AttachType, ProgType
 from libbpf_py.errors import NotFound
 from libbpf_py.link._link import Link
@@ -42,9 +42,16 @@ _TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 class TraceAttach(AttachBase):
     """Attach methods for tracepoints, trampolines, perf events and iterators."""
 
-    def attach_tracepoint(self, category: str, name: str | None = None) -> Link:
+    def attach_tracepoint(self, category: str, name: str | None = None, *, cookie: int = 0) -> Link:
         """Attach to a tracepoint: ``("syscalls", "sys_enter_getpid")`` or
-        ``"syscalls/sys_enter_getpid"``."""
+        ``"syscalls/sys_enter_getpid"``.
+
+        ``cookie`` (a u64) is what the program reads with ``bpf_get_attach_cookie``; a
+        non-zero one needs BPF perf links (``features.check("attach:perf_event_cookie")``).
+        Raises ``ValueError`` for a cookie outside 0 .. 2**64-1, ``NotFound`` for a
+        tracepoint the kernel lacks.
+        """
+        cookie = _cookie(cookie)
         prog = self._libbpf_program("tracepoint")
         if name is None:
             category, _, name = category.partition("/")
@@ -52,29 +59,42 @@ class TraceAttach(AttachBase):
             raise ValueError("a tracepoint is 'category/name', e.g. 'syscalls/sys_enter_getpid'")
         what = f"attaching {self.name!r} to tracepoint {category}/{name}"
         self._require_feature("tracepoint", what)
+        if cookie:
+            self._require_cookie("perf_event_cookie", what)
         tracefs = next((Path(p) for p in _TRACEFS if Path(p, "events").is_dir()), None)
         if tracefs is not None and not Path(tracefs, "events", category, name).is_dir():
             raise NotFound(
                 f"{what}: no tracepoint {category}/{name} (see {tracefs}/available_events)",
                 errno=errno.ENOENT,
             )
+        opts = _opts("bpf_tracepoint_opts")
+        opts.bpf_cookie = cookie
         return self._made(
-            lib.bpf_program__attach_tracepoint_opts(
-                prog, category.encode(), name.encode(), ffi.NULL
-            ),
+            lib.bpf_program__attach_tracepoint_opts(prog, category.encode(), name.encode(), opts),
             f"bpf_program__attach_tracepoint({self.name!r}, {category}/{name})",
             what,
             f"{self.name} (tracepoint {category}/{name})",
         )
 
-    def attach_raw_tracepoint(self, name: str) -> Link:
-        """Attach to a raw tracepoint by name (``"sys_enter"``, ``"sched_switch"``)."""
+    def attach_raw_tracepoint(self, name: str, *, cookie: int = 0) -> Link:
+        """Attach to a raw tracepoint by name (``"sys_enter"``, ``"sched_switch"``).
+
+        ``cookie`` (a u64) is what the program reads with ``bpf_get_attach_cookie``; a
+        non-zero one needs Linux 6.10+ (``features.check("attach:raw_tracepoint_cookie")``).
+        Raises ``ValueError`` for a cookie outside 0 .. 2**64-1, ``NotFound`` for a raw
+        tracepoint the kernel lacks.
+        """
+        cookie = _cookie(cookie)
         fd = self.fd
         what = f"attaching {self.name!r} to raw tracepoint {name}"
         self._require_feature("raw_tracepoint", what)
+        if cookie:
+            self._require_cookie("raw_tracepoint_cookie", what)
         missing = f"the kernel has no raw tracepoint {name!r}"
         if self._ptr is not None:
-            ptr = lib.bpf_program__attach_raw_tracepoint_opts(self._ptr, name.encode(), ffi.NULL)
+            opts = _opts("bpf_raw_tracepoint_opts")
+            opts.cookie = cookie
+            ptr = lib.bpf_program__attach_raw_tracepoint_opts(self._ptr, name.encode(), opts)
             return self._made(
                 ptr,
                 f"bpf_program__attach_raw_tracepoint({name!r})",
@@ -82,36 +102,45 @@ class TraceAttach(AttachBase):
                 f"{self.name} (raw_tracepoint {name})",
                 missing=missing,
             )
-        ret = lib.bpf_raw_tracepoint_open(name.encode(), fd)
+        raw = _opts("bpf_raw_tp_opts")
+        tp_name = ffi.new("char[]", name.encode())
+        raw.tp_name = tp_name
+        raw.cookie = cookie
+        ret = lib.bpf_raw_tracepoint_open_opts(fd, raw)
         if ret < 0:
             if -ret == errno.ENOENT:
                 raise NotFound(f"{what}: {missing}", errno=-ret)
             raise libbpf_error(-ret, what)
         return self._fd_link(ret, f"{self.name} (raw_tracepoint {name})")
 
-    def attach_trace(self) -> Link:
+    def attach_trace(self, *, cookie: int = 0) -> Link:
         """Attach an fentry/fexit/fmod_ret or LSM program to the function its section names.
 
+        ``cookie`` (a u64) is what the program reads with ``bpf_get_attach_cookie``; a
+        non-zero one needs Linux 6.0+ (``features.check("attach:trace_cookie")``).
         This kernel may refuse such programs already at load (lockdown); see
-        ``libbpf_py.features.check("attach:fentry")``.
+        ``libbpf_py.features.check("attach:fentry")``. Raises ``ValueError`` for a cookie
+        outside 0 .. 2**64-1.
         """
+        cookie = _cookie(cookie)
         prog = self._libbpf_program("trace")
         what = f"attaching {self.type.label} program {self.name!r}"
         if self.type is ProgType.LSM:
-            self._require_feature("lsm", what)
-            return self._made(
-                lib.bpf_program__attach_lsm(prog),
-                f"bpf_program__attach_lsm({self.name!r})",
-                what,
-                f"{self.name} ({self.section})",
+            kind = "lsm"
+        else:
+            kind = {AttachType.TRACE_FEXIT: "fexit", AttachType.MODIFY_RETURN: "fmod_ret"}.get(
+                self.expected_attach_type, "fentry"
             )
-        kind = {AttachType.TRACE_FEXIT: "fexit", AttachType.MODIFY_RETURN: "fmod_ret"}.get(
-            self.expected_attach_type, "fentry"
-        )
         self._require_feature(kind, what)
+        if cookie:
+            self._require_cookie("trace_cookie", what)
+        # bpf_program__attach_lsm is attach_trace_opts without options: one call for both.
+        opts = _opts("bpf_trace_opts")
+        opts.cookie = cookie
+        call = "lsm" if kind == "lsm" else "trace"
         return self._made(
-            lib.bpf_program__attach_trace_opts(prog, ffi.NULL),
-            f"bpf_program__attach_trace({self.name!r})",
+            lib.bpf_program__attach_trace_opts(prog, opts),
+            f"bpf_program__attach_{call}({self.name!r})",
             what,
             f"{self.name} ({self.section})",
         )
@@ -139,17 +168,24 @@ class TraceAttach(AttachBase):
         period: int = 0,
         pid: int = 0,
         cpu: int = -1,
+        cookie: int = 0,
     ) -> Link:
         """Attach to a perf event: a software event by name (``"cpu-clock"``), or an
         already open perf event fd (the link works on a duplicate of it).
 
         ``frequency`` (samples per second) or ``period`` sets how often it fires;
         ``pid=0, cpu=-1`` (default) follow this process; ``pid=-1, cpu=N`` sample
-        every process on CPU ``N``.
+        every process on CPU ``N``. ``cookie`` (a u64) is what the program reads with
+        ``bpf_get_attach_cookie``; a non-zero one needs BPF perf links
+        (``features.check("attach:perf_event_cookie")``). Raises ``ValueError`` for a
+        cookie outside 0 .. 2**64-1.
         """
+        cookie = _cookie(cookie)
         prog = self._libbpf_program("perf_event")
         what = f"attaching {self.name!r} to perf event {event}"
         self._require_feature("perf_event", what)
+        if cookie:
+            self._require_cookie("perf_event_cookie", what)
         if isinstance(event, int):
             pfd = os.dup(event)
         else:
@@ -171,7 +207,9 @@ class TraceAttach(AttachBase):
             )
             if pfd < 0:
                 raise libbpf_error(-pfd, f"{what}: perf_event_open")
-        ptr = lib.bpf_program__attach_perf_event_opts(prog, pfd, ffi.NULL)
+        opts = _opts("bpf_perf_event_opts")
+        opts.bpf_cookie = cookie
+        ptr = lib.bpf_program__attach_perf_event_opts(prog, pfd, opts)
         if errno_of(ptr):
             os.close(pfd)  # libbpf owns the fd only once the link exists
         return self._made(

@@ -31,6 +31,22 @@ def need(feature: str) -> None:
 TRACE_ON_REQUEST = {"dump_hits": "iter:bpf_map_elem", "dump_maps": "iter:bpf_map"}
 
 
+# Programs of tests/bpf/attach/cookies.bpf.c that load only on request, with the feature
+# each needs: raw tracepoint programs may read their cookie from Linux 6.10, and some
+# kernels refuse kprobes and fentry programs (this machine's lockdown).
+COOKIE_ON_REQUEST = {
+    "raw_tp_cookie": "attach:raw_tracepoint_cookie",
+    "kprobe_cookie": "attach:kprobe",
+    "kprobe_multi_cookie": "attach:kprobe_multi",
+    "fentry_cookie": "attach:fentry",
+}
+
+
+def cookies_seen(obj: LoadedObject) -> dict[int, int]:
+    """What tests/bpf/attach/cookies.bpf.c counted, by the cookie its programs read."""
+    return {int(cookie): int(count) for cookie, count in obj.maps["seen"].items()}
+
+
 # Programs of tests/bpf/attach/net.bpf.c that load only on request: netfilter programs
 # are Linux 6.4+, and one the kernel refuses would fail the whole object's load.
 NET_ON_REQUEST = {"nf_count": "prog_type:netfilter"}

@@ -127,6 +127,79 @@ def test_uprobe_on_a_process_that_does_not_exist(trace: LoadedObject, target_bin
         trace.programs["on_target"].attach_uprobe(target_binary, "lpy_target", pid=pid)
 
 
+@pytest.mark.parametrize("cookie", [-1, 2**64, -(2**63)])
+@pytest.mark.parametrize(
+    "program,method,args",
+    [
+        ("tp_getpid", "attach_tracepoint", ("syscalls/sys_enter_getpid",)),
+        ("raw_sys_enter", "attach_raw_tracepoint", ("sys_enter",)),
+        ("on_cpu_clock", "attach_perf_event", ("cpu-clock",)),
+        ("on_target", "attach_uprobe", ("/bin/true", "main")),
+        ("on_tick", "attach_usdt", ("/bin/true", "p", "n")),
+        # Refused on this machine, checked all the same: the cookie is checked first.
+        ("on_vfs_read", "attach_kprobe", ("vfs_read",)),
+        ("tp_getpid", "attach_trace", ()),
+    ],
+)
+def test_cookie_outside_u64_is_a_value_error(
+    trace: LoadedObject, program: str, method: str, args: tuple[object, ...], cookie: int
+) -> None:
+    with pytest.raises(ValueError, match=r"u64, 0 \.\. 2\*\*64-1"):
+        getattr(trace.programs[program], method)(*args, cookie=cookie)
+    assert no_links_of(trace)
+
+
+def test_cookie_that_is_not_an_int_is_a_type_error(trace: LoadedObject) -> None:
+    for bad in ("1", 1.0, True, None):
+        with pytest.raises(TypeError, match="is an int"):
+            trace.programs["tp_getpid"].attach_tracepoint("syscalls/sys_enter_getpid", cookie=bad)  # type: ignore[arg-type]
+    assert no_links_of(trace)
+
+
+@pytest.mark.parametrize("method", ["attach_kprobe_multi", "attach_uprobe_multi"])
+def test_multi_cookies_are_one_per_function(
+    trace: LoadedObject, target_binary: Path, method: str
+) -> None:
+    program = trace.programs["on_vfs_many" if method == "attach_kprobe_multi" else "on_targets"]
+    attach = getattr(program, method)
+    head = () if method == "attach_kprobe_multi" else (target_binary,)
+    functions = ["vfs_read"] if method == "attach_kprobe_multi" else ["lpy_target"]
+    with pytest.raises(ValueError, match="cookies has 2 values for 1 functions"):
+        attach(*head, functions=functions, cookies=[1, 2])
+    with pytest.raises(ValueError, match="cookies has 0 values for 1 functions"):
+        attach(*head, functions=functions, cookies=[])
+    with pytest.raises(ValueError, match=r"cookies\[1\].*u64"):
+        attach(*head, functions=functions * 2, cookies=[1, -1])
+    with pytest.raises(ValueError, match="not a pattern"):
+        attach(*head, "lpy_*", cookies=[1])
+    with pytest.raises(TypeError, match="sequence of ints"):
+        attach(*head, functions=functions, cookies=7)
+    with pytest.raises(ValueError, match="not both or neither"):
+        attach(*head, "lpy_*", functions=functions)
+    assert no_links_of(trace)
+
+
+def test_a_cookie_the_kernel_cannot_carry_is_refused_not_dropped(trace: LoadedObject) -> None:
+    # Each cookie kind answers from its probe; where one is missing, a non-zero cookie
+    # raises NotSupported naming it, and the same attach without a cookie is unaffected.
+    cases = [
+        ("perf_event_cookie", "tp_getpid", "attach_tracepoint", ("syscalls/sys_enter_getpid",)),
+        ("raw_tracepoint_cookie", "raw_sys_enter", "attach_raw_tracepoint", ("sys_enter",)),
+    ]
+    tried = 0
+    for feature, program, method, args in cases:
+        reason = features.check(f"attach:{feature}")
+        if reason is None:
+            continue
+        tried += 1
+        with pytest.raises(NotSupported) as err:
+            getattr(trace.programs[program], method)(*args, cookie=1)
+        assert reason in str(err.value) and feature in str(err.value)
+    if not tried:
+        pytest.skip("this kernel carries cookies on tracepoints and raw tracepoints")
+    assert no_links_of(trace)
+
+
 def test_feature_names_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown attach kind"):
         features.check("attach:lpy-teleport")

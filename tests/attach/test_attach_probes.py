@@ -19,7 +19,7 @@ import pytest
 import libbpf_py
 from libbpf_py.enums import LinkType
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import moved, need, perf_link
+from tests.attach.helpers import cookies_seen, moved, need, perf_link
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -30,9 +30,12 @@ GETPGRP = "__do_sys_getpgrp"
 
 
 @contextmanager
-def probes(objects: dict[str, Path], *programs: str) -> Iterator[LoadedObject]:
-    """tests/bpf/attach/probes.bpf.o with only ``programs`` loaded, counting this pid."""
-    with libbpf_py.ObjectFile(objects["probes"]).open() as opened:
+def probes(
+    objects: dict[str, Path], *programs: str, source: str = "probes"
+) -> Iterator[LoadedObject]:
+    """tests/bpf/attach/probes.bpf.o (or ``source``) with only ``programs`` loaded,
+    counting this pid."""
+    with libbpf_py.ObjectFile(objects[source]).open() as opened:
         for name in programs:
             opened.programs[name].autoload = True
         with opened.load() as loaded:
@@ -146,3 +149,49 @@ def test_lsm_program_sees_opens_then_stops(attach_objects: dict[str, Path]) -> N
     finally:
         os.close(watched)
         os.close(other)
+
+
+# --- BPF cookies (tests/bpf/attach/cookies.bpf.c): counted by the cookie the program read
+
+
+def test_kprobe_reads_its_cookie(attach_objects: dict[str, Path]) -> None:
+    need("attach:kprobe")
+    need("attach:perf_event_cookie")
+    with probes(attach_objects, "kprobe_cookie", source="cookies") as obj:
+        program = obj.programs["kprobe_cookie"]
+        expected: dict[int, int] = {}
+        for cookie in (1 << 63 | 0x6B, 7):
+            link = program.attach_kprobe(GETPPID, cookie=cookie)
+            calls(os.getppid, 3)()
+            expected[cookie] = 3
+            assert cookies_seen(obj) == expected
+            link.detach()
+        calls(os.getppid, 3)()
+        assert cookies_seen(obj) == expected
+
+
+def test_kprobe_multi_reads_one_cookie_per_function(attach_objects: dict[str, Path]) -> None:
+    need("attach:kprobe_multi")
+    with probes(attach_objects, "kprobe_multi_cookie", source="cookies") as obj:
+        link = obj.programs["kprobe_multi_cookie"].attach_kprobe_multi(
+            functions=[GETPGRP, GETPPID], cookies=[2**64 - 1, 0x99]
+        )
+        calls(os.getppid, 3)()
+        calls(os.getpgrp, 2)()
+        assert cookies_seen(obj) == {0x99: 3, 2**64 - 1: 2}
+        link.detach()
+        calls(os.getppid, 3)()
+        assert cookies_seen(obj) == {0x99: 3, 2**64 - 1: 2}
+
+
+def test_fentry_reads_its_cookie(attach_objects: dict[str, Path]) -> None:
+    need("attach:fentry")
+    need("attach:trace_cookie")
+    with probes(attach_objects, "fentry_cookie", source="cookies") as obj:
+        link = obj.programs["fentry_cookie"].attach_trace(cookie=0xF00D)
+        assert link.info().type is LinkType.TRACING
+        calls(os.getppid, 4)()
+        assert cookies_seen(obj) == {0xF00D: 4}
+        link.detach()
+        calls(os.getppid, 4)()
+        assert cookies_seen(obj) == {0xF00D: 4}

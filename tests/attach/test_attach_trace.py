@@ -17,7 +17,16 @@ from libbpf_py import features
 from libbpf_py.enums import LinkType
 from libbpf_py.errors import NotSupported, PermissionDenied
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import TRACE_ON_REQUEST, Target, enable_supported, moved, need, perf_link
+from tests.attach.helpers import (
+    COOKIE_ON_REQUEST,
+    TRACE_ON_REQUEST,
+    Target,
+    cookies_seen,
+    enable_supported,
+    moved,
+    need,
+    perf_link,
+)
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -27,6 +36,17 @@ pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 def obj(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
     with libbpf_py.ObjectFile(attach_objects["trace"]).open() as opened:
         enable_supported(opened, TRACE_ON_REQUEST)
+        with opened.load() as loaded:
+            loaded.maps["cfg"][0] = os.getpid()
+            yield loaded
+
+
+@pytest.fixture
+def cookies(attach_objects: dict[str, Path]) -> Iterator[LoadedObject]:
+    """tests/bpf/attach/cookies.bpf.o, counting this process's events by cookie."""
+    raw_tp = {"raw_tp_cookie": COOKIE_ON_REQUEST["raw_tp_cookie"]}
+    with libbpf_py.ObjectFile(attach_objects["cookies"]).open() as opened:
+        enable_supported(opened, raw_tp)
         with opened.load() as loaded:
             loaded.maps["cfg"][0] = os.getpid()
             yield loaded
@@ -244,3 +264,104 @@ def test_freplace_is_refused_with_the_probed_reason(obj: LoadedObject) -> None:
     with pytest.raises(NotSupported) as err:
         obj.programs["tp_getpid"].attach_freplace(obj.programs["raw_sys_enter"], "f")
     assert reason in str(err.value) and "freplace" in str(err.value)
+
+
+# --- BPF cookies: each program reads the cookie its attachment carries -----------------
+
+
+def burn_cpu(seconds: float = 0.3) -> None:
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_tracepoint_program_reads_the_cookie_of_its_link(cookies: LoadedObject) -> None:
+    need("attach:tracepoint")
+    need("attach:perf_event_cookie")
+    program = cookies.programs["tp_cookie"]
+    high = 1 << 63 | 0x7E57  # the top bit survives: a full u64
+    # One link at a time: the kernel puts a program on a tracepoint once (EEXIST).
+    expected: dict[int, int] = {}
+    for cookie, args in (
+        (high, ("syscalls/sys_enter_getpid",)),
+        (2**64 - 1, ("syscalls", "sys_enter_getpid")),
+        (None, ("syscalls/sys_enter_getpid",)),  # no cookie: the program reads 0
+    ):
+        extra = {} if cookie is None else {"cookie": cookie}
+        link = program.attach_tracepoint(*args, **extra)
+        getpid_times(3)()
+        expected[cookie or 0] = 3
+        assert cookies_seen(cookies) == expected
+        link.detach()
+    getpid_times(3)()
+    assert cookies_seen(cookies) == expected
+
+
+def test_uprobe_and_uprobe_multi_read_their_cookies(
+    cookies: LoadedObject, target: Target, target_binary: Path
+) -> None:
+    need("attach:uprobe")
+    need("attach:perf_event_cookie")
+    cookies.maps["cfg"][0] = target.pid  # the target runs the probes, not this process
+    link = cookies.programs["uprobe_cookie"].attach_uprobe(
+        target_binary, "lpy_target", pid=target.pid, cookie=0xC0FFEE
+    )
+    target.call(3)
+    assert cookies_seen(cookies) == {0xC0FFEE: 3}
+    link.detach()
+    if features.check("attach:uprobe_multi") is not None:
+        return  # before Linux 6.6; the bad-input tests check the refusal
+    multi = cookies.programs["uprobe_multi_cookie"].attach_uprobe_multi(
+        target_binary,
+        functions=["lpy_target_two", "lpy_target"],
+        pid=target.pid,
+        cookies=[22, 11],
+    )
+    assert multi.info().count == 2
+    target.call(2)
+    assert cookies_seen(cookies) == {0xC0FFEE: 3, 11: 2, 22: 2}
+    multi.detach()
+    target.call(1)
+    assert cookies_seen(cookies) == {0xC0FFEE: 3, 11: 2, 22: 2}
+
+
+def test_perf_event_program_reads_its_cookie(cookies: LoadedObject) -> None:
+    need("attach:perf_event")
+    need("attach:perf_event_cookie")
+    link = cookies.programs["perf_cookie"].attach_perf_event(
+        "cpu-clock", frequency=1000, cookie=0xFEED
+    )
+    burn_cpu()
+    seen = cookies_seen(cookies)
+    assert list(seen) == [0xFEED] and seen[0xFEED] > 0
+    link.detach()
+    burn_cpu(0.05)
+    after = cookies_seen(cookies)[0xFEED]
+    burn_cpu()
+    assert cookies_seen(cookies) == {0xFEED: after}
+
+
+def test_raw_tracepoint_reads_its_cookie_or_refuses_one(
+    cookies: LoadedObject, obj: LoadedObject
+) -> None:
+    need("attach:raw_tracepoint")
+    reason = features.check("attach:raw_tracepoint_cookie")
+    if reason is not None:
+        # Before Linux 6.10: a cookie would be lost, so it is refused; none is fine.
+        with pytest.raises(NotSupported) as err:
+            obj.programs["raw_sys_enter"].attach_raw_tracepoint("sys_enter", cookie=1)
+        assert reason in str(err.value) and "raw_tracepoint_cookie" in str(err.value)
+        obj.programs["raw_sys_enter"].attach_raw_tracepoint("sys_enter", cookie=0).detach()
+        return
+    program = cookies.programs["raw_tp_cookie"]
+    link = program.attach_raw_tracepoint("sys_enter", cookie=2**64 - 2)
+    getpid_times(3)()
+    assert cookies_seen(cookies) == {2**64 - 2: 3}
+    link.detach()
+    # A program opened by id has no libbpf program: the cookie goes through the fd call.
+    with (
+        libbpf_py.Program.from_id(program.id) as by_id,
+        by_id.attach_raw_tracepoint("sys_enter", cookie=5),
+    ):
+        getpid_times(2)()
+    assert cookies_seen(cookies) == {2**64 - 2: 3, 5: 2}
