@@ -268,16 +268,22 @@ def _helper(prog_type: ProgType, helper: str) -> str | None:
 def kconfig() -> dict[str, str]:
     """The running kernel's build config (``CONFIG_X`` → ``y``/``m``/value), if readable.
 
-    Read from ``/proc/config.gz`` or ``/boot/config-<release>``; empty when neither is.
+    Read from ``/proc/config.gz``, ``/boot/config-<release>`` or (newer Debian packages)
+    ``/lib/modules/<release>/config``; empty when none is readable.
     """
     text = ""
     try:
         with gzip.open("/proc/config.gz", "rt") as f:
             text = f.read()
     except OSError:
-        try:
-            text = Path(f"/boot/config-{os.uname().release}").read_text()
-        except OSError:
+        release = os.uname().release
+        for path in (f"/boot/config-{release}", f"/lib/modules/{release}/config"):
+            try:
+                text = Path(path).read_text()
+                break
+            except OSError:
+                continue
+        else:
             return {}
     config: dict[str, str] = {}
     for line in text.splitlines():
@@ -293,7 +299,8 @@ def _kconfig_reason(option: str) -> str | None:
     if not config:
         return (
             f"cannot tell whether {option} is set: the kernel config is not readable "
-            f"(no /proc/config.gz, no /boot/config-{os.uname().release})"
+            f"(no /proc/config.gz, /boot/config-{os.uname().release} or "
+            f"/lib/modules/{os.uname().release}/config)"
         )
     value = config.get(option)
     if value in ("y", "m"):

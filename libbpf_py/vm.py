@@ -279,7 +279,12 @@ def _guest_env(env: Mapping[str, str], release: str) -> dict[str, str]:
 
 
 def _script(
-    argv: Sequence[str], cwd: Path, env: Mapping[str, str], status: Path, boot: Path | None = None
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    status: Path,
+    config: Path | None = None,
+    release: str = "",
 ) -> str:
     mounts = [
         ("bpf", "/sys/fs/bpf"),
@@ -289,10 +294,16 @@ def _script(
     ]
     lines = ["#!/bin/sh", "# written by libbpf_py.vm; runs as the guest's command"]
     lines += [f"mountpoint -q {p} || mount -t {t} {t} {p} 2>/dev/null" for t, p in mounts]
-    if boot is not None:
-        # The guest kernel's own /boot (config-<release>), where libbpf and the kconfig
-        # probes look for the kernel's config: the host's /boot has only the host's.
-        lines.append(f"mount --bind {shlex.quote(str(boot))} /boot 2>/dev/null")
+    if config is not None and release:
+        # The guest kernel's config at /boot/config-<release>, where libbpf (.kconfig
+        # externs) and the kconfig probes look: the host's /boot has only the host's, and
+        # newer Debian packages keep it as /usr/lib/modules/<release>/config instead. A
+        # tmpfs of the guest's own, so nothing is written on the host.
+        target = shlex.quote(f"/boot/config-{release}")
+        lines.append(
+            f"mount -t tmpfs lpy-boot /boot 2>/dev/null && "
+            f"cp {shlex.quote(str(config))} {target} 2>/dev/null"
+        )
     lines.append("ip link set lo up 2>/dev/null")
     lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())]
     lines.append(f"cd {shlex.quote(str(cwd))} || exit 125")
@@ -435,8 +446,11 @@ def _boot(
     try:
         script = work / "guest.sh"
         status = work / "status"
-        boot = kernel.config.parent if kernel.config is not None else None
-        script.write_text(_script(argv, cwd, _guest_env(env, kernel.release), status, boot))
+        script.write_text(
+            _script(
+                argv, cwd, _guest_env(env, kernel.release), status, kernel.config, kernel.release
+            )
+        )
         script.chmod(0o755)
         cmd = [
             sys.executable,
@@ -464,6 +478,7 @@ def _boot(
         shared = _dedupe([*rw_dirs, work])
         for d in shared:
             cmd += ["--rwdir", str(d)]
+        boot = kernel.config.parent if kernel.config is not None else None
         if boot is not None and not any(boot.is_relative_to(d) for d in shared):
             cmd += ["--rodir", str(boot)]  # a cache under /tmp is not the guest's /tmp
         cmd += ["--exec", str(script)]

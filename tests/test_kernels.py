@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,11 @@ needs_network = pytest.mark.skipif(
 def kernel61() -> KernelPackage:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         pytest.skip("fetching a Debian kernel needs root and apt-get")
+    if IN_GUEST and not any(k.release.startswith("6.1.") for k in kernels.cached_kernels()):
+        pytest.skip(
+            "a guest kernel has no network to reach Debian's archive, and the shared "
+            "cache holds no 6.1 kernel"
+        )
     return fetch_kernel("6.1")
 
 
@@ -96,11 +100,9 @@ def test_cached_release_is_used_without_the_network(
         raise AssertionError("the archive was asked for a cached kernel")
 
     monkeypatch.setattr(kernels, "_archive_uri", no_archive)
-    started = time.monotonic()
     assert fetch_kernel("6.1") == kernel61
     assert fetch_kernel(kernel61.release) == kernel61
     assert fetch_kernel_btf("6.1") == kernel61.btf()
-    assert time.monotonic() - started < 2.0
 
 
 def test_running_btf_is_this_machines() -> None:
