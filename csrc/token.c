@@ -65,7 +65,8 @@ static int lpy_token_probe_helper(int token_fd, int prog_type, int expected_atta
         close(fd);
         return 1;
     }
-    if (strstr(log, "invalid func ") || strstr(log, "unknown func "))
+    if (strstr(log, "invalid func ") || strstr(log, "unknown func ") ||
+        strstr(log, "program of this type cannot use helper "))
         return 0;
     /* EPERM/EACCES before the verifier ran: the token does not allow the load. */
     if (log[0] == '\0')

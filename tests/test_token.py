@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -131,6 +132,8 @@ def _run_child(obj: Path, tmp_path: Path) -> dict[str, Any]:
             child.communicate()
     assert child.returncode == 0, stderr
     result: dict[str, Any] = json.loads(stdout)
+    if "no_userns" in result:
+        pytest.skip(result["no_userns"])
     assert "error" not in result, result["error"] + stderr
     return result
 
@@ -141,6 +144,8 @@ def test_token_end_to_end(
 ) -> None:
     """Inside a user namespace: refused without a token, everything works with one."""
     _skip_without_tokens()
+    if platform.machine() != "x86_64":
+        pytest.skip("tests/token_child.py calls the mount API by its x86-64 syscall numbers")
     obj = bpf_compile(SOURCE)
     mounts = _own_mounts()
     pins = sorted(os.listdir("/sys/fs/bpf"))
@@ -161,6 +166,7 @@ def test_token_end_to_end(
 
     # With it: the probes, the map, the load, the run, the attach and the map reads.
     assert result["probes_with"] == dict.fromkeys(result["probes_with"])
+    assert "does not allow helper bpf_redirect" in result["helper_refused"]
     assert "user namespace" in result["probe_after"]
     assert result["map_with"] == 42
     assert result["test_run"] == 2  # XDP_PASS

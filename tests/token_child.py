@@ -148,6 +148,8 @@ def _work(obj_path: str, mount_dir: str, plain_dir: str, out: dict[str, Any]) ->
                     "attach:socket_filter",
                 )
             }
+            # A helper the program type may not call is told apart from one it may.
+            out["helper_refused"] = features.check("helper:socket_filter:bpf_redirect")
         # The cache keeps the answers apart: without the token the probe still fails.
         out["probe_after"] = features.check("prog_type:xdp")
 
@@ -177,6 +179,11 @@ def main() -> None:
     out: dict[str, Any] = {}
     try:
         unshare(CLONE_NEWUSER)
+    except OSError as exc:
+        # User namespaces are off here (a sysctl, a container): the parent skips.
+        print(json.dumps({"no_userns": f"cannot make a user namespace: {exc}"}))
+        return
+    try:
         sock.sendall(b"U")  # the parent writes the uid and gid maps now
         if sock.recv(1) != b"M":
             raise RuntimeError("the parent did not map the user namespace")
