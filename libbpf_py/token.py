@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from libbpf_py._lowlevel import ffi, lib
 from libbpf_py._lowlevel.owner import OwnedFd, Owner
 from libbpf_py.errors import NotFound, NotOnBpffs, NotSupported, PermissionDenied, error_from_errno
+from libbpf_py.explain import narrate
 
 __all__ = ["Token", "active_token", "kernel_lacks_tokens", "use_token"]
 
@@ -48,6 +49,7 @@ class Token(Owner):
 
     def __init__(self, fd: OwnedFd, path: str) -> None:
         self._fd = fd
+        #: The bpffs the token came from.
         self.path = path
         self._closed = False
 
@@ -87,7 +89,9 @@ class Token(Owner):
         finally:
             os.close(dir_fd)
         if fd < 0:
+            narrate(f"bpf_token_create({path!r})", f"error {-fd}")
             raise _create_error(-fd, what, path)
+        narrate(f"bpf_token_create({path!r})", f"token fd {fd}")
         return cls(OwnedFd(fd), path)
 
     @property
@@ -95,6 +99,13 @@ class Token(Owner):
         """The token's file descriptor (to pass as ``token_fd`` to raw calls)."""
         self._require_open("using a token")
         return self._fd.number
+
+    def disown(self) -> int:
+        """Hand the token's fd to the caller, who closes it; this handle is then closed."""
+        self._require_open("disown()")
+        number = self._fd.disown("Token")
+        self.close()
+        return number
 
     def _release(self) -> None:
         global _active

@@ -174,6 +174,7 @@ def test_token_end_to_end(
     assert result["hits"]["xdp"] >= 4  # the test run and the three datagrams
     assert result["hits"]["tc"] >= 3
     assert result["closed_token"].startswith("PhaseError")
+    assert result["disowned"] == {"closed": True, "fd_is_token": True}
 
     # Nothing left behind here: the mounts lived in the child's namespaces.
     assert _own_mounts() == mounts

@@ -170,6 +170,14 @@ def _work(obj_path: str, mount_dir: str, plain_dir: str, out: dict[str, Any]) ->
             hits = obj.maps["hits"]
             out["hits"] = {"xdp": int(hits[0]), "tc": int(hits[1])}
     out["closed_token"] = _outcome(lambda: use_token(token).__enter__())
+    # disown() hands the fd over: the handle is closed, the fd is the caller's.
+    second = Token.create(mount_dir)
+    number = second.disown()
+    out["disowned"] = {
+        "closed": second.closed,
+        "fd_is_token": os.path.exists(f"/proc/self/fd/{number}"),
+    }
+    os.close(number)
 
 
 def main() -> None:
