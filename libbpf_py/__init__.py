@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         TestRunResult,
     )
     from libbpf_py.stats import stats_enabled
+    from libbpf_py.token import Token
     from libbpf_py.trace import trace_pipe
 
 __version__ = "0.1.0"
@@ -99,6 +100,7 @@ __all__ = [
     "RingState",
     "TestRunFlag",
     "TestRunResult",
+    "Token",
     "TypeRef",
     "UpdateFlag",
     "UserRingBuffer",
@@ -140,6 +142,7 @@ _LAZY = {
     "RingBuffer": "libbpf_py.events.ringbuf",
     "RingState": "libbpf_py.events.ringbuf",
     "stats_enabled": "libbpf_py.stats",
+    "Token": "libbpf_py.token",
     "trace_pipe": "libbpf_py.trace",
     "UserRingBuffer": "libbpf_py.events.user_ringbuf",
 }

@@ -158,8 +158,26 @@ class VerifierError(BpfError):
 _ENOTSUPP = 524
 
 
+def in_user_namespace() -> bool:
+    """Whether this process runs in a user namespace other than the initial one.
+
+    The initial namespace maps every uid to itself; a child namespace maps fewer.
+    """
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
 def _has_admin_capabilities() -> bool:
-    """Whether this process holds CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN or CAP_SYS_ADMIN."""
+    """Whether this process holds CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN or CAP_SYS_ADMIN.
+
+    In a user namespace the answer is no: the kernel checks BPF capabilities in the
+    initial namespace, unless the call carries a BPF token.
+    """
+    if in_user_namespace():
+        return False
     try:
         with open(f"/proc/{os.getpid()}/status") as f:
             for line in f:
@@ -175,6 +193,14 @@ def _has_admin_capabilities() -> bool:
 
 def missing_capability_hint() -> str:
     """Say which capability is missing, or that the kernel itself refuses."""
+    if in_user_namespace():
+        return (
+            "this process runs in a user namespace, whose capabilities do not count for "
+            "bpf(): use a BPF token from a bpffs mounted with delegate_* options "
+            "(libbpf_py.token.Token, ObjectFile.open(token_path=...), "
+            "Map.create(token=...); see docs/howto/tokens.md), and check the mount "
+            "delegates this command, map, program or attach type"
+        )
     if _has_admin_capabilities():
         return (
             "this process has CAP_BPF/CAP_SYS_ADMIN, so the kernel itself refuses this "

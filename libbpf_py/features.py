@@ -19,10 +19,14 @@ Feature names:
   iterator program for that target; kernels differ per target, and a policy (lockdown)
   may refuse some targets while allowing others
 - ``command:<name>``: one of :data:`COMMANDS`, a ``bpf()`` command newer than the
-  oldest kernels (``command:prog_stream_read``: BPF streams, Linux 6.17)
+  oldest kernels (``command:prog_stream_read``: BPF streams, Linux 6.17;
+  ``command:token_create``: BPF tokens, Linux 6.9)
 - ``kconfig:CONFIG_X`` (needs a readable kernel config)
 
 Results are cached for the life of the process; :func:`clear_cache` forgets them.
+
+Inside :func:`libbpf_py.token.use_token` the probes load their programs and make their
+maps through that BPF token, and their results are cached for that token apart.
 """
 
 from __future__ import annotations
@@ -34,9 +38,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libbpf_py.enums import AttachType, MapType, ProgType
+
+if TYPE_CHECKING:
+    from libbpf_py.token import Token
 
 __all__ = [
     "ATTACH_KINDS",
@@ -153,6 +160,42 @@ def clear_cache() -> None:
 # --- program and map types, helpers ------------------------------------------------
 
 
+def _active_token() -> Token | None:
+    # Imported here: the token module needs the compiled module, this one does not.
+    from libbpf_py.token import active_token
+
+    return active_token()
+
+
+class _PerToken:
+    """A probe's cache, keyed on its arguments and on the token
+    :func:`~libbpf_py.token.use_token` set: the same probe through a token (or without
+    one) may get another answer."""
+
+    def __init__(self, fn: Callable[..., str | None]) -> None:
+        self._fn = fn
+        # The token itself is in the key (not its fd number, which a later token may
+        # reuse), which keeps a closed token's answers from being found again.
+        self._cache: dict[tuple[Token | None, tuple[Any, ...]], str | None] = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any) -> str | None:
+        key = (_active_token(), args)
+        if key not in self._cache:
+            self._cache[key] = self._fn(*args)
+        return self._cache[key]
+
+    def cache_clear(self) -> None:
+        """Forget every answer."""
+        self._cache.clear()
+
+
+def _token_fd() -> int:
+    """The fd of the token the probes run through, or 0 for none."""
+    token = _active_token()
+    return token.fd if token is not None else 0
+
+
 def _lib() -> tuple[Any, Any]:
     from libbpf_py._lowlevel import ffi, lib
 
@@ -165,11 +208,12 @@ def _strerror(err: int) -> str:
 
 def _refusal(err: int) -> str:
     """Explain an errno from a probe load, telling EPERM-with-capabilities apart."""
-    from libbpf_py.errors import missing_capability_hint
+    from libbpf_py.errors import in_user_namespace, missing_capability_hint
 
     if err in (errno.EPERM, errno.EACCES):
         text = f"the kernel answered {_strerror(err)}; {missing_capability_hint()}"
-        lockdown = _lockdown()
+        # In a user namespace the missing token explains the refusal, not lockdown.
+        lockdown = "" if in_user_namespace() else _lockdown()
         return text + (f" [{lockdown}]" if lockdown else "")
     return f"the kernel answered {_strerror(err)}"
 
@@ -197,9 +241,41 @@ def _load_min(
     retval: int = 0,
     attach_prog_fd: int = 0,
 ) -> int:
-    """Load ``r0 = retval; exit``; return its fd or -errno."""
+    """Load ``r0 = retval; exit`` (through the token in use); return its fd or -errno."""
     _, lib = _lib()
+    token = _token_fd()
+    if token:
+        return int(
+            lib.lpy_token_prog_load_min(token, prog_type, attach, btf_id, attach_prog_fd, retval)
+        )
     return int(lib.lpy_prog_load_min(prog_type, attach, btf_id, attach_prog_fd, retval))
+
+
+# What program types load only with an expected attach type: libbpf's probe knows, but
+# takes no token; the token probes name one.
+_EXPECTED_ATTACH: dict[ProgType, AttachType] = {
+    ProgType.CGROUP_SOCK_ADDR: AttachType.CGROUP_INET4_CONNECT,
+    ProgType.CGROUP_SOCKOPT: AttachType.CGROUP_GETSOCKOPT,
+    ProgType.SK_LOOKUP: AttachType.SK_LOOKUP,
+    ProgType.NETFILTER: AttachType.NETFILTER,
+}
+
+
+def _map_create(
+    map_type: MapType | int, key_size: int, value_size: int, max_entries: int, flags: int = 0
+) -> int:
+    """``bpf_map_create`` through the token in use; the fd or -errno."""
+    ffi, lib = _lib()
+    token = _token_fd()
+    if not token and not flags:
+        return int(
+            lib.bpf_map_create(map_type, ffi.NULL, key_size, value_size, max_entries, ffi.NULL)
+        )
+    opts = ffi.new("struct bpf_map_create_opts *")
+    opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+    opts.map_flags = flags | (lib.BPF_F_TOKEN_FD if token else 0)
+    opts.token_fd = token
+    return int(lib.bpf_map_create(map_type, ffi.NULL, key_size, value_size, max_entries, opts))
 
 
 # Program types whose loads need an attach target: the probe names one.
@@ -209,10 +285,10 @@ _TARGETS: dict[ProgType, tuple[str, AttachType]] = {
 }
 
 
-@functools.cache
+@_PerToken
 def _prog_type(prog_type: ProgType) -> str | None:
     ffi, lib = _lib()
-    if lib.libbpf_probe_bpf_prog_type(prog_type, ffi.NULL) == 1:
+    if not _token_fd() and lib.libbpf_probe_bpf_prog_type(prog_type, ffi.NULL) == 1:
         return None
     # libbpf only says yes or no; load a program ourselves to learn the kernel's errno.
     attach: AttachType | int = 0
@@ -225,6 +301,8 @@ def _prog_type(prog_type: ProgType) -> str | None:
                 f"{prog_type.label} programs: the kernel's BTF has no {name} to attach "
                 f"to ({_strerror(-btf_id)})"
             )
+    elif _token_fd():
+        attach = _EXPECTED_ATTACH.get(prog_type, 0)
     fd = _load_min(prog_type, attach, btf_id)
     if fd >= 0:
         os.close(fd)
@@ -232,9 +310,15 @@ def _prog_type(prog_type: ProgType) -> str | None:
     return f"the kernel does not load {prog_type.label} programs: {_refusal(-fd)}"
 
 
-@functools.cache
+@_PerToken
 def _map_type(map_type: MapType) -> str | None:
     ffi, lib = _lib()
+    if _token_fd() and map_type in _TOKEN_MAP_SHAPES:
+        fd = _map_create(map_type, *_TOKEN_MAP_SHAPES[map_type])
+        if fd >= 0:
+            os.close(fd)
+            return None
+        return f"the kernel does not create {map_type.label} maps: {_refusal(-fd)}"
     ret = lib.libbpf_probe_bpf_map_type(map_type, ffi.NULL)
     if ret == 1:
         return None
@@ -242,7 +326,42 @@ def _map_type(map_type: MapType) -> str | None:
     return f"the kernel does not create {map_type.label} maps (libbpf's probe){detail}"
 
 
-@functools.cache
+# Key size, value size, max_entries and flags of a map each type accepts, for the probes
+# through a token (libbpf's own map probe takes none). Types that need BTF or another
+# map to exist (local storages, struct_ops, map-in-map) are left to libbpf's probe.
+_TOKEN_MAP_SHAPES: dict[MapType, tuple[int, int, int, int]] = {
+    **{
+        t: (4, 4, 1, 0)
+        for t in (
+            MapType.HASH,
+            MapType.ARRAY,
+            MapType.PROG_ARRAY,
+            MapType.PERF_EVENT_ARRAY,
+            MapType.PERCPU_HASH,
+            MapType.PERCPU_ARRAY,
+            MapType.LRU_HASH,
+            MapType.LRU_PERCPU_HASH,
+            MapType.CGROUP_ARRAY,
+            MapType.DEVMAP,
+            MapType.DEVMAP_HASH,
+            MapType.CPUMAP,
+            MapType.XSKMAP,
+            MapType.SOCKMAP,
+            MapType.SOCKHASH,
+            MapType.REUSEPORT_SOCKARRAY,
+        )
+    },
+    MapType.STACK_TRACE: (4, 8, 1, 0),
+    MapType.LPM_TRIE: (8, 8, 1, 1),  # BPF_F_NO_PREALLOC: the kernel insists
+    MapType.QUEUE: (0, 4, 1, 0),
+    MapType.STACK: (0, 4, 1, 0),
+    MapType.BLOOM_FILTER: (0, 4, 1, 0),
+    MapType.RINGBUF: (0, 0, os.sysconf("SC_PAGE_SIZE"), 0),
+    MapType.USER_RINGBUF: (0, 0, os.sysconf("SC_PAGE_SIZE"), 0),
+}
+
+
+@_PerToken
 def _helper(prog_type: ProgType, helper: str) -> str | None:
     from libbpf_py.inspect.helpers import HELPERS
 
@@ -254,7 +373,13 @@ def _helper(prog_type: ProgType, helper: str) -> str | None:
     if reason:
         return reason
     ffi, lib = _lib()
-    ret = lib.libbpf_probe_bpf_helper(prog_type, by_name[name], ffi.NULL)
+    token = _token_fd()
+    if token:
+        ret = lib.lpy_token_probe_helper(
+            token, prog_type, _EXPECTED_ATTACH.get(prog_type, 0), by_name[name]
+        )
+    else:
+        ret = lib.libbpf_probe_bpf_helper(prog_type, by_name[name], ffi.NULL)
     if ret == 1:
         return None
     detail = f" ({_strerror(-ret)})" if ret < 0 else ""
@@ -570,7 +695,7 @@ def _probe_iter() -> str | None:
     return _iter_target("bpf_map")
 
 
-@functools.cache
+@_PerToken
 def _iter_target(target: str) -> str | None:
     """Load an iterator program for ``target``; attach it where it needs no parameter."""
     ffi, lib = _lib()
@@ -665,7 +790,7 @@ def _probe_sockmap() -> str | None:
     ffi, lib = _lib()
     # attach_sockmap makes a BPF link (Linux 6.10+); older kernels only attach the
     # program to the map without one. Linked to an empty sockmap, it sees nothing.
-    sockmap = int(lib.bpf_map_create(MapType.SOCKMAP, ffi.NULL, 4, 4, 1, ffi.NULL))
+    sockmap = _map_create(MapType.SOCKMAP, 4, 4, 1)
     if sockmap < 0:
         return f"sockmap: creating a sockmap failed: {_refusal(-sockmap)}"
     try:
@@ -730,7 +855,7 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
 ATTACH_KINDS: tuple[str, ...] = tuple(_ATTACH_PROBES)
 
 
-@functools.cache
+@_PerToken
 def _cached_attach(kind: str) -> str | None:
     return _ATTACH_PROBES[kind]()
 
@@ -757,14 +882,21 @@ def _probe_prog_stream_read() -> str | None:
     )
 
 
+def _probe_token_create() -> str | None:
+    from libbpf_py.token import kernel_lacks_tokens
+
+    return kernel_lacks_tokens()
+
+
 _COMMAND_PROBES: dict[str, Callable[[], str | None]] = {
     "prog_stream_read": _probe_prog_stream_read,
+    "token_create": _probe_token_create,
 }
 
 #: Every ``bpf()`` command :func:`check` can probe as ``command:<name>``.
 COMMANDS: tuple[str, ...] = tuple(_COMMAND_PROBES)
 
 
-@functools.cache
+@_PerToken
 def _cached_command(name: str) -> str | None:
     return _COMMAND_PROBES[name]()

@@ -10,6 +10,7 @@ struct bpf_map_create_opts {
     __u64 map_extra;
     __u32 numa_node;
     __u32 map_ifindex;
+    __u32 token_fd;
     ...;
 };
 

@@ -21,6 +21,7 @@ from libbpf_py.errors import (
     NotSupported,
     PermissionDenied,
     _has_admin_capabilities,
+    in_user_namespace,
     missing_capability_hint,
 )
 from libbpf_py.explain import narrate
@@ -38,6 +39,15 @@ def _opts(ctype: str) -> Any:
     opts = ffi.new(f"struct {ctype} *")
     opts.sz = ffi.sizeof(f"struct {ctype}")
     return opts
+
+
+def _refused_for_privileges(reason: str) -> bool:
+    """Whether a failed probe says nothing about the kernel, only that this process may
+    not make the call: it lacks the capabilities, or (in a user namespace, where only a
+    BPF token helps) the kernel answered EPERM/EACCES."""
+    if in_user_namespace():
+        return "EPERM" in reason or "EACCES" in reason
+    return not _has_admin_capabilities()
 
 
 def _cookie(value: int, what: str = "cookie") -> int:
@@ -156,7 +166,7 @@ class AttachBase:
     def _require_feature(self, kind: str, what: str) -> None:
         reason = features.check(f"attach:{kind}")
         if reason:
-            if not _has_admin_capabilities():
+            if _refused_for_privileges(reason):
                 # The probe was refused for want of privileges, which says nothing about
                 # the kernel: report the missing capability, not a missing feature.
                 raise PermissionDenied(f"{what}: {missing_capability_hint()}", errno=errno.EPERM)
@@ -167,7 +177,7 @@ class AttachBase:
         (probed as ``attach:<feature>``), rather than attach without it."""
         reason = features.check(f"attach:{feature}")
         if reason:
-            if not _has_admin_capabilities():
+            if _refused_for_privileges(reason):
                 raise PermissionDenied(f"{what}: {missing_capability_hint()}", errno=errno.EPERM)
             raise NotSupported(
                 f"{what}: this kernel cannot carry a BPF cookie on it "

@@ -50,6 +50,7 @@ from libbpf_py.mounts import check_pin_path
 from libbpf_py.mounts import set_pin_mode as set_pin_mode
 from libbpf_py.query import MapInfo, kernel_btf, map_info, possible_cpus
 from libbpf_py.query import libbpf_btf as libbpf_btf
+from libbpf_py.token import Token
 from libbpf_py.types._codec import BytesCodec, Codec, IntCodec, PerCpu, PerCpuCodec
 from libbpf_py.types._map_btf import TypeRef, explicit_codec, type_ref
 from libbpf_py.types._map_btf import declared_types as declared_types
@@ -181,12 +182,15 @@ class Map(Owner):
         value_type: Any = None,
         inner_map: Map | None = None,
         map_extra: int = 0,
+        token: Token | None = None,
     ) -> Map:
         """Create a standalone map (``bpf_map_create``); close it or use ``with``.
 
         ``key_type``/``value_type`` choose the Python view: ``"u32"``, ``"s64"``,
         ``"bytes"``..., or the :class:`TypeRef` of another map (``m.value_type``).
-        ``inner_map`` is the template of a map-in-map's inner maps.
+        ``inner_map`` is the template of a map-in-map's inner maps. ``token`` (a
+        :class:`~libbpf_py.token.Token`, Linux 6.9+) creates the map through a BPF
+        token, as a process in a user namespace must.
         """
         map_type = MapType.coerce(type)
         label = name or map_type.name.lower()
@@ -194,6 +198,10 @@ class Map(Owner):
         opts.sz = ffi.sizeof("struct bpf_map_create_opts")
         opts.map_flags = flags
         opts.map_extra = map_extra
+        if token is not None:
+            # Only with a token: kernels before 6.9 refuse the flag.
+            opts.token_fd = token.fd
+            opts.map_flags = flags | lib.BPF_F_TOKEN_FD
         if inner_map is not None:
             opts.inner_map_fd = inner_map.fd
         elif map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):

@@ -80,8 +80,11 @@ class ObjectFile:
         """Phase 3: have libbpf parse the object (``bpf_object__open_mem``).
 
         Options: ``name``, ``pin_root_path``, ``kconfig``, ``btf_custom_path``,
-        ``relaxed_maps``. Returns an :class:`~libbpf_py.OpenObject` to adjust before
-        loading.
+        ``relaxed_maps``, ``token_path`` (the bpffs libbpf derives a BPF token from, for
+        a process in a user namespace; ``""`` makes no token, not even libbpf's implicit
+        one from ``/sys/fs/bpf``; unset, libbpf reads ``LIBBPF_BPF_TOKEN_PATH``: see
+        docs/howto/tokens.md). Returns an :class:`~libbpf_py.OpenObject` to adjust
+        before loading.
         """
         from libbpf_py.object.open_object import open_object
 

@@ -30,6 +30,7 @@ def open_object(
     kconfig: str | None = None,
     btf_custom_path: str | os.PathLike[str] | None = None,
     relaxed_maps: bool = False,
+    token_path: str | os.PathLike[str] | None = None,
 ) -> OpenObject:
     """Open ``source`` with ``bpf_object__open_mem``; see :meth:`ObjectFile.open`."""
     keep: list[Any] = []  # C strings must outlive the call
@@ -48,6 +49,10 @@ def open_object(
     opts.pin_root_path = cstr(pin_root_path)
     opts.kconfig = cstr(kconfig)
     opts.btf_custom_path = cstr(btf_custom_path)
+    if token_path is not None:
+        # Left NULL otherwise, so libbpf's own choice (LIBBPF_BPF_TOKEN_PATH, else a
+        # token from /sys/fs/bpf when that mount delegates) stays as it was.
+        opts.bpf_token_path = cstr(token_path)
     buffer = ffi.from_buffer(source.data)
     with capture_program_logs():
         ptr = lib.bpf_object__open_mem(buffer, len(source.data), opts)
