@@ -201,7 +201,9 @@ class OpenObject(HasGlobals, Owner):
         ``log_level`` > 0 asks the verifier for its log even on success (then on the
         ``libbpf_py.libbpf`` logger at DEBUG, and in ``Program.verifier_log``). On a
         rejection, raises :class:`~libbpf_py.errors.VerifierError` with the complete log.
-        Either way this OpenObject is spent afterwards.
+        Either way this OpenObject is spent afterwards, except when the kernel refuses
+        an inner-map template set on :attr:`OpenMap.inner_map`: that is raised before
+        libbpf starts, and the settings can be fixed and load() called again.
         """
 
         self._require_open("load()")

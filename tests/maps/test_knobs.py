@@ -185,6 +185,17 @@ def test_declared_inner_map_must_fit_the_template(opened: libbpf_py.OpenObject) 
         opened.load()
 
 
+def test_refused_template_leaves_the_object_open(opened: libbpf_py.OpenObject) -> None:
+    inner = opened.maps["by_key"].inner_map
+    assert inner is not None
+    inner.max_entries = 0  # no map has no entries
+    with pytest.raises(libbpf_py.BpfError, match="inner map template of map 'by_key'"):
+        opened.load()
+    inner.max_entries = 4  # fixed: load again
+    with opened.load() as obj:
+        assert obj.maps["by_key"].info().max_entries == 4
+
+
 def test_unchanged_template_is_the_declared_one(opened: libbpf_py.OpenObject) -> None:
     with opened.load() as obj:
         _run(obj, 2)
