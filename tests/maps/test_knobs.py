@@ -9,6 +9,9 @@ answer to writes, and what a program wrote.
 from __future__ import annotations
 
 import errno
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,6 +160,31 @@ def test_every_inner_setter_is_safe(opened: libbpf_py.OpenObject) -> None:
             assert caught.value.errno == errno.EINVAL
     with pytest.raises(libbpf_py.PhaseError):
         inner.max_entries = 8
+
+
+def test_inner_setters_in_a_fresh_process(knobs_object: Path) -> None:
+    """The same, where a crash is a return code rather than the end of the test run."""
+    script = textwrap.dedent(
+        f"""
+        import libbpf_py
+        with libbpf_py.ObjectFile({str(knobs_object)!r}).open() as opened:
+            for name in ("outer", "by_key"):
+                inner = opened.maps[name].inner_map
+                inner.type = "array"
+                inner.key_size = 4
+                inner.value_size = 8
+                inner.max_entries = 4
+                inner.flags = 0
+                inner.map_extra = 0
+                inner.numa_node = 0
+                print(name, inner.max_entries, inner.flags)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["outer", "4", "4", "by_key", "4", "4"]
 
 
 def test_inner_max_entries_in_the_kernels_view(opened: libbpf_py.OpenObject) -> None:
