@@ -20,7 +20,8 @@ Feature names:
   may refuse some targets while allowing others
 - ``command:<name>``: one of :data:`COMMANDS`, a ``bpf()`` command newer than the
   oldest kernels (``command:prog_stream_read``: BPF streams, Linux 6.17;
-  ``command:token_create``: BPF tokens, Linux 6.9)
+  ``command:token_create``: BPF tokens, Linux 6.9;
+  ``command:map_elem_cpu``: one CPU's value of a per-CPU map, ``BPF_F_CPU``, Linux 7.0)
 - ``kconfig:CONFIG_X`` (needs a readable kernel config)
 
 Results are cached for the life of the process; :func:`clear_cache` forgets them.
@@ -888,9 +889,29 @@ def _probe_token_create() -> str | None:
     return kernel_lacks_tokens()
 
 
+def _probe_map_elem_cpu() -> str | None:
+    ffi, lib = _lib()
+    what = "BPF_F_CPU lookups of per-CPU maps (Linux 7.0+)"
+    fd = int(lib.bpf_map_create(MapType.PERCPU_ARRAY, b"lpy_probe_cpu", 4, 8, 1, ffi.NULL))
+    if fd < 0:
+        return f"{what}: creating a per-CPU array failed: {_refusal(-fd)}"
+    try:
+        key = ffi.new("__u32 *", 0)
+        # Room for every CPU's value, in case a kernel ignored the flag.
+        out = ffi.new("char[]", 8 * max(int(lib.libbpf_num_possible_cpus()), 1))
+        ret = int(lib.bpf_map_lookup_elem_flags(fd, key, out, lib.BPF_F_CPU))
+    finally:
+        os.close(fd)
+    if ret >= 0:
+        return None
+    # Older kernels refuse every lookup flag but BPF_F_LOCK with EINVAL.
+    return f"{what}: the kernel refuses the flag: {_refusal(-ret)}"
+
+
 _COMMAND_PROBES: dict[str, Callable[[], str | None]] = {
     "prog_stream_read": _probe_prog_stream_read,
     "token_create": _probe_token_create,
+    "map_elem_cpu": _probe_map_elem_cpu,
 }
 
 #: Every ``bpf()`` command :func:`check` can probe as ``command:<name>``.

@@ -124,6 +124,8 @@ class MapInfo:
     btf_id: int
     btf_key_type_id: int = 0
     btf_value_type_id: int = 0
+    #: the map type's extra (bloom filter: hash count; arena: user address)
+    map_extra: int = 0
 
 
 def map_info(fd: int, name: str = "") -> MapInfo:
@@ -143,6 +145,7 @@ def map_info(fd: int, name: str = "") -> MapInfo:
         btf_id=info.btf_id,
         btf_key_type_id=info.btf_key_type_id,
         btf_value_type_id=info.btf_value_type_id,
+        map_extra=info.map_extra,
     )
 
 

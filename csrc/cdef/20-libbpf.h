@@ -151,6 +151,7 @@ int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries);
 __u32 bpf_map__map_flags(const struct bpf_map *map);
 int bpf_map__set_map_flags(struct bpf_map *map, __u32 flags);
 __u32 bpf_map__numa_node(const struct bpf_map *map);
+int bpf_map__set_numa_node(struct bpf_map *map, __u32 numa_node);
 __u32 bpf_map__key_size(const struct bpf_map *map);
 int bpf_map__set_key_size(struct bpf_map *map, __u32 size);
 __u32 bpf_map__value_size(const struct bpf_map *map);

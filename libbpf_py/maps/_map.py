@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from libbpf_py._lowlevel import check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.owner import Fd, OwnedFd, Owner
@@ -33,10 +33,12 @@ from libbpf_py.errors import (
     LayoutError,
     MapFullError,
     NotSupported,
+    PermissionDenied,
     PhaseError,
     ResourceBusy,
 )
 from libbpf_py.explain import narrate
+from libbpf_py.features import check as check_feature
 from libbpf_py.link._link import LibbpfLink, Link
 from libbpf_py.maps._codecs import (
     CpumapValueCodec,
@@ -82,6 +84,19 @@ def _batch_opts(flags: int = 0) -> Any:
     opts.sz = ffi.sizeof("struct bpf_map_batch_opts")
     opts.elem_flags = flags
     return opts
+
+
+def _frozen(fd: int) -> bool:
+    """Whether the kernel says the map behind ``fd`` is frozen (its fdinfo's ``frozen:``
+    line; bpf_map_info has no such field)."""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            for line in f:
+                if line.startswith("frozen:"):
+                    return line.split()[1] != "0"
+    except OSError:
+        pass
+    return False
 
 
 class Map(Owner):
@@ -183,12 +198,17 @@ class Map(Owner):
         inner_map: Map | None = None,
         map_extra: int = 0,
         token: Token | None = None,
+        numa_node: int | None = None,
     ) -> Map:
         """Create a standalone map (``bpf_map_create``); close it or use ``with``.
 
         ``key_type``/``value_type`` choose the Python view: ``"u32"``, ``"s64"``,
         ``"bytes"``..., or the :class:`TypeRef` of another map (``m.value_type``).
-        ``inner_map`` is the template of a map-in-map's inner maps. ``token`` (a
+        ``inner_map`` is the template of a map-in-map's inner maps. ``map_extra`` is
+        the type's extra setting (a bloom filter's number of hash functions, an
+        arena's user-space address); ``numa_node`` places the map's memory on that
+        NUMA node (it adds ``BPF_F_NUMA_NODE`` to ``flags``, without which the kernel
+        ignores the node). ``token`` (a
         :class:`~libbpf_py.token.Token`, Linux 6.9+) creates the map through a BPF
         token, as a process in a user namespace must.
         """
@@ -196,6 +216,9 @@ class Map(Owner):
         label = name or map_type.name.lower()
         opts = ffi.new("struct bpf_map_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+        if numa_node is not None:
+            flags |= lib.BPF_F_NUMA_NODE
+            opts.numa_node = numa_node
         opts.map_flags = flags
         opts.map_extra = map_extra
         if token is not None:
@@ -378,6 +401,14 @@ class Map(Owner):
             return ResourceBusy(
                 f"{action}: map {name!r} already has key {key!r} and NOEXIST was asked", errno=err
             )
+        if err == errno.EPERM and not self._closed and _frozen(self._fd.number):
+            # The capability hint of a plain EPERM would mislead: the map refuses writes.
+            return PermissionDenied(
+                f"{action} map {name!r}: the map is frozen (Map.freeze(), or a .rodata "
+                "map after load), so the kernel refuses every write from user space; "
+                "BPF programs may still write it",
+                errno=err,
+            )
         hint = ""
         if err == errno.EINVAL and self.type in ARRAYS and "delet" in action:
             hint = "entries of array maps cannot be deleted; set them to zero instead"
@@ -413,15 +444,80 @@ class Map(Owner):
             return self._bloom_has(key)
         return self._lookup(key) is not MISSING
 
-    def update(self, key: Any, value: Any, flags: int = UpdateFlag.ANY) -> None:
-        """Set ``key`` to ``value``; ``flags`` is an :class:`UpdateFlag` combination."""
+    def lookup(self, key: Any, *, cpu: int | None = None) -> Any:
+        """The value of ``key`` (like ``m[key]``); ``cpu=N`` reads only CPU ``N``'s value
+        of a per-CPU map, as one value rather than a :class:`PerCpu` list.
+
+        ``cpu`` is the kernel's ``BPF_F_CPU`` flag; a kernel without it raises
+        :class:`~libbpf_py.errors.NotSupported` with the probed reason
+        (``command:map_elem_cpu``). A missing key raises :class:`KeyNotFound`.
+        """
+        if cpu is None:
+            return self[key]
+        if self._closed:
+            self._raise_closed("map lookup")
+        flags = self._cpu_flags(cpu, "lookup", lookup=True)
+        inner = cast(PerCpuCodec, self.value_codec).inner
+        out = ffi.new(f"char[{max(inner.size, 1)}]")
+        ret = lib.bpf_map_lookup_elem_flags(self._fd.number, self._kenc(key), out, flags)
+        if ret < 0:
+            raise self._error(-ret, "lookup" if -ret == errno.ENOENT else "looking up", key)
+        return inner.decode(ffi.unpack(out, inner.size))
+
+    def update(
+        self,
+        key: Any,
+        value: Any,
+        flags: int = UpdateFlag.ANY,
+        *,
+        cpu: int | Literal["all"] | None = None,
+    ) -> None:
+        """Set ``key`` to ``value``; ``flags`` is an :class:`UpdateFlag` combination.
+
+        On a per-CPU map, ``cpu=N`` writes one value into CPU ``N``'s slot only
+        (``BPF_F_CPU``), and ``cpu="all"`` has the kernel copy one value into every
+        CPU's slot (``BPF_F_ALL_CPUS``); both need a kernel that has the flags
+        (``command:map_elem_cpu``), else :class:`~libbpf_py.errors.NotSupported`.
+        """
         if self._closed:
             self._raise_closed("map update")
         k = self._kenc(key)
-        v = self._venc(value)
+        if cpu is None:
+            v = self._venc(value)
+        else:
+            flags |= self._cpu_flags(cpu, "update", lookup=False)
+            v = cast(PerCpuCodec, self.value_codec).inner.encode(value)
         ret = lib.bpf_map_update_elem(self._fd.number, k, v, flags)
         if ret < 0:
             raise self._error(-ret, "updating", key, flags)
+
+    def _cpu_flags(self, cpu: int | str, what: str, *, lookup: bool) -> int:
+        """The ``BPF_F_CPU``/``BPF_F_ALL_CPUS`` flags for ``cpu``, checked first: the
+        map must be per-CPU, the CPU possible and the kernel must have the flags."""
+        if self.type not in PERCPU:
+            raise ValueError(
+                f"{what} with cpu={cpu!r}: map {self.name!r} is a {self.type.name} map; "
+                "only per-CPU maps have a value per CPU"
+            )
+        if cpu == "all" and not lookup:
+            flags = int(lib.BPF_F_ALL_CPUS)
+        elif isinstance(cpu, int) and not isinstance(cpu, bool):
+            ncpus = cast(PerCpuCodec, self.value_codec).ncpus
+            if not 0 <= cpu < ncpus:
+                raise ValueError(
+                    f"{what} with cpu={cpu}: this machine has {ncpus} possible CPUs "
+                    f"(0..{ncpus - 1})"
+                )
+            flags = int(lib.BPF_F_CPU) | cpu << 32
+        else:
+            also = "" if lookup else ' or "all"'
+            raise ValueError(f"{what}: cpu must be a CPU number{also}, not {cpu!r}")
+        reason = check_feature("command:map_elem_cpu")
+        if reason is not None:
+            raise NotSupported(
+                f"{what} with cpu={cpu!r} on map {self.name!r}: command:map_elem_cpu: {reason}"
+            )
+        return flags
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.update(key, value)
@@ -826,6 +922,37 @@ class Map(Owner):
         parent._track(link)
         return link
 
+    def freeze(self) -> None:
+        """Make the map read-only for user space, for good (``bpf_map_freeze``).
+
+        Every later write from user space (this process or any other) raises
+        :class:`~libbpf_py.errors.PermissionDenied`; BPF programs may still write it.
+        The kernel refuses to freeze a map that is memory-mapped writable, which an
+        mmapped array is (:attr:`mmapped`): that raises
+        :class:`~libbpf_py.errors.ResourceBusy`. Freezing a frozen map does nothing.
+        """
+        if self._closed:
+            self._raise_closed("freeze()")
+        ret = lib.bpf_map_freeze(self._fd.number)
+        if ret < 0:
+            if _frozen(self._fd.number):
+                return  # frozen already: the kernel refuses a second freeze (EPERM)
+            if -ret == errno.EBUSY:
+                raise ResourceBusy(
+                    f"freezing map {self.name!r}: the map is memory-mapped writable "
+                    "(an mmapped array, or another process's mapping), and the kernel "
+                    "freezes no map while a writable mapping exists",
+                    errno=-ret,
+                )
+            raise libbpf_error(-ret, f"freezing map {self.name!r}")
+        narrate(f"bpf_map_freeze({self.name!r})", "read-only for user space", phase="execute")
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the map is frozen (:meth:`freeze`): the kernel's own answer, from
+        ``/proc/self/fdinfo``."""
+        return _frozen(self.fd)
+
     def info(self) -> MapInfo:
         """Ask the kernel about this map."""
         return map_info(self.fd, self.name)
@@ -1034,8 +1161,18 @@ class _IntMap(Map):
         if ret:
             self._update_failed(ret, key, value, 0)
 
-    def update(self, key: Any, value: Any, flags: int = UpdateFlag.ANY) -> None:
+    def update(
+        self,
+        key: Any,
+        value: Any,
+        flags: int = UpdateFlag.ANY,
+        *,
+        cpu: int | Literal["all"] | None = None,
+    ) -> None:
         """Set ``key`` to ``value``; ``flags`` is an :class:`UpdateFlag` combination."""
+        if cpu is not None:
+            Map.update(self, key, value, flags, cpu=cpu)  # refuses: not a per-CPU map
+            return
         try:
             ret = self._c_update(self._c, key, value, flags)
         except (TypeError, OverflowError):
@@ -1127,10 +1264,17 @@ class _MmapArray(Map):
             return
         raise self._error(errno.E2BIG, "updating", key)
 
-    def update(self, key: Any, value: Any, flags: int = UpdateFlag.ANY) -> None:
+    def update(
+        self,
+        key: Any,
+        value: Any,
+        flags: int = UpdateFlag.ANY,
+        *,
+        cpu: int | Literal["all"] | None = None,
+    ) -> None:
         """Set index ``key``; flags other than ANY go through the system call."""
-        if flags:
-            Map.update(self, key, value, flags)
+        if flags or cpu is not None:
+            Map.update(self, key, value, flags, cpu=cpu)
         else:
             self[key] = value
 

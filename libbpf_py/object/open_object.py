@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from libbpf_py._lowlevel import capture_program_logs, check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
@@ -12,6 +12,7 @@ from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
 from libbpf_py.errors import BpfError, NotFound, ObjectFormatError, PhaseError, VerifierError
 from libbpf_py.explain import narrate
+from libbpf_py.maps import Map
 from libbpf_py.object.global_data import Globals, HasGlobals, read_sections
 from libbpf_py.object.loaded import LoadedObject, ObjectSource
 from libbpf_py.query import libbpf_btf
@@ -19,7 +20,7 @@ from libbpf_py.query import libbpf_btf
 if TYPE_CHECKING:
     from libbpf_py.inspect import ObjectSpec
 
-__all__ = ["OpenMap", "OpenObject", "OpenProgram", "open_object"]
+__all__ = ["OpenInnerMap", "OpenMap", "OpenObject", "OpenProgram", "open_object"]
 
 
 def open_object(
@@ -130,6 +131,9 @@ class OpenObject(HasGlobals, Owner):
             m = lib.bpf_object__next_map(handle.ptr, m)
         self._programs = programs
         self._maps = maps
+        # fds this object handed libbpf as inner-map templates (libbpf does not own
+        # them): closed once load() has created the outer maps, or with the object.
+        self._inner_fds: list[int] = []
         self._closed = False
 
     def __repr__(self) -> str:
@@ -202,17 +206,21 @@ class OpenObject(HasGlobals, Owner):
         ``log_level`` > 0 asks the verifier for its log even on success (then on the
         ``libbpf_py.libbpf`` logger at DEBUG, and in ``Program.verifier_log``). On a
         rejection, raises :class:`~libbpf_py.errors.VerifierError` with the complete log.
-        Either way this OpenObject is spent afterwards.
+        Either way this OpenObject is spent afterwards, except when the kernel refuses
+        an inner-map template set on :attr:`OpenMap.inner_map`: that is raised before
+        libbpf starts, and the settings can be fixed and load() called again.
         """
 
         self._require_open("load()")
         handle = self._handle
         with handle.lock:
+            self._apply_inner_templates()
             if log_level:
                 for program in self._programs.values():
                     lib.bpf_program__set_log_level(program._ptr, log_level)
             with capture_program_logs(want_debug=bool(log_level)) as logs:
                 ret = lib.bpf_object__load(handle.ptr)
+            self._close_inner_fds()
             self._spent_by = "loaded" if ret == 0 else "spent by a failed load()"
             self._closed = True
             self._drop_globals()
@@ -231,8 +239,35 @@ class OpenObject(HasGlobals, Owner):
                 handle.close()
                 raise
 
+    def _apply_inner_templates(self) -> None:
+        """Give libbpf, as their inner-map templates, maps made from the settings
+        recorded on :attr:`OpenMap.inner_map` (libbpf 1.7's own setters would crash on
+        a template, which has no object). All are made before any is handed over, so
+        a refusal leaves this object as it was."""
+        made: list[tuple[OpenMap, int]] = []
+        try:
+            for open_map in self._maps.values():
+                if open_map._inner_settings and open_map._inner_ptr() != ffi.NULL:
+                    made.append((open_map, open_map._make_inner_template()))
+        except BaseException:
+            for _, fd in made:
+                os.close(fd)
+            raise
+        for open_map, fd in made:
+            self._inner_fds.append(fd)
+            check(
+                lib.bpf_map__set_inner_map_fd(open_map._ptr, fd),
+                f"setting the inner map template of map {open_map._name!r}",
+            )
+            open_map._inner_settings.clear()
+
+    def _close_inner_fds(self) -> None:
+        while self._inner_fds:
+            os.close(self._inner_fds.pop())
+
     def _release(self) -> None:
         self._drop_globals()
+        self._close_inner_fds()
         if not self._spent_by:
             self._handle.close()
 
@@ -362,6 +397,8 @@ class OpenMap(_OpenChild):
     def __init__(self, owner: OpenObject, ptr: Any) -> None:
         super().__init__(owner, ptr)
         self._name = c_string(lib.bpf_map__name(ptr))
+        # What OpenInnerMap's setters recorded for the inner-map template (see there).
+        self._inner_settings: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<OpenMap {self._name!r}>"
@@ -420,6 +457,92 @@ class OpenMap(_OpenChild):
         self._set(lib.bpf_map__set_map_flags(self._live("flags"), value), "the flags")
 
     @property
+    def map_extra(self) -> int:
+        """The map type's extra setting: a bloom filter's number of hash functions
+        (1..15; 0 means libbpf's default, 5), an arena's user-space address."""
+        return int(lib.bpf_map__map_extra(self._live("map_extra")))
+
+    @map_extra.setter
+    def map_extra(self, value: int) -> None:
+        self._set(lib.bpf_map__set_map_extra(self._live("map_extra"), value), "map_extra")
+
+    @property
+    def numa_node(self) -> int:
+        """The NUMA node the kernel allocates the map's memory on (with
+        ``BPF_F_NUMA_NODE`` in :attr:`flags`, which setting a node adds; without it
+        the kernel ignores the node). A node the machine does not have makes load()
+        fail. The kernel does not report it back (``bpf_map_info`` has no such field)."""
+        return int(lib.bpf_map__numa_node(self._live("numa_node")))
+
+    @numa_node.setter
+    def numa_node(self, value: int) -> None:
+        ptr = self._live("numa_node")
+        self._set(lib.bpf_map__set_numa_node(ptr, value), "the NUMA node")
+        flags = int(lib.bpf_map__map_flags(ptr)) | lib.BPF_F_NUMA_NODE
+        self._set(lib.bpf_map__set_map_flags(ptr, flags), "the flags")
+
+    def _inner_ptr(self) -> Any:
+        """libbpf's inner-map template of this map, or NULL."""
+        return lib.bpf_map__inner_map(self._ptr)
+
+    @property
+    def inner_map(self) -> OpenInnerMap | None:
+        """The template of a map of maps declared with ``__array(values, struct inner)``:
+        the shape every inner map must have, to change before load; None when the map
+        has none (not a map of maps, or :meth:`set_inner_map` gave a map instead)."""
+        if self._inner_ptr_live("inner_map") == ffi.NULL:
+            return None
+        return OpenInnerMap(self)
+
+    def _inner_ptr_live(self, what: str) -> Any:
+        self._live(what)
+        return self._inner_ptr()
+
+    def set_inner_map(self, template: Map) -> None:
+        """Make load() use the shape of ``template`` (an open :class:`Map`: standalone
+        or of another object) for this map of maps' inner maps, instead of the
+        object's ``__array(values, ...)`` declaration (``bpf_map__set_inner_map_fd``).
+        This object keeps its own duplicate of the fd until load()."""
+        ptr = self._live("set_inner_map()")
+        what = f"setting the inner map template of map {self._name!r}"
+        if not isinstance(template, Map):
+            raise TypeError(f"{what}: give a Map, not {type(template).__name__}")
+        kind = MapType.coerce(lib.bpf_map__type(ptr))
+        if kind not in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+            raise ValueError(f"{what}: it is a {kind.name} map, not a map of maps")
+        fd = os.dup(template.fd)
+        ret = lib.bpf_map__set_inner_map_fd(ptr, fd)
+        if ret < 0:
+            os.close(fd)
+            check(ret, what, hint="an inner map was already given with set_inner_map()")
+        self._owner._inner_fds.append(fd)
+        self._inner_settings.clear()
+
+    def _make_inner_template(self) -> int:
+        """A map with the inner template's shape and the recorded settings: its fd."""
+        inner = OpenInnerMap(self)
+        opts = ffi.new("struct bpf_map_create_opts *")
+        opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+        opts.map_flags = inner.flags
+        opts.map_extra = inner.map_extra
+        opts.numa_node = inner.numa_node
+        kind = inner.type
+        fd = lib.bpf_map_create(
+            kind,
+            inner.name[: int(lib.BPF_OBJ_NAME_LEN) - 1].encode(),
+            inner.key_size,
+            inner.value_size,
+            inner.max_entries,
+            opts,
+        )
+        return check(
+            fd,
+            f"creating the inner map template of map {self._name!r} ({kind.name}, key "
+            f"{inner.key_size} bytes, value {inner.value_size} bytes, max_entries="
+            f"{inner.max_entries}, flags={inner.flags:#x})",
+        )
+
+    @property
     def pin_path(self) -> str | None:
         """Where load() pins the map (and reuses a compatible pinned one), or None."""
         path = c_string(lib.bpf_map__pin_path(self._live("pin_path")))
@@ -464,3 +587,131 @@ class OpenMap(_OpenChild):
             self._set(lib.bpf_map__reuse_fd(ptr, fd), f"the pinned map {path} as the map")
         finally:
             os.close(fd)  # libbpf keeps its own duplicate
+
+
+class OpenInnerMap:
+    """The inner-map template of a map of maps (:attr:`OpenMap.inner_map`).
+
+    Inner maps put into the outer map, by the object's ``.values`` or later from
+    Python or a program, must match it (type, sizes, flags and, unless
+    ``BPF_F_INNER_MAP`` is in :attr:`flags`, :attr:`max_entries`); the verifier also
+    checks a program's accesses to inner maps against it.
+
+    libbpf 1.7's own setters dereference the template's object, which a template does
+    not have (a crash), so the settings are recorded here and load() creates the
+    template from them and hands it to libbpf (``bpf_map__set_inner_map_fd``).
+    """
+
+    # The settings and libbpf's getters of the template's current values.
+    _GETTERS: ClassVar[dict[str, str]] = {
+        "type": "bpf_map__type",
+        "key_size": "bpf_map__key_size",
+        "value_size": "bpf_map__value_size",
+        "max_entries": "bpf_map__max_entries",
+        "flags": "bpf_map__map_flags",
+        "map_extra": "bpf_map__map_extra",
+        "numa_node": "bpf_map__numa_node",
+    }
+
+    def __init__(self, outer: OpenMap) -> None:
+        self._outer = outer
+
+    def __repr__(self) -> str:
+        return f"<OpenInnerMap of {self._outer._name!r}>"
+
+    def _get(self, field: str) -> int:
+        ptr = self._outer._inner_ptr_live(f"inner_map.{field}")
+        if ptr == ffi.NULL:
+            raise PhaseError(
+                f"map {self._outer._name!r} has no inner map template any more: "
+                "set_inner_map() replaced it",
+                phase="replaced",
+                needed="open",
+            )
+        recorded = self._outer._inner_settings.get(field)
+        if recorded is not None:
+            return recorded
+        return int(getattr(lib, self._GETTERS[field])(ptr))
+
+    def _record(self, field: str, value: int, bits: int) -> None:
+        self._get(field)  # the same phase and template checks as reading it
+        number = int(value)
+        if not 0 <= number < 1 << bits:
+            raise ValueError(
+                f"the inner map {field} of map {self._outer._name!r} must be in "
+                f"0..{(1 << bits) - 1}, not {value!r}"
+            )
+        self._outer._inner_settings[field] = number
+
+    @property
+    def name(self) -> str:
+        """libbpf's name of the template (``<outer>.inner``)."""
+        ptr = self._outer._inner_ptr_live("inner_map.name")
+        if ptr == ffi.NULL:
+            self._get("type")  # raises: replaced
+        return c_string(lib.bpf_map__name(ptr))
+
+    @property
+    def type(self) -> MapType:
+        """The inner maps' type."""
+        return MapType.coerce(self._get("type"))
+
+    @type.setter
+    def type(self, value: MapType | int | str) -> None:
+        self._record("type", MapType.coerce(value), 32)
+
+    @property
+    def key_size(self) -> int:
+        """The inner maps' key size in bytes."""
+        return self._get("key_size")
+
+    @key_size.setter
+    def key_size(self, value: int) -> None:
+        self._record("key_size", value, 32)
+
+    @property
+    def value_size(self) -> int:
+        """The inner maps' value size in bytes."""
+        return self._get("value_size")
+
+    @value_size.setter
+    def value_size(self, value: int) -> None:
+        self._record("value_size", value, 32)
+
+    @property
+    def max_entries(self) -> int:
+        """The inner maps' max_entries (they must all have it, unless ``BPF_F_INNER_MAP``
+        is in :attr:`flags`)."""
+        return self._get("max_entries")
+
+    @max_entries.setter
+    def max_entries(self, value: int) -> None:
+        self._record("max_entries", value, 32)
+
+    @property
+    def flags(self) -> int:
+        """The inner maps' ``BPF_F_*`` map flags."""
+        return self._get("flags")
+
+    @flags.setter
+    def flags(self, value: int) -> None:
+        self._record("flags", value, 32)
+
+    @property
+    def map_extra(self) -> int:
+        """The inner maps' type extra (as :attr:`OpenMap.map_extra`)."""
+        return self._get("map_extra")
+
+    @map_extra.setter
+    def map_extra(self, value: int) -> None:
+        self._record("map_extra", value, 64)
+
+    @property
+    def numa_node(self) -> int:
+        """The template's NUMA node (setting it adds ``BPF_F_NUMA_NODE`` to :attr:`flags`)."""
+        return self._get("numa_node")
+
+    @numa_node.setter
+    def numa_node(self, value: int) -> None:
+        self._record("numa_node", value, 32)
+        self._record("flags", self.flags | lib.BPF_F_NUMA_NODE, 32)
