@@ -42,6 +42,8 @@ __all__ = [
     "Link",
     "LinkInfo",
     "LinkedProgram",
+    "OpsMap",
+    "StructOpsLink",
     "UsdtLinks",
     "link_info",
 ]
@@ -72,6 +74,25 @@ class LinkedProgram(Protocol):
     @property
     def expected_attach_type(self) -> AttachType | None:
         """The attach type the program was loaded for."""
+        ...
+
+
+class OpsMap(Protocol):
+    """What :meth:`Link.update_map` needs of a map; :class:`~libbpf_py.Map` has this shape.
+
+    Maps sit a layer above their links, so a link names a map by this shape rather than
+    by importing it.
+    """
+
+    @property
+    def name(self) -> str:
+        """The map's name."""
+        ...
+
+    def _struct_ops_ptr(self, what: str) -> Any:
+        """libbpf's ``struct bpf_map *`` of a loaded struct_ops map; raises
+        :class:`~libbpf_py.errors.PhaseError` or :class:`~libbpf_py.errors.NotSupported`
+        (naming ``what``) for any other map."""
         ...
 
 
@@ -315,6 +336,19 @@ class Link(Owner):
         )
         self._program = program
 
+    def update_map(self, map: OpsMap) -> None:
+        """Swap the struct_ops map this link registers for ``map`` (``bpf_link__update_map``).
+
+        Only a link of :meth:`Map.attach_struct_ops <libbpf_py.Map.attach_struct_ops>`
+        (or of :meth:`LoadedObject.attach() <libbpf_py.LoadedObject.attach>`) holds a
+        struct_ops map; every other link raises :class:`~libbpf_py.errors.NotSupported`.
+        """
+        self._require_open("Link.update_map()")
+        raise NotSupported(
+            f"Link.update_map(): {self._description} registers no struct_ops map; only "
+            "the links of Map.attach_struct_ops() and LoadedObject.attach() can swap one"
+        )
+
     def read(self) -> bytes:
         """Run an iterator link once and return everything it wrote (``bpf_iter_create``)."""
         return b"".join(self._chunks())
@@ -452,6 +486,37 @@ class LibbpfLink(Link):
 
     def _warns_when_dropped(self) -> bool:
         return not self._disconnected and not self._kept_by_object
+
+
+class StructOpsLink(LibbpfLink):
+    """The registration of a struct_ops map (``bpf_map__attach_struct_ops``): a BPF link
+    whose target is the map, swappable for another map of the same type."""
+
+    def update_map(self, map: OpsMap) -> None:
+        """Register ``map`` in place of the current struct_ops map, in one step.
+
+        The kernel checks that ``map`` has the same struct_ops type and was made as a
+        link map (``SEC(".struct_ops.link")``); the subsystem may ask more (TCP
+        congestion controls must keep their name). Every user of the registration sees
+        either the old implementation or the new one, never none.
+        """
+        self._require_open("Link.update_map()")
+        what = f"swapping the struct_ops map of {self._description} for {map.name!r}"
+        ptr = map._struct_ops_ptr(what)
+        ret = lib.bpf_link__update_map(self._ptr, ptr)
+        if ret < 0:
+            hint = ""
+            if -ret == errno.EINVAL:
+                hint = (
+                    "the new map must be a struct_ops map of the same type, made from a "
+                    ".struct_ops.link section, and the subsystem must accept it (a TCP "
+                    "congestion control must keep its name)"
+                )
+            check(ret, what, hint=hint)
+        narrate(
+            f"bpf_link__update_map({self._description}, {map.name!r})", "swapped", phase="attach"
+        )
+        self._description = f"struct_ops {map.name}"
 
 
 class UsdtLinks(Link):
