@@ -38,6 +38,12 @@ class StructOpsShadow:
     """
 
     __slots__ = ("_codec", "_functions", "_live", "_map", "_mem", "_programs")
+    _codec: StructCodec
+    _functions: frozenset[str]
+    _live: Callable[[str], None]
+    _map: str
+    _mem: memoryview
+    _programs: Callable[[], Mapping[int, Any]]
 
     def __init__(
         self,
@@ -121,7 +127,7 @@ class StructOpsShadow:
                         f"struct_ops map {self._map!r}: {name!r} takes a struct_ops "
                         f"program, and {program.name!r} is a {program.type.label} program"
                     )
-                return address
+                return int(address)
         raise TypeError(
             f"struct_ops map {self._map!r}: {name!r} is a function slot; give an "
             f"OpenProgram of the same object (or None), not {program!r}"
