@@ -44,6 +44,7 @@ __all__ = [
     "LinkedProgram",
     "OpsMap",
     "StructOpsLink",
+    "StructOpsRegistration",
     "UsdtLinks",
     "link_info",
 ]
@@ -626,6 +627,47 @@ class Attachment(Link):
             "left attached" if kept else "detached",
             phase="tear down",
         )
+
+
+class StructOpsRegistration(Attachment):
+    """A struct_ops map of a plain ``SEC(".struct_ops")`` section, registered with its
+    subsystem by writing the map's value (``bpf_map__attach_struct_ops``), with no BPF
+    link: the registration outlives every fd by kernel design, until the map's entry is
+    deleted, which :meth:`Link.detach` and close do (libbpf's destroy deletes it).
+    """
+
+    _instead = 'declare the map in SEC(".struct_ops.link") for a BPF link (Linux 6.4+)'
+
+    def __init__(self, ptr: Any, *, description: str = "", kept_by_object: bool = False) -> None:
+        self._ptr = ptr
+        self._kept_by_object = kept_by_object
+        super().__init__(description=description)
+
+    def update_map(self, map: OpsMap) -> None:
+        """Refused: only a struct_ops BPF link can swap its map."""
+        self._require_open("Link.update_map()")
+        raise NotSupported(
+            f"Link.update_map(): {self._description} is registered without a BPF link, "
+            f"which has no map to swap; {self._instead}"
+        )
+
+    def _remove(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        lib.bpf_link__destroy(ptr)  # deletes the map's entry: unregistered
+
+    def _release(self) -> None:
+        if self._disconnected or fork_count() != self._forks:
+            # Left registered (on purpose, or it is the parent's): free libbpf's record only.
+            ptr, self._ptr = self._ptr, None
+            lib.bpf_link__disconnect(ptr)
+            lib.bpf_link__destroy(ptr)
+            narrate(f"bpf_link__destroy({self._description})", "left registered", phase="tear down")
+            return
+        self._remove()
+        narrate(f"bpf_link__destroy({self._description})", "unregistered", phase="tear down")
+
+    def _warns_when_dropped(self) -> bool:
+        return not self._disconnected and not self._kept_by_object
 
 
 def _link_exists(link_id: int) -> bool:

@@ -37,7 +37,7 @@ from libbpf_py.errors import (
     ResourceBusy,
 )
 from libbpf_py.explain import narrate
-from libbpf_py.link._link import Link, StructOpsLink
+from libbpf_py.link._link import Link, StructOpsLink, StructOpsRegistration
 from libbpf_py.maps._codecs import (
     CpumapValueCodec,
     DevmapValueCodec,
@@ -817,9 +817,8 @@ class Map(Owner):
             f"link fd {lib.bpf_link__fd(made)}",
             phase="attach",
         )
-        link = StructOpsLink(
-            made, description=f"struct_ops {self.name}", kept_by_object=kept_by_object
-        )
+        kind = StructOpsLink if self.flags & lib.BPF_F_LINK else StructOpsRegistration
+        link = kind(made, description=f"struct_ops {self.name}", kept_by_object=kept_by_object)
         parent = self._fd.parent
         if parent is not None:
             parent._track(link)

@@ -27,9 +27,10 @@ ALLOWED = Path("/proc/sys/net/ipv4/tcp_allowed_congestion_control")
 
 
 @pytest.fixture(autouse=True)
-def _struct_ops_links() -> None:
-    # The objects' ops maps are link maps (SEC(".struct_ops.link")), Linux 6.4+.
-    need("attach:struct_ops_link")
+def _struct_ops_links(request: pytest.FixtureRequest) -> None:
+    # The objects' ops maps are link maps (SEC(".struct_ops.link")), Linux 6.4+, except
+    # struct_ops_legacy's, which every kernel with struct_ops registers.
+    need("attach:struct_ops" if "legacy" in request.node.name else "attach:struct_ops_link")
 
 
 def set_congestion(sock: socket.socket, name: bytes) -> None:
@@ -218,3 +219,40 @@ def test_only_struct_ops_maps_register(attach_objects: dict[str, Path]) -> None:
         ops.attach_struct_ops()
     with pytest.raises(PhaseError):  # the open map is spent by load()
         _ = opened.maps["lpy_cc"].struct_ops
+
+
+def test_legacy_struct_ops_register_without_a_link(attach_objects: dict[str, Path]) -> None:
+    with (
+        libbpf_py.ObjectFile(attach_objects["struct_ops_legacy"]).open() as opened,
+        opened.load() as obj,
+    ):
+        ops = obj.maps["lpy_legacy"]
+        registration = ops.attach_struct_ops()
+        try:
+            assert not registration.is_bpf_link and registration.fd == -1
+            picks(b"lpy_legacy")
+            assert obj.maps["hits"][0] == 1
+            with pytest.raises(NotSupported, match="without a BPF link"):
+                registration.update_map(ops)
+            with pytest.raises(NotSupported, match="not a BPF link"):
+                registration.info()
+        finally:
+            registration.detach()
+        with connection() as client, pytest.raises(FileNotFoundError):
+            set_congestion(client, b"lpy_legacy")  # unregistered
+
+
+def test_legacy_struct_ops_attach_and_close(attach_objects: dict[str, Path]) -> None:
+    with (
+        libbpf_py.ObjectFile(attach_objects["struct_ops_legacy"]).open() as opened,
+        opened.load() as obj,
+    ):
+        (registration,) = [link for link in obj.attach() if not link.is_bpf_link]
+        assert obj.links == (registration,)
+        picks(b"lpy_legacy")
+        assert obj.maps["hits"][0] == 1
+    # The kernel keeps a registration without a link after every fd closes: closing the
+    # object unregistered it.
+    assert registration.closed
+    with connection() as client, pytest.raises(FileNotFoundError):
+        set_congestion(client, b"lpy_legacy")
