@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import libbpf_py
+from libbpf_py import features
 from libbpf_py.enums import LinkType
 from libbpf_py.errors import BpfError, LayoutError, NotSupported, PhaseError
 from libbpf_py.struct_ops import attach_struct_ops
@@ -26,11 +27,9 @@ TCP_CONG_NON_RESTRICTED = 0x1
 ALLOWED = Path("/proc/sys/net/ipv4/tcp_allowed_congestion_control")
 
 
-@pytest.fixture(autouse=True)
-def _struct_ops_links(request: pytest.FixtureRequest) -> None:
-    # The objects' ops maps are link maps (SEC(".struct_ops.link")), Linux 6.4+, except
-    # struct_ops_legacy's, which every kernel with struct_ops registers.
-    need("attach:struct_ops" if "legacy" in request.node.name else "attach:struct_ops_link")
+# The ops maps of struct_ops and struct_ops_swap are link maps (SEC(".struct_ops.link")),
+# Linux 6.4+; struct_ops_legacy's registers on every kernel with struct_ops.
+LINKS = "attach:struct_ops_link"
 
 
 def set_congestion(sock: socket.socket, name: bytes) -> None:
@@ -65,6 +64,7 @@ def picks(name: bytes) -> None:
 
 
 def test_tcp_congestion_ops_register_run_and_unregister(attach_objects: dict[str, Path]) -> None:
+    need(LINKS)
     with (
         libbpf_py.ObjectFile(attach_objects["struct_ops"]).open() as opened,
         opened.load() as obj,
@@ -87,6 +87,7 @@ def test_tcp_congestion_ops_register_run_and_unregister(attach_objects: dict[str
 
 
 def test_update_map_swaps_the_implementation(attach_objects: dict[str, Path]) -> None:
+    need(LINKS)
     with (
         libbpf_py.ObjectFile(attach_objects["struct_ops_swap"]).open() as opened,
         opened.load() as obj,
@@ -123,6 +124,7 @@ def test_update_map_swaps_the_implementation(attach_objects: dict[str, Path]) ->
 def test_attach_registers_the_autoattach_struct_ops_maps(
     attach_objects: dict[str, Path],
 ) -> None:
+    need(LINKS)
     with libbpf_py.ObjectFile(attach_objects["struct_ops_swap"]).open() as opened:
         assert opened.maps["lpy_swap_a"].autoattach and opened.maps["lpy_swap_b"].autoattach
         opened.maps["lpy_swap_b"].autoattach = False  # same name as a: one of them only
@@ -148,6 +150,7 @@ def test_attach_registers_the_autoattach_struct_ops_maps(
 def test_attach_skips_struct_ops_maps_without_autoattach(
     attach_objects: dict[str, Path],
 ) -> None:
+    need(LINKS)
     with libbpf_py.ObjectFile(attach_objects["struct_ops_swap"]).open() as opened:
         for name in ("lpy_swap_a", "lpy_swap_b", "lpy_shadow"):
             opened.maps[name].autoattach = False
@@ -159,6 +162,7 @@ def test_attach_skips_struct_ops_maps_without_autoattach(
 
 
 def test_shadow_sets_data_members_before_load(attach_objects: dict[str, Path]) -> None:
+    need(LINKS)
     with libbpf_py.ObjectFile(attach_objects["struct_ops_swap"]).open() as opened:
         shadow = opened.maps["lpy_shadow"].struct_ops
         assert shadow.type_name == "struct tcp_congestion_ops"
@@ -193,6 +197,7 @@ def test_shadow_sets_data_members_before_load(attach_objects: dict[str, Path]) -
 
 
 def test_shadow_swaps_a_program_slot(attach_objects: dict[str, Path]) -> None:
+    need(LINKS)
     with libbpf_py.ObjectFile(attach_objects["struct_ops_swap"]).open() as opened:
         shadow = opened.maps["lpy_swap_b"].struct_ops
         shadow.init = opened.programs["swap_a_init"]  # b now runs a's init()
@@ -208,6 +213,7 @@ def test_shadow_swaps_a_program_slot(attach_objects: dict[str, Path]) -> None:
 
 
 def test_only_struct_ops_maps_register(attach_objects: dict[str, Path]) -> None:
+    need(LINKS)
     with libbpf_py.ObjectFile(attach_objects["struct_ops"]).open() as opened:
         with pytest.raises(NotSupported, match="only struct_ops maps"):
             _ = opened.maps["hits"].struct_ops
@@ -222,6 +228,7 @@ def test_only_struct_ops_maps_register(attach_objects: dict[str, Path]) -> None:
 
 
 def test_legacy_struct_ops_register_without_a_link(attach_objects: dict[str, Path]) -> None:
+    need("attach:struct_ops")
     with (
         libbpf_py.ObjectFile(attach_objects["struct_ops_legacy"]).open() as opened,
         opened.load() as obj,
@@ -243,6 +250,7 @@ def test_legacy_struct_ops_register_without_a_link(attach_objects: dict[str, Pat
 
 
 def test_legacy_struct_ops_attach_and_close(attach_objects: dict[str, Path]) -> None:
+    need("attach:struct_ops")
     with (
         libbpf_py.ObjectFile(attach_objects["struct_ops_legacy"]).open() as opened,
         opened.load() as obj,
@@ -256,3 +264,14 @@ def test_legacy_struct_ops_attach_and_close(attach_objects: dict[str, Path]) -> 
     assert registration.closed
     with connection() as client, pytest.raises(FileNotFoundError):
         set_congestion(client, b"lpy_legacy")
+
+
+def test_the_link_probe_agrees_with_the_kernel(attach_objects: dict[str, Path]) -> None:
+    need("attach:struct_ops")
+    reason = features.check(LINKS)
+    with libbpf_py.ObjectFile(attach_objects["struct_ops"]).open() as opened:
+        if reason is None:
+            opened.load().close()
+        else:  # the kernel refuses to create a BPF_F_LINK struct_ops map
+            with pytest.raises(BpfError):
+                opened.load()
