@@ -3,11 +3,12 @@
 libbpf keeps one copy of every struct_ops variable of an object (``SEC(".struct_ops")``
 and ``SEC(".struct_ops.link")``), read from the ELF section at open and handed out by
 ``bpf_map__initial_value``. At load it copies the data members from there into the value
-the kernel gets, so what Python writes into the copy between open and load is what the
-subsystem registers (a TCP congestion control's ``name`` and ``flags``, say). The
-function-pointer members of the copy hold libbpf's ``struct bpf_program *`` of the
-program that implements the slot; here they read and write as the object's
-:class:`~libbpf_py.OpenProgram` (or ``None`` for an empty slot).
+the kernel gets at registration, so what Python writes into the copy between open and
+load is what the subsystem registers (a TCP congestion control's ``name`` and
+``flags``, say). The pointer members of the copy hold libbpf's ``struct bpf_program *``
+of the program that implements the slot (libbpf reads every pointer member so); here
+they read and write as the object's :class:`~libbpf_py.OpenProgram` (or ``None`` for an
+empty slot).
 
 The data members go through the one BTF-to-Python engine (:mod:`libbpf_py.types`): a
 member reads as the engine decodes it, and a write is encoded by the same codec.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from libbpf_py.btf.kinds import FuncProto, Ptr, Struct
+from libbpf_py.btf.kinds import Ptr, Struct
 from libbpf_py.enums import ProgType
 from libbpf_py.errors import LayoutError
 from libbpf_py.types.typed import StructCodec, TypeCodecs
@@ -72,10 +73,11 @@ class StructOpsShadow:
         return f"<StructOpsShadow {self._map!r} ({self._codec.c_name})>"
 
     def __dir__(self) -> list[str]:
-        return [f.name for f in self._codec.fields]
+        return [*self, "as_dict", "type_name"]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.__dir__())
+        """The member names, in the struct's order."""
+        return iter([f.name for f in self._codec.fields])
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") and name in StructOpsShadow.__slots__:
@@ -138,7 +140,7 @@ def struct_ops_layout(
     types: TypeCodecs, type_id: int, what: str
 ) -> tuple[StructCodec, frozenset[str]]:
     """The engine's codec of struct ``type_id`` and the names (the engine's) of its
-    members that are function pointers."""
+    pointer members, which libbpf's shadow holds as program slots."""
     btf = types.btf
     t = btf.skip_qualifiers(type_id)
     codec = types.codec(type_id, what)
@@ -148,7 +150,9 @@ def struct_ops_layout(
     names = set()
     for m in t.members:
         target = btf.skip_qualifiers(m.type_id)
-        if isinstance(target, Ptr) and isinstance(btf.skip_qualifiers(target.type_id), FuncProto):
+        # libbpf reads every pointer member of the shadow as a struct bpf_program *
+        # (a function slot); the kernel then refuses one that is no function pointer.
+        if isinstance(target, Ptr):
             name = by_offset.get(m.bits_offset // 8)
             if name is not None:
                 names.add(name)
