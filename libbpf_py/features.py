@@ -63,7 +63,8 @@ _FENTRY_TARGET = "bpf_fentry_test1"
 _FMOD_RET_TARGET = "bpf_modify_return_test"
 _LSM_HOOK = "file_open"  # libbpf adds the bpf_lsm_ prefix
 _NO_SUCH_IFINDEX = 0x7FFFFFF0  # asked on purpose: ENODEV proves the kind exists
-_ENOTSUPP = 524  # the kernel's internal "not supported", which some probes expect
+# The kernel's own ENOTSUPP (include/linux/errno.h): no userspace header defines it.
+_ENOTSUPP = 524
 
 
 def check(feature: str) -> str | None:
