@@ -14,7 +14,9 @@ Feature names:
 - ``helper:<prog_type>:<helper>`` (``helper:xdp:bpf_redirect_map``)
 - ``attach:<kind>``: one of :data:`ATTACH_KINDS`
   (``attach:perf_event_cookie``, ``attach:raw_tracepoint_cookie`` and
-  ``attach:trace_cookie`` say whether those attachments can carry a BPF cookie)
+  ``attach:trace_cookie`` say whether those attachments can carry a BPF cookie;
+  ``attach:struct_ops_link`` whether struct_ops maps register through a BPF link,
+  Linux 6.4+)
 - ``iter:<target>`` (``iter:task``, ``iter:bpf_map_elem``): whether the kernel loads an
   iterator program for that target; kernels differ per target, and a policy (lockdown)
   may refuse some targets while allowing others
@@ -69,6 +71,8 @@ _FENTRY_TARGET = "bpf_fentry_test1"
 _FMOD_RET_TARGET = "bpf_modify_return_test"
 _LSM_HOOK = "file_open"  # libbpf adds the bpf_lsm_ prefix
 _NO_SUCH_IFINDEX = 0x7FFFFFF0  # asked on purpose: ENODEV proves the kind exists
+# The kernel's own ENOTSUPP (include/linux/errno.h): no userspace header defines it.
+_ENOTSUPP = 524
 
 
 def check(feature: str) -> str | None:
@@ -313,6 +317,8 @@ def _prog_type(prog_type: ProgType) -> str | None:
 
 @_PerToken
 def _map_type(map_type: MapType) -> str | None:
+    if map_type == MapType.STRUCT_OPS:
+        return _struct_ops_map(0, "the kernel does not create struct_ops maps")
     ffi, lib = _lib()
     if _token_fd() and map_type in _TOKEN_MAP_SHAPES:
         fd = _map_create(map_type, *_TOKEN_MAP_SHAPES[map_type])
@@ -808,6 +814,38 @@ def _probe_sockmap() -> str | None:
     return reason
 
 
+def _struct_ops_map(flags: int, what: str) -> str | None:
+    """Ask for a struct_ops map of ops type 1, which names no ops type: a kernel that has
+    struct_ops (and accepts ``flags``) answers ENOTSUPP, one without answers EINVAL.
+
+    libbpf's own probe also sets ``value_type_btf_obj_fd`` to -1, a field kernels before
+    6.9 do not know and refuse because it is not zero, so it says no on Linux 6.1..6.8.
+    """
+    ffi, lib = _lib()
+    opts = ffi.new("struct bpf_map_create_opts *")
+    opts.sz = ffi.sizeof("struct bpf_map_create_opts")
+    opts.btf_vmlinux_value_type_id = 1
+    opts.map_flags = flags
+    fd = int(lib.bpf_map_create(MapType.STRUCT_OPS, ffi.NULL, 4, 4, 1, opts))
+    if fd >= 0:  # no kernel builds this map, but then the type exists
+        os.close(fd)
+        return None
+    if -fd == _ENOTSUPP:
+        return None
+    return f"{what}: {_refusal(-fd)}"
+
+
+def _probe_struct_ops_link() -> str | None:
+    reason = check("attach:struct_ops")
+    if reason:
+        return reason
+    _, lib = _lib()
+    return _struct_ops_map(
+        lib.BPF_F_LINK,
+        "struct_ops links (Linux 6.4+): the kernel refuses BPF_F_LINK on struct_ops maps",
+    )
+
+
 def _needs(*features: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         for feature in features:
@@ -850,6 +888,7 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "netfilter": _probe_netfilter,
     "iter": _probe_iter,
     "struct_ops": _needs("map_type:struct_ops", "prog_type:struct_ops"),
+    "struct_ops_link": _probe_struct_ops_link,
 }
 
 #: Every attach kind :func:`check` can probe as ``attach:<kind>``.

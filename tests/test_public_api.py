@@ -126,6 +126,7 @@ MODULE_PATHS = {
     "libbpf_py.object.loaded": "LoadedObject",
     "libbpf_py.object.objfile": "ObjectFile",
     "libbpf_py.object.open_object": "OpenObject",
+    "libbpf_py.object.shadow": "StructOpsShadow",
     "libbpf_py.objfile": "ObjectFile",
     "libbpf_py.open_object": "OpenObject",
     "libbpf_py.packets": "udp_packet",

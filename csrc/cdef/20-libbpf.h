@@ -141,6 +141,8 @@ struct bpf_map *bpf_object__find_map_by_name(const struct bpf_object *obj, const
 struct bpf_map *bpf_object__next_map(const struct bpf_object *obj, const struct bpf_map *map);
 int bpf_map__set_autocreate(struct bpf_map *map, bool autocreate);
 bool bpf_map__autocreate(const struct bpf_map *map);
+int bpf_map__set_autoattach(struct bpf_map *map, bool autoattach);
+bool bpf_map__autoattach(const struct bpf_map *map);
 int bpf_map__fd(const struct bpf_map *map);
 int bpf_map__reuse_fd(struct bpf_map *map, int fd);
 const char *bpf_map__name(const struct bpf_map *map);

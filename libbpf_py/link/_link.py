@@ -42,6 +42,9 @@ __all__ = [
     "Link",
     "LinkInfo",
     "LinkedProgram",
+    "OpsMap",
+    "StructOpsLink",
+    "StructOpsRegistration",
     "UsdtLinks",
     "link_info",
 ]
@@ -72,6 +75,25 @@ class LinkedProgram(Protocol):
     @property
     def expected_attach_type(self) -> AttachType | None:
         """The attach type the program was loaded for."""
+        ...
+
+
+class OpsMap(Protocol):
+    """What :meth:`Link.update_map` needs of a map; :class:`~libbpf_py.Map` has this shape.
+
+    Maps sit a layer above their links, so a link names a map by this shape rather than
+    by importing it.
+    """
+
+    @property
+    def name(self) -> str:
+        """The map's name."""
+        ...
+
+    def _struct_ops_ptr(self, what: str) -> Any:
+        """libbpf's ``struct bpf_map *`` of a loaded struct_ops map; raises
+        :class:`~libbpf_py.errors.PhaseError` or :class:`~libbpf_py.errors.NotSupported`
+        (naming ``what``) for any other map."""
         ...
 
 
@@ -315,6 +337,19 @@ class Link(Owner):
         )
         self._program = program
 
+    def update_map(self, map: OpsMap) -> None:
+        """Swap the struct_ops map this link registers for ``map`` (``bpf_link__update_map``).
+
+        Only a link of :meth:`Map.attach_struct_ops <libbpf_py.Map.attach_struct_ops>`
+        (or of :meth:`LoadedObject.attach() <libbpf_py.LoadedObject.attach>`) holds a
+        struct_ops map; every other link raises :class:`~libbpf_py.errors.NotSupported`.
+        """
+        self._require_open("Link.update_map()")
+        raise NotSupported(
+            f"Link.update_map(): {self._description} registers no struct_ops map; only "
+            "the links of Map.attach_struct_ops() and LoadedObject.attach() can swap one"
+        )
+
     def read(self) -> bytes:
         """Run an iterator link once and return everything it wrote (``bpf_iter_create``)."""
         return b"".join(self._chunks())
@@ -454,6 +489,37 @@ class LibbpfLink(Link):
         return not self._disconnected and not self._kept_by_object
 
 
+class StructOpsLink(LibbpfLink):
+    """The registration of a struct_ops map (``bpf_map__attach_struct_ops``): a BPF link
+    whose target is the map, swappable for another map of the same type."""
+
+    def update_map(self, map: OpsMap) -> None:
+        """Register ``map`` in place of the current struct_ops map, in one step.
+
+        The kernel checks that ``map`` has the same struct_ops type and was made as a
+        link map (``SEC(".struct_ops.link")``); the subsystem may ask more (TCP
+        congestion controls must keep their name). Every user of the registration sees
+        either the old implementation or the new one, never none.
+        """
+        self._require_open("Link.update_map()")
+        what = f"swapping the struct_ops map of {self._description} for {map.name!r}"
+        ptr = map._struct_ops_ptr(what)
+        ret = lib.bpf_link__update_map(self._ptr, ptr)
+        if ret < 0:
+            hint = ""
+            if -ret == errno.EINVAL:
+                hint = (
+                    "the new map must be a struct_ops map of the same type, made from a "
+                    ".struct_ops.link section, and the subsystem must accept it (a TCP "
+                    "congestion control must keep its name)"
+                )
+            check(ret, what, hint=hint)
+        narrate(
+            f"bpf_link__update_map({self._description}, {map.name!r})", "swapped", phase="attach"
+        )
+        self._description = f"struct_ops {map.name}"
+
+
 class UsdtLinks(Link):
     """libbpf's USDT link: one uprobe link per call site of the probe, and no single fd.
 
@@ -561,6 +627,47 @@ class Attachment(Link):
             "left attached" if kept else "detached",
             phase="tear down",
         )
+
+
+class StructOpsRegistration(Attachment):
+    """A struct_ops map of a plain ``SEC(".struct_ops")`` section, registered with its
+    subsystem by writing the map's value (``bpf_map__attach_struct_ops``), with no BPF
+    link: the registration outlives every fd by kernel design, until the map's entry is
+    deleted, which :meth:`Link.detach` and close do (libbpf's destroy deletes it).
+    """
+
+    _instead = 'declare the map in SEC(".struct_ops.link") for a BPF link (Linux 6.4+)'
+
+    def __init__(self, ptr: Any, *, description: str = "", kept_by_object: bool = False) -> None:
+        self._ptr = ptr
+        self._kept_by_object = kept_by_object
+        super().__init__(description=description)
+
+    def update_map(self, map: OpsMap) -> None:
+        """Refused: only a struct_ops BPF link can swap its map."""
+        self._require_open("Link.update_map()")
+        raise NotSupported(
+            f"Link.update_map(): {self._description} is registered without a BPF link, "
+            f"which has no map to swap; {self._instead}"
+        )
+
+    def _remove(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        lib.bpf_link__destroy(ptr)  # deletes the map's entry: unregistered
+
+    def _release(self) -> None:
+        if self._disconnected or fork_count() != self._forks:
+            # Left registered (on purpose, or it is the parent's): free libbpf's record only.
+            ptr, self._ptr = self._ptr, None
+            lib.bpf_link__disconnect(ptr)
+            lib.bpf_link__destroy(ptr)
+            narrate(f"bpf_link__destroy({self._description})", "left registered", phase="tear down")
+            return
+        self._remove()
+        narrate(f"bpf_link__destroy({self._description})", "unregistered", phase="tear down")
+
+    def _warns_when_dropped(self) -> bool:
+        return not self._disconnected and not self._kept_by_object
 
 
 def _link_exists(link_id: int) -> bool:

@@ -39,7 +39,7 @@ from libbpf_py.errors import (
 )
 from libbpf_py.explain import narrate
 from libbpf_py.features import check as check_feature
-from libbpf_py.link._link import LibbpfLink, Link
+from libbpf_py.link._link import Link, StructOpsLink, StructOpsRegistration
 from libbpf_py.maps._codecs import (
     CpumapValueCodec,
     DevmapValueCodec,
@@ -901,25 +901,31 @@ class Map(Owner):
 
     def attach_struct_ops(self) -> Link:
         """Register this struct_ops map with its subsystem (``bpf_map__attach_struct_ops``);
-        the returned link unregisters it when detached, like every other link."""
-        self.fd  # noqa: B018 - raises PhaseError for a closed map
+        the returned link unregisters it when detached, like every other link, and can
+        swap in another map of the same type (:meth:`Link.update_map`).
+
+        A map of another type raises :class:`~libbpf_py.errors.NotSupported`; a map of a
+        closed object, :class:`~libbpf_py.errors.PhaseError`.
+        """
+        return self._register_struct_ops(kept_by_object=False)
+
+    def _register_struct_ops(self, *, kept_by_object: bool) -> Link:
         what = f"registering struct_ops map {self.name!r}"
-        if self.type is not MapType.STRUCT_OPS:
-            raise ValueError(f"{what}: it is a {self.type.label} map, not a struct_ops map")
-        parent = self._fd.parent
-        if parent is None:
-            raise NotSupported(f"{what}: only maps of a LoadedObject can be registered")
-        ptr = lib.bpf_map__attach_struct_ops(self._ptr)
-        err = errno_of(ptr)
+        ptr = self._struct_ops_ptr(what)
+        made = lib.bpf_map__attach_struct_ops(ptr)
+        err = errno_of(made)
         if err:
             raise libbpf_error(err, what)
         narrate(
             f"bpf_map__attach_struct_ops({self.name!r})",
-            f"link fd {lib.bpf_link__fd(ptr)}",
+            f"link fd {lib.bpf_link__fd(made)}",
             phase="attach",
         )
-        link = LibbpfLink(ptr, description=f"struct_ops {self.name}")
-        parent._track(link)
+        kind = StructOpsLink if self.flags & lib.BPF_F_LINK else StructOpsRegistration
+        link = kind(made, description=f"struct_ops {self.name}", kept_by_object=kept_by_object)
+        parent = self._fd.parent
+        if parent is not None:
+            parent._track(link)
         return link
 
     def freeze(self) -> None:
@@ -952,6 +958,20 @@ class Map(Owner):
         """Whether the map is frozen (:meth:`freeze`): the kernel's own answer, from
         ``/proc/self/fdinfo``."""
         return _frozen(self.fd)
+
+    def _struct_ops_ptr(self, what: str) -> Any:
+        """libbpf's ``struct bpf_map *`` of this struct_ops map, after the checks every
+        struct_ops call makes (see :class:`~libbpf_py.link.OpsMap`)."""
+        if self._closed:
+            self._raise_closed(what)
+        if self.type is not MapType.STRUCT_OPS:
+            raise NotSupported(
+                f"{what}: it is a {self.type.label} map, not a struct_ops map; only "
+                'maps of a SEC(".struct_ops") or SEC(".struct_ops.link") section register'
+            )
+        if self._fd.parent is None or self._ptr == ffi.NULL:
+            raise NotSupported(f"{what}: only struct_ops maps of a LoadedObject can register")
+        return self._ptr
 
     def info(self) -> MapInfo:
         """Ask the kernel about this map."""

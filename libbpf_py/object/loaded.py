@@ -155,7 +155,10 @@ class LoadedObject(HasGlobals, Owner):
         """Attach every program whose section names its target, like a skeleton does.
 
         Programs whose sections name no target (``xdp``, ``tc``, ...) or whose autoattach
-        is off are skipped. The links are kept by this object (see :attr:`links`).
+        is off are skipped. Then every struct_ops map whose autoattach is on (the default;
+        :attr:`OpenMap.autoattach <libbpf_py.OpenMap.autoattach>` opts out) is registered
+        with its subsystem, as a skeleton's attach does. The links are kept by this object
+        (see :attr:`links`).
         """
         self._require_open("attach()")
         made: list[Link] = []
@@ -182,6 +185,9 @@ class LoadedObject(HasGlobals, Owner):
                 made.append(
                     program._link(ptr, f"{program.name} ({program.section})", kept_by_object=True)
                 )
+            for m in self._maps.values():
+                if m.type is MapType.STRUCT_OPS and lib.bpf_map__autoattach(m._ptr):
+                    made.append(m._register_struct_ops(kept_by_object=True))
         except BaseException:
             for link in made:
                 link.close()

@@ -10,11 +10,19 @@ from libbpf_py._lowlevel import capture_program_logs, check, errno_of, ffi, lib,
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
-from libbpf_py.errors import BpfError, NotFound, ObjectFormatError, PhaseError, VerifierError
+from libbpf_py.errors import (
+    BpfError,
+    NotFound,
+    NotSupported,
+    ObjectFormatError,
+    PhaseError,
+    VerifierError,
+)
 from libbpf_py.explain import narrate
 from libbpf_py.maps import Map
 from libbpf_py.object.global_data import Globals, HasGlobals, read_sections
 from libbpf_py.object.loaded import LoadedObject, ObjectSource
+from libbpf_py.object.shadow import StructOpsShadow, struct_ops_layout
 from libbpf_py.query import libbpf_btf
 
 if TYPE_CHECKING:
@@ -399,6 +407,7 @@ class OpenMap(_OpenChild):
         self._name = c_string(lib.bpf_map__name(ptr))
         # What OpenInnerMap's setters recorded for the inner-map template (see there).
         self._inner_settings: dict[str, int] = {}
+        self._shadow: StructOpsShadow | None = None
 
     def __repr__(self) -> str:
         return f"<OpenMap {self._name!r}>"
@@ -578,6 +587,62 @@ class OpenMap(_OpenChild):
             lib.bpf_map__set_initial_value(self._live("initial_value"), data, len(data)),
             "the initial value (it must be exactly value_size bytes)",
         )
+
+    @property
+    def autoattach(self) -> bool:
+        """Whether ``LoadedObject.attach()`` registers this struct_ops map (on by default;
+        other maps are never auto-attached, and read False)."""
+        return bool(lib.bpf_map__autoattach(self._live("autoattach")))
+
+    @autoattach.setter
+    def autoattach(self, value: bool) -> None:
+        ptr = self._live("autoattach")
+        if self.type is not MapType.STRUCT_OPS:
+            raise NotSupported(
+                f"setting autoattach of map {self._name!r}: it is a {self.type.label} map; "
+                "only struct_ops maps are attached (registered) by LoadedObject.attach()"
+            )
+        self._set(lib.bpf_map__set_autoattach(ptr, bool(value)), "autoattach")
+
+    @property
+    def struct_ops(self) -> StructOpsShadow:
+        """The struct of this struct_ops map, writable until load (see
+        :class:`~libbpf_py.object.shadow.StructOpsShadow`): ``m.struct_ops.name = b"x"``.
+
+        A map of another type raises :class:`~libbpf_py.errors.NotSupported`; after
+        load, :class:`~libbpf_py.errors.PhaseError`.
+        """
+        ptr = self._live("struct_ops")
+        if self._shadow is not None:
+            return self._shadow
+        what = f"the struct_ops value of map {self._name!r}"
+        if self.type is not MapType.STRUCT_OPS:
+            raise NotSupported(
+                f"{what}: it is a {self.type.label} map; only struct_ops maps have one "
+                "(initial_value holds the start of other maps)"
+            )
+        owner = self._owner
+        types = libbpf_btf(lib.bpf_object__btf(owner._handle.ptr))
+        if types is None:
+            raise NotSupported(f"{what}: the object carries no BTF")
+        codec, functions = struct_ops_layout(types, lib.bpf_map__btf_value_type_id(ptr), what)
+        size = ffi.new("size_t *")
+        data = lib.bpf_map__initial_value(ptr, size)
+        if data == ffi.NULL or size[0] != codec.size:
+            raise NotSupported(f"{what}: libbpf keeps no copy of it of {codec.size} bytes")
+
+        def programs() -> dict[int, OpenProgram]:
+            return {int(ffi.cast("uintptr_t", p._ptr)): p for p in owner._programs.values()}
+
+        self._shadow = StructOpsShadow(
+            self._name,
+            memoryview(ffi.buffer(data, size[0])),
+            codec,
+            functions,
+            programs,
+            owner._require_open,
+        )
+        return self._shadow
 
     def reuse_pinned(self, path: str | os.PathLike[str]) -> None:
         """Make load() use the map pinned at ``path`` instead of creating this one."""
