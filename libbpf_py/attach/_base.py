@@ -153,14 +153,18 @@ class AttachBase:
         narrate(call, f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
         return self._link(ptr, description, usdt=usdt)
 
-    def _require_feature(self, kind: str, what: str) -> None:
+    def _require_feature(self, kind: str, what: str, *, words: str = "") -> None:
+        """Refuse ``what`` with the probed reason where ``attach:<kind>`` is missing;
+        ``words`` names what the kernel lacks when "<kind> programs" would not."""
         reason = features.check(f"attach:{kind}")
         if reason:
             if not _has_admin_capabilities():
                 # The probe was refused for want of privileges, which says nothing about
                 # the kernel: report the missing capability, not a missing feature.
                 raise PermissionDenied(f"{what}: {missing_capability_hint()}", errno=errno.EPERM)
-            raise NotSupported(f"{what}: this kernel cannot attach {kind} programs: {reason}")
+            raise NotSupported(
+                f"{what}: this kernel cannot attach {words or kind + ' programs'}: {reason}"
+            )
 
     def _require_cookie(self, feature: str, what: str) -> None:
         """Refuse a non-zero BPF cookie where the kernel cannot carry one for this kind
