@@ -15,6 +15,7 @@ import pytest
 import libbpf_py
 
 ALL = [
+    "AmbiguousMatch",
     "AttachType",
     "BpfError",
     "CompileError",
@@ -40,6 +41,7 @@ ALL = [
     "OpenProgram",
     "PerCpu",
     "PerfBuffer",
+    "PerfEvent",
     "PerfSample",
     "PermissionDenied",
     "PhaseError",
@@ -84,6 +86,7 @@ LAZY = {
     "LostSamples",
     "LostSamplesWarning",
     "PerfBuffer",
+    "PerfEvent",
     "PerfSample",
     "Program",
     "ProgramInfo",

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from libbpf_py.attach._cgroup import CgroupAttach
 from libbpf_py.attach._net import NetworkAttach
+from libbpf_py.attach._perf_event import HARDWARE_EVENTS, SOFTWARE_EVENTS, PerfEvent
 from libbpf_py.attach._probe import ProbeAttach
 from libbpf_py.attach._socket import SocketAttach
-from libbpf_py.attach._perf_event import HARDWARE_EVENTS, SOFTWARE_EVENTS, PerfEvent
 from libbpf_py.attach._trace import TraceAttach
 from libbpf_py.netdev import xdp_holder
 

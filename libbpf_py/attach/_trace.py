@@ -176,7 +176,9 @@ class TraceAttach(AttachBase):
         self._require_feature("perf_event", what)
         if cookie:
             self._require_cookie("perf_event_cookie", what)
-        if isinstance(event, int) and not isinstance(event, bool):
+        if isinstance(event, bool):
+            raise TypeError("a perf event is a PerfEvent, a perf list name or an open fd")
+        if isinstance(event, int):
             pfd = os.dup(event)
         else:
             pfd = self._open_perf_event(event, frequency, period, pid, cpu, what)
@@ -207,9 +209,7 @@ class TraceAttach(AttachBase):
                 f"not {type(event).__name__}"
             )
         if event.needs_pmu:
-            self._require_feature(
-                "perf_event_hardware", what, words="to hardware perf events"
-            )
+            self._require_feature("perf_event_hardware", what, words="to hardware perf events")
         pfd = int(
             lib.lpy_perf_event_open(
                 event.type,
