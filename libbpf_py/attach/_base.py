@@ -31,6 +31,17 @@ if TYPE_CHECKING:
 
 __all__ = ["AttachBase"]
 
+# Probe sections that name their target, and the attach kind each needs.
+_SECTION_FEATURES = {
+    "kprobe": "kprobe",
+    "kretprobe": "kretprobe",
+    "ksyscall": "kprobe",
+    "kretsyscall": "kretprobe",
+    "kprobe.multi": "kprobe_multi",
+    "kretprobe.multi": "kprobe_multi",
+    "kprobe.session": "kprobe_session",
+}
+
 
 def _opts(ctype: str) -> Any:
     """A zeroed libbpf options struct ``struct <ctype>`` with its size set, as the C
@@ -180,13 +191,24 @@ class AttachBase:
 
     # --- by section name -----------------------------------------------------------
 
+    def _require_section_feature(self, what: str) -> None:
+        """Refuse attaching by section name with the probed reason where the section
+        names a target of a probe kind this kernel lacks; otherwise libbpf's answer
+        would be a bare ENOENT (a ksyscall program cannot even resolve its function)."""
+        kind, _, target = self.section.lstrip("?").partition("/")
+        feature = _SECTION_FEATURES.get(kind)
+        if feature is not None and target:
+            self._require_feature(feature, what)
+
     def attach(self) -> Link:
         """Attach where the section name says (``bpf_program__attach``).
 
         Sections that name no target (``xdp``, ``tc``, ...) need the kind's own method,
         e.g. :meth:`attach_xdp`.
         """
-        ptr = lib.bpf_program__attach(self._libbpf_program("auto"))
+        prog = self._libbpf_program("auto")
+        self._require_section_feature(f"attaching program {self.name!r}")
+        ptr = lib.bpf_program__attach(prog)
         err = errno_of(ptr)
         if err:
             hint = ""

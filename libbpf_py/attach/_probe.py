@@ -73,7 +73,7 @@ class ProbeAttach(AttachBase):
         self._require_feature(
             "kretprobe" if retprobe else "kprobe",
             what,
-            words="kprobes, which a ksyscall program is",
+            words="kprobes (a ksyscall program is one)",
         )
         if cookie:
             self._require_cookie("perf_event_cookie", what)
