@@ -159,7 +159,11 @@ class ProbeAttach(AttachBase):
             f"bpf_program__attach_kprobe_multi({self.name!r})",
             what,
             f"{self.name} ({kind} {pattern or len(keep)})",
-            missing=f"no kernel function matches {pattern!r}" if pattern else "",
+            missing=(
+                f"no kernel function matches {pattern!r}"
+                if pattern
+                else f"the kernel lacks one of the functions {functions}"
+            ),
         )
 
     def attach_uprobe(
