@@ -69,6 +69,18 @@ static int lpy_link_create_kprobe_multi(int prog_fd, const char **syms, __u32 cn
     return fd < 0 ? -errno : fd;
 }
 
+/* A kprobe session link (entry and return in one program, Linux 6.10+): for the probe. */
+static int lpy_link_create_kprobe_session(int prog_fd, const char **syms, __u32 cnt)
+{
+    LIBBPF_OPTS(bpf_link_create_opts, opts);
+    int fd;
+
+    opts.kprobe_multi.syms = syms;
+    opts.kprobe_multi.cnt = cnt;
+    fd = bpf_link_create(prog_fd, 0, BPF_TRACE_KPROBE_SESSION, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
 static int lpy_link_create_uprobe_multi(int prog_fd, const char *path,
                                         const unsigned long *offsets, __u32 cnt,
                                         __u32 flags, int pid)

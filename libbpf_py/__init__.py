@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from libbpf_py.enums import AttachType, LinkType, MapType, ProgType, XdpMode
 from libbpf_py.errors import (
+    AmbiguousMatch,
     BpfError,
     CompileError,
     KeyNotFound,
@@ -39,6 +40,7 @@ from libbpf_py.explain import explain, explaining
 from libbpf_py.object.objfile import ObjectFile
 
 if TYPE_CHECKING:
+    from libbpf_py.attach._perf_event import PerfEvent
     from libbpf_py.compiler import compile
     from libbpf_py.events.perfbuf import LostSamples, LostSamplesWarning, PerfBuffer, PerfSample
     from libbpf_py.events.ringbuf import RecordBatch, RingBuffer, RingState
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AmbiguousMatch",
     "AttachType",
     "BpfError",
     "CompileError",
@@ -87,6 +90,7 @@ __all__ = [
     "OpenProgram",
     "PerCpu",
     "PerfBuffer",
+    "PerfEvent",
     "PerfSample",
     "PermissionDenied",
     "PhaseError",
@@ -132,6 +136,7 @@ _LAZY = {
     "LostSamples": "libbpf_py.events.perfbuf",
     "LostSamplesWarning": "libbpf_py.events.perfbuf",
     "PerfBuffer": "libbpf_py.events.perfbuf",
+    "PerfEvent": "libbpf_py.attach._perf_event",
     "PerfSample": "libbpf_py.events.perfbuf",
     "Program": "libbpf_py.program._program",
     "ProgramInfo": "libbpf_py.program._program",

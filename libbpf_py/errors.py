@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 
 __all__ = [
+    "AmbiguousMatch",
     "BpfError",
     "CompileError",
     "KeyNotFound",
@@ -45,6 +46,11 @@ class BpfError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class AmbiguousMatch(BpfError, ValueError):
+    """A name or pattern that must pick one target picked several (e.g. a kprobe_multi
+    pattern with ``unique_match=True``); the message names them."""
 
 
 class PhaseError(BpfError, RuntimeError):

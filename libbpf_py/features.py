@@ -751,6 +751,42 @@ def _probe_perf_event() -> str | None:
     return _prog_type(ProgType.PERF_EVENT)
 
 
+def _probe_perf_event_hardware() -> str | None:
+    # A CPU cycle counter, the one hardware event every PMU has; a machine without a
+    # PMU (most virtual machines) answers ENOENT: no PMU takes PERF_TYPE_HARDWARE.
+    _, lib = _lib()
+    fd = int(
+        lib.lpy_perf_event_open(
+            lib.PERF_TYPE_HARDWARE, lib.PERF_COUNT_HW_CPU_CYCLES, 0, 0, 1_000_000, 0, 0, -1
+        )
+    )
+    if fd < 0:
+        pmus = sorted(p.name for p in _PMU.iterdir()) if _PMU.is_dir() else []
+        return (
+            f"hardware perf events: opening a cycles counter failed: {_refusal(-fd)} "
+            f"(no CPU PMU: {_PMU} lists {', '.join(pmus) or 'nothing'})"
+        )
+    os.close(fd)
+    return _prog_type(ProgType.PERF_EVENT)
+
+
+def _probe_kprobe_session() -> str | None:
+    ffi, lib = _lib()
+
+    def attach(prog: int) -> int:
+        name = ffi.new("char[]", _PROBE_FUNC.encode())
+        syms = ffi.new("const char *[]", [name])
+        return int(lib.lpy_link_create_kprobe_session(prog, syms, 1))
+
+    reason = _with_prog(
+        ProgType.KPROBE,
+        AttachType.TRACE_KPROBE_SESSION,
+        attach,
+        what="kprobe sessions (Linux 6.10+)",
+    )
+    return reason + _kconfig_note("CONFIG_FPROBE", "CONFIG_KPROBES") if reason else None
+
+
 def _ordered(attach: AttachType, what: str, *options: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         _, lib = _lib()
@@ -874,12 +910,14 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "kprobe": _probe_kprobe,
     "kretprobe": _probe_kprobe,
     "kprobe_multi": _probe_kprobe_multi,
+    "kprobe_session": _probe_kprobe_session,
     "uprobe": _probe_uprobe,
     "uretprobe": _probe_uprobe,
     "usdt": _probe_uprobe,
     "uprobe_multi": _probe_uprobe_multi,
     "perf_event": _probe_perf_event,
     "perf_event_cookie": _probe_perf_event_cookie,
+    "perf_event_hardware": _probe_perf_event_hardware,
     "cgroup": _probe_cgroup,
     "socket_filter": _needs("prog_type:socket_filter"),
     "sk_lookup": _needs("prog_type:sk_lookup"),

@@ -15,6 +15,7 @@ import pytest
 import libbpf_py
 
 ALL = [
+    "AmbiguousMatch",
     "AttachType",
     "BpfError",
     "CompileError",
@@ -40,6 +41,7 @@ ALL = [
     "OpenProgram",
     "PerCpu",
     "PerfBuffer",
+    "PerfEvent",
     "PerfSample",
     "PermissionDenied",
     "PhaseError",
@@ -85,6 +87,7 @@ LAZY = {
     "LostSamples",
     "LostSamplesWarning",
     "PerfBuffer",
+    "PerfEvent",
     "PerfSample",
     "Program",
     "ProgramInfo",

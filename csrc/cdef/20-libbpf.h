@@ -36,6 +36,7 @@ struct bpf_object_open_opts {
 struct bpf_perf_event_opts { size_t sz; __u64 bpf_cookie; bool force_ioctl_attach; bool dont_enable; ...; };
 struct bpf_kprobe_opts { size_t sz; __u64 bpf_cookie; size_t offset; bool retprobe; enum probe_attach_mode attach_mode; ...; };
 struct bpf_kprobe_multi_opts { size_t sz; const char **syms; const unsigned long *addrs; const __u64 *cookies; size_t cnt; bool retprobe; bool session; bool unique_match; ...; };
+struct bpf_ksyscall_opts { size_t sz; __u64 bpf_cookie; bool retprobe; ...; };
 struct bpf_uprobe_multi_opts { size_t sz; const char **syms; const unsigned long *offsets; const unsigned long *ref_ctr_offsets; const __u64 *cookies; size_t cnt; bool retprobe; bool session; ...; };
 struct bpf_uprobe_opts { size_t sz; size_t ref_ctr_offset; __u64 bpf_cookie; bool retprobe; const char *func_name; enum probe_attach_mode attach_mode; ...; };
 struct bpf_usdt_opts { size_t sz; __u64 usdt_cookie; ...; };
@@ -118,6 +119,7 @@ int bpf_link__destroy(struct bpf_link *link);
 struct bpf_link *bpf_program__attach(const struct bpf_program *prog);
 struct bpf_link *bpf_program__attach_perf_event_opts(const struct bpf_program *prog, int pfd, const struct bpf_perf_event_opts *opts);
 struct bpf_link *bpf_program__attach_kprobe_opts(const struct bpf_program *prog, const char *func_name, const struct bpf_kprobe_opts *opts);
+struct bpf_link *bpf_program__attach_ksyscall(const struct bpf_program *prog, const char *syscall_name, const struct bpf_ksyscall_opts *opts);
 struct bpf_link *bpf_program__attach_kprobe_multi_opts(const struct bpf_program *prog, const char *pattern, const struct bpf_kprobe_multi_opts *opts);
 struct bpf_link *bpf_program__attach_uprobe_multi(const struct bpf_program *prog, pid_t pid, const char *binary_path, const char *func_pattern, const struct bpf_uprobe_multi_opts *opts);
 struct bpf_link *bpf_program__attach_uprobe_opts(const struct bpf_program *prog, pid_t pid, const char *binary_path, size_t func_offset, const struct bpf_uprobe_opts *opts);

@@ -2,6 +2,7 @@
 int lpy_prog_load_min(int prog_type, int expected_attach_type, int attach_btf_id, int attach_prog_fd, int retval);
 int lpy_perf_event_open(__u32 type, __u64 config, __u64 config1, __u64 config2, __u64 period, int freq, int pid, int cpu);
 int lpy_link_create_kprobe_multi(int prog_fd, const char **syms, __u32 cnt, __u32 flags);
+int lpy_link_create_kprobe_session(int prog_fd, const char **syms, __u32 cnt);
 int lpy_link_create_uprobe_multi(int prog_fd, const char *path, const unsigned long *offsets, __u32 cnt, __u32 flags, int pid);
 int lpy_link_create_cookie(int prog_fd, int target_fd, int attach_type, __u64 cookie);
 int lpy_link_create_ordered(int prog_fd, int ifindex, int attach_type, __u32 flags, __u32 relative_fd, __u32 relative_id, __u64 expected_revision);

@@ -9,6 +9,18 @@ object a program belongs to is a ``ParentObject`` Protocol here.
 
 from __future__ import annotations
 
-from libbpf_py.attach._mixin import PERF_SOFTWARE_EVENTS, AttachMixin, xdp_holder
+from libbpf_py.attach._mixin import (
+    PERF_HARDWARE_EVENTS,
+    PERF_SOFTWARE_EVENTS,
+    AttachMixin,
+    PerfEvent,
+    xdp_holder,
+)
 
-__all__ = ["PERF_SOFTWARE_EVENTS", "AttachMixin", "xdp_holder"]
+__all__ = [
+    "PERF_HARDWARE_EVENTS",
+    "PERF_SOFTWARE_EVENTS",
+    "AttachMixin",
+    "PerfEvent",
+    "xdp_holder",
+]

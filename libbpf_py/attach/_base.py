@@ -32,6 +32,17 @@ if TYPE_CHECKING:
 
 __all__ = ["AttachBase"]
 
+# Probe sections that name their target, and the attach kind each needs.
+_SECTION_FEATURES = {
+    "kprobe": "kprobe",
+    "kretprobe": "kretprobe",
+    "ksyscall": "kprobe",
+    "kretsyscall": "kretprobe",
+    "kprobe.multi": "kprobe_multi",
+    "kretprobe.multi": "kprobe_multi",
+    "kprobe.session": "kprobe_session",
+}
+
 
 def _opts(ctype: str) -> Any:
     """A zeroed libbpf options struct ``struct <ctype>`` with its size set, as the C
@@ -163,14 +174,18 @@ class AttachBase:
         narrate(call, f"link fd {lib.bpf_link__fd(ptr)}", phase="attach")
         return self._link(ptr, description, usdt=usdt)
 
-    def _require_feature(self, kind: str, what: str) -> None:
+    def _require_feature(self, kind: str, what: str, *, words: str = "") -> None:
+        """Refuse ``what`` with the probed reason where ``attach:<kind>`` is missing;
+        ``words`` names what the kernel lacks when "<kind> programs" would not."""
         reason = features.check(f"attach:{kind}")
         if reason:
             if _refused_for_privileges(reason):
                 # The probe was refused for want of privileges, which says nothing about
                 # the kernel: report the missing capability, not a missing feature.
                 raise PermissionDenied(f"{what}: {missing_capability_hint()}", errno=errno.EPERM)
-            raise NotSupported(f"{what}: this kernel cannot attach {kind} programs: {reason}")
+            raise NotSupported(
+                f"{what}: this kernel cannot attach {words or kind + ' programs'}: {reason}"
+            )
 
     def _require_cookie(self, feature: str, what: str) -> None:
         """Refuse a non-zero BPF cookie where the kernel cannot carry one for this kind
@@ -186,13 +201,24 @@ class AttachBase:
 
     # --- by section name -----------------------------------------------------------
 
+    def _require_section_feature(self, what: str) -> None:
+        """Refuse attaching by section name with the probed reason where the section
+        names a target of a probe kind this kernel lacks; otherwise libbpf's answer
+        would be a bare ENOENT (a ksyscall program cannot even resolve its function)."""
+        kind, _, target = self.section.lstrip("?").partition("/")
+        feature = _SECTION_FEATURES.get(kind)
+        if feature is not None and target:
+            self._require_feature(feature, what)
+
     def attach(self) -> Link:
         """Attach where the section name says (``bpf_program__attach``).
 
         Sections that name no target (``xdp``, ``tc``, ...) need the kind's own method,
         e.g. :meth:`attach_xdp`.
         """
-        ptr = lib.bpf_program__attach(self._libbpf_program("auto"))
+        prog = self._libbpf_program("auto")
+        self._require_section_feature(f"attaching program {self.name!r}")
+        ptr = lib.bpf_program__attach(prog)
         err = errno_of(ptr)
         if err:
             hint = ""

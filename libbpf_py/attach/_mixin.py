@@ -15,15 +15,25 @@ from __future__ import annotations
 
 from libbpf_py.attach._cgroup import CgroupAttach
 from libbpf_py.attach._net import NetworkAttach
+from libbpf_py.attach._perf_event import HARDWARE_EVENTS, SOFTWARE_EVENTS, PerfEvent
 from libbpf_py.attach._probe import ProbeAttach
 from libbpf_py.attach._socket import SocketAttach
-from libbpf_py.attach._trace import SOFTWARE_EVENTS, TraceAttach
+from libbpf_py.attach._trace import TraceAttach
 from libbpf_py.netdev import xdp_holder
 
-__all__ = ["PERF_SOFTWARE_EVENTS", "AttachMixin", "xdp_holder"]
+__all__ = [
+    "PERF_HARDWARE_EVENTS",
+    "PERF_SOFTWARE_EVENTS",
+    "AttachMixin",
+    "PerfEvent",
+    "xdp_holder",
+]
 
 #: Software perf events by the name ``perf list`` gives them (``PERF_COUNT_SW_*``).
 PERF_SOFTWARE_EVENTS = SOFTWARE_EVENTS
+
+#: Hardware perf events by the name ``perf list`` gives them (``PERF_COUNT_HW_*``).
+PERF_HARDWARE_EVENTS = HARDWARE_EVENTS
 
 
 class AttachMixin(NetworkAttach, SocketAttach, TraceAttach, ProbeAttach, CgroupAttach):

@@ -10,32 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
 from libbpf_py.attach._base import AttachBase, _cookie, _opts
+from libbpf_py.attach._perf_event import PerfEvent
 from libbpf_py.enums import AttachType, ProgType
-from libbpf_py.errors import NotFound
+from libbpf_py.errors import NotFound, NotSupported
 from libbpf_py.link._link import Link
 
 if TYPE_CHECKING:
     from libbpf_py.maps._map import Map
 
-__all__ = ["SOFTWARE_EVENTS", "TraceAttach"]
+__all__ = ["TraceAttach"]
 
 
-# Software perf events by the name ``perf list`` gives them (``PERF_COUNT_SW_*``);
-# public as libbpf_py.attach.PERF_SOFTWARE_EVENTS.
-SOFTWARE_EVENTS = {
-    "cpu-clock": 0,
-    "task-clock": 1,
-    "page-faults": 2,
-    "context-switches": 3,
-    "cpu-migrations": 4,
-    "minor-faults": 5,
-    "major-faults": 6,
-    "alignment-faults": 7,
-    "emulation-faults": 8,
-    "dummy": 9,
-    "bpf-output": 10,
-    "cgroup-switches": 11,
-}
 _TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 
 
@@ -162,7 +147,7 @@ class TraceAttach(AttachBase):
 
     def attach_perf_event(
         self,
-        event: str | int = "cpu-clock",
+        event: str | int | PerfEvent = "cpu-clock",
         *,
         frequency: int = 0,
         period: int = 0,
@@ -170,15 +155,20 @@ class TraceAttach(AttachBase):
         cpu: int = -1,
         cookie: int = 0,
     ) -> Link:
-        """Attach to a perf event: a software event by name (``"cpu-clock"``), or an
-        already open perf event fd (the link works on a duplicate of it).
+        """Attach to a perf event: a :class:`~libbpf_py.attach.PerfEvent` (any type and
+        config: ``PerfEvent.hardware("cycles")``), a software or hardware event by its
+        ``perf list`` name (``"cpu-clock"``, ``"instructions"``), or an already open
+        perf event fd (the link works on a duplicate of it).
 
         ``frequency`` (samples per second) or ``period`` sets how often it fires;
         ``pid=0, cpu=-1`` (default) follow this process; ``pid=-1, cpu=N`` sample
         every process on CPU ``N``. ``cookie`` (a u64) is what the program reads with
         ``bpf_get_attach_cookie``; a non-zero one needs BPF perf links
         (``features.check("attach:perf_event_cookie")``). Raises ``ValueError`` for a
-        cookie outside 0 .. 2**64-1.
+        cookie outside 0 .. 2**64-1, ``NotFound`` for an event name neither software
+        nor hardware, ``NotSupported`` for a hardware event on a machine without a
+        PMU (``features.check("attach:perf_event_hardware")``) or an event type no
+        PMU here counts.
         """
         cookie = _cookie(cookie)
         prog = self._libbpf_program("perf_event")
@@ -186,27 +176,12 @@ class TraceAttach(AttachBase):
         self._require_feature("perf_event", what)
         if cookie:
             self._require_cookie("perf_event_cookie", what)
+        if isinstance(event, bool):
+            raise TypeError("a perf event is a PerfEvent, a perf list name or an open fd")
         if isinstance(event, int):
             pfd = os.dup(event)
         else:
-            config = SOFTWARE_EVENTS.get(event)
-            if config is None:
-                raise NotFound(
-                    f"{what}: no software perf event {event!r}; one of {', '.join(SOFTWARE_EVENTS)}"
-                )
-            freq = frequency if frequency else 0
-            pfd = lib.lpy_perf_event_open(
-                lib.PERF_TYPE_SOFTWARE,
-                config,
-                0,
-                0,
-                freq or period or 1_000_000,
-                1 if freq else 0,
-                pid,
-                cpu,
-            )
-            if pfd < 0:
-                raise libbpf_error(-pfd, f"{what}: perf_event_open")
+            pfd = self._open_perf_event(event, frequency, period, pid, cpu, what)
         opts = _opts("bpf_perf_event_opts")
         opts.bpf_cookie = cookie
         ptr = lib.bpf_program__attach_perf_event_opts(prog, pfd, opts)
@@ -218,6 +193,47 @@ class TraceAttach(AttachBase):
             what,
             f"{self.name} (perf_event {event})",
         )
+
+    def _open_perf_event(
+        self, event: str | PerfEvent, frequency: int, period: int, pid: int, cpu: int, what: str
+    ) -> int:
+        """``perf_event_open`` of ``event`` sampling as asked; the new fd."""
+        if isinstance(event, str):
+            try:
+                event = PerfEvent.named(event)
+            except ValueError as exc:
+                raise NotFound(f"{what}: {exc}", errno=errno.ENOENT) from None
+        elif not isinstance(event, PerfEvent):
+            raise TypeError(
+                "a perf event is a PerfEvent, a perf list name or an open perf event fd, "
+                f"not {type(event).__name__}"
+            )
+        if event.needs_pmu:
+            self._require_feature("perf_event_hardware", what, words="to hardware perf events")
+        pfd = int(
+            lib.lpy_perf_event_open(
+                event.type,
+                event.config,
+                0,
+                0,
+                frequency or period or 1_000_000,
+                1 if frequency else 0,
+                pid,
+                cpu,
+            )
+        )
+        if pfd < 0:
+            # The kernel answers ENOENT (or ENODEV, EOPNOTSUPP) when no PMU here counts
+            # the type or config asked for.
+            if -pfd in (errno.ENOENT, errno.ENODEV, errno.EOPNOTSUPP):
+                raise NotSupported(
+                    f"{what}: no PMU of this machine counts perf event type {event.type}, "
+                    f"config {event.config:#x} (perf_event_open answered "
+                    f"{errno.errorcode.get(-pfd, -pfd)}; see /sys/bus/event_source/devices)",
+                    errno=-pfd,
+                )
+            raise libbpf_error(-pfd, f"{what}: perf_event_open")
+        return pfd
 
     def attach_iter(self, map: Map | None = None) -> Link:
         """Make an iterator link; :meth:`Link.read` runs it. ``map`` for map iterators."""

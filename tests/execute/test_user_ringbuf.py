@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-import time
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from tests.execute.conftest import Loader
 from tests.execute.helpers import read_globals
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
+
+HANG_GUARD_S = 60  # how long a wait may take before it counts as a hang
+_BLOCKING_RESERVE = "user_ring_buffer__reserve_blocking"  # what reserve(timeout=) calls
 
 
 def drained(obj: libbpf_py.LoadedObject, source: Path) -> dict[str, int]:
@@ -53,12 +57,37 @@ def test_a_full_ring_refuses_then_waits(load: Loader) -> None:
                 ring.write(b"\1" * 64)
                 count += 1
         assert count > 10
-        start = time.monotonic()
-        with pytest.raises(MapFullError, match="after waiting"):
+        with pytest.raises(MapFullError, match=r"after waiting 0\.2 s"):
             ring.reserve(64, timeout=0.2)
-        assert 0.15 < time.monotonic() - start < 5
-        obj.programs["drain"].test_run(ctx=b"")
-        ring.reserve(64, timeout=1).submit()  # room again after the program drained
+        # A reserve that waits gets the room the program makes while it waits. Another
+        # thread runs the program once this one calls libbpf's blocking reserve (a
+        # profile hook sees the call begin; the other thread runs when the call lets go
+        # of the GIL), so the room was not there before the wait began. The timeout
+        # is a hang guard: should the room never be seen, MapFullError fails the test.
+        entered, done = threading.Event(), threading.Event()
+        drained_in_wait: list[int] = []
+
+        def on_call(frame: object, event: str, arg: object) -> None:
+            if event == "c_call" and getattr(arg, "__name__", "") == _BLOCKING_RESERVE:
+                entered.set()
+
+        def drain_once_waiting() -> None:
+            entered.wait(HANG_GUARD_S)
+            if not done.is_set():  # not after the reserve returned: during its wait
+                drained_in_wait.append(obj.programs["drain"].test_run(ctx=b"").retval)
+
+        drainer = threading.Thread(target=drain_once_waiting)
+        drainer.start()
+        sys.setprofile(on_call)
+        try:
+            ring.reserve(64, timeout=HANG_GUARD_S).submit()
+        finally:
+            sys.setprofile(None)
+            done.set()
+            entered.set()
+            drainer.join()
+        # The program took the records while the reserve waited for room.
+        assert drained_in_wait and drained_in_wait[0] > 10
 
 
 def test_record_misuse_and_bad_sizes(load: Loader) -> None:
