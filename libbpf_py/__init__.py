@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from libbpf_py.maps._map import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
     from libbpf_py.object.loaded import LoadedObject
     from libbpf_py.object.open_object import OpenMap, OpenObject, OpenProgram
+    from libbpf_py.program._flags import ProgramFlag
     from libbpf_py.program._program import (
         Program,
         ProgramInfo,
@@ -91,6 +92,7 @@ __all__ = [
     "PhaseError",
     "ProgType",
     "Program",
+    "ProgramFlag",
     "ProgramInfo",
     "ProgramStats",
     "RecordBatch",
@@ -132,6 +134,7 @@ _LAZY = {
     "PerfBuffer": "libbpf_py.events.perfbuf",
     "PerfSample": "libbpf_py.events.perfbuf",
     "Program": "libbpf_py.program._program",
+    "ProgramFlag": "libbpf_py.program._flags",
     "ProgramInfo": "libbpf_py.program._program",
     "ProgramStats": "libbpf_py.program._program",
     "TestRunFlag": "libbpf_py.program._program",
