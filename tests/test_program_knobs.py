@@ -8,6 +8,7 @@ and its load flags, ``prepare()`` as a step of its own, and the ``kconfig`` and
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,11 +212,36 @@ def test_device_bound_program_loads_for_its_device_and_attaches_nowhere_else(
                 assert link.info().target
 
 
-def test_offload_to_netdevsim_or_skip(objects: dict[str, Path]) -> None:
+NETDEVSIM = Path("/sys/bus/netdevsim")
+
+
+@pytest.fixture
+def netdevsim() -> Iterator[str]:
+    """A netdevsim device (the kernel's fake offload NIC); its interface name."""
+    had_module = Path("/sys/module/netdevsim").exists()
     probe = subprocess.run(["modprobe", "netdevsim"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip(f"offloading needs netdevsim: {probe.stderr.strip() or 'modprobe failed'}")
-    pytest.skip("netdevsim is loaded, but this suite has no offload test yet")
+    dev_id = 4000 + os.getpid() % 1000
+    (NETDEVSIM / "new_device").write_text(f"{dev_id} 1")
+    try:
+        nets = NETDEVSIM / "devices" / f"netdevsim{dev_id}" / "net"
+        yield next(iter(sorted(p.name for p in nets.iterdir())))
+    finally:
+        (NETDEVSIM / "del_device").write_text(str(dev_id))
+        if not had_module:
+            subprocess.run(["modprobe", "-r", "netdevsim"], capture_output=True)
+
+
+def test_an_ifindex_without_the_flag_offloads_to_the_device(
+    objects: dict[str, Path], netdevsim: str
+) -> None:
+    with libbpf_py.ObjectFile(objects["knobs"]).open() as opened:
+        for name, program in opened.programs.items():
+            program.autoload = name == "xdp_bound"
+        opened.programs["xdp_bound"].ifindex = netdevsim
+        with opened.load() as loaded:
+            assert loaded.programs["xdp_bound"].info().ifindex == socket.if_nametoindex(netdevsim)
 
 
 # -- prepare() ------------------------------------------------------------------------
