@@ -265,7 +265,7 @@ def test_prepare_creates_the_maps_before_any_program_loads(objects: dict[str, Pa
             opened.programs["fentry_any"].autoload = True
         with pytest.raises(PhaseError, match="prepare"):
             opened.bss.kconfig_value = 1
-        with pytest.raises(PhaseError, match="prepare"):
+        with pytest.raises(PhaseError, match="already"):
             opened.prepare()
         # ... what only the program load reads still can (load(log_level) sets it too).
         opened.programs["xdp_bound"].flags = ProgramFlag.XDP_HAS_FRAGS
@@ -314,6 +314,19 @@ def test_kconfig_option_that_libbpf_cannot_parse_is_a_library_error(
     opened = libbpf_py.ObjectFile(objects["knobs"]).open(kconfig="CONFIG_LPY_KNOB=")
     with opened, pytest.raises(BpfError):
         opened.load()
+
+
+def test_a_failed_prepare_leaves_the_object_spent(objects: dict[str, Path]) -> None:
+    before = {entry.id for entry in kernel.maps("knob_seen")}
+    # libbpf parses the kconfig text when it resolves the externs, in prepare().
+    opened = libbpf_py.ObjectFile(objects["knobs"]).open(kconfig="CONFIG_LPY_KNOB=")
+    with opened:
+        with pytest.raises(BpfError):
+            opened.prepare()
+        assert "spent" in repr(opened)
+        with pytest.raises(PhaseError, match="failed prepare"):
+            opened.load()
+    assert {entry.id for entry in kernel.maps("knob_seen")} <= before
 
 
 def task_struct_size(btf_path: str | os.PathLike[str]) -> int:

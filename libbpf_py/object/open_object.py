@@ -238,7 +238,13 @@ class OpenObject(HasGlobals, Owner):
         :meth:`load` next. A failed prepare leaves this OpenObject spent, like a failed
         load.
         """
-        self._require_unprepared("prepare()")
+        self._require_open("prepare()")
+        if self._prepared:
+            raise PhaseError(
+                "prepare() has run already on this OpenObject: call load() next",
+                phase="prepared",
+                needed="open",
+            )
         handle = self._handle
         with handle.lock:
             with capture_program_logs() as logs:
