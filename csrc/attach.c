@@ -32,6 +32,25 @@ static int lpy_prog_load_min(int prog_type, int expected_attach_type, int attach
     return fd < 0 ? -errno : fd;
 }
 
+/* Load "r0 = retval; exit" for a network device (prog_ifindex) with load flags, as a
+ * device-bound or offloaded program. */
+static int lpy_prog_load_for_device(int prog_type, __u32 prog_flags, __u32 ifindex, int retval)
+{
+    struct bpf_insn insns[2];
+    LIBBPF_OPTS(bpf_prog_load_opts, opts);
+    int fd;
+
+    memset(insns, 0, sizeof(insns));
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+    insns[0].dst_reg = BPF_REG_0;
+    insns[0].imm = retval;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    opts.prog_flags = prog_flags;
+    opts.prog_ifindex = ifindex;
+    fd = bpf_prog_load(prog_type, "lpy_probe", "GPL", insns, 2, &opts);
+    return fd < 0 ? -errno : fd;
+}
+
 /* perf_event_open(2) with the fields the attach kinds need: software events, tracepoint
  * ids, and the kprobe/uprobe PMUs (config1 = name or path, config2 = offset). */
 static int lpy_perf_event_open(__u32 type, __u64 config, __u64 config1, __u64 config2,

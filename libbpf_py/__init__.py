@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from libbpf_py.maps._map import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
     from libbpf_py.object.loaded import LoadedObject
     from libbpf_py.object.open_object import OpenMap, OpenObject, OpenProgram
+    from libbpf_py.program._flags import ProgramFlag
     from libbpf_py.program._program import (
         Program,
         ProgramInfo,
@@ -96,6 +97,7 @@ __all__ = [
     "PhaseError",
     "ProgType",
     "Program",
+    "ProgramFlag",
     "ProgramInfo",
     "ProgramStats",
     "RecordBatch",
@@ -139,6 +141,7 @@ _LAZY = {
     "PerfEvent": "libbpf_py.attach._perf_event",
     "PerfSample": "libbpf_py.events.perfbuf",
     "Program": "libbpf_py.program._program",
+    "ProgramFlag": "libbpf_py.program._flags",
     "ProgramInfo": "libbpf_py.program._program",
     "ProgramStats": "libbpf_py.program._program",
     "TestRunFlag": "libbpf_py.program._program",

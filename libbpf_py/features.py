@@ -738,6 +738,20 @@ def _probe_freplace() -> str | None:
     return f"freplace (extension programs): loading one failed: {_refusal(-fd)}"
 
 
+def _probe_xdp_dev_bound() -> str | None:
+    _, lib = _lib()
+    # For the loopback device, which every namespace has (ifindex 1). A kernel that
+    # knows the flag answers EOPNOTSUPP there (lo has no XDP driver hook); one that
+    # does not know it refuses the flag itself with EINVAL.
+    fd = int(lib.lpy_prog_load_for_device(ProgType.XDP, lib.BPF_F_XDP_DEV_BOUND_ONLY, 1, 2))
+    if fd >= 0:
+        os.close(fd)
+        return None
+    if fd == -errno.EOPNOTSUPP:
+        return None
+    return f"device-bound XDP programs (Linux 6.3+): loading one failed: {_refusal(-fd)}"
+
+
 def _probe_perf_event() -> str | None:
     _, lib = _lib()
     fd = int(
@@ -907,6 +921,7 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "lsm": _tracing(AttachType.LSM_MAC, _LSM_HOOK, "lsm"),
     "trace_cookie": _probe_trace_cookie,
     "freplace": _probe_freplace,
+    "xdp_dev_bound": _probe_xdp_dev_bound,
     "kprobe": _probe_kprobe,
     "kretprobe": _probe_kprobe,
     "kprobe_multi": _probe_kprobe_multi,

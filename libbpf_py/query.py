@@ -65,6 +65,9 @@ class ProgramInfo:
     verified_insns: int
     recursion_misses: int = 0
     created_by_uid: int = 0
+    #: The device an offloaded program runs on (0: none; the kernel reports no device
+    #: for a program only bound to one with ``ProgramFlag.XDP_DEV_BOUND_ONLY``).
+    ifindex: int = 0
 
     @property
     def loaded_at(self) -> datetime:
@@ -104,6 +107,7 @@ def program_info(fd: int, name: str = "") -> ProgramInfo:
         verified_insns=info.verified_insns,
         recursion_misses=info.recursion_misses,
         created_by_uid=info.created_by_uid,
+        ifindex=info.ifindex,
     )
 
 

@@ -1,5 +1,6 @@
 /* C helpers of the attach layer (csrc/attach.c). Each returns -errno on failure. */
 int lpy_prog_load_min(int prog_type, int expected_attach_type, int attach_btf_id, int attach_prog_fd, int retval);
+int lpy_prog_load_for_device(int prog_type, __u32 prog_flags, __u32 ifindex, int retval);
 int lpy_perf_event_open(__u32 type, __u64 config, __u64 config1, __u64 config2, __u64 period, int freq, int pid, int cpu);
 int lpy_link_create_kprobe_multi(int prog_fd, const char **syms, __u32 cnt, __u32 flags);
 int lpy_link_create_kprobe_session(int prog_fd, const char **syms, __u32 cnt);

@@ -132,17 +132,35 @@ class TraceAttach(AttachBase):
 
     attach_lsm = attach_trace
 
-    def attach_freplace(self, target: Any, function: str) -> Link:
-        """Replace global function ``function`` of loaded program ``target`` with this
-        extension program (``SEC("freplace/...")``)."""
+    def attach_freplace(self, target: Any = None, function: str | None = None) -> Link:
+        """Replace global function ``function`` of loaded program ``target`` (a program
+        or its fd) with this extension program (``SEC("freplace")``).
+
+        Without arguments, attach where ``OpenProgram.set_attach_target`` pointed it
+        before load (the kernel keeps that target for the program's first attachment
+        only; later ones name it again). Give both or neither.
+        """
+        if (target is None) != (function is None):
+            raise ValueError(
+                "attach_freplace() takes both a target program and a function name, or "
+                "neither (to use the target set before load)"
+            )
         prog = self._libbpf_program("freplace")
-        what = f"attaching extension {self.name!r} over {function!r} of {target!r}"
+        if target is None:
+            what = f"attaching extension {self.name!r} to the target set before load"
+            target_fd, name, shown = 0, ffi.NULL, "its load-time target"
+        else:
+            what = f"attaching extension {self.name!r} over {function!r} of {target!r}"
+            target_fd = target if isinstance(target, int) else target.fd
+            if target_fd <= 0:
+                raise ValueError(f"a target program fd is a positive number, not {target_fd}")
+            name, shown = str(function).encode(), str(function)
         self._require_feature("freplace", what)
         return self._made(
-            lib.bpf_program__attach_freplace(prog, target.fd, function.encode()),
-            f"bpf_program__attach_freplace({self.name!r}, {function!r})",
+            lib.bpf_program__attach_freplace(prog, target_fd, name),
+            f"bpf_program__attach_freplace({self.name!r}, {shown!r})",
             what,
-            f"{self.name} (freplace {function})",
+            f"{self.name} (freplace {shown})",
         )
 
     def attach_perf_event(

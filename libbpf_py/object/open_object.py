@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from libbpf_py._lowlevel import capture_program_logs, check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
-from libbpf_py._lowlevel.owner import Owner
+from libbpf_py._lowlevel.owner import OwnedFd, Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
 from libbpf_py.errors import (
     BpfError,
@@ -23,10 +25,12 @@ from libbpf_py.maps import Map
 from libbpf_py.object.global_data import Globals, HasGlobals, read_sections
 from libbpf_py.object.loaded import LoadedObject, ObjectSource
 from libbpf_py.object.shadow import StructOpsShadow, struct_ops_layout
+from libbpf_py.program._flags import ProgramFlag
 from libbpf_py.query import libbpf_btf
 
 if TYPE_CHECKING:
     from libbpf_py.inspect import ObjectSpec
+    from libbpf_py.program._program import Program
 
 __all__ = ["OpenInnerMap", "OpenMap", "OpenObject", "OpenProgram", "open_object"]
 
@@ -116,7 +120,8 @@ class OpenObject(HasGlobals, Owner):
     Change what is needed on :attr:`programs`, :attr:`maps` and the initial values of
     globals (:attr:`globals`, :attr:`bss`, :attr:`data`, :attr:`rodata`), then :meth:`load`.
     ``load()`` hands the object over: afterwards this handle and its programs and maps
-    are spent and raise :class:`~libbpf_py.errors.PhaseError`.
+    are spent and raise :class:`~libbpf_py.errors.PhaseError`. :meth:`prepare` may come
+    first, as a step of its own: it creates the maps in the kernel but loads no program.
     """
 
     _phase_name = "open"
@@ -143,9 +148,12 @@ class OpenObject(HasGlobals, Owner):
         # them): closed once load() has created the outer maps, or with the object.
         self._inner_fds: list[int] = []
         self._closed = False
+        self._prepared = False
 
     def __repr__(self) -> str:
         state = "open" if not self._closed else self._closed_phase()
+        if state == "open" and self._prepared:
+            state = "prepared"
         return f"<OpenObject {self._handle.name!r} {state}>"
 
     def _closed_phase(self) -> str:
@@ -167,10 +175,26 @@ class OpenObject(HasGlobals, Owner):
                 needed="open",
             )
 
+    def _require_unprepared(self, needed: str) -> None:
+        """Refuse a change that libbpf applies in ``prepare()`` once it has run."""
+        self._require_open(needed)
+        if self._prepared:
+            raise PhaseError(
+                f"{needed} must come before prepare(): libbpf has already created the maps "
+                "and relocated the programs (open the ObjectFile again to change it)",
+                phase="prepared",
+                needed="open",
+            )
+
     @property
     def name(self) -> str:
         """The object's name (from the file name, or ``open(name=...)``)."""
         return self._handle.name
+
+    @property
+    def prepared(self) -> bool:
+        """Whether :meth:`prepare` has run (the maps exist in the kernel)."""
+        return self._prepared
 
     @property
     def programs(self) -> Mapping[str, OpenProgram]:
@@ -192,6 +216,14 @@ class OpenObject(HasGlobals, Owner):
     def _build_globals(self) -> Globals:
 
         def dead(section: str) -> PhaseError:
+            if self._prepared and not self._closed:
+                return PhaseError(
+                    f"the {section} globals of this OpenObject were initial values, "
+                    "which prepare() has written into the kernel's maps: use the "
+                    "LoadedObject's globals after load()",
+                    phase="prepared",
+                    needed="open",
+                )
             if self._spent_by:
                 return PhaseError(
                     f"the {section} globals of this OpenObject are spent (it "
@@ -205,8 +237,58 @@ class OpenObject(HasGlobals, Owner):
                 needed="open",
             )
 
+        if self._prepared:
+            # libbpf has moved the initial values into the kernel's maps (and mapped
+            # .rodata read-only): views of them would write where they must not.
+            raise dead("open-phase")
         types = libbpf_btf(lib.bpf_object__btf(self._handle.ptr))
         return read_sections(self._handle.ptr, types, False, dead)
+
+    def prepare(self) -> None:
+        """The first half of :meth:`load` as a step of its own (``bpf_object__prepare``).
+
+        libbpf resolves the externs (``__kconfig``, ``__ksym``), relocates the programs
+        (CO-RE), loads the object's BTF and creates its maps in the kernel, but loads no
+        program. Afterwards the maps, the globals and the program type, expected attach
+        type and autoload can no longer change (:class:`~libbpf_py.errors.PhaseError`);
+        a program's flags, ifindex, log level and attach target still can. Call
+        :meth:`load` next. A failed prepare leaves this OpenObject spent, like a failed
+        load.
+        """
+        self._require_open("prepare()")
+        if self._prepared:
+            raise PhaseError(
+                "prepare() has run already on this OpenObject: call load() next",
+                phase="prepared",
+                needed="open",
+            )
+        handle = self._handle
+        with handle.lock:
+            self._apply_inner_templates()  # prepare() creates the maps, so it needs them
+            with capture_program_logs() as logs:
+                ret = lib.bpf_object__prepare(handle.ptr)
+            self._close_inner_fds()
+            # The open-phase globals point at libbpf's copies of the initial values;
+            # prepare() has moved those into the kernel's maps (and mapped .rodata
+            # read-only), so the views must not be used any more.
+            self._prepared = True
+            self._drop_globals()
+            if ret < 0:
+                narrate(f"bpf_object__prepare({handle.name!r})", f"error {-ret}", phase="load")
+                self._spent_by = "spent by a failed prepare()"
+                self._closed = True
+                self._release_targets()
+                handle.close()
+                raise _load_error(-ret, handle.name, logs)
+            narrate(
+                f"bpf_object__prepare({handle.name!r})",
+                "externs resolved, programs relocated, maps created; no program loaded",
+                phase="load",
+            )
+
+    def _release_targets(self) -> None:
+        for program in self._programs.values():
+            program._drop_target()
 
     def load(self, log_level: int = 0) -> LoadedObject:
         """Phase 4: create the maps, relocate, verify and load every program.
@@ -232,6 +314,7 @@ class OpenObject(HasGlobals, Owner):
             self._spent_by = "loaded" if ret == 0 else "spent by a failed load()"
             self._closed = True
             self._drop_globals()
+            self._release_targets()  # libbpf needs the attach targets' fds only to load
             if ret < 0:
                 narrate(f"bpf_object__load({handle.name!r})", f"error {-ret}", phase="load")
                 handle.close()
@@ -276,6 +359,7 @@ class OpenObject(HasGlobals, Owner):
     def _release(self) -> None:
         self._drop_globals()
         self._close_inner_fds()
+        self._release_targets()
         if not self._spent_by:
             self._handle.close()
 
@@ -299,13 +383,28 @@ class _OpenChild:
         self._owner._require_open(f"{type(self).__name__}.{what}")
         return self._ptr
 
+    def _knob(self, what: str) -> Any:
+        """The pointer, for a change libbpf reads in ``prepare()``: refused after it."""
+        self._owner._require_unprepared(f"{type(self).__name__}.{what}")
+        return self._ptr
+
 
 class OpenProgram(_OpenChild):
-    """A program of an :class:`OpenObject`: its type, autoload and log level can change."""
+    """A program of an :class:`OpenObject`: its type, autoload, flags, log level, target
+    device and attach target can change."""
 
     def __init__(self, owner: OpenObject, ptr: Any) -> None:
         super().__init__(owner, ptr)
         self._name = c_string(lib.bpf_program__name(ptr))
+        self._ifindex = 0  # libbpf keeps it but has no getter
+        # libbpf keeps the attach target's fd number, not a duplicate: this one stays
+        # open until load() has used it, whatever happens to the caller's program.
+        self._target_fd: OwnedFd | None = None
+
+    def _drop_target(self) -> None:
+        if self._target_fd is not None:
+            self._target_fd.close()
+            self._target_fd = None
 
     def __repr__(self) -> str:
         return f"<OpenProgram {self._name!r}>"
@@ -328,7 +427,7 @@ class OpenProgram(_OpenChild):
     @type.setter
     def type(self, value: ProgType | int | str) -> None:
         check(
-            lib.bpf_program__set_type(self._live("type"), ProgType.coerce(value)),
+            lib.bpf_program__set_type(self._knob("type"), ProgType.coerce(value)),
             f"setting the type of program {self._name!r}",
         )
 
@@ -343,7 +442,7 @@ class OpenProgram(_OpenChild):
     def expected_attach_type(self, value: AttachType | int | str) -> None:
         check(
             lib.bpf_program__set_expected_attach_type(
-                self._live("expected_attach_type"), AttachType.coerce(value)
+                self._knob("expected_attach_type"), AttachType.coerce(value)
             ),
             f"setting the expected attach type of program {self._name!r}",
         )
@@ -356,7 +455,7 @@ class OpenProgram(_OpenChild):
     @autoload.setter
     def autoload(self, value: bool) -> None:
         check(
-            lib.bpf_program__set_autoload(self._live("autoload"), bool(value)),
+            lib.bpf_program__set_autoload(self._knob("autoload"), bool(value)),
             f"setting autoload of program {self._name!r}",
         )
 
@@ -382,16 +481,102 @@ class OpenProgram(_OpenChild):
         )
 
     @property
-    def flags(self) -> int:
-        """``BPF_F_*`` program load flags (e.g. ``BPF_F_SLEEPABLE``)."""
-        return int(lib.bpf_program__flags(self._live("flags")))
+    def flags(self) -> ProgramFlag:
+        """The load flags (:class:`~libbpf_py.ProgramFlag`, ``BPF_F_*``): some come from
+        the section (``xdp.frags``, ``.s``); set them all at once, e.g.
+        ``prog.flags |= ProgramFlag.XDP_DEV_BOUND_ONLY``."""
+        return ProgramFlag(int(lib.bpf_program__flags(self._live("flags"))))
 
     @flags.setter
-    def flags(self, value: int) -> None:
+    def flags(self, value: ProgramFlag | int) -> None:
         check(
             lib.bpf_program__set_flags(self._live("flags"), int(value)),
             f"setting the flags of program {self._name!r}",
         )
+
+    @property
+    def ifindex(self) -> int:
+        """The network device the program is loaded for (0: none, the default).
+
+        With :attr:`ProgramFlag.XDP_DEV_BOUND_ONLY <libbpf_py.ProgramFlag>` an XDP
+        program is bound to that device (it may use the driver's metadata kfuncs, and
+        attaches nowhere else); without it, the kernel offloads the program to the
+        device, which only offload-capable NICs (or netdevsim) accept. Set a device name
+        or an interface index of the namespace that loads the program.
+        """
+        self._live("ifindex")
+        return self._ifindex
+
+    @ifindex.setter
+    def ifindex(self, value: int | str) -> None:
+        ptr = self._live("ifindex")
+        if isinstance(value, str):
+            try:
+                index = socket.if_nametoindex(value)
+            except OSError:
+                raise NotFound(
+                    f"setting the device of program {self._name!r}: there is no network "
+                    f"interface {value!r} in this namespace"
+                ) from None
+        elif isinstance(value, int) and not isinstance(value, bool):
+            index = value
+        else:
+            raise TypeError(f"ifindex is an int or a device name, not {type(value).__name__}")
+        if not 0 <= index < 2**32:
+            raise ValueError(f"an ifindex is 0 .. 2**32-1, not {index}")
+        lib.bpf_program__set_ifindex(ptr, index)
+        self._ifindex = index
+
+    def set_attach_target(self, target: Program | int | None, function: str | None) -> None:
+        """Say what the program attaches to, before load (``bpf_program__set_attach_target``).
+
+        - an extension (``SEC("freplace")``): ``target`` is the loaded :class:`Program`
+          (or its fd) and ``function`` the name of the global function it replaces;
+          ``Program.attach_freplace()`` and ``LoadedObject.attach()`` then attach there;
+        - fentry/fexit over a BPF program: the same, with the function to trace;
+        - fentry/fexit/LSM/tp_btf over the kernel: ``target`` is None and ``function``
+          names a function of the kernel's BTF (vmlinux).
+
+        ``function`` may be None only with a target program, whose function libbpf then
+        finds from the section name. Raises ``NotFound`` (or another library error) when
+        the target has no such function, ``PhaseError`` after load.
+        """
+        ptr = self._live("set_attach_target()")
+        if target is None:
+            if not function:
+                raise ValueError(
+                    "set_attach_target(None, function) needs the name of a kernel function"
+                )
+            fd, what = 0, f"kernel function {function!r}"
+        elif isinstance(target, bool):
+            raise TypeError("the attach target is a Program, a program fd or None, not a bool")
+        elif isinstance(target, int):
+            if target <= 0:
+                raise ValueError(f"a target program fd is a positive number, not {target}")
+            fd, what = target, f"function {function!r} of the program of fd {target}"
+        else:
+            fd = target.fd  # PhaseError for a closed or never loaded program
+            what = f"function {function!r} of program {target.name!r}"
+        if function is not None and not function:
+            raise ValueError("the function name is empty")
+        kept = OwnedFd(os.dup(fd)) if fd else None
+        ret = lib.bpf_program__set_attach_target(
+            ptr, kept.number if kept else 0, function.encode() if function else ffi.NULL
+        )
+        if ret < 0:
+            if kept:
+                kept.close()
+            action = f"setting the attach target of program {self._name!r} to {what}"
+            if -ret in (errno.ENOENT, errno.ESRCH):
+                where = "the kernel's BTF" if target is None else "the target program's BTF"
+                raise NotFound(
+                    f"{action}: {where} has no function {function!r} (an extension replaces "
+                    "a global, non-static function of a program loaded with BTF)",
+                    errno=-ret,
+                )
+            raise libbpf_error(-ret, action)
+        self._drop_target()
+        self._target_fd = kept
 
     @property
     def insn_count(self) -> int:
@@ -427,7 +612,7 @@ class OpenMap(_OpenChild):
 
     @type.setter
     def type(self, value: MapType | int | str) -> None:
-        self._set(lib.bpf_map__set_type(self._live("type"), MapType.coerce(value)), "the type")
+        self._set(lib.bpf_map__set_type(self._knob("type"), MapType.coerce(value)), "the type")
 
     @property
     def key_size(self) -> int:
@@ -436,7 +621,7 @@ class OpenMap(_OpenChild):
 
     @key_size.setter
     def key_size(self, value: int) -> None:
-        self._set(lib.bpf_map__set_key_size(self._live("key_size"), value), "the key size")
+        self._set(lib.bpf_map__set_key_size(self._knob("key_size"), value), "the key size")
 
     @property
     def value_size(self) -> int:
@@ -445,7 +630,7 @@ class OpenMap(_OpenChild):
 
     @value_size.setter
     def value_size(self, value: int) -> None:
-        self._set(lib.bpf_map__set_value_size(self._live("value_size"), value), "the value size")
+        self._set(lib.bpf_map__set_value_size(self._knob("value_size"), value), "the value size")
 
     @property
     def max_entries(self) -> int:
@@ -454,7 +639,7 @@ class OpenMap(_OpenChild):
 
     @max_entries.setter
     def max_entries(self, value: int) -> None:
-        self._set(lib.bpf_map__set_max_entries(self._live("max_entries"), value), "max_entries")
+        self._set(lib.bpf_map__set_max_entries(self._knob("max_entries"), value), "max_entries")
 
     @property
     def flags(self) -> int:
@@ -463,7 +648,7 @@ class OpenMap(_OpenChild):
 
     @flags.setter
     def flags(self, value: int) -> None:
-        self._set(lib.bpf_map__set_map_flags(self._live("flags"), value), "the flags")
+        self._set(lib.bpf_map__set_map_flags(self._knob("flags"), value), "the flags")
 
     @property
     def map_extra(self) -> int:
@@ -473,7 +658,7 @@ class OpenMap(_OpenChild):
 
     @map_extra.setter
     def map_extra(self, value: int) -> None:
-        self._set(lib.bpf_map__set_map_extra(self._live("map_extra"), value), "map_extra")
+        self._set(lib.bpf_map__set_map_extra(self._knob("map_extra"), value), "map_extra")
 
     @property
     def numa_node(self) -> int:
@@ -485,7 +670,7 @@ class OpenMap(_OpenChild):
 
     @numa_node.setter
     def numa_node(self, value: int) -> None:
-        ptr = self._live("numa_node")
+        ptr = self._knob("numa_node")
         self._set(lib.bpf_map__set_numa_node(ptr, value), "the NUMA node")
         flags = int(lib.bpf_map__map_flags(ptr)) | lib.BPF_F_NUMA_NODE
         self._set(lib.bpf_map__set_map_flags(ptr, flags), "the flags")
@@ -512,7 +697,7 @@ class OpenMap(_OpenChild):
         or of another object) for this map of maps' inner maps, instead of the
         object's ``__array(values, ...)`` declaration (``bpf_map__set_inner_map_fd``).
         This object keeps its own duplicate of the fd until load()."""
-        ptr = self._live("set_inner_map()")
+        ptr = self._knob("set_inner_map()")
         what = f"setting the inner map template of map {self._name!r}"
         if not isinstance(template, Map):
             raise TypeError(f"{what}: give a Map, not {type(template).__name__}")
@@ -560,7 +745,7 @@ class OpenMap(_OpenChild):
     @pin_path.setter
     def pin_path(self, value: str | os.PathLike[str] | None) -> None:
         arg = ffi.NULL if value is None else os.fsencode(value)
-        self._set(lib.bpf_map__set_pin_path(self._live("pin_path"), arg), "the pin path")
+        self._set(lib.bpf_map__set_pin_path(self._knob("pin_path"), arg), "the pin path")
 
     @property
     def autocreate(self) -> bool:
@@ -569,7 +754,7 @@ class OpenMap(_OpenChild):
 
     @autocreate.setter
     def autocreate(self, value: bool) -> None:
-        self._set(lib.bpf_map__set_autocreate(self._live("autocreate"), bool(value)), "autocreate")
+        self._set(lib.bpf_map__set_autocreate(self._knob("autocreate"), bool(value)), "autocreate")
 
     @property
     def initial_value(self) -> bytes | None:
@@ -584,7 +769,7 @@ class OpenMap(_OpenChild):
     def initial_value(self, value: bytes) -> None:
         data = bytes(value)
         self._set(
-            lib.bpf_map__set_initial_value(self._live("initial_value"), data, len(data)),
+            lib.bpf_map__set_initial_value(self._knob("initial_value"), data, len(data)),
             "the initial value (it must be exactly value_size bytes)",
         )
 
@@ -646,7 +831,7 @@ class OpenMap(_OpenChild):
 
     def reuse_pinned(self, path: str | os.PathLike[str]) -> None:
         """Make load() use the map pinned at ``path`` instead of creating this one."""
-        ptr = self._live("reuse_pinned()")
+        ptr = self._knob("reuse_pinned()")
         fd = check(lib.bpf_obj_get(os.fsencode(path)), f"opening the pinned map {path}")
         try:
             self._set(lib.bpf_map__reuse_fd(ptr, fd), f"the pinned map {path} as the map")
@@ -699,7 +884,8 @@ class OpenInnerMap:
         return int(getattr(lib, self._GETTERS[field])(ptr))
 
     def _record(self, field: str, value: int, bits: int) -> None:
-        self._get(field)  # the same phase and template checks as reading it
+        self._get(field)  # the same template checks as reading it
+        self._outer._knob(f"inner_map.{field}")  # prepare() has made the inner maps' shape
         number = int(value)
         if not 0 <= number < 1 << bits:
             raise ValueError(

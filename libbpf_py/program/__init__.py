@@ -7,6 +7,7 @@ below the objects that load programs, which it names by the ``ParentObject`` Pro
 
 from __future__ import annotations
 
+from libbpf_py.program._flags import ProgramFlag
 from libbpf_py.program._program import (
     Program,
     ProgramInfo,
@@ -16,4 +17,12 @@ from libbpf_py.program._program import (
     program_info,
 )
 
-__all__ = ["Program", "ProgramInfo", "ProgramStats", "TestRunFlag", "TestRunResult", "program_info"]
+__all__ = [
+    "Program",
+    "ProgramFlag",
+    "ProgramInfo",
+    "ProgramStats",
+    "TestRunFlag",
+    "TestRunResult",
+    "program_info",
+]
