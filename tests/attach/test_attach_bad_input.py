@@ -49,6 +49,7 @@ def no_links_of(obj: LoadedObject) -> bool:
     [
         ("attach_xdp", ("lpy-no-such0",)),
         ("attach_tcx", ("lpy-no-such0",)),
+        ("attach_netkit", ("lpy-no-such0",)),
         ("attach_tc", ("lpy-no-such0",)),
         ("attach_xdp", (2**30,)),
     ],
