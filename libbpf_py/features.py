@@ -659,7 +659,8 @@ def _probe_cgroup() -> str | None:
 
 
 def _probe_cgroup_ordering() -> str | None:
-    """Whether a cgroup link takes BPF_F_BEFORE/AFTER placement (Linux 6.16+).
+    """Whether a cgroup link takes BPF_F_BEFORE/AFTER placement (Linux 6.16+, and
+    stable kernels that took the change: Debian's 6.12.117 has it).
 
     The kernel checks a cgroup link's flags before it looks at the target: a cgroup
     ``bpf_link_create`` with ``BPF_F_BEFORE`` on an fd that is no cgroup answers EBADF

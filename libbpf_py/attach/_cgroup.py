@@ -38,12 +38,14 @@ class CgroupAttach(AttachBase):
         """Attach to the cgroup v2 directory ``cgroup`` (at the attach type of the section).
 
         Several programs may share a cgroup hook; by default a new one runs after those
-        already there. ``before``/``after`` place it relative to another :class:`Program`
-        or :class:`Link` attached at the same hook of this cgroup, or one named by its
-        ``ProgramInfo``/``LinkInfo`` (``before=True``/``after=True``: first/last);
-        ``expected_revision`` makes the attach fail if the hook changed since you
-        looked. Placing needs Linux 6.16 (probed as ``attach:cgroup_ordering``); an
-        older kernel raises :class:`~libbpf_py.errors.NotSupported`. The kernel has no
+        already there. ``before``/``after`` place it next to a :class:`Link` at the same
+        hook of this cgroup, or one named by its ``LinkInfo`` (the kernel finds a
+        program attached through a link only by its link; one attached without a
+        link, by its :class:`Program` or ``ProgramInfo``), or first/last with
+        ``before=True``/``after=True``; ``expected_revision`` makes the attach fail if
+        the hook changed since you looked. Placing needs Linux 6.16 or a stable kernel
+        that took the change (probed as ``attach:cgroup_ordering``); a kernel without
+        it raises :class:`~libbpf_py.errors.NotSupported`. The kernel has no
         replace-on-attach for cgroup links: swap a program with :meth:`Link.update`.
         """
         prog = self._libbpf_program("cgroup")
@@ -75,8 +77,8 @@ class CgroupAttach(AttachBase):
         return self._link(ptr, f"{self.name} ({self.expected_attach_type.label} on {path})")
 
     def _require_ordering(self, what: str) -> None:
-        """Refuse a placement the kernel cannot make: before Linux 6.16 a cgroup link
-        takes no flags (EINVAL) and would silently drop an expected revision."""
+        """Refuse a placement the kernel cannot make: a kernel without cgroup ordering
+        refuses a cgroup link's flags (EINVAL) and silently drops an expected revision."""
         reason = features.check("attach:cgroup_ordering")
         if reason:
             if not _has_admin_capabilities():

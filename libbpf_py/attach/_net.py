@@ -167,10 +167,10 @@ class NetworkAttach(AttachBase):
     ) -> Link:
         """Attach to the tcx hook of ``dev`` with a BPF link (kernel 6.6+).
 
-        ``before``/``after`` place the program relative to another :class:`Program` or
-        :class:`Link` attached there, or one named by its ``ProgramInfo``/``LinkInfo``
-        (``before=True``/``after=True``: first/last); ``expected_revision`` makes the
-        attach fail if the hook changed since you looked.
+        ``before``/``after`` place the program next to another :class:`Program` or
+        :class:`Link` attached there, or one named by its ``ProgramInfo``/``LinkInfo``,
+        or first/last with ``before=True``/``after=True``; ``expected_revision`` makes
+        the attach fail if the hook changed since you looked.
         """
         prog_fd = self.fd
         attach = _direction(

@@ -1,15 +1,16 @@
 """Order in a hook that runs several programs: where a new link goes among the others.
 
-tcx, netkit and (from Linux 6.16) cgroup hooks keep an ordered list of programs, and a
-link-create call may say where the new one goes: before or after a program or link that
-is already there, or first or last. The kernel takes that as a flag (``BPF_F_BEFORE`` or
-``BPF_F_AFTER``, with ``BPF_F_LINK`` when the anchor is a link) and the anchor as a file
-descriptor or, with ``BPF_F_ID``, as an id. A program attached through a link is
-found only by its link: naming its program instead finds nothing (tcx and netkit
-answer ENOENT, cgroups EINVAL). libbpf sets ``BPF_F_ID`` itself when it is
-given an id, so :class:`Placement` carries only the other flags. An
-``expected_revision`` makes the kernel refuse the change if the hook's list changed since
-the caller looked (``ESTALE``).
+tcx, netkit and (from Linux 6.16, and stable kernels that took it) cgroup hooks keep
+an ordered list of programs, and a link-create call may say where the new one goes:
+before or after a program or link that is already there, or first or last. The kernel
+takes that as a flag (``BPF_F_BEFORE`` or ``BPF_F_AFTER``, with ``BPF_F_LINK`` when
+the anchor is a link) and the anchor as a file descriptor or, with ``BPF_F_ID``, as an
+id. tcx and netkit find an anchor program however it was attached; a cgroup hook finds
+a program attached through a link only by that link (naming the program is EINVAL
+there). libbpf sets
+``BPF_F_ID`` itself when it is given an id, so :class:`Placement` carries only the
+other flags. An ``expected_revision`` makes the kernel refuse the change if the hook's
+list changed since the caller looked (``ESTALE``).
 
 Every attach method with ``before=``/``after=`` builds its :class:`Placement` here, and
 reads the kernel's refusals through :func:`placement_error`.
@@ -111,13 +112,13 @@ def placement_error(err: int, what: str, where: Placement) -> BpfError:
             f"the hook changed: its revision is no longer {where.expected_revision}; "
             "query it again and retry"
         )
-    elif err in (errno.ENOENT, errno.EINVAL) and where.anchored and not where.by_link:
-        hint = (
-            "no program attached there without a link is that one; a program attached "
-            "through a BPF link is placed against by its Link (or LinkInfo)"
-        )
     elif err == errno.ENOENT and where.anchored:
-        hint = "the link to place it next to is not attached there"
+        hint = "the program or link to place it next to is not attached there"
+    elif err == errno.EINVAL and where.anchored and not where.by_link:
+        hint = (
+            "that program is not attached there, or (in a cgroup hook) it is attached "
+            "through a BPF link: name its Link (or LinkInfo) instead"
+        )
     elif err == errno.ERANGE:
         hint = "the hook holds its maximum number of programs"
     elif err == errno.EEXIST:

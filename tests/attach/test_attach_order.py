@@ -97,11 +97,11 @@ def test_cgroup_placement_refusals(obj: LoadedObject, cgroup: Path) -> None:
         p1.attach_cgroup(cgroup, expected_revision=-1)
     with p1.attach_cgroup(cgroup) as link1:
         # p1 is attached through link1: only the link names it as an anchor.
-        with pytest.raises(BpfError, match="placed against by its Link"):
+        with pytest.raises(BpfError, match=r"name its Link \(or LinkInfo\) instead"):
             p2.attach_cgroup(cgroup, before=p1)
         with other_cgroup(cgroup) as elsewhere, p2.attach_cgroup(elsewhere) as link2:
             # link2 is at another cgroup's hook.
-            with pytest.raises(NotFound, match="link to place it next to is not attached"):
+            with pytest.raises(NotFound, match="place it next to is not attached there"):
                 obj.programs["sock_3"].attach_cgroup(cgroup, after=link2)
             link2.detach()
         with pytest.raises(BpfError, match="revision is no longer 12345") as err:
@@ -123,7 +123,8 @@ def other_cgroup(beside: Path) -> Iterator[Path]:
 
 
 def test_cgroup_placement_on_an_older_kernel_is_refused(obj: LoadedObject, cgroup: Path) -> None:
-    """Before Linux 6.16: NotSupported naming cgroup ordering, never a bare EINVAL; the
+    """A kernel without cgroup ordering (before 6.16, unless its stable series took it):
+    NotSupported naming cgroup ordering, never a bare EINVAL; the
     same program still attaches without a placement."""
     reason = features.check("attach:cgroup_ordering")
     if reason is None:
