@@ -147,6 +147,8 @@ def make_ffi() -> FFI:
             "#include <linux/if_ether.h>",
             "#include <linux/netfilter.h>",
             "#include <linux/perf_event.h>",
+            "#include <linux/if.h>",
+            "#include <linux/rtnetlink.h>",
             "#include <bpf/bpf.h>",
             "#include <bpf/btf.h>",
             "#include <bpf/libbpf.h>",

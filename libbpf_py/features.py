@@ -840,6 +840,37 @@ def _probe_cgroup() -> str | None:
     return _prog_type(ProgType.CGROUP_SKB)
 
 
+def _probe_cgroup_ordering() -> str | None:
+    """Whether a cgroup link takes BPF_F_BEFORE/AFTER placement (Linux 6.16+, and
+    stable kernels that took the change: Debian's 6.12.117 has it).
+
+    The kernel checks a cgroup link's flags before it looks at the target: a cgroup
+    ``bpf_link_create`` with ``BPF_F_BEFORE`` on an fd that is no cgroup answers EBADF
+    where the flags are known and EINVAL where they are not, and attaches nothing.
+    """
+    reason = _probe_cgroup()
+    if reason:
+        return reason
+    ffi, lib = _lib()
+
+    def attach(prog: int) -> int:
+        opts = ffi.new("struct bpf_link_create_opts *")
+        opts.sz = ffi.sizeof("struct bpf_link_create_opts")
+        opts.flags = lib.BPF_F_BEFORE
+        return int(lib.bpf_link_create(prog, -1, AttachType.CGROUP_INET_EGRESS, opts))
+
+    what = "cgroup ordering (before=/after= on cgroup links, Linux 6.16+)"
+    reason = _with_prog(
+        ProgType.CGROUP_SKB, AttachType.CGROUP_INET_EGRESS, attach, retval=1, what=what
+    )
+    # EBADF: the flags passed, only the (deliberately bad) cgroup fd was refused.
+    if reason is None or "EBADF" in reason:
+        return None
+    if "EINVAL" in reason:
+        return f"{what}: this kernel refuses placement flags on cgroup links (EINVAL)"
+    return reason
+
+
 def _probe_sockmap() -> str | None:
     reason = _needs("map_type:sockmap", "prog_type:sk_skb", "prog_type:sk_msg")()
     if reason:
@@ -934,6 +965,7 @@ _ATTACH_PROBES: dict[str, Callable[[], str | None]] = {
     "perf_event_cookie": _probe_perf_event_cookie,
     "perf_event_hardware": _probe_perf_event_hardware,
     "cgroup": _probe_cgroup,
+    "cgroup_ordering": _probe_cgroup_ordering,
     "socket_filter": _needs("prog_type:socket_filter"),
     "sk_lookup": _needs("prog_type:sk_lookup"),
     "netns": _needs("prog_type:sk_lookup"),

@@ -1,4 +1,5 @@
-"""Attach to the packet path: XDP and tc on a network interface, netfilter hooks.
+"""Attach to the packet path: XDP, tc and tcx on a network interface, netkit devices,
+netfilter hooks.
 
 Legacy tc and netlink XDP are no BPF links: they outlive this process by kernel design,
 so their handles (:class:`_TcFilter`, :class:`_NetlinkXdp`, private classes behind
@@ -13,8 +14,9 @@ from typing import Any
 
 from libbpf_py._lowlevel import check, ffi, lib, libbpf_error
 from libbpf_py.attach._base import AttachBase, _opts
+from libbpf_py.attach._order import Placement, placement, placement_error
 from libbpf_py.enums import AttachType, XdpMode
-from libbpf_py.errors import BpfError, NotSupported, ResourceBusy
+from libbpf_py.errors import BpfError, NotFound, NotSupported, ResourceBusy
 from libbpf_py.explain import narrate
 from libbpf_py.link._link import Attachment, Link, LinkedProgram
 from libbpf_py.netdev import interface_index, interface_name, xdp_holder
@@ -165,44 +167,101 @@ class NetworkAttach(AttachBase):
     ) -> Link:
         """Attach to the tcx hook of ``dev`` with a BPF link (kernel 6.6+).
 
-        ``before``/``after`` place the program relative to another :class:`Program` or
-        :class:`Link` attached there (``before=True``/``after=True``: first/last);
-        ``expected_revision`` makes the attach fail if the hook changed since you looked.
+        ``before``/``after`` place the program next to another :class:`Program` or
+        :class:`Link` attached there, or one named by its ``ProgramInfo``/``LinkInfo``,
+        or first/last with ``before=True``/``after=True``; ``expected_revision`` makes
+        the attach fail if the hook changed since you looked.
         """
         prog_fd = self.fd
         attach = _direction(
             direction, {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
         )
+        where = placement(before, after, expected_revision)
         ifindex, name = _interface(dev)
         what = f"attaching tcx program {self.name!r} to {name} {direction}"
         self._require_feature("tcx", what)
-        if before is not None and after is not None:
-            raise ValueError("give before= or after=, not both")
-        flags = relative_fd = 0
-        anchor = before if before is not None else after
-        if anchor is not None:
-            flags = lib.BPF_F_BEFORE if before is not None else lib.BPF_F_AFTER
-            if isinstance(anchor, Link):
-                flags |= lib.BPF_F_LINK
-                relative_fd = anchor.fd
-            elif anchor is not True:
-                relative_fd = anchor.fd
+        return self._ordered_link(
+            prog_fd, ifindex, attach, where, what, f"{self.name} (tcx {direction} on {name})"
+        )
+
+    def attach_netkit(
+        self,
+        dev: str | int,
+        direction: str = "primary",
+        *,
+        before: Any = None,
+        after: Any = None,
+        expected_revision: int = 0,
+    ) -> Link:
+        """Attach to netkit device ``dev``, the primary end of a netkit pair (kernel 6.7+).
+
+        ``direction="primary"`` runs the program on the primary device's hook,
+        ``"peer"`` on its peer's (the end usually inside a container's namespace); both
+        are reached through the primary device. ``before``/``after`` and
+        ``expected_revision`` order the programs there as :meth:`attach_tcx` does. Any
+        ``SCHED_CLS`` program may go on either side: the side comes from ``direction``,
+        not from the section name.
+        """
+        prog_fd = self.fd
+        attach = _direction(
+            direction, {"primary": AttachType.NETKIT_PRIMARY, "peer": AttachType.NETKIT_PEER}
+        )
+        where = placement(before, after, expected_revision)
+        ifindex, name = _interface(dev)
+        what = f"attaching netkit program {self.name!r} to {name} {direction}"
+        self._require_feature("netkit", what)
+        return self._ordered_link(
+            prog_fd, ifindex, attach, where, what, f"{self.name} (netkit {direction} on {name})"
+        )
+
+    def _ordered_link(
+        self,
+        prog_fd: int,
+        ifindex: int,
+        attach: AttachType,
+        where: Placement,
+        what: str,
+        description: str,
+    ) -> Link:
+        """A tcx or netkit link, placed at ``where`` among the hook's programs.
+
+        Made with ``bpf_link_create`` rather than ``bpf_program__attach_tcx``/``_netkit``,
+        which take the hook from the program's section: this way ``direction`` decides,
+        and programs opened by id attach too.
+        """
         ret = lib.lpy_link_create_ordered(
-            prog_fd, ifindex, attach, flags, relative_fd, 0, expected_revision
+            prog_fd,
+            ifindex,
+            attach,
+            where.flags,
+            where.relative_fd,
+            where.relative_id,
+            where.expected_revision,
         )
         if ret < 0:
-            hint = ""
-            if -ret == errno.ESTALE:
-                hint = f"the hook changed: its revision is no longer {expected_revision}"
-            elif -ret == errno.ENOENT and anchor is not None:
-                hint = "the program or link to place it next to is not attached there"
-            raise libbpf_error(-ret, what, hint=hint)
+            err = -ret
+            if attach in (AttachType.NETKIT_PRIMARY, AttachType.NETKIT_PEER):
+                # netkit's own answers about the device (drivers/net/netkit.c).
+                if err == errno.ENXIO:
+                    raise NotFound(
+                        f"{what}: the device is no netkit device (make a pair with "
+                        "'ip link add NAME type netkit', iproute2 6.7+)",
+                        errno=err,
+                    )
+                if err == errno.EACCES:
+                    raise BpfError(
+                        f"{what}: the device is the peer end of its netkit pair; attach "
+                        "to the primary end with direction='peer' instead",
+                        errno=err,
+                    )
+            raise placement_error(err, what, where)
         narrate(
-            f"bpf_link_create({self.name!r}, {name}, {attach.name})",
+            f"bpf_link_create({self.name!r}, ifindex={ifindex}, {attach.name}, "
+            f"flags={where.flags:#x})",
             f"link fd {ret}",
             phase="attach",
         )
-        return self._fd_link(ret, f"{self.name} (tcx {direction} on {name})")
+        return self._fd_link(ret, description)
 
     def attach_netfilter(
         self,

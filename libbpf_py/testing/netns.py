@@ -1,4 +1,4 @@
-"""Test networks: a network namespace joined to this one by a veth pair.
+"""Test networks: network namespaces joined by veth (or netkit) pairs.
 
 The demo, the tests and the pytest plugin send real packets through these pairs. Every
 name starts with ``lpy`` and carries the creating process id, so a later run can sweep
@@ -351,7 +351,7 @@ class Capture(Closing):
 
 
 class NetnsPair(Closing):
-    """Two fresh network namespaces, ``a`` and ``b``, joined by a veth pair.
+    """Two fresh network namespaces, ``a`` and ``b``, joined by a veth or netkit pair.
 
     ``a.addr`` is 198.19.0.1 and ``b.addr`` 198.19.0.2; nothing else is reachable, so
     traffic never leaves the pair. :meth:`send_udp`, :meth:`send_tcp` and
@@ -361,37 +361,60 @@ class NetnsPair(Closing):
         with pair.b.inside():
             link = program.attach_xdp(pair.b.dev)
 
+    ``kind="netkit"`` joins them by a netkit pair instead (Linux 6.7+): ``a.dev`` is the
+    primary device, where :meth:`Program.attach_netkit` attaches, and ``b.dev`` its
+    peer. It is an L3 pair (IP packets, no Ethernet header, no ARP) unless ``l2=True``.
+    A kernel without netkit raises :class:`~libbpf_py.errors.NotSupported`.
+
     Use it as a context manager (or call :meth:`close`): both namespaces go away.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "veth", *, l2: bool = False) -> None:
+        if kind not in ("veth", "netkit"):
+            raise ValueError(f"kind is 'veth' or 'netkit', not {kind!r}")
+        self.kind = kind
         pid = os.getpid()
-        self.a = NetnsEnd(f"{PREFIX}-{pid}-{next(_counter)}", "veth-a", "198.19.0.1")
-        self.b = NetnsEnd(f"{PREFIX}-{pid}-{next(_counter)}", "veth-b", "198.19.0.2")
+        prefix = "veth" if kind == "veth" else "nk"
+        self.a = NetnsEnd(f"{PREFIX}-{pid}-{next(_counter)}", f"{prefix}-a", "198.19.0.1")
+        self.b = NetnsEnd(f"{PREFIX}-{pid}-{next(_counter)}", f"{prefix}-b", "198.19.0.2")
         self._made: list[str] = []
         try:
             for end in (self.a, self.b):
                 _ip("netns", "add", end.netns)
                 self._made.append(end.netns)
-            _ip(
-                "link",
-                "add",
-                self.a.dev,
-                "netns",
-                self.a.netns,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                self.b.dev,
-                "netns",
-                self.b.netns,
-            )
+            if kind == "netkit":
+                self._add_netkit(l2)
+            else:
+                _ip(
+                    "link",
+                    "add",
+                    self.a.dev,
+                    "netns",
+                    self.a.netns,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    self.b.dev,
+                    "netns",
+                    self.b.netns,
+                )
             for end in (self.a, self.b):
                 _bring_up(end.netns, end.dev, end.addr)
         except BaseException:
             self.close()
             raise
+
+    def _add_netkit(self, l2: bool) -> None:
+        """The netkit pair, made through rtnetlink: iproute2 before 6.7 knows no netkit."""
+        from libbpf_py.testing._rtnetlink import add_netkit_pair
+
+        peer_ns = os.open(f"/run/netns/{self.b.netns}", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with self.a.inside():
+                add_netkit_pair(self.a.dev, self.b.dev, peer_netns_fd=peer_ns, l2=l2)
+        finally:
+            os.close(peer_ns)
 
     def __repr__(self) -> str:
         return f"<NetnsPair {self.a.netns}/{self.a.dev} <-> {self.b.netns}/{self.b.dev}>"

@@ -74,6 +74,7 @@ _EAGAIN_TRIES = 200  # 2 s of retries: a link in the making settles in microseco
     [
         ("attach_xdp", ("lpy-no-such0",)),
         ("attach_tcx", ("lpy-no-such0",)),
+        ("attach_netkit", ("lpy-no-such0",)),
         ("attach_tc", ("lpy-no-such0",)),
         ("attach_xdp", (2**30,)),
     ],
