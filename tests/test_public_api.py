@@ -15,6 +15,8 @@ import pytest
 import libbpf_py
 
 ALL = [
+    "Arena",
+    "ArenaPageError",
     "AttachType",
     "BpfError",
     "CompileError",
@@ -70,6 +72,7 @@ ALL = [
 # Imported on first use, so that ``import libbpf_py`` needs no compiled module.
 LAZY = {
     "compile",
+    "Arena",
     "Link",
     "LinkInfo",
     "LoadedObject",

@@ -207,7 +207,7 @@ class OpenObject(HasGlobals, Owner):
                 for program in self._programs.values():
                     lib.bpf_program__set_log_level(program._ptr, log_level)
             with capture_program_logs(want_debug=bool(log_level)) as logs:
-                ret = lib.bpf_object__load(handle.ptr)
+                ret, arena_globals = _load_object(handle.ptr, handle.name)
             self._spent_by = "loaded" if ret == 0 else "spent by a failed load()"
             self._closed = True
             self._drop_globals()
@@ -221,7 +221,7 @@ class OpenObject(HasGlobals, Owner):
                 phase="load",
             )
             try:
-                return LoadedObject(handle, self._source, logs)
+                return LoadedObject(handle, self._source, logs, arena_globals=arena_globals)
             except BaseException:
                 handle.close()
                 raise
@@ -230,6 +230,43 @@ class OpenObject(HasGlobals, Owner):
         self._drop_globals()
         if not self._spent_by:
             self._handle.close()
+
+
+def _load_object(ptr: Any, name: str) -> tuple[int, int | None]:
+    """``bpf_object__load``; with an arena map, also where its globals went.
+
+    libbpf copies an object's ``__arena`` globals into its arena at load, at an offset it
+    keeps to itself (the arena's end, where the kernel allows it). The one public call
+    that tells it is the skeleton's load, which is ``bpf_object__load`` followed by
+    filling each map's address in. So an object with an arena loads through a skeleton
+    of that one map; the second result is the globals' offset in the arena.
+    """
+    arena = lib.bpf_object__next_map(ptr, ffi.NULL)
+    while arena != ffi.NULL and lib.bpf_map__type(arena) != MapType.ARENA:
+        arena = lib.bpf_object__next_map(ptr, arena)
+    if arena == ffi.NULL:
+        return lib.bpf_object__load(ptr), None
+    obj_ref = ffi.new("struct bpf_object **", ptr)
+    map_ref = ffi.new("struct bpf_map **", arena)
+    address = ffi.new("void **")
+    maps = ffi.new("struct bpf_map_skeleton[1]")
+    maps[0].name = lib.bpf_map__name(arena)
+    maps[0].map = map_ref
+    maps[0].mmaped = address
+    c_name = ffi.new("char[]", name.encode())
+    skeleton = ffi.new("struct bpf_object_skeleton *")
+    skeleton.sz = ffi.sizeof("struct bpf_object_skeleton")
+    skeleton.name = c_name
+    skeleton.obj = obj_ref
+    skeleton.map_cnt = 1
+    skeleton.map_skel_sz = ffi.sizeof("struct bpf_map_skeleton")
+    skeleton.maps = maps
+    ret = lib.bpf_object__load_skeleton(skeleton)
+    size = ffi.new("size_t *")
+    start = lib.bpf_map__initial_value(arena, size)
+    if ret < 0 or address[0] == ffi.NULL or start == ffi.NULL:
+        return ret, None
+    return ret, int(ffi.cast("uintptr_t", address[0])) - int(ffi.cast("uintptr_t", start))
 
 
 def _load_error(err: int, name: str, logs: dict[str, list[str]]) -> BpfError:
