@@ -113,6 +113,12 @@ class GlobalSection:
         )
 
 
+def _cast(mem: memoryview, fmt: str, size: int) -> memoryview:
+    # A section's size need not be a multiple of its widest integer (five u64 and a u32
+    # make 44 bytes): cast the whole items only; every variable lies inside them.
+    return mem[: len(mem) - len(mem) % size].cast(fmt)
+
+
 def _property(name: str, offset: int, codec: Codec) -> property:
     size = codec.size
     fmt = getattr(codec, "fmt", None)
@@ -128,7 +134,7 @@ def _property(name: str, offset: int, codec: Codec) -> property:
                 raise self._closed_error() from None
             if self._released:
                 raise self._closed_error()
-            view = self._views[fmt] = self._mem.cast(fmt)
+            view = self._views[fmt] = _cast(self._mem, fmt, size)
             return view[index]
 
         def set_int(self: GlobalSection, value: Any) -> None:
@@ -139,7 +145,7 @@ def _property(name: str, offset: int, codec: Codec) -> property:
             try:
                 view = self._views.get(fmt)
                 if view is None:
-                    view = self._views[fmt] = self._mem.cast(fmt)
+                    view = self._views[fmt] = _cast(self._mem, fmt, size)
                 view[index] = value
             except (ValueError, TypeError):
                 if self._released:

@@ -92,6 +92,10 @@ def test_arena_globals_before_load(arena_object: Path) -> None:
         assert opened.globals.origin.y == -2
         opened.globals.counter = 1234  # libbpf copies it into the arena at load
         assert opened.globals.counter == 1234
+        # .bss is 44 bytes, not a whole number of u64: its integers still read and write.
+        opened.bss.seen_x = 3
+        opened.bss.page_addr = 9
+        assert (opened.bss.seen_x, opened.bss.page_addr) == (3, 9)
         _need_arena()
         with opened.load() as obj:
             assert obj.globals.counter == 1234
