@@ -113,7 +113,7 @@ class GlobalSection:
         )
 
 
-def _cast(mem: memoryview, fmt: str, size: int) -> memoryview:
+def _cast(mem: Any, fmt: str, size: int) -> Any:
     # A section's size need not be a multiple of its widest integer (five u64 and a u32
     # make 44 bytes): cast the whole items only; every variable lies inside them.
     return mem[: len(mem) - len(mem) % size].cast(fmt)
