@@ -10,7 +10,14 @@ from libbpf_py._lowlevel import capture_program_logs, check, errno_of, ffi, lib,
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
-from libbpf_py.errors import BpfError, NotFound, ObjectFormatError, PhaseError, VerifierError
+from libbpf_py.errors import (
+    BpfError,
+    NotFound,
+    NotSupported,
+    ObjectFormatError,
+    PhaseError,
+    VerifierError,
+)
 from libbpf_py.explain import narrate
 from libbpf_py.object.global_data import Globals, HasGlobals, read_sections
 from libbpf_py.object.loaded import LoadedObject, ObjectSource
@@ -202,6 +209,7 @@ class OpenObject(HasGlobals, Owner):
 
         self._require_open("load()")
         handle = self._handle
+        _refuse_faulting_arena(handle.ptr, handle.name)
         with handle.lock:
             if log_level:
                 for program in self._programs.values():
@@ -230,6 +238,32 @@ class OpenObject(HasGlobals, Owner):
         self._drop_globals()
         if not self._spent_by:
             self._handle.close()
+
+
+def _refuse_faulting_arena(ptr: Any, name: str) -> None:
+    """Refuse, before anything happens, an arena that would kill the process at load.
+
+    libbpf writes an object's ``__arena`` globals into its arena from user space. An
+    arena made with ``BPF_F_SEGV_ON_FAULT`` has no page there yet, and the kernel
+    answers that write with SIGSEGV.
+    """
+    m = lib.bpf_object__next_map(ptr, ffi.NULL)
+    while m != ffi.NULL:
+        size = ffi.new("size_t *")
+        if (
+            lib.bpf_map__type(m) == MapType.ARENA
+            and lib.bpf_map__map_flags(m) & lib.BPF_F_SEGV_ON_FAULT
+            and lib.bpf_map__initial_value(m, size) != ffi.NULL
+            and size[0]
+        ):
+            arena = c_string(lib.bpf_map__name(m))
+            raise NotSupported(
+                f"loading {name!r}: arena {arena!r} is made with BPF_F_SEGV_ON_FAULT and the "
+                "object has __arena globals; libbpf copies them into the arena at load, "
+                "where no page exists yet, and the process would die of SIGSEGV. Drop the "
+                f"flag (OpenMap.flags of {arena!r}) or the __arena globals"
+            )
+        m = lib.bpf_object__next_map(ptr, m)
 
 
 def _load_object(ptr: Any, name: str) -> tuple[int, int | None]:

@@ -171,3 +171,17 @@ def test_unallocated_page_is_an_error_not_a_crash() -> None:
 def test_only_arena_maps_have_an_arena() -> None:
     with Map.create("array", 4, 8, 2) as m, pytest.raises(NotSupported, match="only arena"):
         m.arena  # noqa: B018
+
+
+def test_faulting_arena_with_globals_is_refused_before_load(arena_object: Path) -> None:
+    with libbpf_py.ObjectFile(arena_object).open() as opened:
+        arena = opened.maps["arena"]
+        arena.flags |= SEGV_ON_FAULT
+        # libbpf would write the globals into a page that does not exist: SIGSEGV.
+        with pytest.raises(NotSupported, match="BPF_F_SEGV_ON_FAULT"):
+            opened.load()
+        arena.flags &= ~SEGV_ON_FAULT  # nothing was spent: fix it and load
+        assert opened.globals.counter == 0
+        _need_arena()
+        with opened.load() as obj:
+            assert obj.globals.origin.tag == 3
