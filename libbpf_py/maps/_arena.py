@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,7 @@ class Arena:
         self._dead = False
         self._mem = -1
         self._pid = 0
+        self._opening = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -181,8 +183,12 @@ class Arena:
         # opens its own.
         pid = os.getpid()
         if self._mem < 0 or self._pid != pid:
-            self._mem = os.open("/proc/self/mem", os.O_RDWR | os.O_CLOEXEC)
-            self._pid = pid
+            with self._opening:  # two threads' first reads open it once
+                if self._mem < 0 or self._pid != pid:
+                    if self._mem >= 0:
+                        os.close(self._mem)  # the parent's, inherited by a fork
+                    self._mem = os.open("/proc/self/mem", os.O_RDWR | os.O_CLOEXEC)
+                    self._pid = pid
         return self._mem
 
     def _check(self, offset: int, size: int, what: str) -> None:
