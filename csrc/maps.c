@@ -152,6 +152,22 @@ void *lpy_mmap(int fd, size_t size, int writable)
     return p == MAP_FAILED ? NULL : p;
 }
 
+void *lpy_mmap_arena(int fd, size_t size, uint64_t addr)
+{
+    /* A hint, not MAP_FIXED: the kernel accepts only the arena's own address, and a
+     * mapping already there is never replaced. */
+    void *p = mmap((void *)(uintptr_t)addr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    if (addr && p != (void *)(uintptr_t)addr) {
+        munmap(p, size);
+        errno = EBUSY;
+        return NULL;
+    }
+    return p;
+}
+
 int lpy_munmap(void *addr, size_t size)
 {
     return munmap(addr, size) ? -errno : 0;

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from libbpf_py.enums import AttachType, LinkType, MapType, ProgType, XdpMode
 from libbpf_py.errors import (
     AmbiguousMatch,
+    ArenaPageError,
     BpfError,
     CompileError,
     KeyNotFound,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from libbpf_py.events.user_ringbuf import UserRingBuffer
     from libbpf_py.link._link import Link, LinkInfo
     from libbpf_py.linker import link_objects
+    from libbpf_py.maps._arena import Arena
     from libbpf_py.maps._map import Map, MapInfo, PerCpu, TypeRef, UpdateFlag
     from libbpf_py.object.loaded import LoadedObject
     from libbpf_py.object.open_object import OpenMap, OpenObject, OpenProgram
@@ -66,6 +68,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AmbiguousMatch",
+    "Arena",
+    "ArenaPageError",
     "AttachType",
     "BpfError",
     "CompileError",
@@ -123,6 +127,7 @@ __all__ = [
 
 _LAZY = {
     "compile": "libbpf_py.compiler",
+    "Arena": "libbpf_py.maps._arena",
     "Link": "libbpf_py.link._link",
     "LinkInfo": "libbpf_py.link._link",
     "link_objects": "libbpf_py.linker",

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "AmbiguousMatch",
+    "ArenaPageError",
     "BpfError",
     "CompileError",
     "KeyNotFound",
@@ -71,6 +72,19 @@ class PermissionDenied(BpfError, PermissionError):
 
 class NotFound(BpfError, FileNotFoundError):
     """A named thing does not exist: a file, an interface, a pin, an id."""
+
+
+class ArenaPageError(NotFound):
+    """An arena page holds no memory: neither the program nor user space allocated it
+    (or the arena refuses to fault pages in for user space, ``BPF_F_SEGV_ON_FAULT``).
+
+    ``offset`` is the byte offset in the arena of the first byte that could not be read
+    or written.
+    """
+
+    def __init__(self, message: str, *, offset: int, errno: int | None = None) -> None:
+        super().__init__(message, errno=errno)
+        self.offset = offset
 
 
 class KeyNotFound(BpfError, KeyError):

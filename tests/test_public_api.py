@@ -16,6 +16,8 @@ import libbpf_py
 
 ALL = [
     "AmbiguousMatch",
+    "Arena",
+    "ArenaPageError",
     "AttachType",
     "BpfError",
     "CompileError",
@@ -74,6 +76,7 @@ ALL = [
 # Imported on first use, so that ``import libbpf_py`` needs no compiled module.
 LAZY = {
     "compile",
+    "Arena",
     "Link",
     "LinkInfo",
     "LoadedObject",

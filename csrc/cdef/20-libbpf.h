@@ -229,3 +229,11 @@ int bpf_linker__add_file(struct bpf_linker *linker, const char *filename, const 
 int bpf_linker__add_buf(struct bpf_linker *linker, void *buf, size_t buf_sz, const struct bpf_linker_file_opts *opts);
 int bpf_linker__finalize(struct bpf_linker *linker);
 void bpf_linker__free(struct bpf_linker *linker);
+
+/* A skeleton of one map, loaded through bpf_object__load_skeleton: the one call after
+ * which libbpf tells where an arena's globals live in the arena (libbpf may place them
+ * at its end, an offset it keeps private). */
+struct bpf_map_skeleton { const char *name; struct bpf_map **map; void **mmaped; struct bpf_link **link; };
+struct bpf_prog_skeleton { const char *name; struct bpf_program **prog; struct bpf_link **link; };
+struct bpf_object_skeleton { size_t sz; const char *name; const void *data; size_t data_sz; struct bpf_object **obj; int map_cnt; int map_skel_sz; struct bpf_map_skeleton *maps; int prog_cnt; int prog_skel_sz; struct bpf_prog_skeleton *progs; };
+int bpf_object__load_skeleton(struct bpf_object_skeleton *s);

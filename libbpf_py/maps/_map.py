@@ -7,6 +7,7 @@ hot paths never dispatch on types per call:
   (``csrc/maps.c``), with no buffer allocated per call;
 - arrays made with ``BPF_F_MMAPABLE`` are read and written through a memory mapping,
   with no system call at all;
+- arena maps give their pages as an :class:`~libbpf_py.maps._arena.Arena` (``m.arena``);
 - ``items()``, ``keys()``, ``values()``, ``len()`` and :meth:`Map.to_numpy` dump the map
   with batch system calls in C where the kernel has them for the map type.
 
@@ -24,6 +25,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, NamedTuple, cast
 
+from libbpf_py import features
 from libbpf_py._lowlevel import check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.owner import Fd, OwnedFd, Owner
 from libbpf_py.enums import MapType
@@ -40,6 +42,7 @@ from libbpf_py.errors import (
 from libbpf_py.explain import narrate
 from libbpf_py.features import check as check_feature
 from libbpf_py.link._link import Link, StructOpsLink, StructOpsRegistration
+from libbpf_py.maps._arena import Arena
 from libbpf_py.maps._codecs import (
     CpumapValueCodec,
     DevmapValueCodec,
@@ -214,6 +217,8 @@ class Map(Owner):
         """
         map_type = MapType.coerce(type)
         label = name or map_type.name.lower()
+        if map_type == MapType.ARENA:
+            flags |= lib.BPF_F_MMAPABLE  # the kernel makes no arena user space cannot map
         opts = ffi.new("struct bpf_map_create_opts *")
         opts.sz = ffi.sizeof("struct bpf_map_create_opts")
         if numa_node is not None:
@@ -235,6 +240,15 @@ class Map(Owner):
         fd = lib.bpf_map_create(
             map_type, label[:15].encode(), key_size, value_size, max_entries, opts
         )
+        if fd < 0 and map_type == MapType.ARENA:
+            refused = features.check("map_type:arena")
+            if refused:
+                raise NotSupported(
+                    f"creating arena map {label!r}: {refused} ({os.strerror(-fd)}); arenas "
+                    "need Linux 6.9 or later with a BPF JIT, and a kernel that lets this "
+                    "process make them",
+                    errno=-fd,
+                )
         check(
             fd,
             f"creating {map_type.name} map {label!r} (key {key_size} bytes, value "
@@ -319,6 +333,18 @@ class Map(Owner):
     def mmapped(self) -> bool:
         """Whether entries are read and written through a memory mapping (no syscalls)."""
         return self._mmap is not None
+
+    @property
+    def arena(self) -> Arena:
+        """The pages of an arena map (``BPF_MAP_TYPE_ARENA``) as this process maps them.
+
+        Other maps raise :class:`~libbpf_py.errors.NotSupported`.
+        """
+        if self._closed:
+            self._raise_closed("Map.arena")
+        raise NotSupported(
+            f"map {self.name!r} is a {self.type.label} map: only arena maps have an arena"
+        )
 
     def close(self) -> None:
         """Close a standalone map. Maps of a LoadedObject close with their object."""
@@ -1105,6 +1131,8 @@ def make_map(
     )
     args = (fd, ptr, name, map_type, key_size, value_size, max_entries, flags)
     rest: dict[str, Any] = {"keep": keep, "codecs": codecs, "types": types}
+    if map_type == MapType.ARENA:
+        return _ArenaMap(*args, **rest)
     if map_type == MapType.ARRAY and flags & lib.BPF_F_MMAPABLE:
         memory = _map_memory(fd.number, value_size, max_entries, flags)
         if memory is not None:
@@ -1307,3 +1335,86 @@ class _MmapArray(Map):
         if self._mult and not self._closed:
             return iter(self._mv[:: self._mult].tolist()[: self._n])
         return (self[i] for i in range(self._n))
+
+
+class _ArenaMap(Map):
+    """An arena map: no entries, only pages, read and written through :attr:`arena`.
+
+    libbpf maps the arena of an object at load and unmaps it on close; a standalone
+    arena (:meth:`Map.create`, :meth:`Map.from_pin`, :meth:`Map.from_id`) is mapped
+    here, at the address the arena was made for if it names one (``map_extra``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        size = os.sysconf("SC_PAGE_SIZE") * self.max_entries
+        self._arena_view: Arena | None = None
+        self._arena_why = ""
+        if self._ptr != ffi.NULL:
+            address = _object_arena_address(self._ptr, size)
+            if address is None:
+                self._arena_why = (
+                    f"libbpf did not map arena {self.name!r} into this process (a map "
+                    "reused from another fd is not mapped by the object)"
+                )
+        else:
+            info = ffi.new("struct bpf_map_info *")
+            info_len = ffi.new("__u32 *", ffi.sizeof("struct bpf_map_info"))
+            check(
+                lib.bpf_map_get_info_by_fd(self._fd.number, info, info_len),
+                f"reading the info of arena {self.name!r}",
+            )
+            ptr = lib.lpy_mmap_arena(self._fd.number, size, info.map_extra)
+            address = None
+            if ptr == ffi.NULL:
+                err = ffi.errno
+                self._arena_why = (
+                    f"arena {self.name!r} cannot be mapped here ({os.strerror(err)}): an "
+                    "arena has one address for every process, so it maps only where it "
+                    "was first mapped (its map_extra, or where its first user mapped it)"
+                )
+            else:
+                self._mmap = (ptr, size)
+                address = int(ffi.cast("uintptr_t", ptr))
+        if address is not None:
+            self._arena_view = Arena(
+                self.name, address, size, self.flags, self._types, self._arena_closed
+            )
+
+    @property
+    def arena(self) -> Arena:
+        """The pages of this arena as this process maps them."""
+        if self._closed:
+            self._raise_closed("Map.arena")
+        if self._arena_view is None:
+            raise NotSupported(self._arena_why)
+        return self._arena_view
+
+    def _arena_closed(self, what: str) -> PhaseError:
+        try:
+            self._raise_closed(what)
+        except PhaseError as exc:
+            return exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _invalidate(self) -> None:
+        if self._arena_view is not None:
+            self._arena_view._invalidate()
+        super()._invalidate()
+
+
+def _object_arena_address(ptr: Any, size: int) -> int | None:
+    """Where libbpf mapped the arena of an object's map, checked against the kernel's
+    list of this process's mappings: before load, or for a reused map, libbpf's pointer
+    is a private copy of the arena's globals, never to be read as the arena."""
+    psize = ffi.new("size_t *")
+    mem = lib.bpf_map__initial_value(ptr, psize)
+    if mem == ffi.NULL:
+        return None
+    address = int(ffi.cast("uintptr_t", mem))
+    want = f"{address:x}-{address + size:x} "
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            if line.startswith(want) and "bpf-map" in line:
+                return address
+    return None

@@ -10,6 +10,11 @@ program's). ``.rodata`` is frozen by the load: reading works, writing raises
 
 The section classes are generated once per section with one property per variable, so
 ``obj.bss.counter`` is a property read and a memoryview index.
+
+``__arena`` globals (section ``.addr_space.1``) live in the object's arena map instead.
+Before load they are libbpf's copy of their initial values; after load they are read
+and written through the arena's :class:`~libbpf_py.maps.Arena` view, which turns a page
+the program freed into an error rather than a crash.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import ffi, lib
 from libbpf_py.btf.kinds import Datasec, Var
+from libbpf_py.enums import MapType
 from libbpf_py.errors import PhaseError
+from libbpf_py.maps import Arena
 from libbpf_py.types._codec import Codec, IntCodec
 from libbpf_py.types.typed import TypeCodecs
 
@@ -93,7 +100,8 @@ class GlobalSection:
         object.__setattr__(self, "_released", True)
         for view in self._views.values():
             view.release()
-        self._mem.release()
+        if isinstance(self._mem, memoryview):
+            self._mem.release()  # an arena's view is its map's to close
 
     def _closed_error(self) -> PhaseError:
         error: PhaseError = self._dead(self._section)
@@ -103,6 +111,12 @@ class GlobalSection:
         return PhaseError(
             f"{self._section}.{name} cannot change: {self._frozen}", phase="loaded", needed="open"
         )
+
+
+def _cast(mem: Any, fmt: str, size: int) -> Any:
+    # A section's size need not be a multiple of its widest integer (five u64 and a u32
+    # make 44 bytes): cast the whole items only; every variable lies inside them.
+    return mem[: len(mem) - len(mem) % size].cast(fmt)
 
 
 def _property(name: str, offset: int, codec: Codec) -> property:
@@ -120,7 +134,7 @@ def _property(name: str, offset: int, codec: Codec) -> property:
                 raise self._closed_error() from None
             if self._released:
                 raise self._closed_error()
-            view = self._views[fmt] = self._mem.cast(fmt)
+            view = self._views[fmt] = _cast(self._mem, fmt, size)
             return view[index]
 
         def set_int(self: GlobalSection, value: Any) -> None:
@@ -131,7 +145,7 @@ def _property(name: str, offset: int, codec: Codec) -> property:
             try:
                 view = self._views.get(fmt)
                 if view is None:
-                    view = self._views[fmt] = self._mem.cast(fmt)
+                    view = self._views[fmt] = _cast(self._mem, fmt, size)
                 view[index] = value
             except (ValueError, TypeError):
                 if self._released:
@@ -164,14 +178,36 @@ def _property(name: str, offset: int, codec: Codec) -> property:
     return property(get, set_, doc=f"global {name} ({size} bytes at offset {offset})")
 
 
-def _section_class(section: str, variables: list[tuple[str, int, Codec]]) -> type:
+def _arena_property(name: str, offset: int, codec: Codec) -> property:
+    """A global in a loaded object's arena, ``offset`` bytes into the arena."""
+    size, decode, encode = codec.size, codec.decode, codec.encode
+
+    def get(self: GlobalSection) -> Any:
+        if self._released:
+            raise self._closed_error()
+        return decode(self._mem.read(offset, size))
+
+    def set_(self: GlobalSection, value: Any) -> None:
+        raw = encode(value)
+        if self._released:
+            raise self._closed_error()
+        self._mem.write(offset, raw)
+
+    return property(get, set_, doc=f"arena global {name} ({size} bytes at arena offset {offset})")
+
+
+def _section_class(
+    section: str,
+    variables: list[tuple[str, int, Codec]],
+    make: Callable[[str, int, Codec], property] = _property,
+) -> type:
     ns: dict[str, Any] = {
         "_names": tuple(v[0] for v in variables),
         "__slots__": (),
         "__doc__": f"The globals of {section}.",
     }
     for name, offset, codec in variables:
-        ns[name] = _property(name, offset, codec)
+        ns[name] = make(name, offset, codec)
     return type(f"Section{section.replace('.', '_')}", (GlobalSection,), ns)
 
 
@@ -229,10 +265,78 @@ class Globals:
             sec._invalidate()
 
 
+def _variables(types: TypeCodecs, ds: Datasec, size: int) -> list[tuple[str, int, Codec]]:
+    variables: list[tuple[str, int, Codec]] = []
+    seen: set[str] = set()
+    for vsi in ds.vars:
+        var = types.btf.type_by_id(vsi.type_id)
+        if not isinstance(var, Var) or var.name in seen or not var.name.isidentifier():
+            continue
+        if vsi.offset + vsi.size > size:
+            continue
+        seen.add(var.name)
+        variables.append((var.name, vsi.offset, types.codec(var.type_id, f"global {var.name!r}")))
+    return variables
+
+
+ARENA_SECTION = ".addr_space.1"
+
+
+def _arena_section(
+    obj_ptr: Any,
+    types: TypeCodecs,
+    loaded: bool,
+    dead: Callable[[str], PhaseError],
+    arena: tuple[Arena, int] | None,
+) -> GlobalSection | None:
+    """The ``__arena`` globals: libbpf's copy before load, the arena itself after."""
+    ds = next(
+        (
+            t
+            for t in map(types.btf.type_by_id, types.btf.ids_by_name(ARENA_SECTION))
+            if isinstance(t, Datasec)
+        ),
+        None,
+    )
+    if ds is None:
+        return None
+    m = lib.bpf_object__next_map(obj_ptr, ffi.NULL)
+    while m != ffi.NULL and lib.bpf_map__type(m) != MapType.ARENA:
+        m = lib.bpf_object__next_map(obj_ptr, m)
+    if m == ffi.NULL:
+        return None
+    size = ffi.new("size_t *")
+    ptr = lib.bpf_map__initial_value(m, size)
+    if ptr == ffi.NULL:
+        return None
+    variables = _variables(types, ds, size[0])
+    section: GlobalSection
+    if not loaded:
+        mem = memoryview(ffi.buffer(ptr, size[0]))
+        section = _section_class(ARENA_SECTION, variables)(ARENA_SECTION, mem, None, dead)
+        return section
+    if arena is None:
+        return None  # libbpf's pointer is the arena's first page, not the globals
+    view, base = arena
+    placed = [(name, base + offset, codec) for name, offset, codec in variables]
+    cls = _section_class(ARENA_SECTION, placed, _arena_property)
+    section = cls(ARENA_SECTION, view, None, dead)
+    return section
+
+
 def read_sections(
-    obj_ptr: Any, types: TypeCodecs | None, loaded: bool, dead: Callable[[str], PhaseError]
+    obj_ptr: Any,
+    types: TypeCodecs | None,
+    loaded: bool,
+    dead: Callable[[str], PhaseError],
+    *,
+    arena: tuple[Arena, int] | None = None,
 ) -> Globals:
-    """The global-data sections of a libbpf object, over libbpf's memory for each."""
+    """The global-data sections of a libbpf object, over libbpf's memory for each.
+
+    ``arena`` is a loaded object's arena view and the offset of its ``__arena`` globals
+    in it (see ``open_object._load_object``).
+    """
     sections: dict[str, GlobalSection] = {}
     m = lib.bpf_object__next_map(obj_ptr, ffi.NULL)
     while m != ffi.NULL:
@@ -251,19 +355,12 @@ def read_sections(
         if loaded and lib.bpf_map__map_flags(current) & lib.BPF_F_RDONLY_PROG:
             frozen = "read-only data is frozen by load(); set it on the OpenObject before load()"
             mem = mem.toreadonly()
-        variables: list[tuple[str, int, Codec]] = []
-        seen: set[str] = set()
-        for vsi in ds.vars:
-            var = types.btf.type_by_id(vsi.type_id)
-            if not isinstance(var, Var) or var.name in seen or not var.name.isidentifier():
-                continue
-            if vsi.offset + vsi.size > size[0]:
-                continue
-            seen.add(var.name)
-            variables.append(
-                (var.name, vsi.offset, types.codec(var.type_id, f"global {var.name!r}"))
-            )
+        variables = _variables(types, ds, size[0])
         sections[ds.name] = _section_class(ds.name, variables)(ds.name, mem, frozen, dead)
+    if types is not None:
+        arena_globals = _arena_section(obj_ptr, types, loaded, dead, arena)
+        if arena_globals is not None:
+            sections[ARENA_SECTION] = arena_globals
     return Globals(sections)
 
 

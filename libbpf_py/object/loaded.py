@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import weakref
@@ -12,7 +13,7 @@ from libbpf_py._lowlevel import check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
 from libbpf_py._lowlevel.owner import BorrowedFd, Owner
 from libbpf_py.enums import MapType
-from libbpf_py.errors import PhaseError
+from libbpf_py.errors import NotSupported, PhaseError
 from libbpf_py.explain import narrate
 from libbpf_py.link._link import Link
 from libbpf_py.maps._map import Map, declared_types, libbpf_btf, make_map
@@ -66,9 +67,16 @@ class LoadedObject(HasGlobals, Owner):
     _phase_name = "loaded"
 
     def __init__(
-        self, handle: BpfObjectHandle, source: ObjectSource, logs: dict[str, list[str]]
+        self,
+        handle: BpfObjectHandle,
+        source: ObjectSource,
+        logs: dict[str, list[str]],
+        *,
+        arena_globals: int | None = None,
     ) -> None:
         self._handle = handle
+        # Where libbpf put the __arena globals in the object's arena, if it has any.
+        self._arena_globals = arena_globals
         self._source = source
         self._all_links: weakref.WeakSet[Link] = weakref.WeakSet()
         self._kept_links: list[Link] = []
@@ -223,7 +231,14 @@ class LoadedObject(HasGlobals, Owner):
                 needed="loaded",
             )
 
-        return read_sections(self._handle.ptr, self._types, True, dead)
+        arena = None
+        if self._arena_globals is not None:
+            for m in self._maps.values():
+                if m.type == MapType.ARENA:
+                    with contextlib.suppress(NotSupported):
+                        arena = (m.arena, self._arena_globals)
+                    break
+        return read_sections(self._handle.ptr, self._types, True, dead, arena=arena)
 
     def _release(self) -> None:
         with self._handle.lock:

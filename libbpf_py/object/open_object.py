@@ -303,13 +303,14 @@ class OpenObject(HasGlobals, Owner):
 
         self._require_open("load()")
         handle = self._handle
+        _refuse_faulting_arena(handle.ptr, handle.name)
         with handle.lock:
             self._apply_inner_templates()
             if log_level:
                 for program in self._programs.values():
                     lib.bpf_program__set_log_level(program._ptr, log_level)
             with capture_program_logs(want_debug=bool(log_level)) as logs:
-                ret = lib.bpf_object__load(handle.ptr)
+                ret, arena_globals = _load_object(handle.ptr, handle.name)
             self._close_inner_fds()
             self._spent_by = "loaded" if ret == 0 else "spent by a failed load()"
             self._closed = True
@@ -325,7 +326,7 @@ class OpenObject(HasGlobals, Owner):
                 phase="load",
             )
             try:
-                return LoadedObject(handle, self._source, logs)
+                return LoadedObject(handle, self._source, logs, arena_globals=arena_globals)
             except BaseException:
                 handle.close()
                 raise
@@ -362,6 +363,69 @@ class OpenObject(HasGlobals, Owner):
         self._release_targets()
         if not self._spent_by:
             self._handle.close()
+
+
+def _refuse_faulting_arena(ptr: Any, name: str) -> None:
+    """Refuse, before anything happens, an arena that would kill the process at load.
+
+    libbpf writes an object's ``__arena`` globals into its arena from user space. An
+    arena made with ``BPF_F_SEGV_ON_FAULT`` has no page there yet, and the kernel
+    answers that write with SIGSEGV.
+    """
+    m = lib.bpf_object__next_map(ptr, ffi.NULL)
+    while m != ffi.NULL:
+        size = ffi.new("size_t *")
+        if (
+            lib.bpf_map__type(m) == MapType.ARENA
+            and lib.bpf_map__map_flags(m) & lib.BPF_F_SEGV_ON_FAULT
+            and lib.bpf_map__initial_value(m, size) != ffi.NULL
+            and size[0]
+        ):
+            arena = c_string(lib.bpf_map__name(m))
+            raise NotSupported(
+                f"loading {name!r}: arena {arena!r} is made with BPF_F_SEGV_ON_FAULT and the "
+                "object has __arena globals; libbpf copies them into the arena at load, "
+                "where no page exists yet, and the process would die of SIGSEGV. Drop the "
+                f"flag (OpenMap.flags of {arena!r}) or the __arena globals"
+            )
+        m = lib.bpf_object__next_map(ptr, m)
+
+
+def _load_object(ptr: Any, name: str) -> tuple[int, int | None]:
+    """``bpf_object__load``; with an arena map, also where its globals went.
+
+    libbpf copies an object's ``__arena`` globals into its arena at load, at an offset it
+    keeps to itself (the arena's end, where the kernel allows it). The one public call
+    that tells it is the skeleton's load, which is ``bpf_object__load`` followed by
+    filling each map's address in. So an object with an arena loads through a skeleton
+    of that one map; the second result is the globals' offset in the arena.
+    """
+    arena = lib.bpf_object__next_map(ptr, ffi.NULL)
+    while arena != ffi.NULL and lib.bpf_map__type(arena) != MapType.ARENA:
+        arena = lib.bpf_object__next_map(ptr, arena)
+    if arena == ffi.NULL:
+        return lib.bpf_object__load(ptr), None
+    obj_ref = ffi.new("struct bpf_object **", ptr)
+    map_ref = ffi.new("struct bpf_map **", arena)
+    address = ffi.new("void **")
+    maps = ffi.new("struct bpf_map_skeleton[1]")
+    maps[0].name = lib.bpf_map__name(arena)
+    maps[0].map = map_ref
+    maps[0].mmaped = address
+    c_name = ffi.new("char[]", name.encode())
+    skeleton = ffi.new("struct bpf_object_skeleton *")
+    skeleton.sz = ffi.sizeof("struct bpf_object_skeleton")
+    skeleton.name = c_name
+    skeleton.obj = obj_ref
+    skeleton.map_cnt = 1
+    skeleton.map_skel_sz = ffi.sizeof("struct bpf_map_skeleton")
+    skeleton.maps = maps
+    ret = lib.bpf_object__load_skeleton(skeleton)
+    size = ffi.new("size_t *")
+    start = lib.bpf_map__initial_value(arena, size)
+    if ret < 0 or address[0] == ffi.NULL or start == ffi.NULL:
+        return ret, None
+    return ret, int(ffi.cast("uintptr_t", address[0])) - int(ffi.cast("uintptr_t", start))
 
 
 def _load_error(err: int, name: str, logs: dict[str, list[str]]) -> BpfError:
