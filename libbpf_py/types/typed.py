@@ -1066,7 +1066,15 @@ class TypeCodecs:
             if is_char(self.btf, t.type_id):
                 codec = CharArrayCodec(t.nelems, what, is_text(self.btf, t.type_id))
             else:
-                codec = ArrayCodec(self._build(t.type_id, what, depth + 1), t.nelems, what, order)
+                elem = self._build(t.type_id, what, depth + 1)
+                # An array of zero-size elements (an empty struct's) holds no byte; as a
+                # list it would cost memory per element, and a damaged BTF can claim
+                # four billion of them, so it is its zero raw bytes.
+                codec = (
+                    ArrayCodec(elem, t.nelems, what, order)
+                    if elem.size or not t.nelems
+                    else BytesCodec(0, what)
+                )
         elif isinstance(t, Struct):
             fields = self._fields(t, what, depth)
             key = (

@@ -399,3 +399,23 @@ def test_type_loops_are_reported() -> None:
         read_object(blob)
     assert info.value.section == ".BTF" and info.value.offset is not None
     assert "loop" in str(info.value)
+
+
+def test_an_array_of_two_billion_empty_structs_costs_no_memory() -> None:
+    # Found by the generated objects: a .data VAR of `struct {} x[2**31]` is 0 bytes,
+    # so its 0 bytes of data "fit", and decoding it as a list ate gigabytes.
+    types = (
+        _btf_type(4, 0, 0, False, 0, [0])  # 1: struct {} (size 0)
+        + _btf_type(1, 0, 0, False, 4, [32])  # 2: a 32-bit int, the index type
+        + _btf_type(3, 0, 0, False, 0, [1, 2, 2**31])  # 3: struct {}[2**31]
+        + _btf_type(14, _OFFSETS[11], 0, False, 3, [0])  # 4: VAR of it
+        + _btf_type(15, _OFFSETS[12], 1, False, 0, [4, 0, 0])  # 5: .data
+    )
+    btf = (
+        struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(_STRINGS))
+        + types
+        + _STRINGS
+    )
+    spec = read_object(build_elf([(".data", 1, 3, b"", 0, 0, 0), (".BTF", 1, 0, btf, 0, 0, 0)]))
+    (var,) = spec.globals.values()
+    assert var.size == 0 and var.value == b""
