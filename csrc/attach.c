@@ -12,7 +12,18 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 
-/* Load "r0 = retval; exit": the smallest program a feature probe can attach. */
+/* "r0 = retval; exit": the smallest program a feature probe can load. token.c, which
+ * comes later in the one compiled source, uses it too. */
+static void lpy_retval_exit(struct bpf_insn insns[2], int retval)
+{
+    memset(insns, 0, 2 * sizeof(insns[0]));
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+    insns[0].dst_reg = BPF_REG_0;
+    insns[0].imm = retval;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+}
+
+/* Load "r0 = retval; exit" for a probe that attaches it. */
 static int lpy_prog_load_min(int prog_type, int expected_attach_type, int attach_btf_id,
                              int attach_prog_fd, int retval)
 {
@@ -20,11 +31,7 @@ static int lpy_prog_load_min(int prog_type, int expected_attach_type, int attach
     LIBBPF_OPTS(bpf_prog_load_opts, opts);
     int fd;
 
-    memset(insns, 0, sizeof(insns));
-    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
-    insns[0].dst_reg = BPF_REG_0;
-    insns[0].imm = retval;
-    insns[1].code = BPF_JMP | BPF_EXIT;
+    lpy_retval_exit(insns, retval);
     opts.expected_attach_type = expected_attach_type;
     opts.attach_btf_id = attach_btf_id;
     opts.attach_prog_fd = attach_prog_fd;
@@ -40,11 +47,7 @@ static int lpy_prog_load_for_device(int prog_type, __u32 prog_flags, __u32 ifind
     LIBBPF_OPTS(bpf_prog_load_opts, opts);
     int fd;
 
-    memset(insns, 0, sizeof(insns));
-    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
-    insns[0].dst_reg = BPF_REG_0;
-    insns[0].imm = retval;
-    insns[1].code = BPF_JMP | BPF_EXIT;
+    lpy_retval_exit(insns, retval);
     opts.prog_flags = prog_flags;
     opts.prog_ifindex = ifindex;
     fd = bpf_prog_load(prog_type, "lpy_probe", "GPL", insns, 2, &opts);

@@ -24,11 +24,7 @@ static int lpy_token_prog_load_min(int token_fd, int prog_type, int expected_att
     LIBBPF_OPTS(bpf_prog_load_opts, opts);
     int fd;
 
-    memset(insns, 0, sizeof(insns));
-    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
-    insns[0].dst_reg = BPF_REG_0;
-    insns[0].imm = retval;
-    insns[1].code = BPF_JMP | BPF_EXIT;
+    lpy_retval_exit(insns, retval); /* attach.c */
     lpy_token_opts(&opts, token_fd, expected_attach_type);
     opts.attach_btf_id = attach_btf_id;
     opts.attach_prog_fd = attach_prog_fd;
