@@ -52,6 +52,12 @@ def test_program_and_map_type_answers_agree_with_libbpf() -> None:
         if map_type is MapType.UNSPEC:
             continue
         libbpf_says = lib.libbpf_probe_bpf_map_type(map_type, ffi.NULL) == 1
+        if map_type is MapType.STRUCT_OPS:
+            # The library's own probe: libbpf's sets value_type_btf_obj_fd to -1, which
+            # kernels before 6.9 refuse, so it says no on 6.1, which has struct_ops
+            # (the legacy registration tests of test_attach_struct_ops run there).
+            assert features.has_map_type(map_type) or not libbpf_says, map_type
+            continue
         assert features.has_map_type(map_type) is libbpf_says, map_type
 
 
