@@ -105,6 +105,16 @@ def moved(obj: LoadedObject, slot: int, action: Callable[[], object]) -> int:
     return int(obj.maps["hits"][slot] - before)
 
 
+def calls(fn: Callable[[], object], n: int) -> Callable[[], None]:
+    """An action for :func:`moved`: ``fn`` called ``n`` times."""
+
+    def run() -> None:
+        for _ in range(n):
+            fn()
+
+    return run
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     """Poll ``condition`` until it holds or ``timeout`` seconds pass (robust to load)."""
     deadline = time.monotonic() + timeout

@@ -9,7 +9,7 @@ events are syscalls this process makes (getppid, getpgrp), so every count is exa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from libbpf_py import features
 from libbpf_py.enums import LinkType
 from libbpf_py.errors import AmbiguousMatch, NotFound, NotSupported
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import moved, need
+from tests.attach.helpers import calls, moved, need
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -37,14 +37,6 @@ def kinds(objects: dict[str, Path], *programs: str) -> Iterator[LoadedObject]:
         with opened.load() as loaded:
             loaded.maps["cfg"][0] = os.getpid()
             yield loaded
-
-
-def calls(fn: Callable[[], object], n: int) -> Callable[[], None]:
-    def run() -> None:
-        for _ in range(n):
-            fn()
-
-    return run
 
 
 def test_ksyscall_counts_the_syscall_then_stops(attach_objects: dict[str, Path]) -> None:

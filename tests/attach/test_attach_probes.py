@@ -19,7 +19,7 @@ import pytest
 import libbpf_py
 from libbpf_py.enums import LinkType
 from libbpf_py.loaded import LoadedObject
-from tests.attach.helpers import cookies_seen, moved, need, perf_link
+from tests.attach.helpers import calls, cookies_seen, moved, need, perf_link
 from tests.conftest import requires_root
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
@@ -41,14 +41,6 @@ def probes(
         with opened.load() as loaded:
             loaded.maps["cfg"][0] = os.getpid()
             yield loaded
-
-
-def calls(fn: Callable[[], object], n: int) -> Callable[[], None]:
-    def run() -> None:
-        for _ in range(n):
-            fn()
-
-    return run
 
 
 def test_kprobe_runs_then_stops(attach_objects: dict[str, Path]) -> None:
