@@ -44,11 +44,14 @@ def read_globals(elf: ElfObject, btf: Btf | None) -> dict[str, GlobalVar]:
             continue
         sec = elf.by_name.get(t.name)
         data = sec.data if sec is not None else b""
+        # A section without file bytes (.bss) still has a size in its header, which
+        # bounds its variables: an initial value of zeros is made only within it.
+        room = len(data) if data else (sec.size if sec is not None else 0)
         is_extern = t.name in _EXTERN_SECTIONS
         for place in place_vars(elf, btf, t):
             var = place.var
             raw = bytes(data[place.offset : place.offset + place.size])
-            if not is_extern and data and len(raw) != place.size:
+            if not is_extern and (data or sec is not None) and place.offset + place.size > room:
                 raise ObjectFormatError(
                     f"variable {var.name!r} ({place.offset}+{place.size}) lies outside its section",
                     section=t.name,

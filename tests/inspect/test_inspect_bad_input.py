@@ -419,3 +419,23 @@ def test_an_array_of_two_billion_empty_structs_costs_no_memory() -> None:
     spec = read_object(build_elf([(".data", 1, 3, b"", 0, 0, 0), (".BTF", 1, 0, btf, 0, 0, 0)]))
     (var,) = spec.globals.values()
     assert var.size == 0 and var.value == b""
+
+
+def test_a_variable_larger_than_its_bss_is_an_object_error() -> None:
+    # A section without file bytes (SHT_NOBITS) and a VAR claiming 2 GiB of it: the zero
+    # initial value would be allocated in full, so the header's size bounds it first.
+    types = (
+        _btf_type(1, 0, 0, False, 1, [8])  # 1: an 8-bit int
+        + _btf_type(3, 0, 0, False, 0, [1, 1, 2**31])  # 2: u8[2**31]
+        + _btf_type(14, _OFFSETS[11], 0, False, 2, [0])  # 3: VAR of it
+        + _btf_type(15, _OFFSETS[12], 1, False, 0, [3, 0, 2**31])  # 4: .data
+    )
+    btf = (
+        struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(_STRINGS))
+        + types
+        + _STRINGS
+    )
+    blob = build_elf([(".data", 8, 3, b"", 0, 0, 0), (".BTF", 1, 0, btf, 0, 0, 0)])
+    with pytest.raises(ObjectFormatError) as info:
+        read_object(blob)
+    assert info.value.section == ".data" and "outside its section" in str(info.value)
