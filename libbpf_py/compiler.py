@@ -198,7 +198,9 @@ def _record_inputs(cached: Path, depfile: Path, skip: set[Path]) -> None:
         for name in names
         if Path(name) not in skip and Path(name).name != "vmlinux.h"
     }
-    tmp = _inputs_file(cached).with_suffix(".tmp")
+    # A name of this writer's own: guests sharing the cache compile side by side, and
+    # their process ids may be the same.
+    tmp = _inputs_file(cached).with_suffix(f".{os.urandom(6).hex()}.tmp")
     tmp.write_text(json.dumps(inputs, sort_keys=True))
     os.replace(tmp, _inputs_file(cached))
 

@@ -18,10 +18,12 @@ The ini option ``bpf_leak_check = true`` (or ``--bpf-leak-check``) checks every 
 
 Other kernels
     ``--bpf-kernel 6.1,6.12`` runs the same pytest invocation inside each Debian kernel
-    (:mod:`libbpf_py.kernels`, :mod:`libbpf_py.vm`), one guest after another, instead of on
-    this machine's kernel, and reports per kernel. The host session collects (so mistakes
-    show at once) but runs nothing itself; inside a guest ``LIBBPF_PY_GUEST`` holds the
-    release and ``--bpf-kernel`` is ignored.
+    (:mod:`libbpf_py.kernels`, :mod:`libbpf_py.vm`) instead of on this machine's kernel,
+    and reports per kernel. ``--bpf-kernel-jobs N`` runs N guests at once (by default one
+    per core, as memory allows), each with a share of the test files
+    (``--bpf-shard I/N``), so the cores are kept busy to the end. The host session
+    collects (so mistakes show at once) but runs nothing itself; inside a guest
+    ``LIBBPF_PY_GUEST`` holds the release and ``--bpf-kernel`` is ignored.
 """
 
 from __future__ import annotations
@@ -370,6 +372,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help="stop a --bpf-kernel guest after this long (default 7200)",
     )
+    group.addoption(
+        "--bpf-kernel-jobs",
+        type=int,
+        dest="bpf_kernel_jobs",
+        default=0,
+        metavar="N",
+        help="run up to N --bpf-kernel guests at once, the test files shared out among "
+        "them (default: one per core, as memory allows; 1: one after another, output "
+        "streamed)",
+    )
+    group.addoption(
+        "--bpf-shard",
+        dest="bpf_shard",
+        default=None,
+        metavar="I/N",
+        help="run only part I of N (1 <= I <= N) of the collected tests, whole files at a "
+        "time, balanced by test count; what --bpf-kernel-jobs gives each guest",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -395,6 +415,43 @@ def pytest_configure(config: pytest.Config) -> None:
     ]
     if versions:
         config.pluginmanager.register(KernelMatrix(config, versions), "libbpf_py-kernels")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only this ``--bpf-shard``'s test files."""
+    shard = config.getoption("bpf_shard", None)
+    if not shard:
+        return
+    try:
+        index, count = (int(x) for x in str(shard).split("/"))
+        if not 1 <= index <= count:
+            raise ValueError
+    except ValueError:
+        raise pytest.UsageError(f"--bpf-shard {shard}: expected I/N with 1 <= I <= N") from None
+    mine = shard_files(items, count)[index - 1]
+    keep = [item for item in items if str(item.path) in mine]
+    dropped = [item for item in items if str(item.path) not in mine]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def shard_files(items: list[pytest.Item], count: int) -> list[set[str]]:
+    """Share the items' files out into ``count`` parts of about as many tests each.
+
+    Whole files, so module fixtures run once; the largest first, each to the part with
+    the fewest tests so far. The same collection always gives the same parts.
+    """
+    sizes: dict[str, int] = {}
+    for item in items:
+        sizes[str(item.path)] = sizes.get(str(item.path), 0) + 1
+    parts: list[set[str]] = [set() for _ in range(count)]
+    load = [0] * count
+    for path, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
+        least = load.index(min(load))
+        parts[least].add(path)
+        load[least] += size
+    return parts
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -426,6 +483,7 @@ class KernelOutcome:
     seconds: float = 0.0
     exit_code: int | None = None
     problem: str = ""
+    guests: int = 1
 
     @property
     def ok(self) -> bool:
@@ -441,10 +499,20 @@ class KernelOutcome:
             f"{self.errors} errors"
         )
         extra = f"; {self.problem}" if self.problem else ""
+        guests = f" (in all, over {self.guests} guests)" if self.guests > 1 else ""
         return (
             f"{self.release} ({self.accelerator or '?'}): {counts} in "
-            f"{self.seconds:.1f} s, pytest exit {self.exit_code}{extra}"
+            f"{self.seconds:.1f} s{guests}, pytest exit {self.exit_code}{extra}"
         )
+
+    def add(self, returncode: int) -> None:
+        """Count one more guest's pytest exit: the worst one stands for the kernel."""
+        now = self.exit_code
+        if now is None or now == 5 or (now == 0 and returncode not in (0, 5)):
+            self.exit_code = returncode
+
+
+_HOST_ONLY_OPTIONS = ("--bpf-kernel", "--bpf-kernel-timeout", "--bpf-kernel-jobs", "--bpf-shard")
 
 
 def _strip_kernel_args(args: list[str]) -> list[str]:
@@ -452,9 +520,9 @@ def _strip_kernel_args(args: list[str]) -> list[str]:
     for arg in args:
         if skip:
             skip = False
-        elif arg in ("--bpf-kernel", "--bpf-kernel-timeout"):
+        elif arg in _HOST_ONLY_OPTIONS:
             skip = True
-        elif not arg.startswith(("--bpf-kernel=", "--bpf-kernel-timeout=")):
+        elif not arg.startswith(tuple(f"{o}=" for o in _HOST_ONLY_OPTIONS)):
             out.append(arg)
     return out
 
@@ -520,58 +588,75 @@ class KernelMatrix:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        """Run every guest in turn instead of the local tests."""
+        """Run the session in the guests instead of here, up to ``--bpf-kernel-jobs`` at once."""
         if self.inside:
             return None
         if session.config.option.collectonly:
             return None
+        import math
         import tempfile
 
-        from libbpf_py.vm import run_in_kernel
+        from libbpf_py.guests import GuestJob, default_jobs, run_guests
         from libbpf_py.vmlinux import cache_dir
 
         params = self.config.invocation_params
         cwd = Path(params.dir)
-        args = _strip_kernel_args([str(a) for a in params.args])
+        # Guests share the working directory: pytest's cache there is the host's alone.
+        args = [*_strip_kernel_args([str(a) for a in params.args]), "-p", "no:cacheprovider"]
         if self.config.get_terminal_writer().hasmarkup:
             args.append("--color=yes")
+        files = len({str(item.path) for item in session.items}) or 1
+        parallel = self.config.option.bpf_kernel_jobs or default_jobs(len(self.kernels) * files)
+        # Enough parts per kernel that every round of guests fills every job slot.
+        shards = (
+            1 if parallel <= 1 else min(files, parallel // math.gcd(len(self.kernels), parallel))
+        )
         cache = cache_dir()
         results_root = cache / "vm" / "results"
         results_root.mkdir(parents=True, exist_ok=True)
-        capman = self.config.pluginmanager.getplugin("capturemanager")
         results = Path(tempfile.mkdtemp(dir=results_root, prefix="session-"))
+        jobs, junits = [], []
+        for kernel in self.kernels:
+            outcome = KernelOutcome(kernel.release, guests=shards)
+            self.outcomes.append(outcome)
+            for part in range(1, shards + 1):
+                name = kernel.release + (f".part{part}" if shards > 1 else "")
+                junit = results / f"{name}.xml"
+                shard = [f"--bpf-shard={part}/{shards}"] if shards > 1 else []
+                jobs.append(
+                    GuestJob(
+                        kernel,
+                        [sys.executable, "-m", "pytest", *args, *shard, f"--junitxml={junit}"],
+                        f"guest kernel {kernel.release}"
+                        + (f", part {part} of {shards}" if shards > 1 else ""),
+                        console_log=cache / "vm" / f"{name}.console.log",
+                        stdout_log=cache / "vm" / f"{name}.out.log",
+                    )
+                )
+                junits.append((outcome, junit))
+        capman = self.config.pluginmanager.getplugin("capturemanager")
         try:
-            for kernel in self.kernels:
-                junit = results / f"{kernel.release}.xml"
-                console = cache / "vm" / f"{kernel.release}.console.log"
-                argv = [sys.executable, "-m", "pytest", *args, f"--junitxml={junit}"]
-                outcome = KernelOutcome(kernel.release)
-                self.outcomes.append(outcome)
-                tw = self.config.get_terminal_writer()
-                tw.sep("=", f"libbpf_py: guest kernel {kernel.release}", bold=True)
-                ctx = capman.global_and_fixture_disabled() if capman else _nothing()
-                with ctx:
-                    try:
-                        run = run_in_kernel(
-                            kernel,
-                            argv,
-                            cwd=cwd,
-                            rw_dirs=[cwd, cache, results],
-                            timeout=self.config.option.bpf_kernel_timeout,
-                            console_log=console,
-                        )
-                    except Exception as e:  # a guest that cannot run fails its kernel only
-                        outcome.problem = f"{type(e).__name__}: {e}"
-                        continue
+            with capman.global_and_fixture_disabled() if capman else _nothing():
+                runs = run_guests(
+                    jobs,
+                    parallel=parallel,
+                    cwd=cwd,
+                    rw_dirs=[cwd, cache, results],
+                    timeout=self.config.option.bpf_kernel_timeout,
+                )
+            for job, run, (outcome, junit) in zip(jobs, runs, junits, strict=True):
+                if isinstance(run, Exception):
+                    outcome.problem = f"{type(run).__name__}: {run}"
+                    continue
                 outcome.accelerator = run.accelerator
-                outcome.seconds = run.seconds
-                outcome.exit_code = run.returncode
+                outcome.seconds += run.seconds
+                outcome.add(run.returncode)
                 if junit.exists():
                     _read_junit(junit, outcome)
                 elif not outcome.problem:
                     outcome.problem = (
                         "the guest wrote no results (crashed or did not boot); "
-                        f"its console and stderr are in {console}"
+                        f"its console and stderr are in {job.console_log}"
                     )
         finally:
             shutil.rmtree(results, ignore_errors=True)

@@ -394,10 +394,15 @@ def _process_group(
 
 
 def _pump(
-    proc: subprocess.Popen[bytes], deadline: float, stream: bool, console: IO[str] | None
+    proc: subprocess.Popen[bytes],
+    deadline: float,
+    stream: bool,
+    console: IO[str] | None,
+    output: IO[str] | None,
 ) -> tuple[str, str]:
     chunks: dict[int, list[bytes]] = {1: [], 2: []}
-    sinks: dict[int, IO[str]] = {1: sys.stdout, 2: console or sys.stderr}
+    sinks: dict[int, IO[str]] = {1: output or sys.stdout, 2: console or sys.stderr}
+    logged = {1: output is not None, 2: console is not None}
     sel = selectors.DefaultSelector()
     assert proc.stdout is not None and proc.stderr is not None
     sel.register(proc.stdout, selectors.EVENT_READ, 1)
@@ -414,7 +419,7 @@ def _pump(
                 open_streams -= 1
                 continue
             chunks[key.data].append(data)
-            if stream or (console is not None and key.data == 2):
+            if stream or logged[key.data]:
                 sink = sinks[key.data]
                 sink.write(data.decode(errors="replace"))
                 sink.flush()
@@ -438,6 +443,7 @@ def _boot(
     cpus: int,
     memory: str,
     console_log: Path | None = None,
+    stdout_log: Path | None = None,
 ) -> GuestRun:
     # Not under /var/tmp or /run: the guest mounts its own there and would not see it.
     runs = _vm_cache() / "runs"
@@ -489,9 +495,10 @@ def _boot(
             console = (
                 stack.enter_context(open(console_log, "w")) if console_log is not None else None
             )
+            output = stack.enter_context(open(stdout_log, "w")) if stdout_log is not None else None
             proc = stack.enter_context(_process_group(cmd, host_env, work))
             try:
-                out, err = _pump(proc, started + timeout, stream, console)
+                out, err = _pump(proc, started + timeout, stream, console, output)
             except GuestTimeout:
                 raise GuestTimeout(
                     f"{kernel.release}: {shlex.join(argv)} did not finish in "
@@ -529,6 +536,7 @@ def run_in_kernel(
     stream: bool = True,
     kvm: bool | None = None,
     console_log: str | os.PathLike[str] | None = None,
+    stdout_log: str | os.PathLike[str] | None = None,
 ) -> GuestRun:
     """Boot ``kernel`` in qemu, run ``argv`` in it as root, and return what it did.
 
@@ -540,7 +548,8 @@ def run_in_kernel(
     :data:`GUEST_ENV` set to the release. ``stream`` copies the guest's output to this
     process's stdout/stderr as it comes. ``kvm`` forces the accelerator; by default
     :func:`accelerator` decides. ``console_log`` writes the guest kernel's console (boot
-    messages, oopses, panics) and the command's stderr to that file instead of stderr.
+    messages, oopses, panics) and the command's stderr to that file instead of stderr;
+    ``stdout_log`` writes the command's stdout to that file as it comes, instead of stdout.
 
     Raises :class:`~libbpf_py.errors.NotSupported` when the host lacks a tool (naming the
     package to install) and :class:`GuestTimeout` after ``timeout`` seconds, having
@@ -572,6 +581,7 @@ def run_in_kernel(
         cpus=cpus,
         memory=memory,
         console_log=Path(console_log) if console_log is not None else None,
+        stdout_log=Path(stdout_log) if stdout_log is not None else None,
     )
     narrate(
         f"vng --run {kernel.vmlinuz.name} --exec {shlex.join(argv)}",

@@ -121,6 +121,7 @@ MODULE_PATHS = {
     "libbpf_py.explain": "explain",
     "libbpf_py.features": "check",
     "libbpf_py.global_data": "Globals",
+    "libbpf_py.guests": "run_guests",
     "libbpf_py.inspect": "read_object",
     "libbpf_py.kernel": "programs",
     "libbpf_py.kernels": "fetch_kernel",

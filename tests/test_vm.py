@@ -83,10 +83,32 @@ def test_the_guest_gets_the_invocation_without_bpf_kernel() -> None:
         "--bpf-kernel=6.12",
         "--bpf-kernel-timeout",
         "60",
+        "--bpf-kernel-jobs",
+        "2",
+        "--bpf-shard=1/3",
         "-k",
         "foo",
+        "--bpf-kernel-jobs=3",
     ]
     assert _strip_kernel_args(args) == ["-x", "tests/a.py", "-k", "foo"]
+
+
+def test_shards_split_whole_files_and_cover_every_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_three="def test_a(): pass\ndef test_b(): pass\ndef test_c(): pass\n",
+        test_two="def test_d(): pass\ndef test_e(): pass\n",
+        test_one="def test_f(): pass\n",
+    )
+    ran = []
+    for part in ("1/2", "2/2"):
+        result = pytester.runpytest("--bpf-shard", part, "-v", "-p", "no:cacheprovider")
+        assert result.ret == 0
+        ran.append({ln.split("::")[1].split()[0] for ln in result.outlines if " PASSED" in ln})
+    # The largest file alone, then the other two: 3 tests each, none twice, none left out.
+    assert ran == [{"test_a", "test_b", "test_c"}, {"test_d", "test_e", "test_f"}]
+    bad = pytester.runpytest("--bpf-shard", "3/2")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "expected I/N with 1 <= I <= N" in bad.stderr.str()
 
 
 def test_a_guest_with_failures_fails_its_kernel(tmp_path: Path) -> None:
@@ -133,6 +155,7 @@ def test_timeout_stops_the_guest_and_leaves_nothing(
 def test_bpf_kernel_runs_a_users_tests_inside_61(
     pytester: pytest.Pytester, kernel61: KernelPackage
 ) -> None:
+    # Two files and two jobs: two guests of the same kernel at once, one file each.
     pytester.makepyfile(
         test_on_other_kernels=textwrap.dedent("""
         import os
@@ -141,22 +164,29 @@ def test_bpf_kernel_runs_a_users_tests_inside_61(
             release = os.uname().release
             print("running on", release)
             assert release.startswith("6.1.") and release == os.environ["LIBBPF_PY_GUEST"]
+    """),
+        test_bpffs=textwrap.dedent("""
+        import os
 
         def test_bpffs_is_mounted():
+            print("bpffs checked in", os.uname().release)
             assert os.path.ismount("/sys/fs/bpf")
-    """)
+    """),
     )
     result = pytester.runpytest_subprocess(
-        "--bpf-kernel", "6.1", "-s", "-p", "no:cacheprovider", timeout=900
+        "--bpf-kernel", "6.1", "--bpf-kernel-jobs", "2", "-s", "-p", "no:cacheprovider", timeout=900
     )
     out = result.stdout.str()
     assert result.ret == 0, out + result.stderr.str()
     assert f"running on {kernel61.release}" in out
-    assert f"libbpf_py: inside guest kernel {kernel61.release}" in out
+    assert f"bpffs checked in {kernel61.release}" in out
+    assert out.count(f"libbpf_py: inside guest kernel {kernel61.release}") == 2
+    for part in (1, 2):
+        assert f"guest kernel {kernel61.release}, part {part} of 2: started" in out
     result.stdout.re_match_lines(
         [
             rf"{kernel61.release} \((kvm|tcg)\): 2 passed, 0 failed, "
-            r"0 skipped, 0 errors in [0-9.]+ s, pytest exit 0"
+            r"0 skipped, 0 errors in [0-9.]+ s \(in all, over 2 guests\), pytest exit 0"
         ]
     )
 

@@ -31,21 +31,28 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _demo_in_kernels(args: argparse.Namespace) -> int:
     """Rerun this demo inside each Debian kernel of ``--kernel`` (libbpf_py.vm)."""
+    from pathlib import Path
+
+    from libbpf_py.guests import GuestJob, default_jobs, run_guests
     from libbpf_py.kernels import fetch_kernel
-    from libbpf_py.vm import run_in_kernel
+    from libbpf_py.vm import GuestRun
 
     flags = [f"--{f}" for f in ("explain", "debug") if getattr(args, f, False)]
     kernels = [fetch_kernel(v.strip()) for arg in args.kernel for v in arg.split(",") if v]
-    results = [
-        run_in_kernel(k, [sys.executable, "-m", "libbpf_py", "demo", *flags]) for k in kernels
-    ]
-    for r in results:
-        print(
-            f"demo in {r.kernel.release} ({r.accelerator}): "
-            f"{'passed' if r.returncode == 0 else f'FAILED (exit {r.returncode})'} "
-            f"in {r.seconds:.0f} s"
-        )
-    return ExitCode.OK if all(r.returncode == 0 for r in results) else ExitCode.FAILED
+    argv = [sys.executable, "-m", "libbpf_py", "demo", *flags]
+    jobs = [GuestJob(k, argv, f"demo in guest kernel {k.release}") for k in kernels]
+    cwd = Path.cwd()
+    results = run_guests(
+        jobs, parallel=args.jobs or default_jobs(len(jobs)), cwd=cwd, rw_dirs=[cwd], timeout=3600
+    )
+    for job, r in zip(jobs, results, strict=True):
+        if isinstance(r, GuestRun):
+            verdict = "passed" if r.returncode == 0 else f"FAILED (exit {r.returncode})"
+            print(f"demo in {r.kernel.release} ({r.accelerator}): {verdict} in {r.seconds:.0f} s")
+        else:
+            print(f"demo in {job.kernel.release}: FAILED ({type(r).__name__}: {r})")
+    ok = all(isinstance(r, GuestRun) and r.returncode == 0 for r in results)
+    return ExitCode.OK if ok else ExitCode.FAILED
 
 
 def _ask(next_title: str) -> None:
@@ -85,6 +92,14 @@ def add_demo(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="VERSION",
         help="run it inside this Debian kernel instead (6.1, 6.12, 7.2, a release; "
         "repeat or comma-separate), with virtme-ng + qemu",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --kernel: run up to N guests at once (default: one per core, as "
+        "memory allows; 1: one after another, output streamed)",
     )
     p.set_defaults(func=_demo, explain_by_default=True)
 
