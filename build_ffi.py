@@ -1,5 +1,9 @@
 """Build the CFFI module ``libbpf_py._libbpf`` against the vendored, pinned libbpf.
 
+Importing this file does nothing: setup.py's ``build_ext`` calls :func:`make_ffi` (which
+builds libbpf first), so reading the package's metadata never compiles. ``python
+build_ffi.py`` builds the module in place, without setuptools.
+
 The declarations are read from ``csrc/cdef/*.h`` in the order of their numeric name
 prefixes (``00-types.h`` before ``10-bpf.h`` ...); the C helpers ``csrc/*.c`` are compiled
 into the same module, in name order. Structs and constants both sides use are written once,
@@ -50,8 +54,8 @@ def vendored_paths() -> tuple[list[str], list[str], list[str]]:
     fetched = (VENDOR / "download").exists() or os.environ.get("LIBBPF_PY_TARBALL")
     if not built and not fetched:
         raise SystemExit(
-            "libbpf_py: the pinned libbpf is not fetched; run 'vendor/fetch.sh' as root "
-            "first (or set LIBBPF_PY_TARBALL=/path/to/libbpf_X.orig.tar.gz)"
+            "libbpf_py: the pinned libbpf is not fetched; run 'vendor/fetch.sh' first "
+            "(or set LIBBPF_PY_TARBALL=/path/to/libbpf_X.orig.tar.gz)"
         )
     subprocess.run([str(VENDOR / "build.sh")], check=True)
     include = [str(build / "src" / "include" / "uapi"), str(build / "usr" / "include")]
@@ -123,14 +127,16 @@ def _shared_declarations(header: Path) -> str:
 
 
 def make_ffi() -> FFI:
+    """The FFI of ``libbpf_py._libbpf``, its source set; builds the vendored libbpf first."""
     pinned = pinned_version()
     if os.environ.get("LIBBPF_PY_SYSTEM_LIBBPF") == "1":
         include_dirs, extra_objects, libraries = system_paths(pinned)
     else:
         include_dirs, extra_objects, libraries = vendored_paths()
     copy_package_data(include_dirs)
+    # The one place the version is written: the package's own __version__ line.
     package_version = re.search(
-        r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M
+        r'^__version__ = "([^"]+)"', (PACKAGE / "__init__.py").read_text(), re.M
     )
     assert package_version is not None
 
@@ -176,7 +182,5 @@ def make_ffi() -> FFI:
     return ffi
 
 
-ffibuilder = make_ffi()
-
 if __name__ == "__main__":
-    ffibuilder.compile(tmpdir=str(ROOT / "build" / "cffi"), verbose="-v" in sys.argv)
+    make_ffi().compile(tmpdir=str(ROOT / "build" / "cffi"), verbose="-v" in sys.argv)

@@ -1,8 +1,9 @@
 """Shared fixtures: the project's tests use libbpf_py's own pytest plugin (dogfooding).
 
-The plugin (``libbpf_py.pytest_plugin``) is activated by installing the package; naming it
-here as well keeps the suite working when a stale ``*.egg-info`` in the work tree hides the
-installed entry point. The fixture names older test files use are kept as thin aliases.
+The plugin (``libbpf_py.pytest_plugin``) is activated by installing the package (its
+``pytest11`` entry point ``libbpf_py``), so the suite runs the same against a checkout's
+editable install and an installed wheel. The fixture names older test files use are kept
+as thin aliases.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 import pytest
 
 from libbpf_py.pytest_plugin import capability_problem
-
-pytest_plugins = ["libbpf_py.pytest_plugin"]
 
 TESTS = Path(__file__).resolve().parent
 BPF_SOURCES = TESTS / "bpf"

@@ -17,7 +17,7 @@ if [ -f "$stamp" ] && [ -f "$out/usr/lib64/libbpf.a" ]; then
     exit 0
 fi
 if [ ! -f "$tarball" ]; then
-    echo "libbpf $VERSION is not fetched: run 'vendor/fetch.sh' as root first (or set LIBBPF_PY_TARBALL)" >&2
+    echo "libbpf $VERSION is not fetched: run 'vendor/fetch.sh' first (or set LIBBPF_PY_TARBALL)" >&2
     exit 1
 fi
 echo "$SHA256  $tarball" | sha256sum --check --status \
