@@ -1,32 +1,69 @@
 """The ``libbpf-py`` command line: one subcommand per lifecycle phase and tool.
 
 ``libbpf-py --help`` lists them; every subcommand takes ``--explain`` (narrate each libbpf
-call on stderr) and ``--debug`` (tracebacks, libbpf's debug messages). Errors are one
-line on stderr, and the exit status says what kind of failure it was (see
-:class:`~libbpf_py.cli._common.ExitCode`). This package is an entry point: it sits on top of
-the layers (docs/architecture.md), imports from all of them and is imported by none but
-``libbpf_py.__main__``.
+call on stderr) and ``--debug`` (add tracebacks and libbpf's debug messages). Errors are
+``libbpf-py COMMAND: message`` on stderr, or JSON on stdout under ``--json``, and the
+exit status says what kind of failure it was (see :class:`~libbpf_py.cli._common.ExitCode`
+and :func:`~libbpf_py.cli._common.report`). Building the parser imports nothing
+compiled: ``inspect`` and ``stubs`` work without libbpf_py's compiled module. This
+package is an entry point: it sits on top of the layers (docs/architecture.md), imports
+from all of them and is imported by none but ``libbpf_py.__main__``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from libbpf_py.cli._common import EXIT_CODES_HELP, ExitCode
+from libbpf_py.cli._common import (
+    EXIT_CODES_HELP,
+    compiled_module_missing,
+    exit_code_for,
+    report,
+    wants_json,
+)
 
-__all__ = ["exit_code_for", "main"]
+__all__ = ["build_parser", "exit_code_for", "main", "version_text"]
+
+
+def version_text() -> str:
+    """What ``libbpf-py version`` and ``libbpf-py --version`` print."""
+    import libbpf_py
+
+    try:
+        linked = f"libbpf {libbpf_py.libbpf_version()}"
+    except ImportError as exc:
+        if not compiled_module_missing(exc):
+            raise
+        linked = "libbpf unknown (the compiled module is missing: build it with './dev build')"
+    return f"libbpf_py {libbpf_py.__version__}, {linked}"
 
 
 def _cmd_version(args: argparse.Namespace) -> int:
-    import libbpf_py
-
-    print(f"libbpf_py {libbpf_py.__version__}, libbpf {libbpf_py.libbpf_version()}")
+    print(version_text())
     return 0
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print :func:`version_text` and exit, like argparse's own, but
+    reading the libbpf version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        print(version_text())
+        parser.exit()
 
 
 def _cmd_stubs(args: argparse.Namespace) -> int:
@@ -35,18 +72,6 @@ def _cmd_stubs(args: argparse.Namespace) -> int:
     out = write_stub(args.object, args.output, class_name=args.class_name)
     print(out)
     return 0
-
-
-def _inspect_with(run: Any) -> Any:
-    def inspect(args: argparse.Namespace) -> int:
-        from libbpf_py.object.objfile import ObjectFile
-
-        # Reading the header first gives the shared exit codes (66 missing, 65 not an
-        # object) before the inspector's own checks.
-        ObjectFile(args.object)
-        return int(run(args))
-
-    return inspect
 
 
 def _common() -> argparse.ArgumentParser:
@@ -82,20 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Take a BPF program through its whole life: compile, inspect, open, "
         "load, attach, execute, tear down.",
     )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the library and libbpf versions and exit (as the version command)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     phases.add_compile(sub, common)
     phases.add_link_objects(sub, common)
-    inspect_cli: Any
-    try:
-        inspect_cli = importlib.import_module("libbpf_py.inspect.cli")
-    except ImportError:
-        inspect_cli = None
-    if inspect_cli is not None and hasattr(inspect_cli, "add_arguments"):
-        insp = sub.add_parser(
-            "inspect", parents=[common], help="describe a compiled BPF object (no root needed)"
-        )
-        inspect_cli.add_arguments(insp)
-        insp.set_defaults(func=_inspect_with(inspect_cli.run))
+    phases.add_inspect(sub, common)
     phases.add_load(sub, common)
     phases.add_attach(sub, common)
     phases.add_run(sub, common)
@@ -123,41 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def exit_code_for(exc: BaseException) -> int:
-    """The exit status that says what kind of failure ``exc`` is."""
-    from libbpf_py import errors
-
-    code = getattr(exc, "exit_code", None)
-    if isinstance(code, int):
-        return code
-    if isinstance(exc, errors.PermissionDenied | PermissionError):
-        return ExitCode.NO_PERMISSION
-    if isinstance(exc, errors.NotFound | errors.KeyNotFound | FileNotFoundError | KeyError):
-        return ExitCode.NOT_FOUND
-    if isinstance(
-        exc,
-        errors.ObjectFormatError
-        | errors.LayoutError
-        | errors.CompileError
-        | ValueError
-        | UnicodeError,
-    ):
-        return ExitCode.DATA
-    if isinstance(exc, errors.NotSupported | errors.ResourceBusy):
-        return ExitCode.UNAVAILABLE
-    return ExitCode.KERNEL
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, KeyError) and not hasattr(exc, "message") and exc.args:
-        text = str(exc.args[0])
-    first, *rest = text.splitlines()
-    if rest:
-        first += f" [{len(rest)} more lines: run with --debug]"
-    return first
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -173,28 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = explain(teaching)
     if teaching:
         logging.getLogger("libbpf_py.explain").setLevel(logging.INFO)
+    command = " ".join(filter(None, [args.command, getattr(args, "verb", None)]))
     try:
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        print("libbpf-py: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except SystemExit:
         raise
-    except Exception as exc:
-        from libbpf_py.errors import BpfError
-
-        expected = isinstance(exc, BpfError | OSError | ValueError | KeyError)
-        if debug or not expected:
-            if not debug:
-                print(
-                    f"libbpf-py: internal error: {_one_line(exc)} (a bug: please report "
-                    "it with the output of --debug)",
-                    file=sys.stderr,
-                )
-                return ExitCode.KERNEL
-            raise
-        print(f"libbpf-py: {args.command}: {_one_line(exc)}", file=sys.stderr)
-        return exit_code_for(exc)
+    except (Exception, KeyboardInterrupt) as exc:
+        return report(exc, command, as_json=wants_json(args), debug=debug)
     finally:
         previous.__exit__(None, None, None)
         logging.getLogger("libbpf_py.explain").setLevel(logging.NOTSET)

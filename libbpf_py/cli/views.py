@@ -1,4 +1,8 @@
-"""``prog``, ``map`` and ``link``: what the kernel holds now, by id, pin or name."""
+"""``prog``, ``map`` and ``link``: what the kernel holds now, by id, pin or name.
+
+The compiled module is imported by the commands, not by this module, so that building
+the parser (and ``inspect`` and ``stubs``) works without it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import libbpf_py.cli._kernel as _kernel
-from libbpf_py import kernel
 from libbpf_py.cli._common import emit_json, print_table, wants_json
 from libbpf_py.cli._values import decode, decode_percpu, encode, encode_percpu
 from libbpf_py.errors import KeyNotFound, NotFound
@@ -67,12 +69,13 @@ def _add_noun(
     description: str | None,
     listing: tuple[_Command, str],
     ref: tuple[str, str],
-    verbs: list[tuple[str, _Command, str, tuple[str, ...]]],
+    verbs: list[tuple[str, _Command, str, tuple[tuple[str, str], ...]]],
 ) -> None:
     """Register ``NOUN list`` and one ``NOUN VERB REF [ARG...]`` per verb, all with --json.
 
     ``ref`` is the metavar and help of the object's reference; each verb names its
-    function, its help and the positional arguments it takes after the reference.
+    function, its help and the positional arguments it takes after the reference (each a
+    name and its help).
     """
     parser = sub.add_parser(noun, parents=[common], help=helptext, description=description)
     sub_verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -82,8 +85,8 @@ def _add_noun(
     for verb, func, verb_help, extra in verbs:
         p = sub_verbs.add_parser(verb, parents=[common], help=verb_help)
         p.add_argument("ref", metavar=ref[0], help=ref[1])
-        for name in extra:
-            p.add_argument(name, metavar=name.upper())
+        for name, arg_help in extra:
+            p.add_argument(name, metavar=name.upper(), help=arg_help)
         p.add_argument("--json", action="store_true", help="print JSON")
         p.set_defaults(func=func)
 
@@ -92,6 +95,8 @@ def _add_noun(
 
 
 def _prog_list(args: argparse.Namespace) -> int:
+    from libbpf_py import kernel
+
     return _list(
         args,
         kernel.programs(),
@@ -109,6 +114,7 @@ def _prog_list(args: argparse.Namespace) -> int:
 
 
 def _prog_show(args: argparse.Namespace) -> int:
+    from libbpf_py.cli import _kernel
     from libbpf_py.program._program import program_info
 
     with _closing(_kernel.open_ref("prog", args.ref)) as fd:
@@ -139,6 +145,8 @@ def add_prog(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _map_list(args: argparse.Namespace) -> int:
+    from libbpf_py import kernel
+
     return _list(
         args,
         kernel.maps(),
@@ -157,6 +165,8 @@ def _map_list(args: argparse.Namespace) -> int:
 
 class _TypedMap:
     def __init__(self, ref: str) -> None:
+        from libbpf_py.cli import _kernel
+
         self.map = _kernel.open_map(ref)
         self.types, self.key_type, self.value_type = _kernel.map_btf(self.map.info)
 
@@ -255,6 +265,11 @@ def _map_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+_TEXT = "42, 0x2a, 198.18.0.2, an enumerator, JSON, or hex:0a000001"
+_KEY = ("key", f"the key as text: {_TEXT}")
+_VALUE = ("value", f"the value as text: {_TEXT}")
+
+
 def add_map(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``map list|dump|lookup|update|delete``."""
     _add_noun(
@@ -268,9 +283,9 @@ def add_map(sub: Any, common: argparse.ArgumentParser) -> None:
         ("MAP", "id:N, a bpffs pin path, or a name"),
         [
             ("dump", _map_dump, "every entry, typed", ()),
-            ("lookup", _map_lookup, "one entry", ("key",)),
-            ("update", _map_update, "set one entry", ("key", "value")),
-            ("delete", _map_delete, "remove one entry", ("key",)),
+            ("lookup", _map_lookup, "one entry", (_KEY,)),
+            ("update", _map_update, "set one entry", (_KEY, _VALUE)),
+            ("delete", _map_delete, "remove one entry", (_KEY,)),
         ],
     )
 
@@ -292,6 +307,8 @@ def _link_row(i: Any) -> list[Any]:
 
 
 def _link_list(args: argparse.Namespace) -> int:
+    from libbpf_py import kernel
+
     return _list(
         args,
         kernel.links(),
@@ -303,6 +320,7 @@ def _link_list(args: argparse.Namespace) -> int:
 
 def _link_detach(args: argparse.Namespace) -> int:
     from libbpf_py._lowlevel import check, lib
+    from libbpf_py.cli import _kernel
     from libbpf_py.link._link import link_info
 
     with _closing(_kernel.open_ref("link", args.ref)) as fd:

@@ -97,3 +97,21 @@ def pinned(
         yield Pinned(pin_dir, {row["name"]: row for row in data["pinned"]})
     finally:
         shutil.rmtree(pin_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def extras_object(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An object with a global of an anonymous struct and a 25,000-instruction program."""
+    from libbpf_py import compile
+
+    out = tmp_path_factory.mktemp("cli") / "lpy_cli_extras.bpf.o"
+    return compile(HERE / "bpf" / "lpy_cli_extras.bpf.c", out)
+
+
+@pytest.fixture(scope="session")
+def rejected_object(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An object whose one program the verifier rejects after a log of hundreds of lines."""
+    from libbpf_py import compile
+
+    out = tmp_path_factory.mktemp("cli") / "lpy_cli_rejected.bpf.o"
+    return compile(HERE / "bpf" / "lpy_cli_rejected.bpf.c", out)

@@ -101,7 +101,7 @@ def test_map_bad_text(pinned, cli) -> None:
     assert ran.code == 65
     # The messages after "bad ... text" are the engine's, as a Map's (issue 13).
     assert ran.err.strip() == (
-        "libbpf-py: map: bad key text 'seven': the key is an integer: "
+        "libbpf-py map lookup: bad key text 'seven': the key is an integer: "
         "give an int (or 4 raw bytes), not str; key is __u32 (4 bytes)"
     )
     ran = cli("map", "update", points, "1", '{"z": 1}')
