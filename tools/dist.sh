@@ -139,7 +139,7 @@ for venv in "${venvs[@]}" "$sdist_venv"; do
         || { cat "$work/demo.log" >&2; fail "the demo failed in $venv"; }
 done
 # What the tests need, without the fuzzing extra (atheris has no wheel for every Python).
-TEST_DEPS=(pytest hypothesis numpy scapy)
+TEST_DEPS=(pytest hypothesis numpy scapy mypy)
 for venv in "${venvs[-1]}" "$sdist_venv"; do
     pip_as_user "$venv" "${TEST_DEPS[@]}"
     say "$(basename "$venv"): the sdist's tests (${tests[*]}), as root"

@@ -87,6 +87,7 @@ def test_trace_usage_errors(cli) -> None:
 
 
 def test_stubs_type_check_with_mypy(cli, cli_object: Path, tmp_path: Path) -> None:
+    pytest.importorskip("mypy", reason="mypy is not installed (pip install 'libbpf_py[test]')")
     ran = cli("stubs", cli_object, "-o", tmp_path / "lpy_cli.pyi")
     assert ran.code == 0 and ran.out.strip() == str(tmp_path / "lpy_cli.pyi")
     text = (tmp_path / "lpy_cli.pyi").read_text()
