@@ -17,6 +17,7 @@ Everything that needs the compiled libbpf module is imported lazily, so
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py.enums import AttachType, LinkType, MapType, ProgType, XdpMode
@@ -28,6 +29,7 @@ from libbpf_py.errors import (
     KeyNotFound,
     LayoutError,
     MapFullError,
+    NameNotFound,
     NotFound,
     NotOnBpffs,
     NotSupported,
@@ -85,6 +87,7 @@ __all__ = [
     "MapFullError",
     "MapInfo",
     "MapType",
+    "NameNotFound",
     "NotFound",
     "NotOnBpffs",
     "NotSupported",
@@ -178,8 +181,14 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     # The lazy names are attributes too, before their first use; tab completion and
-    # dir() should list what ``from libbpf_py import *`` gives.
-    return sorted(set(_namespace) | set(__all__))
+    # dir() list what ``from libbpf_py import *`` gives, the module's dunders and the
+    # subpackages imported so far, not the helpers this file imports for itself
+    # (``Any``, ``TYPE_CHECKING``).
+    public = set(__all__)
+    for name, value in _namespace.items():
+        if name.startswith("__") or (isinstance(value, ModuleType) and name[0] != "_"):
+            public.add(name)
+    return sorted(public)
 
 
 def libbpf_version() -> str:

@@ -9,9 +9,11 @@ Messages say what went wrong and what to do next.
 
 from __future__ import annotations
 
+import difflib
 import errno as _errno
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 __all__ = [
     "AmbiguousMatch",
@@ -21,6 +23,7 @@ __all__ = [
     "KeyNotFound",
     "LayoutError",
     "MapFullError",
+    "NameNotFound",
     "NotFound",
     "NotOnBpffs",
     "NotSupported",
@@ -93,6 +96,76 @@ class KeyNotFound(BpfError, KeyError):
     def __str__(self) -> str:
         # KeyError.__str__ would repr() the message; keep it readable.
         return self.message
+
+
+class NameNotFound(BpfError, KeyError):
+    """A lookup by name found nothing: no map, program, global variable, section or
+    struct member of that name (``obj.maps["nosuch"]``, ``obj.programs[...]``,
+    ``obj.globals[...]``).
+
+    The message names what exists, closest matches first. ``name`` is the name asked
+    for, ``names`` the names there are, ``kind`` what was looked for (``"map"``) and
+    ``where`` what was searched (``"object xdp_filter"``).
+    """
+
+    def __init__(self, kind: str, name: object, where: str, names: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.where = where
+        self.names = tuple(names)
+        super().__init__(unknown_name_message(kind, name, where, self.names))
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr() the message; keep it readable.
+        return self.message
+
+    def __reduce__(self) -> tuple[type[NameNotFound], tuple[str, object, str, tuple[str, ...]]]:
+        # The arguments differ from BaseException's (the message), so say how to rebuild.
+        return (NameNotFound, (self.kind, self.name, self.where, self.names))
+
+
+# Past this many, a list of names stops helping the reader: the closest matches lead.
+_NAMES_SHOWN = 20
+
+
+def unknown_name_message(kind: str, name: object, where: str, names: Iterable[str]) -> str:
+    """Say that ``where`` has no ``kind`` called ``name``, and what it has instead.
+
+    ``"no map 'blocklst' in object xdp_filter (did you mean 'blocklist'?); it has:
+    blocklist, counters"``. :class:`NameNotFound` and the ``AttributeError`` of an
+    attribute-style lookup (``obj.globals.NAME``) share this wording.
+    """
+    known = list(names)
+    asked = name if isinstance(name, str) else repr(name)
+    close = difflib.get_close_matches(asked, known, n=3, cutoff=0.6) if known else []
+    text = f"no {kind} {name!r} in {where}"
+    if close:
+        text += f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+    if not known:
+        return text + f"; it has no {kind}s"
+    shown = known if len(known) <= _NAMES_SHOWN else known[:_NAMES_SHOWN]
+    more = f" and {len(known) - len(shown)} more" if len(shown) < len(known) else ""
+    return text + f"; it has: {', '.join(shown)}{more}"
+
+
+_V = TypeVar("_V")
+
+
+class NameTable(dict[str, _V]):
+    """A dict of things by name whose unknown name raises :class:`NameNotFound`.
+
+    Every name-keyed collection the library hands out is one (``obj.maps``,
+    ``obj.programs``, ``spec.globals``...): it is a plain ``dict`` otherwise, so
+    ``get``, ``in`` and iteration behave as they do on any dict.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, _V]] = (), *, kind: str, where: str) -> None:
+        super().__init__(items)
+        self.kind = kind
+        self.where = where
+
+    def __missing__(self, name: str) -> _V:
+        raise NameNotFound(self.kind, name, self.where, self)
 
 
 class NotOnBpffs(BpfError, ValueError):

@@ -8,7 +8,7 @@ import struct
 from libbpf_py.btf.kinds import Datasec, Var
 from libbpf_py.btf.reader import Btf, read_btf
 from libbpf_py.enums import ProgType
-from libbpf_py.errors import ObjectFormatError
+from libbpf_py.errors import NameTable, ObjectFormatError
 
 from .btf_ext import BtfExt, read_btf_ext
 from .core import describe_core
@@ -70,15 +70,17 @@ def read_object(data: bytes, name: str | None = None) -> ObjectSpec:
         *struct_ops_maps(elf, btf),
     ):
         maps.setdefault(m.name, m)
+    # Looked up by name, each says what exists when a name is not there.
+    where = f"object {obj_name}"
     return ObjectSpec(
         name=obj_name,
         endianness=elf.byteorder,
         license=_license(elf),
         kern_version=_kern_version(elf),
-        programs=programs,
-        maps=maps,
-        globals=read_globals(elf, btf),
-        subprograms=subprograms,
+        programs=NameTable(programs.items(), kind="program", where=where),
+        maps=NameTable(maps.items(), kind="map", where=where),
+        globals=NameTable(read_globals(elf, btf).items(), kind="global variable", where=where),
+        subprograms=NameTable(subprograms.items(), kind="subprogram", where=where),
         btf=btf,
         has_legacy_maps=bool(legacy) or "maps" in elf.by_name,
         sections=[s.name for s in elf.sections],

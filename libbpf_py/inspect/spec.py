@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from libbpf_py.btf.kinds import BtfType
 from libbpf_py.enums import AttachType, MapType, ProgType
+from libbpf_py.errors import NameNotFound
 
 from .btf_ext import CoreKind
 from .insn import InstructionList
@@ -204,8 +205,10 @@ class ObjectSpec:
         ]
 
     def function(self, name: str) -> ProgramSpec:
-        """A program or subprogram by name; ``KeyError`` if there is none."""
+        """A program or subprogram by name; :class:`~libbpf_py.errors.NameNotFound` (a
+        ``KeyError``) naming those there are if there is none."""
         found = self.programs.get(name) or self.subprograms.get(name)
         if found is None:
-            raise KeyError(f"no program or subprogram named {name!r}")
+            functions = [*self.programs, *self.subprograms]
+            raise NameNotFound("function", name, f"object {self.name}", functions)
         return found

@@ -1,4 +1,5 @@
-"""Keys and values whose meaning the map type fixes: LPM prefixes, fds, devices, CPUs."""
+"""Keys and values whose meaning the map type fixes (LPM prefixes, fds, devices, CPUs),
+and those nothing types at all (raw bytes)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,56 @@ from typing import Any
 
 from libbpf_py.errors import LayoutError
 from libbpf_py.netdev import interface_index
-from libbpf_py.types._codec import IntCodec
+from libbpf_py.types._codec import BytesCodec, IntCodec
 
-__all__ = ["CpumapValueCodec", "DevmapValueCodec", "FdValueCodec", "LpmKeyCodec"]
+__all__ = [
+    "CpumapValueCodec",
+    "DevmapValueCodec",
+    "FdValueCodec",
+    "LpmKeyCodec",
+    "UntypedCodec",
+]
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UntypedCodec(BytesCodec):
+    """The key or value of a map that nothing types: no ``key_type=``/``value_type=``
+    and no BTF. It is raw bytes of the exact size, written and read back as ``bytes``.
+
+    An ``int`` is refused rather than packed: it would read back as ``bytes``, a
+    different type from the one written. ``param`` is the argument that would type it
+    (``"key_type"`` or ``"value_type"``), named in the error.
+    """
+
+    def __init__(self, size: int, what: str, param: str) -> None:
+        super().__init__(size, what)
+        self.param = param
+
+    def encode(self, value: Any) -> bytes:
+        """Encode bytes of exactly ``size`` bytes; refuse anything else."""
+        if isinstance(value, bytes | bytearray | memoryview):
+            return super().encode(value)
+        size, param = self.size, self.param
+        if isinstance(value, int) and not isinstance(value, bool):
+            if size in (1, 2, 4, 8):
+                kind = f"{'s' if value < 0 else 'u'}{size * 8}"
+                signed = ", signed=True" if value < 0 else ""
+                example = f"({value}).to_bytes({size}, 'little'{signed})"
+                typed = f"{param}={kind!r}"
+            else:
+                example, typed = f"bytes({size})", f"{param}= a BTF type (another map's TypeRef)"
+            raise LayoutError(
+                f"{self.what} has no type, so it holds {size} raw bytes and an int written "
+                f"there would read back as bytes: give {size} bytes, e.g. {example}, or type "
+                f"the map: {typed} to Map.create, Map.from_pin or Map.from_id (a map of an "
+                "object is typed by its BTF: compile with -g and declare it with __type())"
+            )
+        raise TypeError(
+            f"{self.what} has no type, so it holds {size} raw bytes: give bytes of that "
+            f"size (or type the map with {param}=), not {type(value).__name__}"
+        )
 
 
 class LpmKeyCodec:

@@ -48,6 +48,7 @@ from libbpf_py.maps._codecs import (
     DevmapValueCodec,
     FdValueCodec,
     LpmKeyCodec,
+    UntypedCodec,
 )
 from libbpf_py.maps._kinds import ARRAYS, FD_VALUES, KEYLESS, MISSING, PERCPU, UpdateFlag
 from libbpf_py.mounts import check_pin_mode as check_pin_mode
@@ -65,6 +66,8 @@ __all__ = ["Map", "MapInfo", "PerCpu", "TypeRef", "UpdateFlag", "map_info"]
 
 # Map types whose entries the plain integer fast path may serve.
 _PLAIN = {MapType.HASH, MapType.ARRAY, MapType.LRU_HASH}
+# Map types besides arrays whose key the kernel defines as a u32 (typed without BTF).
+_U32_KEYS = {MapType.STACK_TRACE, MapType.STRUCT_OPS}
 _ECLOSED = int(lib.LPY_ECLOSED)
 _EKEYRANGE = int(lib.LPY_EKEYRANGE)
 _EVALUERANGE = int(lib.LPY_EVALUERANGE)
@@ -1054,7 +1057,11 @@ def _choose_key(
         return ref.codec
     if map_type in ARRAYS and size == 4:
         return simple_type("u32", 4, what)  # array keys are indexes
-    return BytesCodec(size, what)
+    if map_type in _U32_KEYS and size == 4:
+        # The kernel fixes these keys as a u32, as it does an array's index: a stack id
+        # from bpf_get_stackid(), a struct_ops map's one entry at index 0.
+        return simple_type("u32", 4, what)
+    return UntypedCodec(size, what, "key_type")
 
 
 def _choose_value(
@@ -1071,7 +1078,7 @@ def _choose_value(
         return explicit_codec(value_type, size, what)
     if ref is not None:
         return ref.codec
-    return BytesCodec(size, what)
+    return UntypedCodec(size, what, "value_type")
 
 
 class _Memory(NamedTuple):

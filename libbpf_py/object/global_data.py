@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from libbpf_py._lowlevel import ffi, lib
 from libbpf_py.btf.kinds import Datasec, Var
 from libbpf_py.enums import MapType
-from libbpf_py.errors import PhaseError
+from libbpf_py.errors import NameNotFound, NameTable, PhaseError, unknown_name_message
 from libbpf_py.maps import Arena
 from libbpf_py.types._codec import Codec, IntCodec
 from libbpf_py.types.typed import TypeCodecs
@@ -65,32 +65,22 @@ class GlobalSection:
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._names:
-            raise KeyError(
-                f"{self._section} has no variable {name!r} "
-                f"(it has: {', '.join(self._names) or 'none'})"
-            )
+            raise NameNotFound("variable", name, self._section, self._names)
         return getattr(self, name)
 
     def __setitem__(self, name: str, value: Any) -> None:
         if name not in self._names:
-            raise KeyError(
-                f"{self._section} has no variable {name!r} "
-                f"(it has: {', '.join(self._names) or 'none'})"
-            )
+            raise NameNotFound("variable", name, self._section, self._names)
         setattr(self, name, value)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self._names:
             object.__setattr__(self, name, value)  # the variable's property
             return
-        raise AttributeError(
-            f"{self._section} has no variable {name!r} (it has: {', '.join(self._names) or 'none'})"
-        )
+        raise AttributeError(unknown_name_message("variable", name, self._section, self._names))
 
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(
-            f"{self._section} has no variable {name!r} (it has: {', '.join(self._names) or 'none'})"
-        )
+        raise AttributeError(unknown_name_message("variable", name, self._section, self._names))
 
     def as_dict(self) -> dict[str, Any]:
         """Every variable's current value."""
@@ -218,8 +208,12 @@ class Globals:
     :class:`GlobalSection`.
     """
 
-    def __init__(self, sections: dict[str, GlobalSection]) -> None:
-        object.__setattr__(self, "sections", sections)
+    def __init__(self, sections: dict[str, GlobalSection], owner: str = "the object") -> None:
+        # ``owner`` names the object in the message of a name that is not there.
+        object.__setattr__(
+            self, "sections", NameTable(sections.items(), kind="global section", where=owner)
+        )
+        object.__setattr__(self, "_object", owner)
         where: dict[str, GlobalSection] = {}
         for sec in sections.values():
             for name in sec._names:
@@ -238,23 +232,32 @@ class Globals:
     def __getattr__(self, name: str) -> Any:
         sec = self._where.get(name)
         if sec is None:
-            raise AttributeError(
-                f"the object has no global variable {name!r} "
-                f"(it has: {', '.join(self._where) or 'none'})"
-            )
+            raise AttributeError(self._missing(name))
         return getattr(sec, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         sec = self._where.get(name)
         if sec is None:
-            raise AttributeError(
-                f"the object has no global variable {name!r} "
-                f"(it has: {', '.join(self._where) or 'none'})"
-            )
+            raise AttributeError(self._missing(name))
         setattr(sec, name, value)
 
-    __getitem__ = __getattr__
-    __setitem__ = __setattr__
+    def __getitem__(self, name: str) -> Any:
+        sec = self._where.get(name)
+        if sec is None:
+            raise NameNotFound("global variable", name, self._object, self._where)
+        return getattr(sec, name)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        sec = self._where.get(name)
+        if sec is None:
+            raise NameNotFound("global variable", name, self._object, self._where)
+        setattr(sec, name, value)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._where
+
+    def _missing(self, name: str) -> str:
+        return unknown_name_message("global variable", name, self._object, self._where)
 
     def as_dict(self) -> dict[str, Any]:
         """Every variable's current value."""
@@ -331,11 +334,13 @@ def read_sections(
     dead: Callable[[str], PhaseError],
     *,
     arena: tuple[Arena, int] | None = None,
+    where: str = "the object",
 ) -> Globals:
     """The global-data sections of a libbpf object, over libbpf's memory for each.
 
     ``arena`` is a loaded object's arena view and the offset of its ``__arena`` globals
-    in it (see ``open_object._load_object``).
+    in it (see ``open_object._load_object``). ``where`` names the object in the
+    message of a lookup that finds nothing (``"object xdp_filter"``).
     """
     sections: dict[str, GlobalSection] = {}
     m = lib.bpf_object__next_map(obj_ptr, ffi.NULL)
@@ -361,7 +366,7 @@ def read_sections(
         arena_globals = _arena_section(obj_ptr, types, loaded, dead, arena)
         if arena_globals is not None:
             sections[ARENA_SECTION] = arena_globals
-    return Globals(sections)
+    return Globals(sections, where)
 
 
 class HasGlobals:
@@ -389,8 +394,7 @@ class HasGlobals:
         sections = self.globals.sections
         if name not in sections:
             raise AttributeError(
-                f"the object has no {name} section with variables "
-                f"(it has: {', '.join(sections) or 'none'})"
+                unknown_name_message("global section", name, sections.where, sections)
             )
         section: GlobalSection = sections[name]
         return section

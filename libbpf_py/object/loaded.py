@@ -13,7 +13,7 @@ from libbpf_py._lowlevel import check, errno_of, ffi, lib, libbpf_error
 from libbpf_py._lowlevel.handle import BpfObjectHandle, c_string
 from libbpf_py._lowlevel.owner import BorrowedFd, Owner
 from libbpf_py.enums import MapType
-from libbpf_py.errors import NotSupported, PhaseError
+from libbpf_py.errors import NameTable, NotSupported, PhaseError
 from libbpf_py.explain import narrate
 from libbpf_py.link._link import Link
 from libbpf_py.maps._map import Map, declared_types, libbpf_btf, make_map
@@ -83,7 +83,8 @@ class LoadedObject(HasGlobals, Owner):
         ptr = handle.ptr
         types = libbpf_btf(lib.bpf_object__btf(ptr))  # one codec set per object
         self._types = types
-        programs: dict[str, Program] = {}
+        where = f"object {handle.name}"
+        programs: NameTable[Program] = NameTable(kind="program", where=where)
         prog = lib.bpf_object__next_program(ptr, ffi.NULL)
         while prog != ffi.NULL:
             program = Program._of_object(
@@ -91,7 +92,7 @@ class LoadedObject(HasGlobals, Owner):
             )
             programs[program.name] = program
             prog = lib.bpf_object__next_program(ptr, prog)
-        maps: dict[str, Map] = {}
+        maps: NameTable[Map] = NameTable(kind="map", where=where)
         m = lib.bpf_object__next_map(ptr, ffi.NULL)
         while m != ffi.NULL:
             fd = lib.bpf_map__fd(m)
@@ -140,13 +141,15 @@ class LoadedObject(HasGlobals, Owner):
 
     @property
     def programs(self) -> Mapping[str, Program]:
-        """The object's programs by name."""
+        """The object's programs by name; an unknown name raises
+        :class:`~libbpf_py.errors.NameNotFound` (a ``KeyError``) listing those there are."""
         self._require_open("programs")
         return self._programs
 
     @property
     def maps(self) -> Mapping[str, Map]:
-        """The object's maps by name."""
+        """The object's maps by name; an unknown name raises
+        :class:`~libbpf_py.errors.NameNotFound` (a ``KeyError``) listing those there are."""
         self._require_open("maps")
         return self._maps
 
@@ -238,7 +241,14 @@ class LoadedObject(HasGlobals, Owner):
                     with contextlib.suppress(NotSupported):
                         arena = (m.arena, self._arena_globals)
                     break
-        return read_sections(self._handle.ptr, self._types, True, dead, arena=arena)
+        return read_sections(
+            self._handle.ptr,
+            self._types,
+            True,
+            dead,
+            arena=arena,
+            where=f"object {self._handle.name}",
+        )
 
     def _release(self) -> None:
         with self._handle.lock:

@@ -14,6 +14,7 @@ from libbpf_py._lowlevel.owner import OwnedFd, Owner
 from libbpf_py.enums import AttachType, MapType, ProgType
 from libbpf_py.errors import (
     BpfError,
+    NameTable,
     NotFound,
     NotSupported,
     ObjectFormatError,
@@ -130,13 +131,14 @@ class OpenObject(HasGlobals, Owner):
         self._handle = handle
         self._source = source
         self._spent_by: str | None = None
-        programs: dict[str, OpenProgram] = {}
+        where = f"object {handle.name}"
+        programs: NameTable[OpenProgram] = NameTable(kind="program", where=where)
         prog = lib.bpf_object__next_program(handle.ptr, ffi.NULL)
         while prog != ffi.NULL:
             program = OpenProgram(self, prog)
             programs[program._name] = program
             prog = lib.bpf_object__next_program(handle.ptr, prog)
-        maps: dict[str, OpenMap] = {}
+        maps: NameTable[OpenMap] = NameTable(kind="map", where=where)
         m = lib.bpf_object__next_map(handle.ptr, ffi.NULL)
         while m != ffi.NULL:
             open_map = OpenMap(self, m)
@@ -198,13 +200,15 @@ class OpenObject(HasGlobals, Owner):
 
     @property
     def programs(self) -> Mapping[str, OpenProgram]:
-        """The object's programs by name, to adjust before load."""
+        """The object's programs by name, to adjust before load (an unknown name raises
+        :class:`~libbpf_py.errors.NameNotFound`, a ``KeyError``, listing those there are)."""
         self._require_open("programs")
         return self._programs
 
     @property
     def maps(self) -> Mapping[str, OpenMap]:
-        """The object's maps by name (including ``.data``/``.rodata``/``.bss``)."""
+        """The object's maps by name (including ``.data``/``.rodata``/``.bss``; an unknown
+        name raises :class:`~libbpf_py.errors.NameNotFound`, a ``KeyError``)."""
         self._require_open("maps")
         return self._maps
 
@@ -242,7 +246,9 @@ class OpenObject(HasGlobals, Owner):
             # .rodata read-only): views of them would write where they must not.
             raise dead("open-phase")
         types = libbpf_btf(lib.bpf_object__btf(self._handle.ptr))
-        return read_sections(self._handle.ptr, types, False, dead)
+        return read_sections(
+            self._handle.ptr, types, False, dead, where=f"object {self._handle.name}"
+        )
 
     def prepare(self) -> None:
         """The first half of :meth:`load` as a step of its own (``bpf_object__prepare``).

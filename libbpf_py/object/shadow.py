@@ -21,7 +21,7 @@ from typing import Any
 
 from libbpf_py.btf.kinds import Ptr, Struct
 from libbpf_py.enums import ProgType
-from libbpf_py.errors import LayoutError
+from libbpf_py.errors import LayoutError, NameNotFound, unknown_name_message
 from libbpf_py.types.typed import StructCodec, TypeCodecs
 
 __all__ = ["StructOpsShadow", "struct_ops_layout"]
@@ -97,22 +97,25 @@ class StructOpsShadow:
         self._mem[:] = raw
 
     def __getitem__(self, name: str) -> Any:
+        if name not in self._codec.names:
+            raise NameNotFound("member", name, self._where(), self)
         return self.__getattr__(name)
 
     def __setitem__(self, name: str, value: Any) -> None:
+        if name not in self._codec.names:
+            raise NameNotFound("member", name, self._where(), self)
         self.__setattr__(name, value)
 
     def as_dict(self) -> dict[str, Any]:
         """Every member's current value (function slots as their OpenProgram or None)."""
         return {name: self.__getattr__(name) for name in self}
 
+    def _where(self) -> str:
+        return f"struct_ops map {self._map!r} ({self._codec.c_name})"
+
     def _check_member(self, name: str) -> None:
         if name not in self._codec.names:
-            members = ", ".join(f.name for f in self._codec.fields)
-            raise AttributeError(
-                f"struct_ops map {self._map!r} ({self._codec.c_name}) has no member "
-                f"{name!r}; its members: {members}"
-            )
+            raise AttributeError(unknown_name_message("member", name, self._where(), self))
 
     def _current(self, what: str) -> Any:
         # The shadow is libbpf's memory: never touch it once the object is spent.

@@ -14,7 +14,7 @@ import pytest
 import libbpf_py
 from libbpf_py import features
 from libbpf_py.enums import LinkType
-from libbpf_py.errors import BpfError, LayoutError, NotSupported, PhaseError
+from libbpf_py.errors import BpfError, LayoutError, NameNotFound, NotSupported, PhaseError
 from libbpf_py.struct_ops import attach_struct_ops
 from tests.attach.helpers import need
 from tests.conftest import requires_root
@@ -275,3 +275,26 @@ def test_the_link_probe_agrees_with_the_kernel(attach_objects: dict[str, Path]) 
         else:  # the kernel refuses to create a BPF_F_LINK struct_ops map
             with pytest.raises(BpfError):
                 opened.load()
+
+
+def test_an_unknown_shadow_member_names_the_members(attach_objects: dict[str, Path]) -> None:
+    need(LINKS)
+    with libbpf_py.ObjectFile(attach_objects["struct_ops_swap"]).open() as opened:
+        shadow = opened.maps["lpy_shadow"].struct_ops
+        members = list(shadow)
+        assert "name" in members and "init" in members
+        with pytest.raises(NameNotFound) as info:
+            shadow["nme"]
+        error = info.value
+        assert isinstance(error, KeyError) and error.names == tuple(members)
+        assert str(error) == (
+            "no member 'nme' in struct_ops map 'lpy_shadow' (struct tcp_congestion_ops) "
+            f"(did you mean 'name'?); it has: {', '.join(members)}"
+        )
+        with pytest.raises(NameNotFound, match="no member 'nme'"):
+            shadow["nme"] = b"x"
+        with pytest.raises(AttributeError) as attr:
+            shadow.nme  # noqa: B018
+        assert str(attr.value) == str(error)
+        shadow["name"] = b"lpy_by_item"  # a known member by item still works
+        assert shadow.name == b"lpy_by_item"
