@@ -184,14 +184,18 @@ def test_every_exported_name_resolves(name: str) -> None:
         assert value is getattr(importlib.import_module(libbpf_py._LAZY[name]), name)
 
 
-def test_dir_lists_every_exported_name_before_it_is_used() -> None:
-    # In a fresh interpreter no lazy name has been touched yet.
-    out = subprocess.run(
+def _fresh_dir() -> list[str]:
+    """dir(libbpf_py) in a fresh interpreter, where no lazy name has been touched yet."""
+    return subprocess.run(
         [sys.executable, "-c", "import libbpf_py; print('\\n'.join(dir(libbpf_py)))"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.split()
+
+
+def test_dir_lists_every_exported_name_before_it_is_used() -> None:
+    out = _fresh_dir()
     assert set(ALL) <= set(out)
     assert out == sorted(out)
     assert "__version__" in out
@@ -230,12 +234,7 @@ def test_old_paths_give_the_same_objects() -> None:
 
 
 def test_dir_lists_public_names_not_the_modules_own_helpers() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", "import libbpf_py; print('\\n'.join(dir(libbpf_py)))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    out = _fresh_dir()
     # What __init__ imports for its own use (typing helpers, the lazy table) is no API.
     for helper in ("Any", "TYPE_CHECKING", "ModuleType", "annotations", "_LAZY", "_namespace"):
         assert helper not in out

@@ -12,20 +12,17 @@ and ``attach`` pins the link it made: the pins keep them alive until removed
 from __future__ import annotations
 
 import argparse
-import enum
 import errno
 import json
 import os
 import shutil
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from libbpf_py.cli._common import ExitCode, emit_json, one_line, print_table, wants_json
+from libbpf_py.cli._common import ExitCode, emit_json, print_table, wants_json
 from libbpf_py.errors import BpfError, LayoutError, NotFound, ResourceBusy, error_from_errno
 from libbpf_py.explain import narrate
-from libbpf_py.inspect import ObjectSpec
 
 __all__ = [
     "PIN_ROOT",
@@ -127,143 +124,9 @@ def add_link_objects(sub: Any, common: argparse.ArgumentParser) -> None:
 
 # -- inspect ---------------------------------------------------------------------------------
 
-#: the widest a type or value cell of the Globals table gets before it is cut with "..."
-MAX_CELL = 60
-
-
-def _short(text: str) -> str:
-    text = one_line(text)
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
-
-
-def _value(value: object) -> str:
-    if isinstance(value, enum.Enum):
-        return value.name
-    return _short(repr(value) if isinstance(value, str | bytes) else str(value))
-
-
-def _table(out: TextIO, title: str, header: Sequence[str], rows: list[list[str]]) -> None:
-    print(f"{title} ({len(rows)})", file=out)
-    if not rows:
-        print("  (none)\n", file=out)
-        return
-    cells = [list(header), *([one_line(c) for c in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    for row in cells:
-        print(
-            ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip(),
-            file=out,
-        )
-    print(file=out)
-
-
-def _label(value: Any) -> str:
-    return str(value.label) if hasattr(value, "label") else str(value)
-
-
-def print_tables(spec: ObjectSpec, out: TextIO) -> None:
-    """The summary: a header line, then programs, subprograms, maps, globals, CO-RE."""
-    from libbpf_py.inspect.render import type_name
-
-    kern = f"{spec.kern_version:#x}" if spec.kern_version is not None else "-"
-    print(
-        f"object {spec.name}: {spec.endianness}-endian, license {spec.license or '-'}, "
-        f"kern_version {kern}\n",
-        file=out,
-    )
-    if spec.has_legacy_maps:
-        print(
-            "note: legacy 'maps' section: libbpf 1.x refuses to open this object; "
-            'declare maps in SEC(".maps") with BTF\n',
-            file=out,
-        )
-    programs = []
-    for p in spec.programs.values():
-        flags = [f for f, on in (("sleepable", p.sleepable), ("noautoload", not p.autoload)) if on]
-        attach = p.expected_attach_type
-        programs.append(
-            [
-                p.name,
-                p.section,
-                p.type.label,
-                attach.label if attach is not None else "-",
-                p.attach_target or "-",
-                str(p.insn_count),
-                ",".join(flags) or "-",
-            ]
-        )
-    _table(
-        out,
-        "Programs",
-        ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "TARGET", "INSNS", "FLAGS"],
-        programs,
-    )
-    if spec.subprograms:
-        _table(
-            out,
-            "Subprograms",
-            ["NAME", "INSNS", "LINKAGE"],
-            [
-                [p.name, str(p.insn_count), "global" if p.is_global else "static"]
-                for p in spec.subprograms.values()
-            ],
-        )
-    maps = []
-    for m in spec.maps.values():
-        notes = []
-        if m.internal:
-            notes.append(f"data of {m.section}")
-        if m.legacy:
-            notes.append("legacy")
-        if m.inner is not None:
-            i = m.inner
-            notes.append(f"inner {_label(i.type)} {i.key_size}/{i.value_size}/{i.max_entries}")
-        if m.pinning.value:
-            notes.append("pinned by name")
-        if m.initial_slots:
-            slots = ", ".join(f"{k}={v}" for k, v in sorted(m.initial_slots.items()))
-            notes.append(f"slots {slots}")
-        maps.append(
-            [
-                m.name,
-                _label(m.type),
-                str(m.key_size),
-                str(m.value_size),
-                str(m.max_entries),
-                f"{m.flags:#x}",
-                "; ".join(notes) or "-",
-            ]
-        )
-    _table(out, "Maps", ["NAME", "TYPE", "KEY", "VALUE", "MAX", "FLAGS", "NOTES"], maps)
-    btf = spec.btf
-    _table(
-        out,
-        "Globals",
-        ["NAME", "SECTION", "OFFSET", "SIZE", "TYPE", "VALUE"],
-        [
-            [
-                g.name,
-                g.section,
-                str(g.offset),
-                str(g.size),
-                _short(type_name(btf, g.type.id))
-                if btf is not None and g.type is not None
-                else "-",
-                "(from the kernel)" if g.linkage == "extern" else _value(g.value),
-            ]
-            for g in spec.globals.values()
-        ],
-    )
-    _table(
-        out,
-        "CO-RE relocations",
-        ["PROGRAM", "INSN", "KIND", "ACCESS"],
-        [[c.program, str(c.index), c.kind.name.lower(), c.path] for c in spec.core_relocations],
-    )
-
 
 def _inspect(args: argparse.Namespace) -> int:
-    from libbpf_py.inspect.cli import print_btf, print_disasm
+    from libbpf_py.inspect.cli import print_btf, print_disasm, print_tables
     from libbpf_py.inspect.jsonout import object_json
     from libbpf_py.object.objfile import ObjectFile
 

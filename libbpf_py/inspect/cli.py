@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from libbpf_py.btf.kinds import BtfKind
 from libbpf_py.errors import ObjectFormatError
@@ -25,8 +25,6 @@ from .render import render_c, type_name
 from .spec import ObjectSpec
 
 __all__ = ["add_arguments", "main", "run"]
-
-_MAX_VALUE = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,69 +51,79 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _one_line(value: object) -> str:
+    # A cell keeps to one line: a multi-line type or value would break the table's rows.
+    return " ".join(str(value).split())
+
+
+#: the widest a type or value cell of the Globals table gets before it is cut with "..."
+MAX_CELL = 60
+
+
+def _short(text: str) -> str:
+    text = _one_line(text)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
+
+
+def _value(value: object) -> str:
+    if isinstance(value, enum.Enum):
+        return value.name
+    return _short(repr(value) if isinstance(value, str | bytes) else str(value))
+
+
 def _table(out: TextIO, title: str, header: Sequence[str], rows: list[list[str]]) -> None:
     print(f"{title} ({len(rows)})", file=out)
     if not rows:
-        print("  (none)", file=out)
-        print(file=out)
+        print("  (none)\n", file=out)
         return
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    line = "  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    print(line.rstrip(), file=out)
-    for r in rows:
+    cells = [list(header), *([_one_line(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
         print(
-            ("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip(),
+            ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip(),
             file=out,
         )
     print(file=out)
 
 
-def _short(value: object) -> str:
-    if isinstance(value, enum.Enum):
-        text = value.name
-    elif isinstance(value, str | bytes):
-        text = repr(value)
-    else:
-        text = str(value)
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
+def _label(value: Any) -> str:
+    return str(value.label) if hasattr(value, "label") else str(value)
 
 
 def print_tables(spec: ObjectSpec, out: TextIO) -> None:
-    """The readable summary: header line, then programs, maps, globals, CO-RE tables."""
+    """The summary: a header line, then programs, subprograms, maps, globals, CO-RE."""
     kern = f"{spec.kern_version:#x}" if spec.kern_version is not None else "-"
     print(
         f"object {spec.name}: {spec.endianness}-endian, license {spec.license or '-'}, "
-        f"kern_version {kern}",
+        f"kern_version {kern}\n",
         file=out,
     )
     if spec.has_legacy_maps:
         print(
             "note: legacy 'maps' section: libbpf 1.x refuses to open this object; "
-            'declare maps in SEC(".maps") with BTF',
+            'declare maps in SEC(".maps") with BTF\n',
             file=out,
         )
-    print(file=out)
-    _table(
-        out,
-        "Programs",
-        ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "TARGET", "INSNS", "FLAGS"],
-        [
+    programs = []
+    for p in spec.programs.values():
+        flags = [f for f, on in (("sleepable", p.sleepable), ("noautoload", not p.autoload)) if on]
+        attach = p.expected_attach_type
+        programs.append(
             [
                 p.name,
                 p.section,
                 p.type.label,
-                p.expected_attach_type.label if p.expected_attach_type is not None else "-",
+                attach.label if attach is not None else "-",
                 p.attach_target or "-",
                 str(p.insn_count),
-                ",".join(
-                    f
-                    for f, on in (("sleepable", p.sleepable), ("noautoload", not p.autoload))
-                    if on
-                )
-                or "-",
+                ",".join(flags) or "-",
             ]
-            for p in spec.programs.values()
-        ],
+        )
+    _table(
+        out,
+        "Programs",
+        ["NAME", "SECTION", "TYPE", "ATTACH TYPE", "TARGET", "INSNS", "FLAGS"],
+        programs,
     )
     if spec.subprograms:
         _table(
@@ -127,28 +135,25 @@ def print_tables(spec: ObjectSpec, out: TextIO) -> None:
                 for p in spec.subprograms.values()
             ],
         )
-    rows = []
+    maps = []
     for m in spec.maps.values():
-        mtype = m.type.label if hasattr(m.type, "label") else str(m.type)
         notes = []
         if m.internal:
             notes.append(f"data of {m.section}")
         if m.legacy:
             notes.append("legacy")
         if m.inner is not None:
-            inner = m.inner
-            kind = inner.type.label if hasattr(inner.type, "label") else str(inner.type)
-            notes.append(f"inner {kind} {inner.key_size}/{inner.value_size}/{inner.max_entries}")
+            i = m.inner
+            notes.append(f"inner {_label(i.type)} {i.key_size}/{i.value_size}/{i.max_entries}")
         if m.pinning.value:
             notes.append("pinned by name")
         if m.initial_slots:
-            notes.append(
-                "slots " + ", ".join(f"{k}={v}" for k, v in sorted(m.initial_slots.items()))
-            )
-        rows.append(
+            slots = ", ".join(f"{k}={v}" for k, v in sorted(m.initial_slots.items()))
+            notes.append(f"slots {slots}")
+        maps.append(
             [
                 m.name,
-                mtype,
+                _label(m.type),
                 str(m.key_size),
                 str(m.value_size),
                 str(m.max_entries),
@@ -156,7 +161,7 @@ def print_tables(spec: ObjectSpec, out: TextIO) -> None:
                 "; ".join(notes) or "-",
             ]
         )
-    _table(out, "Maps", ["NAME", "TYPE", "KEY", "VALUE", "MAX", "FLAGS", "NOTES"], rows)
+    _table(out, "Maps", ["NAME", "TYPE", "KEY", "VALUE", "MAX", "FLAGS", "NOTES"], maps)
     btf = spec.btf
     _table(
         out,
@@ -168,8 +173,10 @@ def print_tables(spec: ObjectSpec, out: TextIO) -> None:
                 g.section,
                 str(g.offset),
                 str(g.size),
-                type_name(btf, g.type.id) if btf is not None and g.type is not None else "-",
-                "(from the kernel)" if g.linkage == "extern" else _short(g.value),
+                _short(type_name(btf, g.type.id))
+                if btf is not None and g.type is not None
+                else "-",
+                "(from the kernel)" if g.linkage == "extern" else _value(g.value),
             ]
             for g in spec.globals.values()
         ],
