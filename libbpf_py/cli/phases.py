@@ -265,8 +265,8 @@ def add_load(sub: Any, common: argparse.ArgumentParser) -> None:
 def _attach(args: argparse.Namespace) -> int:
     import contextlib
 
+    import libbpf_py.cli._kernel as _kernel
     from libbpf_py._lowlevel import ffi, lib
-    from libbpf_py.cli import _kernel
     from libbpf_py.enums import AttachType
     from libbpf_py.link._link import link_info
     from libbpf_py.program._program import program_info
@@ -440,7 +440,7 @@ def _is_object_file(text: str) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     import libbpf_py
-    from libbpf_py.cli import _kernel
+    import libbpf_py.cli._kernel as _kernel
     from libbpf_py.program._program import program_info
     from libbpf_py.testing.packets import describe, verdict_name, verdict_value
 

@@ -114,7 +114,7 @@ def _prog_list(args: argparse.Namespace) -> int:
 
 
 def _prog_show(args: argparse.Namespace) -> int:
-    from libbpf_py.cli import _kernel
+    import libbpf_py.cli._kernel as _kernel
     from libbpf_py.program._program import program_info
 
     with _closing(_kernel.open_ref("prog", args.ref)) as fd:
@@ -165,7 +165,7 @@ def _map_list(args: argparse.Namespace) -> int:
 
 class _TypedMap:
     def __init__(self, ref: str) -> None:
-        from libbpf_py.cli import _kernel
+        import libbpf_py.cli._kernel as _kernel
 
         self.map = _kernel.open_map(ref)
         self.types, self.key_type, self.value_type = _kernel.map_btf(self.map.info)
@@ -319,8 +319,8 @@ def _link_list(args: argparse.Namespace) -> int:
 
 
 def _link_detach(args: argparse.Namespace) -> int:
+    import libbpf_py.cli._kernel as _kernel
     from libbpf_py._lowlevel import check, lib
-    from libbpf_py.cli import _kernel
     from libbpf_py.link._link import link_info
 
     with _closing(_kernel.open_ref("link", args.ref)) as fd:
