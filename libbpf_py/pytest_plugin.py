@@ -388,7 +388,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="I/N",
         help="run only part I of N (1 <= I <= N) of the collected tests, whole files at a "
-        "time, balanced by test count; what --bpf-kernel-jobs gives each guest",
+        "time, balanced by test count (or by --bpf-shard-durations); what "
+        "--bpf-kernel-jobs gives each guest",
+    )
+    group.addoption(
+        "--bpf-shard-durations",
+        dest="bpf_shard_durations",
+        default=None,
+        metavar="FILE",
+        help="balance --bpf-shard parts by these seconds per test file (JSON: path from "
+        "the rootdir -> seconds, as a --bpf-kernel session writes to "
+        "<cache>/vm/durations.json)",
     )
 
 
@@ -428,7 +438,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise ValueError
     except ValueError:
         raise pytest.UsageError(f"--bpf-shard {shard}: expected I/N with 1 <= I <= N") from None
-    mine = shard_files(items, count)[index - 1]
+    durations: dict[str, float] = {}
+    if config.getoption("bpf_shard_durations", None):
+        where = Path(config.getoption("bpf_shard_durations"))
+        try:
+            durations = {str(config.rootpath / k): float(v) for k, v in _load_json(where).items()}
+        except (OSError, ValueError, AttributeError) as e:
+            raise pytest.UsageError(f"--bpf-shard-durations {where}: {e}") from None
+    mine = shard_files(items, count, durations)[index - 1]
     keep = [item for item in items if str(item.path) in mine]
     dropped = [item for item in items if str(item.path) not in mine]
     if dropped:
@@ -436,22 +453,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-def shard_files(items: list[pytest.Item], count: int) -> list[set[str]]:
-    """Share the items' files out into ``count`` parts of about as many tests each.
+def shard_files(
+    items: list[pytest.Item], count: int, durations: dict[str, float] | None = None
+) -> list[set[str]]:
+    """Share the items' files out into ``count`` parts of about the same weight each.
 
-    Whole files, so module fixtures run once; the largest first, each to the part with
-    the fewest tests so far. The same collection always gives the same parts.
+    A file weighs its seconds in ``durations`` (by absolute path), or else its number of
+    tests times the mean seconds per test of the files ``durations`` knows (one second
+    without any). Whole files, so module fixtures run once; the heaviest first, each to
+    the lightest part so far. The same collection always gives the same parts.
     """
-    sizes: dict[str, int] = {}
+    tests: dict[str, int] = {}
     for item in items:
-        sizes[str(item.path)] = sizes.get(str(item.path), 0) + 1
+        tests[str(item.path)] = tests.get(str(item.path), 0) + 1
+    known = {path: durations[path] for path in tests if durations and path in durations}
+    per_test = sum(known.values()) / sum(tests[p] for p in known) if known else 1.0
+    weights = {path: known.get(path, n * per_test) for path, n in tests.items()}
     parts: list[set[str]] = [set() for _ in range(count)]
-    load = [0] * count
-    for path, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
+    load = [0.0] * count
+    for path, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])):
         least = load.index(min(load))
         parts[least].add(path)
-        load[least] += size
+        load[least] += weight
     return parts
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    import json
+
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object of path -> seconds")
+    return data
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -527,6 +560,23 @@ def _strip_kernel_args(args: list[str]) -> list[str]:
     return out
 
 
+def _file_durations(path: Path, rootdir: Path) -> dict[str, float]:
+    """Seconds per test file (relative to ``rootdir``) in a JUnit XML file of pytest's."""
+    import xml.etree.ElementTree as ET
+
+    found: dict[str, float] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        # classname is the module's dotted path, then any test classes: the longest
+        # prefix that is a file names the file.
+        parts = case.get("classname", "").split(".")
+        for end in range(len(parts), 0, -1):
+            rel = "/".join(parts[:end]) + ".py"
+            if (rootdir / rel).is_file():
+                found[rel] = found.get(rel, 0.0) + float(case.get("time", 0) or 0)
+                break
+    return found
+
+
 def _read_junit(path: Path, outcome: KernelOutcome) -> None:
     import xml.etree.ElementTree as ET
 
@@ -549,6 +599,23 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"libbpf_py: inside guest kernel {release}" if release else None
 
 
+def _write_durations(per_kernel: dict[str, dict[str, float]], where: Path) -> Path:
+    """Keep each test file's mean seconds over the kernels, for ``--bpf-shard-durations``."""
+    import json
+
+    files = sorted({rel for spent in per_kernel.values() for rel in spent})
+    mean = {
+        rel: round(
+            sum(spent.get(rel, 0.0) for spent in per_kernel.values())
+            / sum(1 for spent in per_kernel.values() if rel in spent),
+            1,
+        )
+        for rel in files
+    }
+    where.write_text(json.dumps(mean, indent=1) + "\n")
+    return where
+
+
 class KernelMatrix:
     """The ``--bpf-kernel`` plugin: run the session in each guest kernel, report per kernel."""
 
@@ -556,6 +623,7 @@ class KernelMatrix:
         self.config = config
         self.versions = versions
         self.outcomes: list[KernelOutcome] = []
+        self.durations: Path | None = None
         from libbpf_py.vm import guest_release
 
         self.inside = guest_release()
@@ -644,7 +712,12 @@ class KernelMatrix:
                     rw_dirs=[cwd, cache, results],
                     timeout=self.config.option.bpf_kernel_timeout,
                 )
+            per_kernel: dict[str, dict[str, float]] = {}
             for job, run, (outcome, junit) in zip(jobs, runs, junits, strict=True):
+                if junit.exists():
+                    spent = per_kernel.setdefault(outcome.release, {})
+                    for rel, seconds in _file_durations(junit, self.config.rootpath).items():
+                        spent[rel] = spent.get(rel, 0.0) + seconds
                 if isinstance(run, Exception):
                     outcome.problem = f"{type(run).__name__}: {run}"
                     continue
@@ -658,6 +731,8 @@ class KernelMatrix:
                         "the guest wrote no results (crashed or did not boot); "
                         f"its console and stderr are in {job.console_log}"
                     )
+            if per_kernel:
+                self.durations = _write_durations(per_kernel, cache / "vm" / "durations.json")
         finally:
             shutil.rmtree(results, ignore_errors=True)
         session.testsfailed = sum(1 for o in self.outcomes if not o.ok)
@@ -670,6 +745,11 @@ class KernelMatrix:
         terminalreporter.section("libbpf_py: results per kernel")
         for o in self.outcomes:
             terminalreporter.line(o.line(), green=o.ok, red=not o.ok)
+        if self.durations is not None:
+            terminalreporter.line(
+                f"(seconds per test file, the mean over the kernels: {self.durations}, "
+                "for --bpf-shard-durations)"
+            )
         bad = [o.release for o in self.outcomes if not o.ok]
         terminalreporter.line(
             f"(this session ran its tests in {len(self.outcomes)} guest "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -17,7 +18,12 @@ import pytest
 from libbpf_py import vm
 from libbpf_py.errors import NotSupported
 from libbpf_py.kernels import KernelPackage, fetch_kernel
-from libbpf_py.pytest_plugin import KernelOutcome, _read_junit, _strip_kernel_args
+from libbpf_py.pytest_plugin import (
+    KernelOutcome,
+    _file_durations,
+    _read_junit,
+    _strip_kernel_args,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -109,6 +115,35 @@ def test_shards_split_whole_files_and_cover_every_test(pytester: pytest.Pytester
     bad = pytester.runpytest("--bpf-shard", "3/2")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     assert "expected I/N with 1 <= I <= N" in bad.stderr.str()
+
+
+def test_shards_balance_by_recorded_seconds(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_three="def test_a(): pass\ndef test_b(): pass\ndef test_c(): pass\n",
+        test_two="def test_d(): pass\ndef test_e(): pass\n",
+        test_slow="import time\ndef test_f(): time.sleep(0.3)\n",
+    )
+    # A JUnit file of a whole run gives each file's seconds, as a --bpf-kernel session
+    # records them; with them the one slow test makes a part of its own.
+    whole = pytester.runpytest("--junitxml=whole.xml", "-p", "no:cacheprovider")
+    assert whole.ret == 0
+    seconds = _file_durations(pytester.path / "whole.xml", pytester.path)
+    assert set(seconds) == {"test_three.py", "test_two.py", "test_slow.py"}
+    assert seconds["test_slow.py"] >= 0.3 > seconds["test_three.py"]
+    (pytester.path / "seconds.json").write_text(json.dumps(seconds))
+    ran = []
+    for part in ("1/2", "2/2"):
+        result = pytester.runpytest(
+            "--bpf-shard", part, "--bpf-shard-durations", "seconds.json", "-v",
+            "-p", "no:cacheprovider",
+        )  # fmt: skip
+        assert result.ret == 0
+        ran.append({ln.split("::")[1].split()[0] for ln in result.outlines if " PASSED" in ln})
+    assert ran == [{"test_f"}, {"test_a", "test_b", "test_c", "test_d", "test_e"}]
+    (pytester.path / "seconds.json").write_text("[1, 2]")
+    bad = pytester.runpytest("--bpf-shard", "1/2", "--bpf-shard-durations", "seconds.json")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    assert "expected a JSON object" in bad.stderr.str()
 
 
 def test_a_guest_with_failures_fails_its_kernel(tmp_path: Path) -> None:

@@ -23,9 +23,10 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=$(dirname "$PY")
 DIST="$ROOT/dist"
-# The quick set: the public API, the lifecycle on the real kernel, the CLI and the reader.
-DIST_TESTS=(tests/test_public_api.py tests/test_lifecycle.py tests/test_filter.py tests/cli
-            tests/inspect/test_inspect_cli.py)
+# The quick set: the public API, the lifecycle and the filter on the real kernel, the CLI's
+# conventions and the pure-Python reader's command.
+DIST_TESTS=(tests/test_public_api.py tests/test_lifecycle.py tests/test_filter.py
+            tests/cli/test_conventions.py tests/inspect/test_inspect_cli.py)
 CHECK_USER=libbpf-py-check
 
 say() { printf '==> dist: %s\n' "$*" >&2; }
