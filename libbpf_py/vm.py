@@ -48,6 +48,7 @@ __all__ = [
     "guest_release",
     "require_vm_tools",
     "run_in_kernel",
+    "sweep_runs",
 ]
 
 #: Set inside every guest to the release it runs (``uname -r``); unset on the host.
@@ -430,6 +431,39 @@ def _pump(
     )
 
 
+# The run folder's owner: "pid start-time", so a folder left by a killed caller (its
+# cleanup never ran) is told from one a live caller, even a recycled pid, still uses.
+_OWNER = "owner"
+
+
+def _process_identity(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22, start time; counted after the command name, which may hold spaces.
+    return f"{pid} {stat.rpartition(')')[2].split()[19]}"
+
+
+def sweep_runs(runs: Path) -> list[Path]:
+    """Remove the run folders under ``runs`` whose caller is gone; return what was removed.
+
+    A caller killed while its guest ran (SIGKILL, or SIGTERM with no handler) never gets
+    to remove its folder; the watchdog stops qemu, and the next boot sweeps the folder.
+    """
+    removed = []
+    for work in runs.glob("run-*"):
+        try:
+            owner = (work / _OWNER).read_text().strip()
+        except OSError:
+            continue  # not written yet, or not ours to judge
+        pid = owner.split()[0] if owner else ""
+        if not pid.isdigit() or _process_identity(int(pid)) != owner:
+            shutil.rmtree(work, ignore_errors=True)
+            removed.append(work)
+    return removed
+
+
 def _boot(
     kernel: KernelPackage,
     argv: Sequence[str],
@@ -448,7 +482,9 @@ def _boot(
     # Not under /var/tmp or /run: the guest mounts its own there and would not see it.
     runs = _vm_cache() / "runs"
     runs.mkdir(parents=True, exist_ok=True)
+    sweep_runs(runs)
     work = Path(tempfile.mkdtemp(dir=runs, prefix="run-"))
+    (work / _OWNER).write_text(_process_identity(os.getpid()) or "")
     try:
         script = work / "guest.sh"
         status = work / "status"

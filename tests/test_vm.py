@@ -257,6 +257,16 @@ def test_a_killed_caller_leaves_no_guest_behind(kernel61: KernelPackage, tmp_pat
         while _ours(str(tmp_path)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _ours(str(tmp_path)) == []
+        # Its run folder stayed (its cleanup never ran); the next boot's sweep removes it,
+        # and only it.
+        runs = tmp_path / "vm" / "runs"
+        left = list(runs.glob("run-*"))
+        assert len(left) == 1
+        alive = runs / "run-alive"
+        alive.mkdir()
+        (alive / "owner").write_text(vm._process_identity(os.getpid()) or "")
+        assert vm.sweep_runs(runs) == left
+        assert list(runs.iterdir()) == [alive]
     finally:
         caller.kill()
         caller.wait()
