@@ -57,7 +57,8 @@ if ! (cd "$work/src" && env -u PYTHONDONTWRITEBYTECODE "$PY" -m build -o "$work/
     cat "$work/build.log" >&2
     fail "python -m build failed (log above)"
 fi
-if grep -inE 'warn' "$work/build.log" >&2; then
+# setuptools' own complaints say "warning" or "no ... found matching": either fails.
+if grep -inE 'warn|found matching' "$work/build.log" >&2; then
     fail "python -m build warned (lines above; whole log: rerun $PY -m build)"
 fi
 mv "$work"/built/*.tar.gz "$DIST/"
