@@ -106,6 +106,9 @@ def _plain_loop(target: Callable[[bytes], None], argv: list[str]) -> None:
             dirs.append(Path(arg))
     seeds = [p.read_bytes() for d in dirs for p in sorted(d.iterdir()) if p.is_file()]
     seeds = seeds or [b"\x7fELF"]
+    # An input that kills the process (a segfault in C) leaves no exception to catch: each
+    # input is written here first, and removed once the loop ends cleanly.
+    pending = Path(f"{prefix}crash-pending") if prefix else None
     start, done = time.monotonic(), 0
     while (runs < 0 or done < runs) and (not seconds or time.monotonic() - start < seconds):
         data = bytearray(random.choice(seeds))
@@ -124,6 +127,8 @@ def _plain_loop(target: Callable[[bytes], None], argv: list[str]) -> None:
                 other = random.choice(seeds)
                 i = random.randrange(len(other) + 1)
                 data[i:] = other[i:]
+        if pending is not None:
+            pending.write_bytes(data)
         try:
             target(bytes(data))
         except BaseException:
@@ -132,6 +137,8 @@ def _plain_loop(target: Callable[[bytes], None], argv: list[str]) -> None:
             print(f"==plain fuzzer== crash; input written to {name}", file=sys.stderr)
             raise
         done += 1
+    if pending is not None:
+        pending.unlink(missing_ok=True)
     print(f"Done {done} runs in {int(time.monotonic() - start)} second(s)", file=sys.stderr)
 
 
