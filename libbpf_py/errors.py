@@ -9,7 +9,6 @@ Messages say what went wrong and what to do next.
 
 from __future__ import annotations
 
-import difflib
 import errno as _errno
 import os
 from collections.abc import Iterable, Sequence
@@ -135,6 +134,10 @@ def unknown_name_message(kind: str, name: object, where: str, names: Iterable[st
     blocklist, counters"``. :class:`NameNotFound` and the ``AttributeError`` of an
     attribute-style lookup (``obj.globals.NAME``) share this wording.
     """
+    # Imported here: only a failed lookup needs it, and every import of the library
+    # loads this module.
+    import difflib
+
     known = list(names)
     asked = name if isinstance(name, str) else repr(name)
     close = difflib.get_close_matches(asked, known, n=3, cutoff=0.6) if known else []
