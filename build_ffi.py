@@ -173,6 +173,10 @@ def make_ffi() -> FFI:
     ffi.set_source(
         "libbpf_py._libbpf",
         source,
+        # The wheel is abi3 from 3.11 on. CFFI alone would define Py_LIMITED_API with no
+        # version (the oldest stable ABI), hiding what csrc/ uses from 3.11's: vectorcall
+        # methods, heap types with buffer slots (PyType_FromSpec), Py_buffer.
+        define_macros=[("Py_LIMITED_API", "0x030B0000")],
         include_dirs=[*include_dirs, str(CSRC)],
         extra_objects=extra_objects,
         libraries=libraries,

@@ -8,19 +8,12 @@
  * Every other call, and every case it is not sure of, goes to the Python method, which
  * stays the one definition of what test_run does.
  *
- * CFFI compiles this module against the stable ABI at its oldest level (it defines
- * Py_LIMITED_API without a version), which hides METH_FASTCALL and METH_KEYWORDS-with-
- * FASTCALL although every Python the package supports (3.11+) has them, with these
- * values, in the stable ABI since 3.10. Everything else used here is in the stable ABI's
- * first version. */
+ * build_ffi.py compiles the module against the stable ABI of Python 3.11, which has
+ * METH_FASTCALL. */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
 #include <bpf/bpf.h>
-
-#ifndef METH_FASTCALL
-#define METH_FASTCALL 0x0080
-#endif
 
 /* The same sizes as libbpf_py/_lowlevel/fastcall.py: packets up to LPY_FAST_MAX bytes,
  * with LPY_HEADROOM bytes more for the program to grow the packet. */
