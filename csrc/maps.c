@@ -1,103 +1,11 @@
-/* Fast paths for maps: integer lookups/updates without Python-side buffers, whole-map
- * batch dumps, and mappings of BPF_F_MMAPABLE maps. */
+/* Fast paths for maps: whole-map batch dumps, and mappings of BPF_F_MMAPABLE and arena
+ * maps. Single entries are csrc/mapcore.c's. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
-#include "maps.h"
-
-#define LPY_SENTINEL_U UINT64_MAX
-#define LPY_SENTINEL_S INT64_MIN
-
-static inline int lpy__fits_u(uint64_t v, __u32 size)
-{
-    return size >= 8 || (v >> (size * 8)) == 0;
-}
-
-static inline int lpy__fits_s(int64_t v, __u32 size)
-{
-    int64_t lim;
-
-    if (size >= 8)
-        return 1;
-    lim = (int64_t)1 << (size * 8 - 1);
-    return v >= -lim && v < lim;
-}
-
-static inline int64_t lpy__sext(uint64_t raw, __u32 size)
-{
-    int shift;
-
-    if (size >= 8)
-        return (int64_t)raw;
-    shift = 64 - size * 8;
-    return (int64_t)(raw << shift) >> shift;
-}
-
-/* Little-endian: the low key_size bytes of the 64-bit argument are the key. */
-static inline int lpy__lookup_raw(const struct lpy_map *m, uint64_t key, int key_ok,
-                                  uint64_t *raw)
-{
-    uint64_t value = 0;
-
-    if (m->fd < 0)
-        return LPY_ECLOSED;
-    if (!key_ok)
-        return LPY_EKEYRANGE;
-    if (bpf_map_lookup_elem(m->fd, &key, &value) < 0)
-        return errno;
-    *raw = value;
-    return 0;
-}
-
-#define LPY_LOOKUP(NAME, KT, KFITS, RT, CONV, SENT)                                     \
-    RT NAME(const struct lpy_map *m, KT key)                                            \
-    {                                                                                   \
-        uint64_t raw = 0;                                                               \
-        int err = lpy__lookup_raw(m, (uint64_t)key, KFITS(key, m->key_size), &raw);     \
-        errno = err;                                                                    \
-        if (err)                                                                        \
-            return SENT;                                                                \
-        return CONV;                                                                    \
-    }
-
-LPY_LOOKUP(lpy_lookup_uu, uint64_t, lpy__fits_u, uint64_t, raw, LPY_SENTINEL_U)
-LPY_LOOKUP(lpy_lookup_us, uint64_t, lpy__fits_u, int64_t, lpy__sext(raw, m->value_size), LPY_SENTINEL_S)
-LPY_LOOKUP(lpy_lookup_su, int64_t, lpy__fits_s, uint64_t, raw, LPY_SENTINEL_U)
-LPY_LOOKUP(lpy_lookup_ss, int64_t, lpy__fits_s, int64_t, lpy__sext(raw, m->value_size), LPY_SENTINEL_S)
-
-#define LPY_UPDATE(NAME, KT, KFITS, VT, VFITS)                                          \
-    int NAME(const struct lpy_map *m, KT key, VT value, uint64_t flags)                 \
-    {                                                                                   \
-        uint64_t k = (uint64_t)key, v = (uint64_t)value;                                \
-        if (m->fd < 0)                                                                  \
-            return -LPY_ECLOSED;                                                        \
-        if (!KFITS(key, m->key_size))                                                   \
-            return -LPY_EKEYRANGE;                                                      \
-        if (!VFITS(value, m->value_size))                                               \
-            return -LPY_EVALUERANGE;                                                    \
-        return bpf_map_update_elem(m->fd, &k, &v, flags);                               \
-    }
-
-LPY_UPDATE(lpy_update_uu, uint64_t, lpy__fits_u, uint64_t, lpy__fits_u)
-LPY_UPDATE(lpy_update_us, uint64_t, lpy__fits_u, int64_t, lpy__fits_s)
-LPY_UPDATE(lpy_update_su, int64_t, lpy__fits_s, uint64_t, lpy__fits_u)
-LPY_UPDATE(lpy_update_ss, int64_t, lpy__fits_s, int64_t, lpy__fits_s)
-
-#define LPY_DELETE(NAME, KT, KFITS)                                                     \
-    int NAME(const struct lpy_map *m, KT key)                                           \
-    {                                                                                   \
-        uint64_t k = (uint64_t)key;                                                     \
-        if (m->fd < 0)                                                                  \
-            return -LPY_ECLOSED;                                                        \
-        if (!KFITS(key, m->key_size))                                                   \
-            return -LPY_EKEYRANGE;                                                      \
-        return bpf_map_delete_elem(m->fd, &k);                                          \
-    }
-
-LPY_DELETE(lpy_delete_u, uint64_t, lpy__fits_u)
-LPY_DELETE(lpy_delete_s, int64_t, lpy__fits_s)
+#include <linux/types.h>
 
 long lpy_map_dump(int fd, void *keys, void *values, __u32 key_size, __u32 value_size,
                   __u32 cap, __u32 chunk, int delete, int *more)

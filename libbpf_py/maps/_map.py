@@ -3,8 +3,9 @@
 A :class:`Map` chooses its codecs once, when it is made, from the map type and BTF; the
 hot paths never dispatch on types per call:
 
-- integer keys and values go through one C call that takes and returns Python ints
-  (``csrc/maps.c``), with no buffer allocated per call;
+- single entries of hashes, arrays and per-CPU maps whose codecs have plans (ints,
+  bytes, enums, floats, char arrays and structs of those) are one C call each, from
+  the Python key to the decoded value (``csrc/mapcore.c``);
 - arrays made with ``BPF_F_MMAPABLE`` are read and written through a memory mapping,
   with no system call at all;
 - arena maps give their pages as an :class:`~libbpf_py.maps._arena.Arena` (``m.arena``);
@@ -14,7 +15,7 @@ hot paths never dispatch on types per call:
 One class body holds every job of a map: construction, the single-entry mapping
 protocol, queues and bloom filters, the whole map at once (iteration, batches,
 ``to_numpy()``), standalone maps, pins and info. The subclasses at the end are the
-integer and mmapped fast paths; :func:`make_map` chooses a map's class before making
+C, mmapped and arena fast paths; :func:`make_map` chooses a map's class before making
 it. Key and value types come from ``libbpf_py.types``.
 """
 
@@ -27,6 +28,7 @@ from typing import Any, Literal, NamedTuple, cast
 
 from libbpf_py import features
 from libbpf_py._lowlevel import check, errno_of, ffi, lib, libbpf_error
+from libbpf_py._lowlevel.mapcore import MapCore, Plan, bind_general
 from libbpf_py._lowlevel.owner import Fd, OwnedFd, Owner
 from libbpf_py.enums import MapType
 from libbpf_py.errors import (
@@ -65,12 +67,18 @@ from libbpf_py.types.typed import TypeCodecs, simple_type
 __all__ = ["Map", "MapInfo", "PerCpu", "TypeRef", "UpdateFlag", "map_info"]
 
 # Map types whose entries the plain integer fast path may serve.
-_PLAIN = {MapType.HASH, MapType.ARRAY, MapType.LRU_HASH}
+# The maps whose single-entry operations C may do (their codecs permitting): the lookup,
+# update and delete of these read and write exactly key and value bytes.
+_FAST = {
+    MapType.HASH,
+    MapType.ARRAY,
+    MapType.LRU_HASH,
+    MapType.PERCPU_HASH,
+    MapType.PERCPU_ARRAY,
+    MapType.LRU_PERCPU_HASH,
+}
 # Map types besides arrays whose key the kernel defines as a u32 (typed without BTF).
 _U32_KEYS = {MapType.STACK_TRACE, MapType.STRUCT_OPS}
-_ECLOSED = int(lib.LPY_ECLOSED)
-_EKEYRANGE = int(lib.LPY_EKEYRANGE)
-_EVALUERANGE = int(lib.LPY_EVALUERANGE)
 BATCH_CHUNK = 8192
 
 _NO_BATCH = (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, 524)  # 524: ENOTSUPP
@@ -170,10 +178,6 @@ class Map(Owner):
         self._mmap: Any = None
         self._mv: Any = None
         self._raw: Any = None
-        self._c = ffi.new("struct lpy_map *")
-        self._c.fd = fd.number
-        self._c.key_size = key_size
-        self._c.value_size = value_size
         self.key_type = codecs.key_type
         self.value_type = codecs.value_type
         self.key_codec: Codec = codecs.key
@@ -378,7 +382,6 @@ class Map(Owner):
         Its object calls this as it closes, for the maps that borrow its fds.
         """
         self._closed = True
-        self._c.fd = -1
         if self._mv is not None:
             self._mv.release()
             self._raw.release()
@@ -399,11 +402,6 @@ class Map(Owner):
 
     def _error(self, err: int, action: str, key: Any = MISSING, flags: int = 0) -> BpfError:
         name = self.name
-        if err == _ECLOSED:
-            try:
-                self._raise_closed(action)
-            except PhaseError as exc:
-                return exc
         if err == errno.ENOENT:
             if self.type in (MapType.QUEUE, MapType.STACK) and key is MISSING:
                 return KeyNotFound(
@@ -1103,6 +1101,34 @@ def _map_memory(fd: int, value_size: int, max_entries: int, flags: int) -> _Memo
     return _Memory(ptr, size, writable)
 
 
+class _Plans(NamedTuple):
+    """What the C fast path runs: the key's and one value's plan, and the CPU count of
+    a per-CPU map (0 otherwise)."""
+
+    key: Plan
+    value: Plan
+    ncpus: int
+
+
+def _plan_of(codec: Codec) -> Plan | None:
+    plan = getattr(codec, "plan", None)
+    return plan() if plan is not None else None
+
+
+def _plans(map_type: MapType, codecs: _Codecs) -> _Plans | None:
+    if map_type not in _FAST:
+        return None
+    value: Codec = codecs.value
+    ncpus = 0
+    if isinstance(value, PerCpuCodec):
+        ncpus = value.ncpus
+        value = value.inner
+    key_plan, value_plan = _plan_of(codecs.key), _plan_of(value)
+    if key_plan is None or value_plan is None:
+        return None
+    return _Plans(key_plan, value_plan, ncpus)
+
+
 def make_map(
     fd: Fd,
     ptr: Any,
@@ -1121,8 +1147,8 @@ def make_map(
     keep: Any = None,
 ) -> Map:
     """The :class:`Map` of ``fd``, of the class whose hot paths fit it, chosen before it
-    is made: an mmapped array, integer keys and values through one C call, or the
-    generic class. The arguments are :class:`Map`'s; ``fd`` is an
+    is made: an mmapped array, single entries through one C call where the codecs have
+    plans, or the generic class. The arguments are :class:`Map`'s; ``fd`` is an
     :class:`~libbpf_py._lowlevel.owner.OwnedFd` for a standalone map, a
     :class:`~libbpf_py._lowlevel.owner.BorrowedFd` of its object otherwise."""
     codecs = _codecs(
@@ -1148,111 +1174,29 @@ def make_map(
             except BaseException:
                 lib.lpy_munmap(memory.ptr, memory.size)
                 raise
-    k, v = codecs.key, codecs.value
-    if (
-        map_type in _PLAIN
-        and type(k) is IntCodec
-        and type(v) is IntCodec
-        and k.size <= 8
-        and v.size <= 8
-    ):
-        return _IntMap(*args, **rest)
+    plans = _plans(map_type, codecs)
+    if plans is not None:
+        return _FastMap(*args, plans=plans, **rest)
     return Map(*args, **rest)
 
 
-class _IntMap(Map):
-    """A hash or array of integer keys and values: one C call per operation."""
+class _FastMap(MapCore, Map):
+    """A hash, array or per-CPU map whose key and value codecs have plans: ``m[k]``,
+    ``get``, ``in``, ``m[k] = v``, ``update`` and ``del`` are one C call each
+    (:mod:`libbpf_py._lowlevel.mapcore`). What C does not finish, Map's methods do."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, plans: _Plans, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # make_map chose this class for integer codecs only.
-        k, v = cast(IntCodec, self.key_codec), cast(IntCodec, self.value_codec)
-        ks, vs = "s" if k.signed else "u", "s" if v.signed else "u"
-        self._c_lookup: Any = getattr(lib, f"lpy_lookup_{ks}{vs}")
-        self._c_update: Any = getattr(lib, f"lpy_update_{ks}{vs}")
-        self._c_delete: Any = getattr(lib, f"lpy_delete_{ks}")
-        self._sentinel = -(1 << 63) if v.signed else (1 << 64) - 1
+        self._core_bind(self._fd.number, plans.key, plans.value, plans.ncpus, PerCpu)
 
-    def __getitem__(self, key: Any) -> Any:
-        try:
-            v = self._c_lookup(self._c, key)
-        except (TypeError, OverflowError):
-            return Map.__getitem__(self, key)
-        if v != self._sentinel:
-            return v
-        return self._missed(key, v, True, None)
+    def _invalidate(self) -> None:
+        self._core_close()
+        super()._invalidate()
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        """Return the value for ``key``, or ``default`` if the map has none."""
-        try:
-            v = self._c_lookup(self._c, key)
-        except (TypeError, OverflowError):
-            return Map.get(self, key, default)
-        if v != self._sentinel:
-            return v
-        return self._missed(key, v, False, default)
 
-    def __contains__(self, key: Any) -> bool:
-        return self.get(key, MISSING) is not MISSING
-
-    def _missed(self, key: Any, v: int, strict: bool, default: Any) -> Any:
-        err = ffi.errno
-        if err == 0:
-            return v  # the value really is the sentinel
-        if err == errno.ENOENT:
-            if strict:
-                raise self._error(err, "lookup", key)
-            return default
-        if err == _EKEYRANGE:
-            return Map.__getitem__(self, key) if strict else Map.get(self, key, default)
-        raise self._error(err, "looking up a key in", key)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        try:
-            ret = self._c_update(self._c, key, value, 0)
-        except (TypeError, OverflowError):
-            Map.update(self, key, value)
-            return
-        if ret:
-            self._update_failed(ret, key, value, 0)
-
-    def update(
-        self,
-        key: Any,
-        value: Any,
-        flags: int = UpdateFlag.ANY,
-        *,
-        cpu: int | Literal["all"] | None = None,
-    ) -> None:
-        """Set ``key`` to ``value``; ``flags`` is an :class:`UpdateFlag` combination."""
-        if cpu is not None:
-            Map.update(self, key, value, flags, cpu=cpu)  # refuses: not a per-CPU map
-            return
-        try:
-            ret = self._c_update(self._c, key, value, flags)
-        except (TypeError, OverflowError):
-            Map.update(self, key, value, flags)
-            return
-        if ret:
-            self._update_failed(ret, key, value, flags)
-
-    def _update_failed(self, ret: int, key: Any, value: Any, flags: int) -> None:
-        if -ret in (_EKEYRANGE, _EVALUERANGE):
-            Map.update(self, key, value, flags)  # the codecs name what is out of range
-            return
-        raise self._error(-ret, "updating", key, flags)
-
-    def __delitem__(self, key: Any) -> None:
-        try:
-            ret = self._c_delete(self._c, key)
-        except (TypeError, OverflowError):
-            Map.__delitem__(self, key)
-            return
-        if ret:
-            if -ret == _EKEYRANGE:
-                Map.__delitem__(self, key)
-                return
-            raise self._error(-ret, "deleting from", key)
+bind_general(
+    Map.__getitem__, Map.__setitem__, Map.__delitem__, Map.get, Map.__contains__, Map.update
+)
 
 
 class _MmapArray(Map):

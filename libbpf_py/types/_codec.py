@@ -6,6 +6,7 @@ and a map without BTF uses them directly.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -15,7 +16,12 @@ __all__ = ["BytesCodec", "Codec", "IntCodec", "PerCpu", "PerCpuCodec"]
 
 
 class Codec(Protocol):
-    """Encodes a Python value into exactly ``size`` bytes and decodes it back."""
+    """Encodes a Python value into exactly ``size`` bytes and decodes it back.
+
+    A codec may also have ``plan()``: its layout for the C fast path of maps (see
+    :mod:`libbpf_py._lowlevel.mapcore`), or None where only its Python code decodes it.
+    C runs a plan only in the cases it gives the same result as the codec.
+    """
 
     size: int
 
@@ -56,6 +62,10 @@ class BytesCodec:
         """Return the bytes unchanged."""
         return bytes(data)
 
+    def plan(self) -> tuple[Any, ...] | None:
+        """The C fast path's layout: exactly ``size`` bytes (ints go the Python way)."""
+        return ("bytes", self.size)
+
 
 class IntCodec:
     """A little-endian integer of ``size`` bytes (the map's BTF says it is one)."""
@@ -88,6 +98,13 @@ class IntCodec:
     def decode(self, data: bytes) -> int:
         """Decode the integer."""
         return int.from_bytes(data, "little", signed=self.signed)
+
+    def plan(self) -> tuple[Any, ...] | None:
+        """The C fast path's layout, for machine-word sizes on a little-endian host (C
+        reads the host's order, the codec little-endian: the same bytes only there)."""
+        if self.size not in (1, 2, 4, 8) or sys.byteorder != "little":
+            return None
+        return ("int", self.size, self.signed)
 
 
 class PerCpu(list[Any]):

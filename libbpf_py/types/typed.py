@@ -33,6 +33,7 @@ import functools
 import keyword
 import operator
 import struct
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -88,6 +89,9 @@ _MAX_UNROLLED = 64
 #: Values one decode format holds at most; the rest decode through their codecs.
 _MAX_VALUES = 2048
 _CHAR_NAMES = ("char", "signed char", "unsigned char")
+# The C fast path reads the host's byte order; plans exist where that is the codecs'.
+_LITTLE_HOST = sys.byteorder == "little"
+_UNPLANNED = object()
 
 
 def int_format(size: int, signed: bool) -> str | None:
@@ -153,6 +157,7 @@ class FloatCodec:
         self.size = size
         self.what = what
         self.fmt = "f" if size == 4 else "d"
+        self.order = order
         self._s = struct.Struct(order + self.fmt)
 
     def encode(self, value: Any) -> bytes:
@@ -169,6 +174,10 @@ class FloatCodec:
     def decode(self, data: bytes) -> float:
         """Decode the float."""
         return float(self._s.unpack(data)[0])
+
+    def plan(self) -> tuple[Any, ...] | None:
+        """The C fast path's layout (a little-endian float on a little-endian host)."""
+        return ("float", self.size) if self.order == "<" and _LITTLE_HOST else None
 
     def zero(self) -> float:
         """The value of all-zero bytes."""
@@ -223,6 +232,13 @@ class EnumCodec(IntCodec):
         """The member for an already decoded integer."""
         return self.by_value.get(value, value)
 
+    def plan(self) -> tuple[Any, ...] | None:
+        """The C fast path's layout: the integer, then its member as :meth:`decode`."""
+        base = super().plan()
+        if base is None or self.byteorder != "little":
+            return None
+        return ("enum", self.size, self.signed, self.by_value)
+
 
 class BoolCodec(IntCodec):
     """A C ``bool`` (``_Bool``): decodes to ``bool``; encodes a bool or 0/1."""
@@ -242,6 +258,10 @@ class BoolCodec(IntCodec):
         """Decode: any non-zero byte is True, as in C."""
         return data[0] != 0
 
+    def plan(self) -> tuple[Any, ...] | None:
+        """None: bools decode in Python."""
+        return None
+
 
 class BigIntCodec(IntCodec):
     """A big-endian integer (BTF of a big-endian object, read without the kernel)."""
@@ -254,6 +274,10 @@ class BigIntCodec(IntCodec):
     def decode(self, data: bytes) -> int:
         """Decode the integer."""
         return int.from_bytes(data, "big", signed=self.signed)
+
+    def plan(self) -> tuple[Any, ...] | None:
+        """None: big-endian integers decode in Python."""
+        return None
 
 
 class CharArrayCodec:
@@ -289,6 +313,10 @@ class CharArrayCodec:
 
     def _whole(self, data: bytes) -> bytes:
         return bytes(data)
+
+    def plan(self) -> tuple[Any, ...] | None:
+        """The C fast path's layout: the bytes, without trailing NULs for text."""
+        return ("chars", self.size, self.text)
 
     def zero(self) -> bytes:
         """The value of all-zero bytes."""
@@ -717,6 +745,7 @@ class StructCodec(_Aggregate):
         order: str = "<",
     ) -> None:
         super().__init__(c_name, size, fields, what, cls, order)
+        self._plan: Any = _UNPLANNED  # a plan, None, or not made yet
         self._compile()
 
     def _compile(self) -> None:
@@ -860,6 +889,27 @@ class StructCodec(_Aggregate):
     def zero(self) -> Any:
         """A new instance with every field zero."""
         return self.cls()
+
+    def plan(self) -> tuple[Any, ...] | None:
+        """The C fast path's layout: the class and each field's offset and plan; None
+        when a field has none (bitfields, arrays, unions, bools) or the BTF is
+        big-endian. Built once."""
+        if self._plan is _UNPLANNED:
+            self._plan = self._make_plan()
+        plan: tuple[Any, ...] | None = self._plan
+        return plan
+
+    def _make_plan(self) -> tuple[Any, ...] | None:
+        if self.order != "<" or not _LITTLE_HOST:
+            return None
+        fields = []
+        for f in self.fields:
+            sub = getattr(f.codec, "plan", None)
+            got = sub() if sub is not None and not f.bits else None
+            if got is None:
+                return None
+            fields.append((f.offset, got))
+        return ("struct", self.size, self.cls, tuple(fields))
 
     def describe(self) -> str:
         """The C layout with offsets, for error messages."""
