@@ -657,11 +657,12 @@ static int core_contains(PyObject *op, PyObject *key)
     return ret;
 }
 
-static PyObject *core_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+static PyObject *core_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
 {
     PyObject *value = NULL;
 
-    if (nargs == 1 || nargs == 2) {
+    if (!kwnames && (nargs == 1 || nargs == 2)) {
         switch (mc_lookup((MapCore *)op, args[0], &value)) {
         case LPY_LK_FOUND:
             return value;
@@ -674,7 +675,7 @@ static PyObject *core_get(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    return mc_call_general(LPY_G_GET, op, args, nargs, NULL);
+    return mc_call_general(LPY_G_GET, op, args, nargs, kwnames);
 }
 
 /* 1: updated; 0: the general path must do it (nothing was written). */
@@ -868,12 +869,13 @@ typedef PyObject *(*lpy_fastcall_kw_fn)(PyObject *, PyObject *const *, Py_ssize_
 typedef PyObject *(*lpy_fastcall_fn)(PyObject *, PyObject *const *, Py_ssize_t);
 
 static PyMethodDef core_methods[] = {
-    {"get", (PyCFunction)(void (*)(void))(lpy_fastcall_fn)core_get, METH_FASTCALL,
-     "get($self, key, default=None, /)\n--\n\n"
+    {"get", (PyCFunction)(void (*)(void))(lpy_fastcall_kw_fn)core_get,
+     METH_FASTCALL | METH_KEYWORDS,
+     "get($self, /, key, default=None)\n--\n\n"
      "Return the value for ``key``, or ``default`` if the map has none."},
     {"update", (PyCFunction)(void (*)(void))(lpy_fastcall_kw_fn)core_update,
      METH_FASTCALL | METH_KEYWORDS,
-     "update($self, key, value, flags=UpdateFlag.ANY, *, cpu=None)\n--\n\n"
+     "update($self, /, key, value, flags=0, *, cpu=None)\n--\n\n"
      "Set ``key`` to ``value``; ``flags`` is an :class:`UpdateFlag` combination.\n\n"
      "``cpu`` writes one CPU's slot of a per-CPU map (see :meth:`Map.update`)."},
     {"_core_bind", (PyCFunction)(void (*)(void))(lpy_fastcall_fn)core_bind, METH_FASTCALL,

@@ -355,3 +355,13 @@ def test_threads_share_a_map(plain_object: Path) -> None:
             t.join()
         assert not failures
         assert 0 < len(list(m.keys())) <= 16
+
+
+def test_keyword_arguments_reach_the_general_methods() -> None:
+    with Map.create("hash", 4, 8, 4, key_type="u32", value_type="u64") as m:
+        m.update(key=1, value=3, flags=UpdateFlag.NOEXIST)
+        assert m.get(key=1) == 3 and m.get(2, default="d") == "d"
+        with pytest.raises(errors.ResourceBusy, match="NOEXIST"):
+            m.update(1, 4, flags=UpdateFlag.NOEXIST)
+        with pytest.raises(TypeError):
+            m.get(1, 2, 3)
