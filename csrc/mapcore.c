@@ -32,6 +32,7 @@
 #define LPY_P_BYTES 4  /* ("bytes", size): exactly size bytes, in and out */
 #define LPY_P_CHARS 5  /* ("chars", size, text): a char array; text drops trailing NULs */
 #define LPY_P_STRUCT 6 /* ("struct", size, cls, ((offset, plan), ...)): a named tuple */
+#define LPY_P_ARRAY 7  /* ("array", size, n, plan): a list of n elements */
 
 /* Deeper plans than this are not taken (the Python codecs stop inlining there too). */
 #define LPY_PLAN_DEPTH 16
@@ -82,7 +83,7 @@ static void mc_plan_clear(struct mc_plan *p)
     Py_ssize_t i;
 
     if (p->fields) {
-        for (i = 0; i < p->nfields; i++)
+        for (i = 0; i < (p->kind == LPY_P_ARRAY ? 1 : p->nfields); i++)
             mc_plan_clear(&p->fields[i]);
         PyMem_Free(p->fields);
     }
@@ -96,7 +97,7 @@ static int mc_plan_visit(struct mc_plan *p, visitproc visit, void *arg)
     Py_ssize_t i;
 
     Py_VISIT(p->obj);
-    for (i = 0; i < p->nfields; i++) {
+    for (i = 0; p->fields && i < (p->kind == LPY_P_ARRAY ? 1 : p->nfields); i++) {
         int ret = mc_plan_visit(&p->fields[i], visit, arg);
         if (ret)
             return ret;
@@ -207,6 +208,24 @@ static int mc_plan_build(struct mc_plan *p, PyObject *src, int depth)
                 return mc_plan_fail("a field lies outside its struct");
             p->offsets[i] = off;
         }
+        return 0;
+    }
+    if (!PyUnicode_CompareWithASCIIString(kind, "array")) {
+        if (n != 4)
+            return mc_plan_fail("(\"array\", size, n, plan)");
+        p->kind = LPY_P_ARRAY;
+        p->nfields = PyLong_AsSsize_t(PyTuple_GetItem(src, 2));
+        if (p->nfields < 0)
+            return PyErr_Occurred() ? -1 : mc_plan_fail("a negative element count");
+        p->fields = PyMem_Calloc(1, sizeof(*p->fields));
+        if (!p->fields) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (mc_plan_build(&p->fields[0], PyTuple_GetItem(src, 3), depth + 1) < 0)
+            return -1;
+        if (p->fields[0].size * p->nfields != p->size)
+            return mc_plan_fail("an array's size is not its elements'");
         return 0;
     }
     return mc_plan_fail("unknown kind");
@@ -321,6 +340,22 @@ static PyObject *mc_decode(const struct mc_plan *p, const unsigned char *at)
             Py_DECREF(items);
         }
         return obj;
+    }
+    case LPY_P_ARRAY: {
+        PyObject *list = PyList_New(p->nfields), *item;
+        Py_ssize_t i, step = p->fields[0].size;
+
+        if (!list)
+            return NULL;
+        for (i = 0; i < p->nfields; i++) {
+            item = mc_decode(&p->fields[0], at + i * step);
+            if (!item) {
+                Py_DECREF(list);
+                return NULL;
+            }
+            PyList_SetItem(list, i, item);  /* steals item */
+        }
+        return list;
     }
     }
     PyErr_SetString(PyExc_SystemError, "libbpf_py: unbound codec plan");
@@ -445,12 +480,35 @@ static int mc_encode(const struct mc_plan *p, PyObject *value, unsigned char *at
                 return ret;
         }
         return LPY_ENC_OK;
+    case LPY_P_ARRAY: {
+        int is_list = PyList_CheckExact(value);
+
+        if (mc_exact_bytes(p, value, at))
+            return LPY_ENC_OK;
+        /* A list or tuple of exactly n elements. Only exact types reach the element
+         * encoders, which run no Python code: the list cannot change under them. */
+        if (!(is_list || PyTuple_CheckExact(value)))
+            return LPY_ENC_GENERAL;
+        len = is_list ? PyList_Size(value) : PyTuple_Size(value);
+        if (len != p->nfields)
+            return LPY_ENC_GENERAL;
+        for (i = 0; i < len; i++) {
+            PyObject *item = is_list ? PyList_GetItem(value, i) : PyTuple_GetItem(value, i);
+            int ret = mc_encode(&p->fields[0], item, at + i * p->fields[0].size, 0);
+
+            if (ret != LPY_ENC_OK)
+                return ret;
+        }
+        return LPY_ENC_OK;
+    }
     }
     return LPY_ENC_GENERAL;
 }
 
-/* A per-CPU value: one value for every CPU, or a list (a PerCpu) of one per CPU; for
- * integer values a tuple is one per CPU too, as PerCpuCodec reads it. */
+/* A per-CPU value: one value for every CPU, or a list (a PerCpu) of one per CPU, as
+ * PerCpuCodec reads it: a tuple is one per CPU too except for struct and array values
+ * (it is one value then), and a list for array values is per CPU only when each item
+ * is a list or tuple. */
 static int mc_encode_value(MapCore *self, PyObject *value, unsigned char *at)
 {
     Py_ssize_t cpu;
@@ -458,7 +516,8 @@ static int mc_encode_value(MapCore *self, PyObject *value, unsigned char *at)
 
     if (!self->ncpus)
         return mc_encode(&self->value, value, at, 1);
-    if (PyList_Check(value) || (PyTuple_CheckExact(value) && self->value.kind != LPY_P_STRUCT)) {
+    if (PyList_Check(value) || (PyTuple_CheckExact(value) && self->value.kind != LPY_P_STRUCT
+                                && self->value.kind != LPY_P_ARRAY)) {
         int is_list = PyList_Check(value);
         Py_ssize_t n = is_list ? PyList_Size(value) : PyTuple_Size(value);
 
@@ -467,6 +526,8 @@ static int mc_encode_value(MapCore *self, PyObject *value, unsigned char *at)
         for (cpu = 0; cpu < n; cpu++) {
             PyObject *item = is_list ? PyList_GetItem(value, cpu) : PyTuple_GetItem(value, cpu);
 
+            if (self->value.kind == LPY_P_ARRAY && !PyList_Check(item) && !PyTuple_Check(item))
+                return LPY_ENC_GENERAL;  /* then the list is one array value */
             /* The list may change under a finalizer run by the encoder: hold the item. */
             Py_INCREF(item);
             ret = mc_encode(&self->value, item, at + cpu * self->slot, 1);

@@ -19,7 +19,8 @@ layout a codec's ``plan()`` returns (``None``: not for C):
 - ``("float", size)``: a ``float`` (4) or ``double`` (8);
 - ``("bytes", size)``: exactly ``size`` bytes in and out;
 - ``("chars", size, text)``: a char array; ``text`` drops trailing NULs;
-- ``("struct", size, cls, ((offset, plan), ...))``: a named tuple of class ``cls``.
+- ``("struct", size, cls, ((offset, plan), ...))``: a named tuple of class ``cls``;
+- ``("array", size, n, plan)``: a list of ``n`` elements.
 
 :func:`bind_general` names the general methods once; :func:`core_ops` counts the
 operations C finished itself (tests check that the fast path is taken); :func:`decode`

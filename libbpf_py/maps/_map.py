@@ -4,7 +4,7 @@ A :class:`Map` chooses its codecs once, when it is made, from the map type and B
 hot paths never dispatch on types per call:
 
 - single entries of hashes, arrays and per-CPU maps whose codecs have plans (ints,
-  bytes, enums, floats, char arrays and structs of those) are one C call each, from
+  bytes, enums, floats, char arrays, and arrays and structs of those) are one C call each, from
   the Python key to the decoded value (``csrc/mapcore.c``);
 - arrays made with ``BPF_F_MMAPABLE`` are read and written through a memory mapping,
   with no system call at all;

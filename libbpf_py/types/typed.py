@@ -337,6 +337,7 @@ class ArrayCodec:
         self.n = n
         self.size = elem.size * n
         self.what = what
+        self.order = order
         fmt = getattr(elem, "fmt", None)
         self._s = (
             struct.Struct(f"{order}{n}{fmt}") if fmt and not isinstance(elem, EnumCodec) else None
@@ -375,6 +376,12 @@ class ArrayCodec:
     def zero(self) -> list[Any]:
         """The value of all-zero bytes."""
         return self.decode(b"\0" * self.size)
+
+    def plan(self) -> tuple[Any, ...] | None:
+        """The C fast path's layout: a list of elements of the element's plan."""
+        sub = getattr(self.elem, "plan", None)
+        elem = sub() if sub is not None and self.order == "<" else None
+        return None if elem is None else ("array", self.size, self.n, elem)
 
     def describe(self) -> str:
         """The C layout, for error messages."""
@@ -892,8 +899,8 @@ class StructCodec(_Aggregate):
 
     def plan(self) -> tuple[Any, ...] | None:
         """The C fast path's layout: the class and each field's offset and plan; None
-        when a field has none (bitfields, arrays, unions, bools) or the BTF is
-        big-endian. Built once."""
+        when a field has none (bitfields, unions, bools) or the BTF is big-endian.
+        Built once."""
         if self._plan is _UNPLANNED:
             self._plan = self._make_plan()
         plan: tuple[Any, ...] | None = self._plan

@@ -148,6 +148,18 @@ KEY2 = st.one_of(
     st.tuples(st.integers(0, 3), st.integers(0, 3)),
     ANYTHING,
 )
+
+
+def array_of(elem: st.SearchStrategy[Any], n: int) -> st.SearchStrategy[Any]:
+    """n elements as a list or tuple, sometimes one too many or too few, or not a list."""
+    return st.one_of(
+        st.lists(elem, min_size=n, max_size=n),
+        st.lists(elem, min_size=n, max_size=n).map(tuple),
+        st.lists(elem, min_size=max(n - 1, 0), max_size=n + 1),
+        ANYTHING,
+    )
+
+
 NAME = st.one_of(st.binary(max_size=8), st.text(max_size=3), st.none())
 WIDE = st.one_of(
     st.tuples(
@@ -163,6 +175,9 @@ WIDE = st.one_of(
         NAME,
         st.one_of(st.binary(min_size=6, max_size=6), st.binary(max_size=7)),
         st.one_of(st.tuples(ints(16, True), ints(64, True)), ANYTHING),
+        array_of(ints(16, False), 3),
+        array_of(st.tuples(ints(16, True), ints(64, True)), 2),
+        array_of(st.one_of(st.sampled_from([1, 7, -2]), ints(32, True)), 2),
     ),
     ANYTHING,
 )
@@ -192,12 +207,20 @@ def per_cpu(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 @HYPOTHESIS
 @given(
-    name=st.sampled_from(["counters", "lru", "pc_counts", "pc_lru", "pc_flows"]),
+    name=st.sampled_from(["counters", "lru", "pc_counts", "pc_lru", "pc_flows", "pc_vec", "vecs"]),
     ops=st.lists(
         st.tuples(
             st.sampled_from(OPS),
             st.one_of(st.integers(0, 10), KEY2, ANYTHING),
-            per_cpu(st.one_of(ints(16, True), ints(64, True), FLOW5)),
+            per_cpu(
+                st.one_of(
+                    ints(16, True),
+                    ints(64, True),
+                    FLOW5,
+                    array_of(ints(32, False), 3),
+                    array_of(ints(64, True), 2),
+                )
+            ),
             FLAGS,
         ),
         min_size=1,
@@ -218,7 +241,7 @@ def test_arrays_lru_and_per_cpu_maps_agree(
 # -- the plans against the codecs they come from ----------------------------------------
 
 
-@pytest.mark.parametrize("name", ["flows5", "wides", "pc_flows"])
+@pytest.mark.parametrize("name", ["flows5", "wides", "pc_flows", "pc_vec", "vecs"])
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -237,7 +260,9 @@ def test_plans_decode_and_encode_as_their_codecs(
         decoded = mapcore.decode(plan, raw)
         expected = codec.decode(raw)
         assert decoded == expected and type(decoded) is type(expected)
-        value = data.draw(st.one_of(st.just(expected), WIDE, FLOW5, KEY2))
+        value = data.draw(
+            st.one_of(st.just(expected), WIDE, FLOW5, KEY2, array_of(ints(64, True), 2))
+        )
         encoded = mapcore.encode(plan, value)
         if encoded is not None:
             assert encoded == codec.encode(value)
@@ -246,6 +271,8 @@ def test_plans_decode_and_encode_as_their_codecs(
 def test_maps_without_a_plan_keep_the_general_class(
     twins: tuple[libbpf_py.LoadedObject, libbpf_py.LoadedObject],
 ) -> None:
+    for name in ("flows5", "wides", "counters", "lru", "pc_counts", "pc_flows", "pc_vec", "vecs"):
+        assert isinstance(twins[0].maps[name], mapcore.MapCore), name
     bits = twins[0].maps["with_bits"]
     assert type(bits) is Map  # a bitfield: the generated Python codecs read it
     before = mapcore.core_ops()

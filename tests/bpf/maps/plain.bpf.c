@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Maps whose keys and values the C fast path of maps encodes and decodes itself (plain
- * members: integers of every width and sign, an enum, a double, char arrays, a nested
- * struct), next to ones it leaves to Python (a bitfield), for tests/maps/test_fastpath.py
+ * members: integers of every width and sign, an enum, a double, char arrays, arrays, a
+ * nested struct), next to ones it leaves to Python (a bitfield), for tests/maps/test_fastpath.py
  * to compare the two paths on. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,6 +34,9 @@ struct wide {
     char name[7];
     __u8 mac[6];
     struct pair pair;
+    __u16 ports[3];
+    struct pair pairs[2];
+    enum level levels[2];
 };
 
 struct key2 {
@@ -58,5 +61,7 @@ MAP(BPF_MAP_TYPE_PERCPU_ARRAY, pc_counts, __u32, __u64, 4);
 MAP(BPF_MAP_TYPE_PERCPU_HASH, pc_flows, struct key2, struct flow5, 16);
 MAP(BPF_MAP_TYPE_LRU_PERCPU_HASH, pc_lru, __u32, __s32, 16);
 MAP(BPF_MAP_TYPE_HASH, with_bits, __u32, struct bits, 8);
+MAP(BPF_MAP_TYPE_PERCPU_ARRAY, pc_vec, __u32, __u32[3], 4);
+MAP(BPF_MAP_TYPE_HASH, vecs, __u32, __s64[2], 16);
 
 char LICENSE[] SEC("license") = "GPL";
