@@ -392,3 +392,57 @@ def test_keyword_arguments_reach_the_general_methods() -> None:
             m.update(1, 4, flags=UpdateFlag.NOEXIST)
         with pytest.raises(TypeError):
             m.get(1, 2, 3)
+
+
+def simple_type_for(size: int) -> st.SearchStrategy[str | None]:
+    """A type name Map.create takes for ``size`` bytes, or None (untyped bytes)."""
+    names: list[str | None] = ["bytes", None]
+    if size in (1, 2, 4, 8):
+        names += [f"u{size * 8}", f"s{size * 8}"]
+    return st.sampled_from(names)
+
+
+@st.composite
+def standalone_layouts(draw: st.DrawFn) -> tuple[str, int, int, str | None, str | None]:
+    kind = draw(st.sampled_from(["hash", "array", "lru_hash", "percpu_hash", "percpu_array"]))
+    key_size = 4 if "array" in kind else draw(st.sampled_from([1, 2, 4, 8, 3, 16]))
+    value_size = draw(st.sampled_from([1, 2, 4, 8, 5, 24]))
+    return (
+        kind,
+        key_size,
+        value_size,
+        draw(simple_type_for(key_size)),
+        draw(simple_type_for(value_size)),
+    )
+
+
+def layout_values(size: int) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        ints(size * 8, False),
+        ints(size * 8, True),
+        st.binary(min_size=size, max_size=size),
+        st.binary(max_size=size + 1),
+        ANYTHING,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(layout=standalone_layouts(), data=st.data())
+def test_standalone_maps_of_random_sizes_and_types_agree(
+    layout: tuple[str, int, int, str | None, str | None], data: st.DataObject
+) -> None:
+    kind, key_size, value_size, key_type, value_type = layout
+    make = lambda: Map.create(  # noqa: E731
+        kind, key_size, value_size, 6, name="twin", key_type=key_type, value_type=value_type
+    )
+    with make() as fast, make() as general:
+        keys = st.one_of(st.integers(0, 8), layout_values(key_size))
+        values = (
+            per_cpu(layout_values(value_size)) if "percpu" in kind else layout_values(value_size)
+        )
+        ops = data.draw(
+            st.lists(st.tuples(st.sampled_from(OPS), keys, values, FLAGS), min_size=1, max_size=15)
+        )
+        for op, key, value, flags in ops:
+            run_both(fast, general, op, key, value, flags)
+        assert contents(fast) == contents(general)
