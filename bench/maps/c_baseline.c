@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The C side of bench/maps: the same operations on the same (pinned) maps as the
  * Python benchmark, through the same vendored libbpf. Prints one number, the median
- * over ROUNDS: ns per op (lookup, update) or ms per dump (dump).
+ * over ROUNDS: ns per op (lookup, update), ns per sample (perf) or ms per dump (dump).
  *
  *   c_baseline lookup PIN KEYS ROUNDS   bpf_map_lookup_elem over u32 keys 0..KEYS-1
  *   c_baseline update PIN KEYS ROUNDS   bpf_map_update_elem over keys 0..KEYS-1
  *   c_baseline dump PIN CAP CHUNK ROUNDS  BPF_MAP_LOOKUP_BATCH of the whole map
+ *   c_baseline perf PIN PROG_ID EVENTS ROUNDS PAGES  perf_buffer__consume of EVENTS
+ *       samples program PROG_ID sent into the pinned perf event array
  */
 #include <errno.h>
 #include <stdint.h>
@@ -146,12 +148,66 @@ static int dump(int fd, unsigned cap, unsigned chunk, unsigned rounds)
     return 0;
 }
 
+static unsigned long perf_seen, perf_lost;
+
+static void perf_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+    (void)ctx, (void)cpu, (void)data, (void)size;
+    perf_seen++;
+}
+
+static void perf_lost_cb(void *ctx, int cpu, __u64 count)
+{
+    (void)ctx, (void)cpu;
+    perf_lost += count;
+}
+
+/* Per round: open perf buffers on the pinned perf event array, have the program PROG_ID
+ * send EVENTS samples (BPF_PROG_TEST_RUN with repeat), then time perf_buffer__consume
+ * until all arrived. Prints the median ns per sample. */
+static int perf(int map_fd, unsigned prog_id, unsigned events, unsigned rounds,
+                unsigned pages)
+{
+    int prog_fd = bpf_prog_get_fd_by_id(prog_id);
+    double *times = calloc(rounds ? rounds : 1, sizeof(double));
+    char packet[64] = { 0 };
+
+    if (prog_fd < 0 || !times || rounds < 1)
+        return 1;
+    for (unsigned r = 0; r <= rounds; r++) {
+        struct perf_buffer *pb = perf_buffer__new(map_fd, pages, perf_sample, perf_lost_cb,
+                                                  NULL, NULL);
+        LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet, .data_size_in = sizeof(packet),
+                    .repeat = events);
+        double t0;
+
+        if (!pb)
+            return 2;
+        perf_seen = perf_lost = 0;
+        if (bpf_prog_test_run_opts(prog_fd, &run))
+            return 2;
+        t0 = now_ns();
+        while (perf_seen + perf_lost < events)
+            if (perf_buffer__consume(pb) < 0)
+                return 2;
+        if (r > 0) /* round 0 warms up */
+            times[r - 1] = (now_ns() - t0) / events;
+        perf_buffer__free(pb);
+        if (perf_lost) {
+            fprintf(stderr, "lost %lu samples: use more pages\n", perf_lost);
+            return 3;
+        }
+    }
+    printf("%.1f\n", median(times, rounds));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int fd;
 
     if (argc < 5) {
-        fprintf(stderr, "usage: %s lookup|update|dump PIN ...\n", argv[0]);
+        fprintf(stderr, "usage: %s lookup|update|dump|perf PIN ...\n", argv[0]);
         return 64;
     }
     fd = bpf_obj_get(argv[2]);
@@ -161,6 +217,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "lookup") || !strcmp(argv[1], "update"))
         return single(fd, argv[1][0] == 'u', atoi(argv[3]), atoi(argv[4]));
+    if (!strcmp(argv[1], "perf") && argc >= 7)
+        return perf(fd, atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]));
     if (!strcmp(argv[1], "dump") && argc >= 6)
         return dump(fd, atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     return 64;
