@@ -1,22 +1,22 @@
 """Map speed against C on the same vendored libbpf, in the same run, on the same maps.
 
 Run as root: ``.venv/bin/python bench/maps/run.py [--quick]``. It builds
-``bench/maps/c_baseline.c`` against vendor/build (static libbpf.a, -lelf -lz), pins each
-map it creates under /sys/fs/bpf so the C program works on the very same map, and
-prints per-operation times and the Python/C ratios (also written as JSON to
-``bench/maps/results.json``).
+``bench/maps/c_baseline.c`` against vendor/build (static libbpf.a, -lelf -lz), compiles
+``bench/maps/bench.bpf.c`` into a temporary directory, pins each map it measures under
+/sys/fs/bpf so the C program works on the very same map, and prints per-operation
+times and the Python/C ratios. Every figure is the median of at least 5 repetitions,
+and each repetition runs C and then Python, so both sides see the same load. The
+results go to ``bench/results/maps.json`` (read by bench/report.py) and
+``bench/maps/results.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,53 +24,25 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench" / "maps"))
+
+from timing import (  # noqa: E402
+    build_c,
+    c_run,
+    interleaved,
+    meta,
+    print_results,
+    run_ns,
+    write_results,
+)
 
 import libbpf_py  # noqa: E402
-from libbpf_py._lowlevel import lib  # noqa: E402
-from libbpf_py.maps import _BATCH_CHUNK, Map  # noqa: E402
+from libbpf_py.maps import Map  # noqa: E402
 
 MMAPABLE = 1 << 10
 PIN_DIR = Path(f"/sys/fs/bpf/lpy_bench_{os.getpid()}")
-
-
-def build_c(out: Path) -> Path:
-    """Compile the C baseline against the vendored libbpf."""
-    exe = out / "c_baseline"
-    vendor = ROOT / "vendor" / "build"
-    subprocess.run(
-        [
-            "gcc",
-            "-O2",
-            "-o",
-            str(exe),
-            str(ROOT / "bench/maps/c_baseline.c"),
-            f"-I{vendor / 'usr/include'}",
-            f"-I{vendor / 'src/include/uapi'}",
-            str(vendor / "usr/lib64/libbpf.a"),
-            "-lelf",
-            "-lz",
-        ],
-        check=True,
-    )
-    return exe
-
-
-def c_run(exe: Path, *args: object) -> float:
-    """Run the C baseline; its one output number."""
-    out = subprocess.run(
-        [str(exe), *map(str, args)], check=True, capture_output=True, text=True
-    ).stdout
-    return float(out.strip())
-
-
-def best_ns(fn: Callable[[], object], ops: int, rounds: int) -> float:
-    """The best time per operation over ``rounds`` runs of ``fn`` (which does ``ops``)."""
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.perf_counter_ns()
-        fn()
-        best = min(best, (time.perf_counter_ns() - t0) / ops)
-    return best
+N = 1000  # entries of every single-operation map (bench.bpf.c's ENTRIES)
+BATCH_CHUNK = 8192  # entries per batch call, as libbpf_py's dump uses
 
 
 def pinned(m: Map, name: str) -> Path:
@@ -80,51 +52,124 @@ def pinned(m: Map, name: str) -> Path:
     return path
 
 
-def single_ops(exe: Path, rounds: int) -> dict[str, Any]:
-    """m[k] and m[k] = v on a 1,000-entry hash of integer keys and values."""
-    n = 1000
-    with Map.create("hash", 4, 8, n, name="lpy_b_single", key_type="u32", value_type="u64") as m:
-        for i in range(n):
-            m[i] = i
-        path = pinned(m, "single")
-        keys = list(range(n))
+def single_ops(exe: Path, m: Map, name: str, reps: int, rounds: int) -> dict[str, Any]:
+    """m[k] and m[k] = v over keys 0..N-1 of ``m`` (filled first), against C's
+    bpf_map_lookup_elem/bpf_map_update_elem on the same pinned map."""
+    keys = list(range(N))
+    for k in keys:
+        m[k] = k
+    path = pinned(m, name)
 
-        def lookups() -> None:
-            for k in keys:
-                m[k]
+    def lookups() -> None:
+        for k in keys:
+            m[k]
 
-        def updates() -> None:
-            for k in keys:
-                m[k] = k * 3
+    def updates() -> None:
+        for k in keys:
+            m[k] = k * 3
 
-        cm, fn = m._c, lib.lpy_lookup_uu
-
-        def bare() -> None:
-            for k in keys:
-                fn(cm, k)
-
-        res = {
-            "c_lookup_ns": c_run(exe, "lookup", path, n, rounds),
-            "py_lookup_ns": best_ns(lookups, n, rounds),
-            "c_update_ns": c_run(exe, "update", path, n, rounds),
-            "py_update_ns": best_ns(updates, n, rounds),
-            "bare_cffi_lookup_ns": best_ns(bare, n, rounds),
-        }
-        m.unpin()
-    res["lookup_ratio"] = res["py_lookup_ns"] / res["c_lookup_ns"]
-    res["update_ratio"] = res["py_update_ns"] / res["c_update_ns"]
+    times = interleaved(
+        [
+            ("c_lookup_ns", lambda: c_run(exe, "lookup", path, N, rounds)),
+            ("py_lookup_ns", lambda: run_ns(lookups, N, rounds)),
+            ("c_update_ns", lambda: c_run(exe, "update", path, N, rounds)),
+            ("py_update_ns", lambda: run_ns(updates, N, rounds)),
+        ],
+        reps,
+    )
+    m.unpin(path)
+    res: dict[str, Any] = {"map": f"{m.type.name.lower()} u32->u64, {N} entries", **times}
+    res["lookup_ratio"] = times["py_lookup_ns"] / times["c_lookup_ns"]
+    res["update_ratio"] = times["py_update_ns"] / times["c_update_ns"]
     return res
 
 
-def mmap_ops(exe: Path, rounds: int, typed_obj: Path) -> dict[str, Any]:
+def struct_ops(exe: Path, stats: Map, reps: int, rounds: int) -> dict[str, Any]:
+    """A 5-field plain struct value, typed from BTF, against the raw bytes of the same
+    map (opened from its pin with bytes keys and values); decode and encode alone."""
+    keys = list(range(N))
+    V = stats.value_type.python_type  # type: ignore[union-attr]
+    value = V(packets=10, bytes=1500, ifindex=2, port=443, proto=6)
+    for k in keys:
+        stats[k] = value
+    path = pinned(stats, "stats")
+    codec = stats.value_codec
+    with Map.from_pin(path, key_type="bytes", value_type="bytes") as raw:
+        raw_keys = [k.to_bytes(4, sys.byteorder) for k in keys]
+        raw_value = codec.encode(value)
+        assert raw[raw_keys[7]] == raw_value and stats[7] == value
+
+        def typed_get() -> None:
+            for k in keys:
+                stats[k]
+
+        def raw_get() -> None:
+            for k in raw_keys:
+                raw[k]
+
+        def typed_set() -> None:
+            for k in keys:
+                stats[k] = value
+
+        def raw_set() -> None:
+            for k in raw_keys:
+                raw[k] = raw_value
+
+        dec, enc = codec.decode, codec.encode
+
+        def decode_only() -> None:
+            for _ in keys:
+                dec(raw_value)
+
+        def encode_only() -> None:
+            for _ in keys:
+                enc(value)
+
+        times = interleaved(
+            [
+                ("c_lookup_ns", lambda: c_run(exe, "lookup", path, N, rounds)),
+                ("raw_lookup_ns", lambda: run_ns(raw_get, N, rounds)),
+                ("typed_lookup_ns", lambda: run_ns(typed_get, N, rounds)),
+                ("raw_update_ns", lambda: run_ns(raw_set, N, rounds)),
+                ("typed_update_ns", lambda: run_ns(typed_set, N, rounds)),
+                ("struct_decode_ns", lambda: run_ns(decode_only, N, rounds)),
+                ("struct_encode_ns", lambda: run_ns(encode_only, N, rounds)),
+            ],
+            reps,
+        )
+    stats.unpin(path)
+    res: dict[str, Any] = {"value": f"struct {V.__name__}, {codec.size} bytes", **times}
+    res["typed_raw_lookup_ratio"] = times["typed_lookup_ns"] / times["raw_lookup_ns"]
+    res["typed_raw_update_ratio"] = times["typed_update_ns"] / times["raw_update_ns"]
+    res["typed_c_lookup_ratio"] = times["typed_lookup_ns"] / times["c_lookup_ns"]
+    return res
+
+
+def bare_cffi(m: Map, reps: int, rounds: int) -> dict[str, Any]:
+    """A bare CFFI call of the C lookup helper, the floor of a CFFI binding; only where
+    the library still has that helper (its C fast path may replace it)."""
+    from libbpf_py._lowlevel import lib
+
+    cm, fn = getattr(m, "_c", None), getattr(lib, "lpy_lookup_uu", None)
+    if cm is None or fn is None:
+        return {}
+    keys = list(range(N))
+
+    def bare() -> None:
+        for k in keys:
+            fn(cm, k)
+
+    return interleaved([("bare_cffi_lookup_ns", lambda: run_ns(bare, N, rounds))], reps)
+
+
+def mmap_ops(exe: Path, reps: int, rounds: int, typed_obj: Path) -> dict[str, Any]:
     """Reads and writes through the mapping of a BPF_F_MMAPABLE array and of globals."""
-    n = 1000
     with Map.create(
-        "array", 4, 8, n, name="lpy_b_mmap", flags=MMAPABLE, key_type="u32", value_type="u64"
+        "array", 4, 8, N, name="lpy_b_mmap", flags=MMAPABLE, key_type="u32", value_type="u64"
     ) as m:
         assert m.mmapped
         path = pinned(m, "mmap")
-        keys = list(range(n))
+        keys = list(range(N))
 
         def reads() -> None:
             for k in keys:
@@ -134,40 +179,43 @@ def mmap_ops(exe: Path, rounds: int, typed_obj: Path) -> dict[str, Any]:
             for k in keys:
                 m[k] = k
 
-        res = {
-            "c_syscall_lookup_ns": c_run(exe, "lookup", path, n, rounds),
-            "py_mmap_read_ns": best_ns(reads, n, rounds),
-            "py_mmap_write_ns": best_ns(writes, n, rounds),
-        }
-        m.unpin()
-    with libbpf_py.ObjectFile(typed_obj).open() as opened, opened.load() as loaded:
-        bss = loaded.bss
+        with libbpf_py.ObjectFile(typed_obj).open() as opened, opened.load() as loaded:
+            bss = loaded.bss
 
-        def global_reads() -> None:
-            for _ in keys:
-                _ = bss.bss_counter
+            def global_reads() -> None:
+                for _ in keys:
+                    _ = bss.bss_counter
 
-        def global_writes() -> None:
-            for k in keys:
-                bss.bss_counter = k
+            def global_writes() -> None:
+                for k in keys:
+                    bss.bss_counter = k
 
-        res["py_global_read_ns"] = best_ns(global_reads, n, rounds)
-        res["py_global_write_ns"] = best_ns(global_writes, n, rounds)
+            res: dict[str, Any] = interleaved(
+                [
+                    ("c_syscall_lookup_ns", lambda: c_run(exe, "lookup", path, N, rounds)),
+                    ("py_mmap_read_ns", lambda: run_ns(reads, N, rounds)),
+                    ("py_mmap_write_ns", lambda: run_ns(writes, N, rounds)),
+                    ("py_global_read_ns", lambda: run_ns(global_reads, N, rounds)),
+                    ("py_global_write_ns", lambda: run_ns(global_writes, N, rounds)),
+                ],
+                reps,
+            )
+        m.unpin(path)
     res["mmap_read_ratio"] = res["py_mmap_read_ns"] / res["c_syscall_lookup_ns"]
     res["global_read_ratio"] = res["py_global_read_ns"] / res["c_syscall_lookup_ns"]
     return res
 
 
-def typed_ops(rounds: int, typed_obj: Path) -> dict[str, Any]:
-    """A struct key_t -> struct val_t hash, typed from BTF, next to the same sizes raw."""
-    n = 1000
+def typed_ops(reps: int, rounds: int, typed_obj: Path) -> dict[str, Any]:
+    """A complex struct key_t -> struct val_t hash (padding, bitfields, enums, nested
+    structs and unions), typed from BTF, next to a raw map of the same sizes."""
     with libbpf_py.ObjectFile(typed_obj).open() as opened:
-        opened.maps["flows"].max_entries = n
+        opened.maps["flows"].max_entries = N
         loaded = opened.load()
-    with loaded, Map.create("hash", 12, 48, n, name="lpy_b_raw") as raw:
+    with loaded, Map.create("hash", 12, 48, N, name="lpy_b_raw") as raw:
         flows = loaded.maps["flows"]
         K, V = flows.key_type.python_type, flows.value_type.python_type  # type: ignore[union-attr]
-        keys = [K(6, i, 80, 1, 2) for i in range(n)]
+        keys = [K(6, i, 80, 1, 2) for i in range(N)]
         value = V(
             packets=1,
             delta=-1,
@@ -211,17 +259,20 @@ def typed_ops(rounds: int, typed_obj: Path) -> dict[str, Any]:
             for _ in keys:
                 enc(value)
 
-        return {
-            "typed_lookup_ns": best_ns(typed_get, n, rounds),
-            "raw_lookup_ns": best_ns(raw_get, n, rounds),
-            "typed_update_ns": best_ns(typed_set, n, rounds),
-            "raw_update_ns": best_ns(raw_set, n, rounds),
-            "struct_decode_ns": best_ns(decode_only, n, rounds),
-            "struct_encode_ns": best_ns(encode_only, n, rounds),
-        }
+        return interleaved(
+            [
+                ("typed_lookup_ns", lambda: run_ns(typed_get, N, rounds)),
+                ("raw_lookup_ns", lambda: run_ns(raw_get, N, rounds)),
+                ("typed_update_ns", lambda: run_ns(typed_set, N, rounds)),
+                ("raw_update_ns", lambda: run_ns(raw_set, N, rounds)),
+                ("struct_decode_ns", lambda: run_ns(decode_only, N, rounds)),
+                ("struct_encode_ns", lambda: run_ns(encode_only, N, rounds)),
+            ],
+            reps,
+        )
 
 
-def dump(exe: Path, entries: int, rounds: int) -> dict[str, Any]:
+def dump(exe: Path, entries: int, reps: int) -> dict[str, Any]:
     """Dumping a hash of ``entries`` integer pairs: to_numpy(), items(), key by key."""
     with Map.create(
         "hash", 4, 8, entries, name="lpy_b_dump", key_type="u32", value_type="u64"
@@ -229,17 +280,24 @@ def dump(exe: Path, entries: int, rounds: int) -> dict[str, Any]:
         keys = np.arange(entries, dtype=np.uint32)
         m.update_batch(keys, keys.astype(np.uint64) * 7)
         path = pinned(m, "dump")
-        res: dict[str, Any] = {"entries": entries, "chunk": _BATCH_CHUNK}
-        res["c_batch_dump_ms"] = c_run(exe, "dump", path, entries, _BATCH_CHUNK, rounds)
-        res["py_to_numpy_ms"] = best_ns(m.to_numpy, 1, rounds) / 1e6
-        res["py_items_ms"] = best_ns(lambda: list(m.items()), 1, rounds) / 1e6
+        res: dict[str, Any] = {"entries": entries, "chunk": BATCH_CHUNK}
+        times = interleaved(
+            [
+                ("c_batch_dump_ms", lambda: c_run(exe, "dump", path, entries, BATCH_CHUNK, 1)),
+                ("py_to_numpy_ms", lambda: run_ns(m.to_numpy, 1, 1) / 1e6),
+                ("py_items_ms", lambda: run_ns(lambda: list(m.items()), 1, 1) / 1e6),
+            ],
+            reps,
+        )
+        res.update(times)
+        # Key by key takes seconds on a large map: once is enough to show the gap.
         t0 = time.perf_counter_ns()
         count = sum(1 for _ in m._items_by_key())
         res["py_key_by_key_ms"] = (time.perf_counter_ns() - t0) / 1e6
         assert count == entries
         arr = m.to_numpy()
         assert len(arr) == entries and int(arr["value"][arr["key"] == 5][0]) == 35
-        m.unpin()
+        m.unpin(path)
     res["to_numpy_ratio"] = res["py_to_numpy_ms"] / res["c_batch_dump_ms"]
     res["items_ratio"] = res["py_items_ms"] / res["c_batch_dump_ms"]
     res["key_by_key_ratio"] = res["py_key_by_key_ms"] / res["c_batch_dump_ms"]
@@ -247,41 +305,45 @@ def dump(exe: Path, entries: int, rounds: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Run every benchmark and print the table."""
+    """Run every benchmark, print the table, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="100,000 entries, fewer rounds")
+    parser.add_argument("--quick", action="store_true", help="5 repetitions, a 100,000-entry dump")
     args = parser.parse_args()
-    rounds = 5 if args.quick else 20
+    reps, rounds = (5, 3) if args.quick else (11, 5)
     entries = 100_000 if args.quick else 1_000_000
     from libbpf_py.mounts import ensure_bpffs
 
     ensure_bpffs()
     PIN_DIR.mkdir()
+    results: dict[str, Any] = {"meta": meta(reps, args.quick)}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             exe = build_c(Path(tmp))
+            bench_obj = libbpf_py.compile(ROOT / "bench/maps/bench.bpf.c", Path(tmp) / "b.o")
             typed_obj = libbpf_py.compile(
                 ROOT / "tests/bpf/maps/typed.bpf.c", Path(tmp) / "typed.bpf.o"
             )
-            results = {
-                "single": single_ops(exe, rounds),
-                "mmap": mmap_ops(exe, rounds, typed_obj),
-                "typed": typed_ops(rounds, typed_obj),
-                "dump": dump(exe, entries, max(2, rounds // 4)),
-            }
+            with libbpf_py.ObjectFile(bench_obj).open() as opened, opened.load() as loaded:
+                maps = loaded.maps
+                results["object_hash"] = single_ops(exe, maps["counts"], "counts", reps, rounds)
+                with Map.create(
+                    "hash", 4, 8, N, name="lpy_b_single", key_type="u32", value_type="u64"
+                ) as standalone:
+                    results["standalone_hash"] = single_ops(
+                        exe, standalone, "standalone", reps, rounds
+                    )
+                    results["standalone_hash"].update(bare_cffi(standalone, reps, rounds))
+                results["percpu_array"] = single_ops(exe, maps["per_cpu"], "per_cpu", reps, rounds)
+                results["struct"] = struct_ops(exe, maps["stats"], reps, rounds)
+            results["mmap"] = mmap_ops(exe, reps, rounds, typed_obj)
+            results["typed"] = typed_ops(reps, rounds, typed_obj)
+            results["dump"] = dump(exe, entries, reps)
     finally:
         for entry in PIN_DIR.iterdir():
             entry.unlink()
         PIN_DIR.rmdir()
-    (ROOT / "bench/maps/results.json").write_text(json.dumps(results, indent=2) + "\n")
-    for group, values in results.items():
-        print(f"[{group}]")
-        for key, value in values.items():
-            print(
-                f"  {key:24} {value:12.2f}"
-                if isinstance(value, float)
-                else f"  {key:24} {value:>12}"
-            )
+    write_results("maps", results, ROOT / "bench/maps/results.json")
+    print_results(results)
 
 
 if __name__ == "__main__":
