@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench/ is sys.path[0] when this runs as a script, and bench/inspect.py would shadow the
-# standard library's inspect; the checkout's root takes its place.
+# bench/ is sys.path[0] when this runs as a script; the checkout's root takes its place,
+# so that the libbpf_py measured is this checkout's.
 sys.path[0] = str(ROOT)
 
 # operation: (small count, large count, what one unit is)

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, E402 - the page writes the multiplication sign; sys.path is fixed first
+# ruff: noqa: RUF001 - the page writes the multiplication sign
 """Write docs/reference/performance.md from what the benchmarks recorded.
 
 ``./dev bench`` runs this last: ``.venv/bin/python bench/report.py``. It reads
@@ -12,12 +12,6 @@ runnable code blocks (tests/docs runs those), so it builds and tests as it is.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/inspect.py would shadow the standard library's inspect (dataclasses imports it).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import datetime
 import json
@@ -26,6 +20,7 @@ import re
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Benchmark: full inspection of each corpus object against a bare pyelftools walk of the
 same file's sections, and against ``bpftool btf dump file``.
 
-Usage: python bench/inspect.py [--repeat N] [OBJ ...]
+Usage: python bench/inspect_speed.py [--repeat N] [OBJ ...]
 Without objects it compiles tests/bpf/corpus/*.bpf.c with libbpf_py.compile first.
 
 "inspect" is read_object(): ELF, the whole BTF and BTF.ext, programs (code checked,
