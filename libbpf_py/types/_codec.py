@@ -110,6 +110,9 @@ class IntCodec:
 class PerCpu(list[Any]):
     """One value per possible CPU, as a per-CPU map stores them."""
 
+    # No instance dict: one is made for every per-CPU lookup.
+    __slots__ = ()
+
     def sum(self) -> Any:
         """Add the per-CPU values up (ints only)."""
         total = 0
