@@ -17,6 +17,11 @@ Everything that needs the compiled libbpf module is imported lazily, so
 
 from __future__ import annotations
 
+# The one place the version is written (build_ffi.py and pyproject.toml read this line).
+# It comes before every import so that the compiled module's loader, whichever import
+# reaches it first, can compare its own version with this one.
+__version__ = "0.1.0"
+
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +70,6 @@ if TYPE_CHECKING:
     from libbpf_py.stats import stats_enabled
     from libbpf_py.token import Token
     from libbpf_py.trace import trace_pipe
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AmbiguousMatch",

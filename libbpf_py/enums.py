@@ -13,6 +13,12 @@ from typing import Self
 
 __all__ = ["AttachType", "LinkType", "MapType", "ProgType", "XdpMode"]
 
+# The ELF machine number of a BPF object (``e_machine``), shared by the ELF reader and
+# ObjectFile's header check. It lives here, at the bottom, so that ``ObjectFile`` needs
+# neither the reader nor pyelftools (together about a third of what ``import libbpf_py``
+# cost) until an object is inspected. tests/test_build.py checks it against the C header.
+EM_BPF = 247
+
 
 class _KernelEnum(enum.IntEnum):
     """An ``IntEnum`` that also accepts lower-case names as input."""

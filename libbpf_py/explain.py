@@ -7,14 +7,15 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from types import TracebackType
 
 __all__ = ["explain", "explaining", "narrate"]
 
-LOGGER = logging.getLogger("libbpf_py.explain")
+# logging is imported by the first narration, not here: every ``import libbpf_py``
+# imports this module, and most never switch teaching mode on (tests/test_import_time.py).
+_LOGGER_NAME = "libbpf_py.explain"
 _state = {"on": os.environ.get("LIBBPF_PY_EXPLAIN", "") not in ("", "0")}
 _lock = threading.Lock()
 
@@ -27,8 +28,10 @@ def explaining() -> bool:
 def narrate(call: str, result: str, *, phase: str = "") -> None:
     """Log one libbpf call and what came back, if teaching mode is on."""
     if _state["on"]:
+        import logging
+
         prefix = f"[{phase}] " if phase else ""
-        LOGGER.info("%s%s -> %s", prefix, call, result)
+        logging.getLogger(_LOGGER_NAME).info("%s%s -> %s", prefix, call, result)
 
 
 class explain:

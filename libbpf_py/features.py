@@ -36,17 +36,20 @@ from __future__ import annotations
 
 import errno
 import functools
-import gzip
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from libbpf_py.enums import AttachType, MapType, ProgType
 
 if TYPE_CHECKING:
     from libbpf_py.token import Token
+
+# Maps import this module, and ``import libbpf_py`` has an import-time budget
+# (tests/test_import_time.py): gzip is imported by the one function that reads a
+# compressed file, and paths are os.path strings (pathlib would pull in urllib and
+# ipaddress).
 
 __all__ = [
     "ATTACH_KINDS",
@@ -64,7 +67,7 @@ __all__ = [
 ]
 
 _TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
-_PMU = Path("/sys/bus/event_source/devices")
+_PMU = "/sys/bus/event_source/devices"
 # Kernel functions present in every build this library targets; probes attach to them.
 _PROBE_FUNC = "vfs_read"
 _FENTRY_TARGET = "bpf_fentry_test1"
@@ -225,7 +228,7 @@ def _refusal(err: int) -> str:
 
 def _lockdown() -> str:
     try:
-        return "lockdown: " + Path("/sys/kernel/security/lockdown").read_text().strip()
+        return "lockdown: " + _read_text("/sys/kernel/security/lockdown").strip()
     except OSError:
         pass
     for mode in ("INTEGRITY", "CONFIDENTIALITY"):
@@ -403,6 +406,8 @@ def kconfig() -> dict[str, str]:
     Read from ``/proc/config.gz``, ``/boot/config-<release>`` or (newer Debian packages)
     ``/lib/modules/<release>/config``; empty when none is readable.
     """
+    import gzip
+
     text = ""
     try:
         with gzip.open("/proc/config.gz", "rt") as f:
@@ -411,7 +416,7 @@ def kconfig() -> dict[str, str]:
         release = os.uname().release
         for path in (f"/boot/config-{release}", f"/lib/modules/{release}/config"):
             try:
-                text = Path(path).read_text()
+                text = _read_text(path)
                 break
             except OSError:
                 continue
@@ -448,10 +453,15 @@ def _kconfig_note(*options: str) -> str:
 # --- attach kinds ------------------------------------------------------------------
 
 
-def _tracefs() -> Path | None:
+def _read_text(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _tracefs() -> str | None:
     for path in _TRACEFS:
-        if Path(path, "events").is_dir():
-            return Path(path)
+        if os.path.isdir(os.path.join(path, "events")):
+            return path
     return None
 
 
@@ -503,7 +513,7 @@ def _with_prog(
 
 def _pmu_type(name: str) -> int | None:
     try:
-        return int(Path(_PMU, name, "type").read_text())
+        return int(_read_text(os.path.join(_PMU, name, "type")))
     except (OSError, ValueError):
         return None
 
@@ -512,7 +522,7 @@ def _probe_kprobe() -> str | None:
     ffi, lib = _lib()
     pmu = _pmu_type("kprobe")
     tracefs = _tracefs()
-    legacy = tracefs is not None and Path(tracefs, "kprobe_events").exists()
+    legacy = tracefs is not None and os.path.exists(os.path.join(tracefs, "kprobe_events"))
     if pmu is None and not legacy:
         return (
             "this kernel has no kprobes: no kprobe PMU in /sys/bus/event_source/devices "
@@ -562,7 +572,7 @@ def _probe_uprobe() -> str | None:
     ffi, lib = _lib()
     pmu = _pmu_type("uprobe")
     tracefs = _tracefs()
-    legacy = tracefs is not None and Path(tracefs, "uprobe_events").exists()
+    legacy = tracefs is not None and os.path.exists(os.path.join(tracefs, "uprobe_events"))
     if pmu is None and not legacy:
         return (
             "this kernel has no uprobes: no uprobe PMU in /sys/bus/event_source/devices "
@@ -604,7 +614,7 @@ def _probe_tracepoint() -> str | None:
     if tracefs is None:
         return "tracefs is not mounted (libbpf_py.mounts.ensure_tracefs() mounts it)"
     try:
-        tp_id = int(Path(tracefs, "events/syscalls/sys_enter_getpid/id").read_text())
+        tp_id = int(_read_text(os.path.join(tracefs, "events/syscalls/sys_enter_getpid/id")))
     except (OSError, ValueError):
         return f"tracepoint syscalls/sys_enter_getpid is not in {tracefs}/events" + _kconfig_note(
             "CONFIG_FTRACE_SYSCALLS"
@@ -775,7 +785,7 @@ def _probe_perf_event_hardware() -> str | None:
         )
     )
     if fd < 0:
-        pmus = sorted(p.name for p in _PMU.iterdir()) if _PMU.is_dir() else []
+        pmus = sorted(os.listdir(_PMU)) if os.path.isdir(_PMU) else []
         return (
             f"hardware perf events: opening a cycles counter failed: {_refusal(-fd)} "
             f"(no CPU PMU: {_PMU} lists {', '.join(pmus) or 'nothing'})"

@@ -7,9 +7,11 @@ only) and say clearly what is missing otherwise.
 from __future__ import annotations
 
 import os
-import subprocess
 
 from libbpf_py.errors import NotFound, NotOnBpffs
+
+# subprocess is imported by the one function that mounts: every map and link imports this
+# module, and ``import libbpf_py`` has an import-time budget (tests/test_import_time.py).
 
 __all__ = [
     "BPFFS",
@@ -38,6 +40,8 @@ def _ensure(path: str, fstype: str, purpose: str) -> str:
     if is_mounted(path, fstype):
         return path
     os.makedirs(path, exist_ok=True)
+    import subprocess
+
     proc = subprocess.run(["mount", "-t", fstype, fstype, path], capture_output=True, text=True)
     if proc.returncode != 0 and not is_mounted(path, fstype):
         raise NotFound(

@@ -5,13 +5,13 @@ Errors say which namespace was searched."""
 from __future__ import annotations
 
 import errno
-import json
 import os
-import socket
-import subprocess
 from typing import NamedTuple
 
 from libbpf_py.errors import NotFound, NotSupported
+
+# socket, json and subprocess are imported by the functions that use them: Map imports
+# this module, and ``import libbpf_py`` has an import-time budget (tests/test_import_time.py).
 
 __all__ = [
     "HookEntry",
@@ -38,6 +38,8 @@ def interface_index(dev: str | int) -> int:
     if isinstance(dev, int):
         interface_name(dev)  # raises NotFound for an index that does not exist
         return dev
+    import socket
+
     try:
         return socket.if_nametoindex(dev)
     except OSError:
@@ -49,6 +51,8 @@ def interface_index(dev: str | int) -> int:
 
 def interface_name(ifindex: int) -> str:
     """Return the name of the interface with index ``ifindex``."""
+    import socket
+
     try:
         return socket.if_indextoname(ifindex)
     except OSError:
@@ -157,6 +161,9 @@ def tc_filters(dev: str | int, direction: str = "ingress") -> list[HookEntry]:
     """
     name = dev if isinstance(dev, str) else interface_name(dev)
     interface_index(name)
+    import json
+    import subprocess
+
     try:
         proc = subprocess.run(
             ["tc", "-json", "filter", "show", "dev", name, direction],

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel import check, ffi, lib
 from libbpf_py.enums import AttachType, LinkType, MapType, ProgType
@@ -25,6 +23,13 @@ from libbpf_py.errors import BpfError, LayoutError, NotFound
 from libbpf_py.explain import narrate
 from libbpf_py.types._map_btf import types_of_data
 from libbpf_py.types.typed import TypeCodecs
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# datetime and socket are imported by the few methods that use them: maps and links
+# import this module, and ``import libbpf_py`` has an import-time budget
+# (tests/test_import_time.py).
 
 __all__ = [
     "BtfInfo",
@@ -72,6 +77,8 @@ class ProgramInfo:
     @property
     def loaded_at(self) -> datetime:
         """When the program was loaded (``load_time_ns`` counts from boot)."""
+        from datetime import UTC, datetime
+
         boot = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
         return datetime.fromtimestamp(boot + self.load_time_ns / 1e9, tz=UTC)
 
@@ -219,6 +226,8 @@ def link_info(fd: int, description: str = "", *, expect: int = 0) -> LinkInfo:
             attach = None
     interface = None
     if out.ifindex:
+        import socket
+
         try:
             interface = socket.if_indextoname(out.ifindex)
         except OSError:

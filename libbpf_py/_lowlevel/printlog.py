@@ -9,22 +9,37 @@ own verifier logs in a thread-local list, whatever other threads do meanwhile.
 
 from __future__ import annotations
 
-import logging
+import functools
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from libbpf_py._lowlevel.loader import ffi, lib
 
-LOGGER = logging.getLogger("libbpf_py.libbpf")
-_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
+if TYPE_CHECKING:
+    import logging
+
+# logging is imported by the first message or level check that needs it, not by every
+# ``import libbpf_py`` (tests/test_import_time.py). libbpf's three levels become logging's
+# WARNING, INFO and DEBUG, whose numbers the logging API fixes.
+_WARNING, _INFO, _DEBUG = 30, 20, 10
+_LEVELS = {0: _WARNING, 1: _INFO, 2: _DEBUG}
 _LOG_BLOCK = re.compile(
     r"^(?:libbpf: )?prog '(?P<prog>[^']*)': -- BEGIN PROG LOAD LOG --\n"
     r"(?P<log>.*)-- END PROG LOAD LOG --\n?$",
     re.S,
 )
 _local = threading.local()
+
+
+@functools.cache
+def _logger() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("libbpf_py.libbpf")
 
 
 def _captures() -> list[dict[str, list[str]]]:
@@ -44,6 +59,7 @@ def _warning_lists() -> list[list[str]]:
 @ffi.def_extern()  # type: ignore[untyped-decorator]
 def lpy_on_print(level: int, msg: object, length: int) -> None:
     """Receive one formatted libbpf message (called from C; never raises)."""
+    logger = _logger()
     try:
         text = ffi.unpack(msg, length).decode("utf-8", "replace")
         block = _LOG_BLOCK.match(text)
@@ -52,8 +68,8 @@ def lpy_on_print(level: int, msg: object, length: int) -> None:
             lines = block.group("log").splitlines()
             if stack:
                 stack[-1][block.group("prog")] = lines
-            LOGGER.log(
-                _LEVELS.get(level, logging.DEBUG) if not stack else logging.DEBUG,
+            logger.log(
+                _LEVELS.get(level, _DEBUG) if not stack else _DEBUG,
                 "prog %r: verifier log (%d lines)%s",
                 block.group("prog"),
                 len(lines),
@@ -63,16 +79,22 @@ def lpy_on_print(level: int, msg: object, length: int) -> None:
         if level == 0:
             for found in _warning_lists():
                 found.append(text.rstrip("\n").removeprefix("libbpf: "))
-        LOGGER.log(_LEVELS.get(level, logging.DEBUG), "%s", text.rstrip("\n"))
+        logger.log(_LEVELS.get(level, _DEBUG), "%s", text.rstrip("\n"))
     except Exception:  # pragma: no cover - a callback from C must not raise
-        LOGGER.exception("failed to handle a libbpf message")
+        logger.exception("failed to handle a libbpf message")
 
 
 def update_print_level(*, want_debug: bool = False) -> None:
     """Let C drop messages nobody will read, so quiet runs stay fast."""
-    if want_debug or LOGGER.isEnabledFor(logging.DEBUG):
+    if want_debug:
         level = 2
-    elif LOGGER.isEnabledFor(logging.INFO):
+    elif "logging" not in sys.modules:
+        # Nothing can have asked for libbpf's info or debug messages without importing
+        # logging, so its defaults hold: warnings only.
+        level = 0
+    elif (logger := _logger()).isEnabledFor(_DEBUG):
+        level = 2
+    elif logger.isEnabledFor(_INFO):
         level = 1
     else:
         level = 0

@@ -7,7 +7,7 @@ items become tuples). A type refers to others by id; :class:`~libbpf_py.btf.Btf`
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import Any, ClassVar
 
 __all__ = [
     "Array",
@@ -67,30 +67,84 @@ class Linkage(enum.IntEnum):
     EXTERN = 2
 
 
-@dataclass(slots=True)
-class BtfType:
+class _Record:
+    """What ``@dataclass(slots=True)`` gave these classes, without its cost at import:
+    the dataclass machinery took half a millisecond a class, and every
+    ``import libbpf_py`` that uses a map builds this module (tests/test_import_time.py).
+
+    A class's fields are the parameters of its ``__init__``, in that order (base fields
+    first); ``repr``, ``==`` and ``__match_args__`` follow them as a dataclass's would,
+    and instances are unhashable, as those of a dataclass with ``eq`` and without
+    ``frozen`` are.
+    """
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        code = cls.__init__.__code__
+        cls.__match_args__ = code.co_varnames[1 : code.co_argcount]  # type: ignore[misc]
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__match_args__)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class BtfType(_Record):
     """Common part of every BTF type: its id, kind and name (``""`` when anonymous)."""
 
-    id: int
-    kind: BtfKind
-    name: str
+    __slots__ = ("id", "kind", "name")
+
+    def __init__(self, id: int, kind: BtfKind, name: str) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
 
 
-@dataclass(slots=True)
 class Void(BtfType):
     """Type id 0: ``void``."""
 
+    __slots__ = ()
 
-@dataclass(slots=True)
+
 class Int(BtfType):
     """An integer: ``size`` bytes, ``nr_bits`` used from ``bits_offset``."""
 
-    size: int
-    is_signed: bool
-    is_char: bool
-    is_bool: bool
-    bits_offset: int
-    nr_bits: int
+    __slots__ = ("bits_offset", "is_bool", "is_char", "is_signed", "nr_bits", "size")
+
+    def __init__(
+        self,
+        id: int,
+        kind: BtfKind,
+        name: str,
+        size: int,
+        is_signed: bool,
+        is_char: bool,
+        is_bool: bool,
+        bits_offset: int,
+        nr_bits: int,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.size = size
+        self.is_signed = is_signed
+        self.is_char = is_char
+        self.is_bool = is_bool
+        self.bits_offset = bits_offset
+        self.nr_bits = nr_bits
 
     @property
     def encoding(self) -> str:
@@ -104,45 +158,71 @@ class Int(BtfType):
         return "(none)"
 
 
-@dataclass(slots=True)
 class Ptr(BtfType):
     """A pointer to ``type_id``."""
 
-    type_id: int
+    __slots__ = ("type_id",)
+
+    def __init__(self, id: int, kind: BtfKind, name: str, type_id: int) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.type_id = type_id
 
 
-@dataclass(slots=True)
 class Qualifier(BtfType):
     """TYPEDEF, VOLATILE, CONST, RESTRICT or TYPE_TAG of ``type_id``."""
 
-    type_id: int
+    __slots__ = ("type_id",)
+
+    def __init__(self, id: int, kind: BtfKind, name: str, type_id: int) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.type_id = type_id
 
 
-@dataclass(slots=True)
 class Array(BtfType):
     """``nelems`` elements of ``type_id``, indexed by ``index_type_id``."""
 
-    type_id: int
-    index_type_id: int
-    nelems: int
+    __slots__ = ("index_type_id", "nelems", "type_id")
+
+    def __init__(
+        self, id: int, kind: BtfKind, name: str, type_id: int, index_type_id: int, nelems: int
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.type_id = type_id
+        self.index_type_id = index_type_id
+        self.nelems = nelems
 
 
-@dataclass(slots=True)
-class Member:
+class Member(_Record):
     """A struct or union member; ``bitfield_size`` is 0 unless it is a bitfield."""
 
-    name: str
-    type_id: int
-    bits_offset: int
-    bitfield_size: int
+    __slots__ = ("bitfield_size", "bits_offset", "name", "type_id")
+
+    def __init__(self, name: str, type_id: int, bits_offset: int, bitfield_size: int) -> None:
+        self.name = name
+        self.type_id = type_id
+        self.bits_offset = bits_offset
+        self.bitfield_size = bitfield_size
 
 
-@dataclass(slots=True)
 class Struct(BtfType):
     """A struct or union (``kind`` tells which)."""
 
-    size: int
-    members: tuple[Member, ...]
+    __slots__ = ("members", "size")
+
+    def __init__(
+        self, id: int, kind: BtfKind, name: str, size: int, members: tuple[Member, ...]
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.size = size
+        self.members = members
 
     @property
     def is_union(self) -> bool:
@@ -150,89 +230,147 @@ class Struct(BtfType):
         return self.kind == BtfKind.UNION
 
 
-@dataclass(slots=True)
-class EnumValue:
+class EnumValue(_Record):
     """One enumerator."""
 
-    name: str
-    value: int
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: int) -> None:
+        self.name = name
+        self.value = value
 
 
-@dataclass(slots=True)
 class Enum(BtfType):
     """An ENUM or ENUM64 of ``size`` bytes."""
 
-    size: int
-    signed: bool
-    values: tuple[EnumValue, ...]
+    __slots__ = ("signed", "size", "values")
+
+    def __init__(
+        self,
+        id: int,
+        kind: BtfKind,
+        name: str,
+        size: int,
+        signed: bool,
+        values: tuple[EnumValue, ...],
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.size = size
+        self.signed = signed
+        self.values = values
 
 
-@dataclass(slots=True)
 class Fwd(BtfType):
     """A forward declaration of a struct or union."""
 
-    is_union: bool
+    __slots__ = ("is_union",)
+
+    def __init__(self, id: int, kind: BtfKind, name: str, is_union: bool) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.is_union = is_union
 
 
-@dataclass(slots=True)
 class Func(BtfType):
     """A function; ``type_id`` is its FUNC_PROTO."""
 
-    type_id: int
-    linkage: Linkage
+    __slots__ = ("linkage", "type_id")
+
+    def __init__(self, id: int, kind: BtfKind, name: str, type_id: int, linkage: Linkage) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.type_id = type_id
+        self.linkage = linkage
 
 
-@dataclass(slots=True)
-class Param:
+class Param(_Record):
     """A function parameter (``type_id`` 0 and no name: the ``...`` of a variadic)."""
 
-    name: str
-    type_id: int
+    __slots__ = ("name", "type_id")
+
+    def __init__(self, name: str, type_id: int) -> None:
+        self.name = name
+        self.type_id = type_id
 
 
-@dataclass(slots=True)
 class FuncProto(BtfType):
     """A function prototype."""
 
-    return_type_id: int
-    params: tuple[Param, ...]
+    __slots__ = ("params", "return_type_id")
+
+    def __init__(
+        self, id: int, kind: BtfKind, name: str, return_type_id: int, params: tuple[Param, ...]
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.return_type_id = return_type_id
+        self.params = params
 
 
-@dataclass(slots=True)
 class Var(BtfType):
     """A global variable."""
 
-    type_id: int
-    linkage: Linkage
+    __slots__ = ("linkage", "type_id")
+
+    def __init__(self, id: int, kind: BtfKind, name: str, type_id: int, linkage: Linkage) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.type_id = type_id
+        self.linkage = linkage
 
 
-@dataclass(slots=True)
-class VarSecinfo:
+class VarSecinfo(_Record):
     """Where a VAR lives inside a DATASEC."""
 
-    type_id: int
-    offset: int
-    size: int
+    __slots__ = ("offset", "size", "type_id")
+
+    def __init__(self, type_id: int, offset: int, size: int) -> None:
+        self.type_id = type_id
+        self.offset = offset
+        self.size = size
 
 
-@dataclass(slots=True)
 class Datasec(BtfType):
     """A data section (``.data``, ``.maps``, ``.kconfig``...) and the variables in it."""
 
-    size: int
-    vars: tuple[VarSecinfo, ...]
+    __slots__ = ("size", "vars")
+
+    def __init__(
+        self, id: int, kind: BtfKind, name: str, size: int, vars: tuple[VarSecinfo, ...]
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.size = size
+        self.vars = vars
 
 
-@dataclass(slots=True)
 class Float(BtfType):
     """A floating point type of ``size`` bytes."""
 
-    size: int
+    __slots__ = ("size",)
+
+    def __init__(self, id: int, kind: BtfKind, name: str, size: int) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.size = size
 
 
-@dataclass(slots=True)
 class DeclTag(BtfType):
     """A ``btf_decl_tag`` on ``type_id`` (``component_idx`` -1: the type itself)."""
 
-    type_id: int
-    component_idx: int
+    __slots__ = ("component_idx", "type_id")
+
+    def __init__(self, id: int, kind: BtfKind, name: str, type_id: int, component_idx: int) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.type_id = type_id
+        self.component_idx = component_idx

@@ -15,6 +15,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.enums import ENUM_SH_TYPE_BASE
 
+from libbpf_py.enums import EM_BPF
 from libbpf_py.errors import ObjectFormatError
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "read_elf",
 ]
 
-EM_BPF = 247
 SHT_PROGBITS = 1
 SHT_SYMTAB = 2
 SHT_STRTAB = 3

@@ -3,8 +3,7 @@ and those nothing types at all (raw bytes)."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import sys
 from typing import Any
 
 from libbpf_py.errors import LayoutError
@@ -19,8 +18,15 @@ __all__ = [
     "UntypedCodec",
 ]
 
-_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+def _loaded(module: str) -> Any:
+    """A standard module if something has imported it already, else ``None``.
+
+    While nothing has imported ``ipaddress`` (or ``socket``), no value can be one of its
+    types, so this library never imports them just to ask: they would add to every
+    ``import libbpf_py`` (tests/test_import_time.py).
+    """
+    return sys.modules.get(module)
 
 
 class UntypedCodec(BytesCodec):
@@ -86,7 +92,10 @@ class LpmKeyCodec:
                     f"{len(value)}"
                 )
             return bytes(value)
-        if isinstance(value, _Network):
+        ipaddress = _loaded("ipaddress")
+        if ipaddress is not None and isinstance(
+            value, (ipaddress.IPv4Network, ipaddress.IPv6Network)
+        ):
             value = (value.prefixlen, value.network_address)
         if not isinstance(value, tuple) or len(value) != 2:
             raise TypeError(
@@ -100,7 +109,9 @@ class LpmKeyCodec:
             raise LayoutError(
                 f"{self.what}: prefix_len {prefix} is out of range [0, {self.data_size * 8}]"
             )
-        if isinstance(address, _Address):
+        if ipaddress is not None and isinstance(
+            address, (ipaddress.IPv4Address, ipaddress.IPv6Address)
+        ):
             address = address.packed
         if isinstance(address, int) and not isinstance(address, bool):
             if not 0 <= address < 1 << (self.data_size * 8):
@@ -129,8 +140,9 @@ def fd_of(value: Any, what: str) -> int:
     """The fd behind a Program, Map, Link, socket or plain int."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, socket.socket):
-        return value.fileno()
+    socket = _loaded("socket")
+    if socket is not None and isinstance(value, socket.socket):
+        return int(value.fileno())
     fd = getattr(value, "fd", None)
     if isinstance(fd, int):
         return fd

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from libbpf_py.enums import EM_BPF
 from libbpf_py.errors import NotFound, ObjectFormatError
-from libbpf_py.inspect.elf import EM_BPF
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from libbpf_py.inspect import ObjectSpec
     from libbpf_py.object.open_object import OpenObject
 
@@ -34,6 +35,11 @@ class ObjectFile:
             self.path: Path | None = None
             self.data = bytes(source)
         elif isinstance(source, str | os.PathLike):
+            # pathlib is imported here, for the first object read from a file, not by
+            # ``import libbpf_py`` (it pulls in urllib and ipaddress; see
+            # tests/test_import_time.py).
+            from pathlib import Path
+
             self.path = Path(source)
             try:
                 self.data = self.path.read_bytes()
