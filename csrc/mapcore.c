@@ -1055,9 +1055,76 @@ static PyObject *lpy_core_encode(PyObject *mod, PyObject *const *args, Py_ssize_
     return result;
 }
 
+/* A decoder made by decoder(plan): the plan, built once, behind a capsule that is the
+ * function's self. */
+#define LPY_DECODER_CAPSULE "libbpf_py.mapcore.plan"
+
+static void mc_decoder_free(PyObject *capsule)
+{
+    struct mc_plan *plan = PyCapsule_GetPointer(capsule, LPY_DECODER_CAPSULE);
+
+    if (plan) {
+        mc_plan_clear(plan);
+        PyMem_Free(plan);
+    }
+}
+
+/* decode(data): the value of the plan's first size bytes of any buffer (bytes,
+ * memoryview, a ring's record) at least that long, as struct's unpack_from reads it. */
+static PyObject *mc_decoder_call(PyObject *capsule, PyObject *data)
+{
+    struct mc_plan *plan = PyCapsule_GetPointer(capsule, LPY_DECODER_CAPSULE);
+    PyObject *result = NULL;
+    Py_buffer view;
+
+    if (!plan)
+        return NULL;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (view.len < plan->size)
+        PyErr_Format(PyExc_ValueError, "decode: %zd bytes, but the type has %zd", view.len,
+                     plan->size);
+    else
+        result = mc_decode(plan, (const unsigned char *)view.buf);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef mc_decoder_def = {
+    "decode", mc_decoder_call, METH_O,
+    "decode(data) -> the value of the first bytes of data, decoded in C by a codec plan",
+};
+
+/* decoder(plan) -> decode(data), a C function running the plan. */
+static PyObject *lpy_core_decoder(PyObject *mod, PyObject *src)
+{
+    struct mc_plan *plan = PyMem_Calloc(1, sizeof(*plan));
+    PyObject *capsule, *func;
+
+    (void)mod;
+    if (!plan)
+        return PyErr_NoMemory();
+    if (mc_plan_build(plan, src, 0) < 0) {
+        mc_plan_clear(plan);
+        PyMem_Free(plan);
+        return NULL;
+    }
+    capsule = PyCapsule_New(plan, LPY_DECODER_CAPSULE, mc_decoder_free);
+    if (!capsule) {
+        mc_plan_clear(plan);
+        PyMem_Free(plan);
+        return NULL;
+    }
+    func = PyCFunction_NewEx(&mc_decoder_def, capsule, NULL);
+    Py_DECREF(capsule);
+    return func;
+}
+
 static PyMethodDef lpy_core_functions[] = {
     {"bind_general", (PyCFunction)(void (*)(void))(lpy_fastcall_fn)lpy_core_bind_general,
      METH_FASTCALL, "bind_general(getitem, setitem, delitem, get, contains, update)"},
+    {"decoder", lpy_core_decoder, METH_O,
+     "decoder(plan) -> decode(data), a C function running the plan on any buffer"},
     {"core_ops", mc_core_ops_py, METH_NOARGS,
      "core_ops() -> how many map operations C completed itself"},
     {"decode", (PyCFunction)(void (*)(void))(lpy_fastcall_fn)lpy_core_decode, METH_FASTCALL,

@@ -24,7 +24,8 @@ layout a codec's ``plan()`` returns (``None``: not for C):
 
 :func:`bind_general` names the general methods once; :func:`core_ops` counts the
 operations C finished itself (tests check that the fast path is taken); :func:`decode`
-and :func:`encode` run a plan on bytes, for tests comparing C with the Python codecs.
+and :func:`encode` run a plan on bytes, for tests comparing C with the Python codecs;
+:func:`decoder` makes a plan's decode function once, for records and other hot paths.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from libbpf_py._lowlevel.loader import lib
 
-__all__ = ["MapCore", "Plan", "bind_general", "core_ops", "decode", "encode"]
+__all__ = ["MapCore", "Plan", "bind_general", "core_ops", "decode", "decoder", "encode"]
 
 #: A codec's plan: nested tuples as listed in the module's docstring.
 Plan = tuple[Any, ...]
@@ -69,6 +70,11 @@ if TYPE_CHECKING:
 
     def encode(plan: Plan, value: Any) -> bytes | None:
         """The bytes ``plan`` writes for ``value``; None where C would take the general path."""
+
+    def decoder(plan: Plan) -> Callable[[Any], Any]:
+        """A C function decoding the first bytes of any buffer (``bytes``, a memoryview,
+        a ring's record) at least the plan's size long, as ``unpack_from`` reads: the
+        codec's ``decode`` in C, for the hot paths that decode many values."""
 
 elif lib.lpy_mapcore_install(__name__.encode()) != 0:  # pragma: no cover - out of memory
     raise ImportError("libbpf_py: installing the C map fast path failed")

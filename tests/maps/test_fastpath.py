@@ -446,3 +446,28 @@ def test_standalone_maps_of_random_sizes_and_types_agree(
         for op, key, value, flags in ops:
             run_both(fast, general, op, key, value, flags)
         assert contents(fast) == contents(general)
+
+
+@pytest.mark.parametrize("name", ["flows5", "wides", "vecs"])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_plan_decoder_reads_any_buffer_as_its_codec(
+    twins: tuple[libbpf_py.LoadedObject, libbpf_py.LoadedObject], name: str, data: st.DataObject
+) -> None:
+    codec = twins[0].maps[name].value_codec
+    plan = codec.plan()  # type: ignore[attr-defined]
+    decode = mapcore.decoder(plan)
+    raw = data.draw(st.binary(min_size=codec.size, max_size=codec.size))
+    if name == "wides":
+        raw = raw[:32] + bytes(8) + raw[40:]  # a NaN double never equals itself
+    tail = data.draw(st.binary(max_size=9))
+    expected = codec.decode(raw)
+    for buffer in (raw, memoryview(raw + tail), bytearray(raw + tail)):
+        got = decode(buffer)
+        assert got == expected and type(got) is type(expected)
+    with pytest.raises(ValueError, match="bytes, but the type has"):
+        decode(raw[:-1])
+    with pytest.raises(TypeError):
+        decode(42)
