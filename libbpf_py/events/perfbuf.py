@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from libbpf_py._lowlevel import callbacks as _callbacks  # noqa: F401 - registers the trampolines
-from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
+from libbpf_py._lowlevel import libbpf_error
 from libbpf_py._lowlevel.inside import InsideC, poll_in_slices
 from libbpf_py._lowlevel.owner import Owner
+from libbpf_py._lowlevel.perfcore import PerfReader
 from libbpf_py.enums import MapType
 from libbpf_py.errors import LayoutError
 from libbpf_py.events.ringbuf import record_type_of, wait_fd_readable
@@ -60,7 +60,11 @@ class PerfBuffer(Owner):
     ``record_type``); without it samples are kept for iteration and ``async for``.
     ``on_lost(cpu, count)`` hears of lost samples. A callback that raises stops the
     delivery: the exception comes out of the poll with its traceback, and the samples
-    that came after it wait for the next poll (none is dropped).
+    that came after it wait for the next poll (none is dropped). Both callbacks are
+    fixed when the buffer is made.
+
+    Samples for ``on_sample`` are read, decoded and handed over by C
+    (:mod:`libbpf_py._lowlevel.perfcore`), one call per sample.
     """
 
     def __init__(
@@ -72,7 +76,7 @@ class PerfBuffer(Owner):
         page_count: int = 8,
         record_type: str | None = None,
     ) -> None:
-        self._pb: Any = None
+        self._reader: PerfReader | None = None
         self._inside = InsideC()
         self._closed = True
         fd = perf_map.fd
@@ -88,23 +92,25 @@ class PerfBuffer(Owner):
             if cb is not None and not callable(cb):
                 raise TypeError(f"{name} must be callable, not {type(cb).__name__}")
         self.map = perf_map
-        self.on_sample = on_sample
-        self.on_lost = on_lost
+        self._on_sample = on_sample
+        self._on_lost = on_lost
         self.record_type: RecordType | None = (
             record_type_of(perf_map, record_type) if record_type is not None else None
         )
         self.lost = 0
         self.lost_by_cpu: dict[int, int] = {}
-        self._delivered = 0
+        self._delivered = 0  # by the Python side; the reader counts its own
         self._kept: deque[PerfSample | LostSamples] = deque()
         self._backlog: deque[tuple[str, int, Any]] = deque()
-        self._error: BaseException | None = None
-        self._handle = ffi.new_handle(self)
-        ptr = lib.lpy_perf_buffer_new(fd, page_count, self._handle)
-        err = errno_of(ptr)
-        if err:
-            raise libbpf_error(err, f"creating perf buffers for map {perf_map.name!r}")
-        self._pb = ptr
+        decode = self.record_type.decode if self.record_type is not None else None
+        try:
+            self._reader = PerfReader(
+                fd, page_count, on_sample, decode, self._take_sample, self._take_lost
+            )
+        except OSError as exc:
+            raise libbpf_error(
+                exc.errno or 0, f"creating perf buffers for map {perf_map.name!r}"
+            ) from None
         self._closed = False
         narrate(
             f"perf_buffer__new({perf_map.name!r}, {page_count} pages)",
@@ -116,15 +122,23 @@ class PerfBuffer(Owner):
         return f"<PerfBuffer {self.map.name!r} lost={self.lost}{' closed' if self._closed else ''}>"
 
     @property
+    def on_sample(self) -> Callable[[int, Any], object] | None:
+        """The callback samples go to (None: they are kept for iteration)."""
+        return self._on_sample
+
+    @property
+    def on_lost(self) -> Callable[[int, int], object] | None:
+        """The callback loss reports go to (None: see the class)."""
+        return self._on_lost
+
+    @property
     def buffer_count(self) -> int:
         """How many per-CPU buffers there are."""
-        return int(lib.perf_buffer__buffer_cnt(self._ready("PerfBuffer.buffer_count")))
+        return self._ready("PerfBuffer.buffer_count").buffer_count()
 
-    # The trampolines' side (see _callbacks.SampleSink).
-    def take_sample(self, cpu: int, data: Any, size: int) -> None:
-        """Take one sample from C (valid only during the call)."""
-        raw = ffi.buffer(data, size)[:]
-        if self._error is not None:
+    # The reader's side: what C leaves to Python (see libbpf_py._lowlevel.perfcore).
+    def _take_sample(self, cpu: int, raw: bytes, pending: bool) -> None:
+        if pending:
             self._backlog.append(("sample", cpu, raw))
             return
         self._deliver_sample(cpu, raw)
@@ -132,24 +146,23 @@ class PerfBuffer(Owner):
     def _deliver_sample(self, cpu: int, raw: bytes) -> None:
         record = self.record_type.decode(raw) if self.record_type is not None else raw
         self._delivered += 1
-        if self.on_sample is None:
+        if self._on_sample is None:
             self._kept.append(PerfSample(cpu, record))
         else:
-            self.on_sample(cpu, record)
+            self._on_sample(cpu, record)
 
-    def take_lost(self, cpu: int, count: int) -> None:
-        """Take a report of lost samples from C."""
+    def _take_lost(self, cpu: int, count: int, pending: bool) -> None:
         self.lost += count
         self.lost_by_cpu[cpu] = self.lost_by_cpu.get(cpu, 0) + count
-        if self._error is not None:
+        if pending:
             self._backlog.append(("lost", cpu, count))
             return
         self._deliver_lost(cpu, count)
 
     def _deliver_lost(self, cpu: int, count: int) -> None:
-        if self.on_lost is not None:
-            self.on_lost(cpu, count)
-        elif self.on_sample is None:
+        if self._on_lost is not None:
+            self._on_lost(cpu, count)
+        elif self._on_sample is None:
             self._kept.append(LostSamples(cpu, count))
         else:
             warnings.warn(
@@ -159,15 +172,16 @@ class PerfBuffer(Owner):
                 stacklevel=4,
             )
 
-    def fail(self, exc: BaseException) -> None:
-        """Keep the first exception a callback raised."""
-        if self._error is None:
-            self._error = exc
-
-    def _ready(self, what: str) -> Any:
+    def _ready(self, what: str) -> PerfReader:
         self._require_open(what)
         self.map.fd  # noqa: B018 - raises PhaseError once the map's object is closed
-        return self._pb
+        assert self._reader is not None
+        return self._reader
+
+    def _count(self) -> int:
+        """Samples delivered so far, by C and by the Python side."""
+        reader = self._reader
+        return self._delivered + (reader.delivered() if reader is not None else 0)
 
     def _replay(self) -> None:
         """Deliver what came after a callback raised, before anything new."""
@@ -179,14 +193,6 @@ class PerfBuffer(Owner):
             else:
                 self._deliver_lost(cpu, value)
 
-    def _finish(self, ret: int, action: str, before: int) -> int:
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
-        if ret < 0:
-            raise libbpf_error(-ret, action)
-        return self._delivered - before
-
     def poll(self, timeout: float | None = None) -> int:
         """Wait up to ``timeout`` seconds (None: forever) for samples and handle them.
 
@@ -194,19 +200,15 @@ class PerfBuffer(Owner):
         """
         self._inside.enter(self, "PerfBuffer.poll()")
         try:
-            pb = self._ready("PerfBuffer.poll()")
-            before = self._delivered
+            reader = self._ready("PerfBuffer.poll()")
+            before = self._count()
             self._replay()
-            if self._delivered > before:
-                return self._delivered - before
-            ret = poll_in_slices(
-                self,
-                lambda ms: int(lib.perf_buffer__poll(pb, ms)),
-                timeout,
-                lambda: self._error is not None,
-                "PerfBuffer.poll()",
-            )
-            return self._finish(ret, "polling perf buffers", before)
+            if self._count() > before:
+                return self._count() - before
+            ret = poll_in_slices(self, reader.poll, timeout, lambda: False, "PerfBuffer.poll()")
+            if ret < 0:
+                raise libbpf_error(-ret, "polling perf buffers")
+            return self._count() - before
         finally:
             self._inside.leave()
 
@@ -214,17 +216,19 @@ class PerfBuffer(Owner):
         """Handle every sample there is now, without waiting; returns how many."""
         self._inside.enter(self, "PerfBuffer.consume()")
         try:
-            pb = self._ready("PerfBuffer.consume()")
-            before = self._delivered
+            reader = self._ready("PerfBuffer.consume()")
+            before = self._count()
             self._replay()
-            ret = lib.perf_buffer__consume(pb)
+            ret = reader.consume()
         finally:
             self._inside.leave()
-        return self._finish(ret, "consuming perf buffers", before)
+        if ret < 0:
+            raise libbpf_error(-ret, "consuming perf buffers")
+        return self._count() - before
 
     def fileno(self) -> int:
         """The epoll fd that becomes readable when a CPU's buffer has data."""
-        return int(lib.perf_buffer__epoll_fd(self._ready("PerfBuffer.fileno()")))
+        return self._ready("PerfBuffer.fileno()").epoll_fd()
 
     def _next_kept(self) -> tuple[bool, PerfSample | LostSamples | None]:
         if self._kept:
@@ -267,9 +271,12 @@ class PerfBuffer(Owner):
         self._inside.release(self._free)
 
     def _free(self) -> None:
-        pb, self._pb = self._pb, None
-        if pb is not None:
-            lib.perf_buffer__free(pb)
+        reader = self._reader
+        if reader is not None:
+            # The count stays readable; the reader keeps nothing alive once freed.
+            self._delivered += reader.delivered()
+            self._reader = None
+            reader.free()
             narrate("perf_buffer__free()", "per-CPU buffers unmapped", phase="tear down")
         self._kept.clear()
         self._backlog.clear()

@@ -64,6 +64,9 @@ def test_samples_arrive_typed_with_their_cpu(load: Loader) -> None:
         assert all(0 <= cpu < perf.buffer_count for cpu, _ in got)
         assert got[0][1].tag == b"lpy-prf"  # type: ignore[attr-defined]
         assert perf.lost == 0
+        # Every one of them went from C to the callback (libbpf_py._lowlevel.perfcore),
+        # not through the Python side.
+        assert perf._reader is not None and perf._reader.delivered() == 50
 
 
 @pytest.mark.usefixtures("one_cpu")
