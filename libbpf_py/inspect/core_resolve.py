@@ -173,6 +173,9 @@ class Resolution:
     original: int = 0
     value: int = 0
     reason: str = ""
+    #: For field offsets: the access size in the object and in the target, and whether
+    #: changing one into the other would misread the value (a signed or odd type).
+    sizes: tuple[int, int, bool] = (0, 0, False)
 
     @property
     def fails_load(self) -> bool:
@@ -460,10 +463,19 @@ class Resolver:
         found = self._index().get(essential_name(local_t.name), [])
         return [i for i in found if _kinds_compat(self.target.types[i], local_t)]
 
-    def resolve(self, record: CoreRecord, index: int) -> Resolution:
-        """What libbpf does with ``record`` (``index``: its number in its section)."""
+    def resolve(self, record: CoreRecord, index: int, insn: bytes | None = None) -> Resolution:
+        """What libbpf does with ``record`` (``index``: its number in its section).
+
+        ``insn`` is the instruction the record patches (16 bytes for a 64-bit load, 8
+        otherwise, in the object's byte order: little-endian here). With it, the result
+        also says what patching that instruction does: a load or store whose size would
+        change for a signed value is poisoned, an offset past 32767 refused.
+        """
         try:
-            return self._resolve(record, index)
+            resolution = self._resolve(record, index)
+            if insn is not None and resolution.outcome != CoreOutcome.POISONED:
+                _check_patch(resolution, insn)
+            return resolution
         except _Refused as exc:
             return Resolution(record, index, CoreOutcome.REFUSED, None, None, reason=str(exc))
 
@@ -534,6 +546,7 @@ class Resolver:
             original=chosen.original,
             value=chosen.value,
             reason=reason,
+            sizes=(chosen.original_size, chosen.new_size, chosen.size_mismatch),
         )
 
     def _match(self, local: CoreSpec, cand: int) -> CoreSpec | None:
@@ -609,6 +622,46 @@ class Resolver:
             spec.bit_offset -= m.bits_offset
             spec.raw.pop()
         return None
+
+
+_BPF_LD, _BPF_LDX, _BPF_ST, _BPF_STX, _BPF_ALU, _BPF_ALU64 = 0, 1, 2, 3, 4, 7
+_BPF_X = 0x08
+_LD_IMM64 = 0x18
+_SIZES = {0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8}  # BPF_W, BPF_H, BPF_B, BPF_DW
+
+
+def _check_patch(res: Resolution, insn: bytes) -> None:
+    """``bpf_core_patch_insn``'s checks on the instruction itself, applied to ``res``."""
+    if len(insn) < 8:
+        raise _Refused("the relocated instruction is cut short")
+    code = insn[0]
+    cls = code & 0x07
+    if cls in (_BPF_ALU, _BPF_ALU64):
+        if code & _BPF_X:
+            raise _Refused("an ALU instruction with a register operand cannot be relocated")
+    elif cls in (_BPF_LDX, _BPF_ST, _BPF_STX):
+        original_size, new_size, mismatch = res.sizes
+        if res.value > 0x7FFF:
+            raise _Refused(f"offset {res.value} does not fit the instruction (at most 32767)")
+        if mismatch:
+            res.outcome = CoreOutcome.POISONED
+            res.reason = (
+                f"the field is {new_size} bytes in the target, {original_size} here, and "
+                "is not an unsigned integer or pointer: the access would misread it"
+            )
+            return
+        if original_size != new_size:
+            if _SIZES.get(code & 0x18) != original_size:
+                raise _Refused("the instruction's access size is not the field's")
+            if new_size not in (1, 2, 4, 8):
+                raise _Refused(f"no load or store has {new_size} bytes")
+    elif cls == _BPF_LD:
+        if code != _LD_IMM64 or len(insn) < 16 or insn[1] >> 4 or insn[2:4] != b"\0\0":
+            raise _Refused("a 64-bit load of another form cannot be relocated")
+        if insn[8:12] != b"\0\0\0\0":
+            raise _Refused("a 64-bit load of another form cannot be relocated")
+    else:
+        raise _Refused(f"instruction class {cls} cannot be relocated")
 
 
 def _calc(kind: CoreKind, local: CoreSpec, target: CoreSpec | None) -> _Result:
