@@ -524,9 +524,10 @@ static PyObject *lpy_borrow(PyObject *mod, PyObject *const *args, Py_ssize_t nar
  * The committed records of one RingMapping, each made a Python value by `decode` (given
  * a memoryview of the record in place, released after; None: bytes) — or by
  * `short_decode` when the record is shorter than `size` — and passed to `callback` as
- * lists of up to `batch` values. The consumer position moves past each list's records
- * before the call: the values are copies. A raising callback stops the loop (its
- * records stay consumed) and the exception comes out of this call. */
+ * lists of up to `batch` values; batch 0: with each value alone, no list. The consumer
+ * position moves past each call's records before the call: the values are copies. A
+ * raising callback stops the loop (its records stay consumed) and the exception comes
+ * out of this call. */
 static PyObject *lpy_consume_batches(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *decode, *short_decode, *callback, *list = NULL;
@@ -551,8 +552,8 @@ static PyObject *lpy_consume_batches(PyObject *mod, PyObject *const *args, Py_ss
     max_records = PyLong_AsUnsignedLongLong(args[6]);
     if (PyErr_Occurred())
         return NULL;
-    if (batch < 1)
-        batch = 1;
+    if (batch < 0)
+        batch = 0;
     cons = __atomic_load_n(rm->consumer_pos, __ATOMIC_ACQUIRE);
     prod = __atomic_load_n(rm->producer_pos, __ATOMIC_ACQUIRE);
     Py_INCREF((PyObject *)m);  /* the callback may drop the last other reference */
@@ -582,16 +583,23 @@ static PyObject *lpy_consume_batches(PyObject *mod, PyObject *const *args, Py_ss
                 goto fail;
             value = PyObject_CallFunctionObjArgs((Py_ssize_t)rsize < size ? short_decode : decode,
                                                  view, NULL);
-            /* A decoder that kept the view must not read the ring later. */
+            /* A decoder that kept the view (or a traceback holding its frame) must not
+             * read the ring later: release it, keeping the decoder's exception if any. */
             if (Py_REFCNT(view) > 1) {
-                PyObject *r = PyObject_CallMethod(view, "release", NULL);
+                PyObject *type, *exc, *tb, *r;
 
+                PyErr_Fetch(&type, &exc, &tb);
+                r = PyObject_CallMethod(view, "release", NULL);
                 if (!r) {
+                    Py_XDECREF(type);
+                    Py_XDECREF(exc);
+                    Py_XDECREF(tb);
                     Py_XDECREF(value);
                     Py_DECREF(view);
                     goto fail;
                 }
                 Py_DECREF(r);
+                PyErr_Restore(type, exc, tb);
             }
             Py_DECREF(view);
         } else {
@@ -599,6 +607,20 @@ static PyObject *lpy_consume_batches(PyObject *mod, PyObject *const *args, Py_ss
         }
         if (!value)
             goto fail;
+        if (!batch) {
+            PyObject *r;
+
+            done++;
+            __atomic_store_n(rm->consumer_pos, cons, __ATOMIC_RELEASE);
+            r = PyObject_CallFunctionObjArgs(callback, value, NULL);
+            Py_DECREF(value);
+            if (!r) {
+                Py_DECREF((PyObject *)m);
+                return NULL;
+            }
+            Py_DECREF(r);
+            continue;
+        }
         if (!list) {
             list = PyList_New(0);
             if (!list) {

@@ -479,9 +479,10 @@ class _Ring:
                 raise libbpf_error(exc.errno or 0, f"mapping ring buffer {self.map.name!r}") from None
         return self.core_map
 
-    def consume_batched(self, max_records: int) -> int:
-        """Records of a batched ring, decoded in place, to the callback in lists."""
-        assert self.callback is not None and self.batch is not None
+    def consume_in_c(self, max_records: int) -> int:
+        """Records of a callback ring, decoded in place by the C loop, to the callback
+        (in lists with ``batch``, else one a call)."""
+        assert self.callback is not None
         self.flush()
         rtype = self.record_type
         if rtype is None:
@@ -491,13 +492,15 @@ class _Ring:
             decode, short, size = rtype.decode_in_place, rtype.decode, rtype.size
         return int(
             _ringcore.consume_batches(
-                self.core(), decode, short, size, self.callback, self.batch, max_records
+                self.core(), decode, short, size, self.callback, self.batch or 0, max_records
             )
         )
 
     def flush(self) -> None:
         """Hand the records libbpf's reader collected to the callback, in lists."""
         waiting, step = self.waiting, self.batch or 1
+        if not waiting:
+            return
         assert self.callback is not None
         while waiting:
             chunk = waiting[:step]
@@ -721,11 +724,12 @@ class RingBuffer(Owner):
         return done + self._finish(ret, "consuming a ring buffer")
 
     def _consume_batched(self, max_records: int) -> int:
-        """The C loop over the rings with batch callbacks, ahead of libbpf's reader."""
+        """The C loop over the rings with callbacks, ahead of libbpf's reader: it calls
+        Python from C directly, without CFFI's callback trampoline and libbpf's loop."""
         done = 0
         for ring in self._rings:
-            if ring.batch is not None and max_records - done > 0:
-                done += ring.consume_batched(max_records - done)
+            if ring.callback is not None and max_records - done > 0:
+                done += ring.consume_in_c(max_records - done)
         return done
 
     def _flush_batched(self) -> None:
