@@ -127,6 +127,9 @@ typedef struct {
 static char *lpy_arrays_spare;
 static size_t lpy_arrays_spare_slots;
 
+#ifndef LPY_BORROW_AHEAD
+#define LPY_BORROW_AHEAD 2048
+#endif
 #define LPY_SLOT_BYTES (sizeof(__u64) + 2 * sizeof(__u32))
 
 static int lpy_borrowed_arrays(lpy_borrowed *b, size_t slots)
@@ -145,6 +148,28 @@ static int lpy_borrowed_arrays(lpy_borrowed *b, size_t slots)
     b->offsets = (__u64 *)mem;
     b->sizes = (__u32 *)(mem + slots * sizeof(__u64));
     b->rings = b->sizes + slots;
+    b->slots = slots;
+    return 0;
+}
+
+/* Twice the slots, the records so far kept (zero-length records take only 8 bytes of
+ * ring, more records than the first estimate allows). */
+static int lpy_borrowed_grow(lpy_borrowed *b, Py_ssize_t count)
+{
+    size_t slots = b->slots * 2;
+    char *mem = malloc(slots * LPY_SLOT_BYTES);
+    __u64 *offsets = (__u64 *)mem;
+    __u32 *sizes = (__u32 *)(mem + slots * sizeof(__u64));
+
+    if (!mem)
+        return -1;
+    memcpy(offsets, b->offsets, (size_t)count * sizeof(__u64));
+    memcpy(sizes, b->sizes, (size_t)count * sizeof(__u32));
+    memcpy(sizes + slots, b->rings, (size_t)count * sizeof(__u32));
+    free(b->offsets);
+    b->offsets = offsets;
+    b->sizes = sizes;
+    b->rings = sizes + slots;
     b->slots = slots;
     return 0;
 }
@@ -469,9 +494,10 @@ static PyObject *lpy_borrow(PyObject *mod, PyObject *const *args, Py_ssize_t nar
             PyErr_SetString(PyExc_TypeError, "borrow: rings must be RingMappings");
             return NULL;
         }
-        /* Every record takes at least 8 bytes of ring. */
+        /* A record with data takes at least 16 bytes of ring; zero-length ones, 8,
+         * grow the arrays on the way. */
         slots += (__atomic_load_n(m->map.producer_pos, __ATOMIC_ACQUIRE) -
-                  __atomic_load_n(m->map.consumer_pos, __ATOMIC_ACQUIRE)) / LPY_RB_HDR;
+                  __atomic_load_n(m->map.consumer_pos, __ATOMIC_ACQUIRE)) / (2 * LPY_RB_HDR);
     }
     if (max_records < slots - 1)
         slots = (size_t)max_records + 1;
@@ -492,23 +518,47 @@ static PyObject *lpy_borrow(PyObject *mod, PyObject *const *args, Py_ssize_t nar
         unsigned long start = cons;
         char *base = rm->data + (start & rm->mask);
         Py_ssize_t n = b->count;
+        size_t limit = (size_t)(max_records < (unsigned long long)PY_SSIZE_T_MAX
+                                    ? max_records : (unsigned long long)PY_SSIZE_T_MAX);
+        /* Locals, so that the stores into the arrays need not reload them. */
+        __u64 *offsets = b->offsets;
+        __u32 *sizes = b->sizes, *rings = b->rings;
+        size_t slots = b->slots;
+        const char *data = rm->data;
+        unsigned long mask = rm->mask;
 
         Py_INCREF((PyObject *)m);
         b->spans[i].ring = m;
         b->spans[i].start = start;
-        /* The slots bound covers only what was there when they were counted. */
-        while (cons < prod && (size_t)n + 1 < b->slots) {
-            __u32 *hdr = (__u32 *)(rm->data + (cons & rm->mask));
+        /* Only up to `prod` as read at the start, as drain() does. */
+        while (cons < prod && (size_t)n < limit) {
+            const __u32 *hdr = (const __u32 *)(data + (cons & mask));
             __u32 len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
             __u32 size;
 
             if (len & LPY_RB_BUSY)
                 break;  /* not committed yet: the batch ends here, as libbpf's reader does */
+            /* Each header's address depends on the one before, so a walk that reads
+             * only headers waits for memory once a record; fetching ahead keeps the
+             * lines coming (a copying drain gets that from its reads of the records). */
+            __builtin_prefetch(data + ((cons + LPY_BORROW_AHEAD) & mask));
             size = len & ~(LPY_RB_BUSY | LPY_RB_DISCARD);
             if (!(len & LPY_RB_DISCARD)) {
-                b->offsets[n] = (__u64)((char *)hdr + LPY_RB_HDR - base);
-                b->sizes[n] = size;
-                b->rings[n] = (__u32)i;
+                if ((size_t)n >= slots) {
+                    b->count = n;
+                    if (lpy_borrowed_grow(b, n)) {
+                        b->spans[i].end = start;
+                        Py_DECREF((PyObject *)b);
+                        return PyErr_NoMemory();
+                    }
+                    offsets = b->offsets;
+                    sizes = b->sizes;
+                    rings = b->rings;
+                    slots = b->slots;
+                }
+                offsets[n] = (__u64)((const char *)hdr + LPY_RB_HDR - base);
+                sizes[n] = size;
+                rings[n] = (__u32)i;
                 n++;
             }
             cons += (size + LPY_RB_HDR + 7) & ~7UL;
