@@ -32,7 +32,15 @@ Record: type[Any]
 Batch: type[Any]
 borrow: Callable[[tuple[Any, ...], int], Any]
 consume_batches: Callable[
-    [Any, Callable[[Any], Any] | None, Callable[[Any], Any] | None, int, Callable[[list[Any]], object], int, int],
+    [
+        Any,
+        Callable[[Any], Any] | None,
+        Callable[[Any], Any] | None,
+        int,
+        Callable[[list[Any]], object],
+        int,
+        int,
+    ],
     int,
 ]
 bind: Callable[[type[Any], type[BaseException]], None]

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from libbpf_py._lowlevel import callbacks as _callbacks
-from libbpf_py._lowlevel import ringcore as _ringcore
 from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
+from libbpf_py._lowlevel import ringcore as _ringcore
 from libbpf_py._lowlevel.inside import InsideC, poll_in_slices
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import MapType
@@ -347,10 +348,8 @@ class BorrowedBatch(_ringcore.Batch):  # type: ignore[misc]
         if exc_type is None:
             self.release()
             return
-        try:
+        with suppress(PhaseError):  # the error in flight matters more; the ring retries
             self.release()
-        except PhaseError:
-            pass  # the error in flight matters more; the next call of the ring retries
 
     def __repr__(self) -> str:
         if self.released:
@@ -361,8 +360,9 @@ class BorrowedBatch(_ringcore.Batch):  # type: ignore[misc]
         for i in range(len(self)):
             yield self[i]
 
-    def _array(self, which: int, code: str) -> memoryview:
-        return memoryview(self.arrays()[which]).cast(code)
+    def _array(self, which: int, code: Literal["I", "Q"]) -> memoryview:
+        view: memoryview = memoryview(self.arrays()[which]).cast(code)
+        return view
 
     @property
     def sizes(self) -> memoryview:
@@ -432,6 +432,7 @@ class BorrowedBatch(_ringcore.Batch):  # type: ignore[misc]
             strides=(stride,),
         )
 
+
 _ringcore.bind(BorrowedBatch, PhaseError)
 
 
@@ -476,7 +477,9 @@ class _Ring:
             try:
                 self.core_map = _ringcore.RingMapping(self.map.fd, self.map.max_entries)
             except OSError as exc:
-                raise libbpf_error(exc.errno or 0, f"mapping ring buffer {self.map.name!r}") from None
+                raise libbpf_error(
+                    exc.errno or 0, f"mapping ring buffer {self.map.name!r}"
+                ) from None
         return self.core_map
 
     def consume_in_c(self, max_records: int) -> int:
@@ -635,7 +638,9 @@ class RingBuffer(Owner):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
         if batch is not None:
             if callback is None:
-                raise ValueError("batch= sets how many records a callback gets at once: give a callback")
+                raise ValueError(
+                    "batch= sets how many records a callback gets at once: give a callback"
+                )
             if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
                 raise ValueError(f"batch must be an int of 1 or more, not {batch!r}")
         rtype = record_type_of(ring_map, record_type) if record_type is not None else None
@@ -903,10 +908,8 @@ class RingBuffer(Owner):
     def _free(self) -> None:
         batch, self._borrowed = self._borrowed, None
         if batch is not None:
-            try:
+            with suppress(PhaseError):  # views alive: records stay in the ring, mapped
                 batch.release()
-            except PhaseError:
-                pass  # views alive: the records stay in the ring, mapped until they go
         rb, self._rb = self._rb, None
         if rb is not None:
             lib.ring_buffer__free(rb)

@@ -141,7 +141,10 @@ def script_obj(script_object: Path) -> Iterator[libbpf_py.LoadedObject]:
 
 
 def run_script(
-    obj: libbpf_py.LoadedObject, seq: int, records: list[tuple[int, bool]], program: str = "write_script"
+    obj: libbpf_py.LoadedObject,
+    seq: int,
+    records: list[tuple[int, bool]],
+    program: str = "write_script",
 ) -> list[bytes]:
     """Make the program write ``records`` (size, discarded); the records expected."""
     sizes = [size for size, _ in records] + [0] * (MAX_RECORDS - len(records))
@@ -161,9 +164,7 @@ def run_big(obj: libbpf_py.LoadedObject, seq: int, n: int) -> None:
 
 
 scripts = st.lists(
-    st.lists(
-        st.tuples(st.integers(1, MAX_SIZE), st.booleans()), min_size=0, max_size=MAX_RECORDS
-    ),
+    st.lists(st.tuples(st.integers(1, MAX_SIZE), st.booleans()), min_size=0, max_size=MAX_RECORDS),
     min_size=1,
     max_size=6,
 )
