@@ -18,6 +18,7 @@ import libbpf_py
 from libbpf_py.errors import PhaseError
 from libbpf_py.ringbuf import BorrowedBatch, RingBuffer
 from tests.conftest import requires_root
+from tests.execute.conftest import PACKET, Loader
 
 pytestmark = [requires_root, pytest.mark.usefixtures("no_fd_leak")]
 
@@ -241,6 +242,7 @@ def test_a_live_view_refuses_release_and_no_recycled_read(
     with RingBuffer(script_obj.maps["ring"]) as ring:
         first = run_script(script_obj, 0, [(200, False)] * 60)
         batch = ring.borrow()
+        old_first, old_last = batch[0], batch[59]  # record objects: no buffer held
         view = memoryview(batch[0])
         array = batch.numpy(np.dtype((np.uint8, 200)))
         before = ring.state()
@@ -253,23 +255,26 @@ def test_a_live_view_refuses_release_and_no_recycled_read(
         # Refused: nothing moved, so the producer cannot have reused the space.
         assert ring.state().consumer_pos == before.consumer_pos
         assert bytes(view) == first[0] and bytes(array[59]) == first[59]
-        # The ring is full: a producer now finds no room and writes nothing over it.
-        run_script(script_obj, 1000, [(200, False)] * 60)
+        # The ring is nearly full: a producer now writes only what fits beside the batch.
+        fitted = run_script(script_obj, 1000, [(200, False)] * 60)
         assert bytes(view) == first[0] and bytes(array[59]) == first[59]
         del array
         view.release()
         batch.release()
         assert ring.state().consumer_pos == before.producer_pos
-        # Now the producer reuses exactly that space; the old record object refuses.
-        record = None
-        with ring.borrow() as second:
-            record = second[0] if len(second) else None
+        # The records that fitted beside the batch, then 60 more: these go round the
+        # ring's end and over the space the released batch viewed.
+        leftover = [bytes(r) for r in ring.drain()]
+        assert 0 < len(leftover) < 60 and leftover == fitted[: len(leftover)]
         newer = run_script(script_obj, 2000, [(200, False)] * 60)
-        got = [bytes(r) for r in ring.drain()]
-        assert got == newer
-        if record is not None:
-            with pytest.raises(PhaseError):
-                bytes(record)
+        assert ring.state().producer_pos >= before.consumer_pos + RING_SIZE + 208
+        for old in (old_first, old_last):
+            with pytest.raises(PhaseError, match="released"):
+                bytes(old)
+            with pytest.raises(PhaseError, match="released"):
+                memoryview(old)
+        with ring.borrow() as again:
+            assert [bytes(r) for r in again] == newer
 
 
 def test_numpy_views_fixed_size_records_with_strides(script_obj: libbpf_py.LoadedObject) -> None:
@@ -402,3 +407,22 @@ def test_no_memory_grows_over_many_borrows(script_obj: libbpf_py.LoadedObject) -
             with ring.borrow() as batch:
                 sum(len(r) for r in batch)
         assert rss_kib() - start < 2048  # 64,000 records borrowed: no growth beyond noise
+
+
+def test_borrow_spans_every_ring_in_the_order_they_were_added(load: Loader) -> None:
+    with (
+        load("producer") as obj,
+        RingBuffer(obj.maps["ring_a"], record_type="struct event") as ring,
+    ):
+        ring.add(obj.maps["ring_b"], record_type="struct event")
+        obj.programs["produce_b"].test_run(PACKET, repeat=3)
+        obj.programs["produce_a"].test_run(PACKET, repeat=2)
+        with ring.borrow() as batch:
+            assert batch.ring_count == 2
+            assert list(batch.rings) == [0, 0, 1, 1, 1]
+            producers = [struct.unpack_from("<QI", record)[1] for record in batch]
+            assert producers == [0, 0, 1, 1, 1]
+            assert list(batch.numpy(ring=1)["seq"]) == [0, 1, 2]
+            assert list(batch.numpy(ring=0)["producer"]) == [0, 0]
+        assert ring.state(0).available == 0 and ring.state(1).available == 0
+        assert len(ring.drain()) == 0
