@@ -569,6 +569,15 @@ static PyObject *lpy_borrow(PyObject *mod, PyObject *const *args, Py_ssize_t nar
     return (PyObject *)b;
 }
 
+/* Where to go on after a callback: a callback that consumed from the same ring itself
+ * (a nested consume()) moved the position past ours, and those records are gone. */
+static unsigned long lpy_caught_up(struct lpy_ring_map *rm, unsigned long cons)
+{
+    unsigned long now = __atomic_load_n(rm->consumer_pos, __ATOMIC_ACQUIRE);
+
+    return now > cons ? now : cons;
+}
+
 /* consume_batches(ring, decode, short_decode, size, callback, batch, max_records) -> n
  *
  * The committed records of one RingMapping, each made a Python value by `decode` (given
@@ -669,6 +678,7 @@ static PyObject *lpy_consume_batches(PyObject *mod, PyObject *const *args, Py_ss
                 return NULL;
             }
             Py_DECREF(r);
+            cons = lpy_caught_up(rm, cons);
             continue;
         }
         if (!list) {
@@ -697,6 +707,7 @@ static PyObject *lpy_consume_batches(PyObject *mod, PyObject *const *args, Py_ss
                 return NULL;
             }
             Py_DECREF(r);
+            cons = lpy_caught_up(rm, cons);
         }
     }
     __atomic_store_n(rm->consumer_pos, cons, __ATOMIC_RELEASE);

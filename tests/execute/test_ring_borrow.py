@@ -426,3 +426,21 @@ def test_borrow_spans_every_ring_in_the_order_they_were_added(load: Loader) -> N
             assert list(batch.numpy(ring=0)["producer"]) == [0, 0]
         assert ring.state(0).available == 0 and ring.state(1).available == 0
         assert len(ring.drain()) == 0
+
+
+def test_a_callback_that_consumes_the_same_ring_gets_no_record_twice(
+    script_obj: libbpf_py.LoadedObject,
+) -> None:
+    seen: list[bytes] = []
+    nested: list[int] = []
+
+    def greedy(record: bytes) -> None:
+        seen.append(record)
+        if len(seen) == 2:
+            nested.append(ring.consume())  # the rest, from inside the callback
+
+    with RingBuffer(script_obj.maps["ring"], greedy) as ring:
+        expected = run_script(script_obj, 0, [(8, False)] * 6)
+        total = ring.consume()
+        assert seen == expected  # each once, in order
+        assert nested == [4] and total == 2
