@@ -1,26 +1,29 @@
 """Phase 6, execute: ring buffers (``BPF_MAP_TYPE_RINGBUF``) read from Python.
 
 One :class:`RingBuffer` polls one or more ring-buffer maps. Each ring either hands its
-records to a callback, or keeps them for :meth:`RingBuffer.drain` (a
-:class:`RecordBatch`, copied in C into one buffer), for iteration, and for ``async for``
-on the running asyncio loop (woken by the epoll fd through ``loop.add_reader``).
+records to a callback (one record a call, or lists of them with ``batch=``), or keeps
+them for :meth:`RingBuffer.drain` (a :class:`RecordBatch`, copied in C into one buffer),
+for :meth:`RingBuffer.borrow` (a :class:`BorrowedBatch` viewing the ring's own pages),
+for iteration, and for ``async for`` on the running asyncio loop (woken by the epoll fd
+through ``loop.add_reader``; asyncio is imported only then).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from libbpf_py._lowlevel import callbacks as _callbacks
 from libbpf_py._lowlevel import errno_of, ffi, lib, libbpf_error
+from libbpf_py._lowlevel import ringcore as _ringcore
 from libbpf_py._lowlevel.inside import InsideC, poll_in_slices
 from libbpf_py._lowlevel.owner import Owner
 from libbpf_py.enums import MapType
-from libbpf_py.errors import LayoutError
+from libbpf_py.errors import LayoutError, PhaseError
 from libbpf_py.explain import narrate
 from libbpf_py.query import types_of_map
 from libbpf_py.types._records import RecordType, record_type
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 
     from libbpf_py.maps._map import Map
 
-__all__ = ["RecordBatch", "RingBuffer", "RingState"]
+__all__ = ["BorrowedBatch", "RecordBatch", "RingBuffer", "RingState"]
 
 _MODE_BATCH = int(lib.LPY_MODE_BATCH)
 _MODE_CALLBACK = int(lib.LPY_MODE_CALLBACK)
@@ -315,6 +318,124 @@ def _padded(
     return out.view(dt)
 
 
+class BorrowedBatch(_ringcore.Batch):  # type: ignore[misc]
+    """Records borrowed from the rings by :meth:`RingBuffer.borrow`: no copy is made.
+
+    ``batch[i]`` is record ``i`` as a read-only buffer in the ring's own pages: pass it to
+    ``bytes()``, ``memoryview()``, ``struct.unpack_from`` or a record type's ``decode``;
+    ``len(batch)`` and iteration work as for a sequence. :attr:`sizes`, :attr:`offsets`
+    and :attr:`rings` say where each record is; :meth:`numpy` views fixed-size records of
+    one ring as a numpy array with strides, without copying.
+
+    The producers cannot reuse the records' space until the batch is released: by
+    :meth:`release`, by leaving its ``with`` block, or by the RingBuffer's next
+    ``borrow()``, ``drain()``, ``consume()``, ``poll()`` or iteration, which release it
+    first. After that every access — an index, iteration, :meth:`numpy`, a record kept
+    from it — raises :class:`~libbpf_py.errors.PhaseError`, never reads memory the
+    producers reuse. A memoryview or numpy array made from it holds its memory, so while
+    one is alive release refuses with ``PhaseError`` and moves nothing: drop such views
+    (or copy what you keep) before releasing.
+    """
+
+    # Set by RingBuffer.borrow right after the C side made the instance.
+    __slots__ = ("_types",)
+    _types: tuple[RecordType | None, ...]
+
+    def __enter__(self) -> BorrowedBatch:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.release()
+            return
+        with suppress(PhaseError):  # the error in flight matters more; the ring retries
+            self.release()
+
+    def __repr__(self) -> str:
+        if self.released:
+            return "<BorrowedBatch released>"
+        return f"<BorrowedBatch {len(self)} records from {self.ring_count} ring(s)>"
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def _array(self, which: int, code: Literal["I", "Q"]) -> memoryview:
+        view: memoryview = memoryview(self.arrays()[which]).cast(code)
+        return view
+
+    @property
+    def sizes(self) -> memoryview:
+        """Every record's size in bytes, a ``memoryview`` of ``uint32`` (a copy)."""
+        return self._array(1, "I")
+
+    @property
+    def offsets(self) -> memoryview:
+        """Where every record starts in its ring's :meth:`span`, a ``memoryview`` of
+        ``uint64`` (a copy)."""
+        return self._array(0, "Q")
+
+    @property
+    def rings(self) -> memoryview:
+        """Which ring of the poller (the order of ``add``) each record came from, a
+        ``memoryview`` of ``uint32`` (a copy)."""
+        return self._array(2, "I")
+
+    def numpy(self, dtype: Any = None, *, ring: int = 0) -> numpy.ndarray[Any, Any]:
+        """Ring ``ring``'s records as a numpy array viewing the ring's pages (no copy).
+
+        ``dtype`` defaults to the ring's BTF record type. Records must all be
+        ``dtype.itemsize`` bytes and evenly spaced (no discarded record between them);
+        otherwise :class:`~libbpf_py.errors.LayoutError` says to use ``drain()``. The
+        array holds the batch: delete it before the batch is released.
+        """
+        import numpy as np
+
+        if dtype is None:
+            types = self._types
+            rtype = types[ring] if 0 <= ring < len(types) else None
+            if rtype is None:
+                raise LayoutError(
+                    f"ring {ring} has no BTF record type: give numpy() a dtype "
+                    "(or add the ring with record_type=...)"
+                )
+            dt = rtype.dtype()
+        else:
+            dt = np.dtype(dtype)
+        span = self.span(ring)
+        offsets = np.frombuffer(self.arrays()[0], dtype=np.uint64)
+        sizes = np.frombuffer(self.arrays()[1], dtype=np.uint32)
+        chosen = np.frombuffer(self.arrays()[2], dtype=np.uint32) == ring
+        offsets, sizes = offsets[chosen], sizes[chosen]
+        if not len(offsets):
+            return np.empty(0, dtype=dt)
+        if (sizes != dt.itemsize).any():
+            odd = sorted({int(x) for x in sizes if x != dt.itemsize})
+            raise LayoutError(
+                f"records of {odd[:5]} bytes do not fit a dtype of {dt.itemsize} bytes; "
+                "a borrowed view needs every record that size (drain().to_numpy() pads "
+                "records cut in a trailing array)"
+            )
+        stride = (dt.itemsize + 8 + 7) & ~7  # the ring's 8-byte header, 8-byte aligned
+        if len(offsets) > 1 and (np.diff(offsets) != stride).any():
+            raise LayoutError(
+                "these records are not evenly spaced in the ring (a discarded record "
+                "lies between them): use drain().to_numpy(), which copies"
+            )
+        return np.ndarray(
+            shape=(len(offsets),),
+            dtype=dt,
+            # An array as the buffer, not a memoryview: numpy keeps it as the base, and
+            # it holds the export that keeps release() from freeing these pages.
+            buffer=np.frombuffer(span, dtype=np.uint8),
+            offset=int(offsets[0]),
+            strides=(stride,),
+        )
+
+
+_ringcore.bind(BorrowedBatch, PhaseError)
+
+
 class _Ring:
     """One ring-buffer map of a poller."""
 
@@ -325,20 +446,69 @@ class _Ring:
         ring_map: Map,
         callback: Callable[[Any], object] | None,
         rtype: RecordType | None,
+        batch: int | None = None,
     ) -> None:
         self.poller = poller
         self.index = index
         self.map = ring_map
         self.callback = callback
         self.record_type = rtype
+        self.batch = batch
+        # Records of a batched ring that libbpf's reader met (during poll's wait), each
+        # decoded, waiting to go to the callback in lists (flush).
+        self.waiting: list[Any] = []
+        self.core_map: Any = None
         self.handle = ffi.new_handle(self)
         self.ctx = ffi.new("struct lpy_ring_ctx *")
         self.ctx.batch = poller._current
         self.ctx.handle = self.handle
         self.ctx.index = index
         self.ctx.mode = _MODE_CALLBACK if callback is not None else _MODE_BATCH
-        self.deliver = self._make_deliver(callback, rtype)
+        self.deliver = (
+            self._make_deliver(callback, rtype)
+            if batch is None
+            else self._make_deliver(self.waiting.append, rtype)
+        )
         self.rmap: Any = None
+
+    def core(self) -> Any:
+        """The ring mapped for borrow() and batched callbacks, mapped on first use."""
+        if self.core_map is None:
+            try:
+                self.core_map = _ringcore.RingMapping(self.map.fd, self.map.max_entries)
+            except OSError as exc:
+                raise libbpf_error(
+                    exc.errno or 0, f"mapping ring buffer {self.map.name!r}"
+                ) from None
+        return self.core_map
+
+    def consume_in_c(self, max_records: int) -> int:
+        """Records of a callback ring, decoded in place by the C loop, to the callback
+        (in lists with ``batch``, else one a call)."""
+        assert self.callback is not None
+        self.flush()
+        rtype = self.record_type
+        if rtype is None:
+            decode = short = None
+            size = 0
+        else:
+            decode, short, size = rtype.decode_in_place, rtype.decode, rtype.size
+        return int(
+            _ringcore.consume_batches(
+                self.core(), decode, short, size, self.callback, self.batch or 0, max_records
+            )
+        )
+
+    def flush(self) -> None:
+        """Hand the records libbpf's reader collected to the callback, in lists."""
+        waiting, step = self.waiting, self.batch or 1
+        if not waiting:
+            return
+        assert self.callback is not None
+        while waiting:
+            chunk = waiting[:step]
+            del waiting[:step]
+            self.callback(chunk)
 
     @staticmethod
     def _make_deliver(
@@ -378,16 +548,26 @@ class _Ring:
         if self.rmap is not None:
             lib.lpy_ring_map_close(self.rmap)
             self.rmap = None
+        self.core_map = None  # unmapped once no borrowed batch views it
 
 
 class RingBuffer(Owner):
     """A poller of one or more ring-buffer maps.
 
-    ``RingBuffer(map, callback=None, record_type=None)`` starts with one ring; :meth:`add`
-    adds more. Records of a ring with a callback go to the callback during :meth:`poll`
-    and :meth:`consume`; the others are kept for :meth:`drain`, iteration and
-    ``async for``. A callback that raises stops the poll, and the exception comes out
-    of the call that polled, with its traceback (the record it got is consumed).
+    ``RingBuffer(map, callback=None, record_type=None, batch=None)`` starts with one ring;
+    :meth:`add` adds more. Records of a ring with a callback go to the callback during
+    :meth:`poll` and :meth:`consume` (with ``batch=n``, as lists of up to ``n``); the others
+    are kept for :meth:`drain`, :meth:`borrow`, iteration and ``async for``. A callback
+    that raises stops the poll, and the exception comes out of the call that polled, with
+    its traceback (the records it got are consumed).
+
+    While a :meth:`borrow` batch is out, the next ``borrow()``, ``drain()``,
+    ``consume()``, ``poll()``, iteration or ``close()`` releases it first: each of them
+    moves consumer positions, which would otherwise hand the same records out twice or
+    the batch's memory to the producers. While views of the batch are alive that release
+    is refused, and the call raises :class:`~libbpf_py.errors.PhaseError` having done
+    nothing (``close()`` then leaves those records in the ring and keeps the memory
+    mapped until the views are gone).
     """
 
     _phase_name = "open"
@@ -398,22 +578,24 @@ class RingBuffer(Owner):
         callback: Callable[[Any], object] | None = None,
         *,
         record_type: str | None = None,
+        batch: int | None = None,
     ) -> None:
         self._rb: Any = None
+        self._borrowed: BorrowedBatch | None = None
         self._inside = InsideC()
         self._rings: list[_Ring] = []
         self._current = ffi.new("struct lpy_batch *[1]")
-        batch = lib.lpy_batch_new()
-        if batch == ffi.NULL:
+        kept = lib.lpy_batch_new()
+        if kept == ffi.NULL:
             raise MemoryError("allocating a ring buffer batch")
-        self._current[0] = batch
+        self._current[0] = kept
         self._pending: deque[tuple[_Memory, int, int]] = deque()
         self._pool = _Pool()
         self._error: BaseException | None = None
         self._closed = False
         if ring_map is not None:
             try:
-                self.add(ring_map, callback, record_type=record_type)
+                self.add(ring_map, callback, record_type=record_type, batch=batch)
             except BaseException:
                 self.close()
                 raise
@@ -433,11 +615,16 @@ class RingBuffer(Owner):
         callback: Callable[[Any], object] | None = None,
         *,
         record_type: str | None = None,
+        batch: int | None = None,
     ) -> int:
         """Poll ``ring_map`` too; returns its ring index.
 
         With ``callback``, each record is passed to it as ``bytes`` (or, with
-        ``record_type="struct event"``, decoded from the map's BTF).
+        ``record_type="struct event"``, decoded from the map's BTF). With ``batch=n`` as
+        well, the callback gets lists of up to ``n`` such values instead, one call per
+        list: records are decoded in C straight from the ring's pages, which saves most
+        of the per-record cost of a Python call (typed records reach several million a
+        second). A record is consumed once its list is made.
         """
         self._require_open("RingBuffer.add()")
         fd = ring_map.fd  # raises PhaseError for a closed map
@@ -449,8 +636,15 @@ class RingBuffer(Owner):
             )
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+        if batch is not None:
+            if callback is None:
+                raise ValueError(
+                    "batch= sets how many records a callback gets at once: give a callback"
+                )
+            if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+                raise ValueError(f"batch must be an int of 1 or more, not {batch!r}")
         rtype = record_type_of(ring_map, record_type) if record_type is not None else None
-        ring = _Ring(self, len(self._rings), ring_map, callback, rtype)
+        ring = _Ring(self, len(self._rings), ring_map, callback, rtype, batch)
         if self._rb is None:
             ptr = lib.lpy_ring_buffer_new(fd, ring.ctx)
             err = errno_of(ptr)
@@ -496,6 +690,12 @@ class RingBuffer(Owner):
         self._inside.enter(self, "RingBuffer.poll()")
         try:
             rb = self._ready("RingBuffer.poll()")
+            self._give_back("RingBuffer.poll()")
+            done = self._consume_batched(_SIZE_MAX)
+            if done:
+                # Records were there: consume the other rings too, without waiting.
+                ret = int(lib.ring_buffer__consume(rb))
+                return done + self._finish(ret, "polling a ring buffer")
             ret = poll_in_slices(
                 self,
                 lambda ms: int(lib.ring_buffer__poll(rb, ms)),
@@ -505,6 +705,7 @@ class RingBuffer(Owner):
             )
             return self._finish(ret, "polling a ring buffer")
         finally:
+            self._flush_batched()
             self._inside.leave()
 
     def consume(self, max_records: int | None = None) -> int:
@@ -514,13 +715,77 @@ class RingBuffer(Owner):
         self._inside.enter(self, "RingBuffer.consume()")
         try:
             rb = self._ready("RingBuffer.consume()")
+            self._give_back("RingBuffer.consume()")
+            done = self._consume_batched(_SIZE_MAX if max_records is None else max_records)
             if max_records is None:
                 ret = lib.ring_buffer__consume(rb)
+            elif max_records - done > 0:
+                ret = lib.ring_buffer__consume_n(rb, max_records - done)
             else:
-                ret = lib.ring_buffer__consume_n(rb, max_records)
+                ret = 0
+        finally:
+            self._flush_batched()
+            self._inside.leave()
+        return done + self._finish(ret, "consuming a ring buffer")
+
+    def _consume_batched(self, max_records: int) -> int:
+        """The C loop over the rings with callbacks, ahead of libbpf's reader: it calls
+        Python from C directly, without CFFI's callback trampoline and libbpf's loop."""
+        done = 0
+        for ring in self._rings:
+            if ring.callback is not None and max_records - done > 0:
+                done += ring.consume_in_c(max_records - done)
+        return done
+
+    def _flush_batched(self) -> None:
+        if self._error is not None:
+            return  # a callback raised: the exception comes out first
+        for ring in self._rings:
+            if ring.waiting:
+                ring.flush()
+
+    def _give_back(self, what: str) -> None:
+        """Release the borrowed batch, if one is out (PhaseError while views live)."""
+        batch = self._borrowed
+        if batch is not None:
+            try:
+                batch.release()
+            except PhaseError as exc:
+                raise PhaseError(f"{what}: {exc}", phase="execute", needed="execute") from None
+            self._borrowed = None
+
+    def borrow(self, max_records: int | None = None) -> BorrowedBatch:
+        """The records the rings hold now (up to ``max_records``), viewed in place.
+
+        Nothing is copied and no consumer position moves until the batch is released
+        (see :class:`BorrowedBatch`): ``with ring.borrow() as batch: ...``. Records of
+        every ring are taken, in the order of the rings, each ring's in its order; rings
+        with a callback are included. Records that ``consume()`` or ``poll()`` already
+        took out of the rings for :meth:`drain` come first: a borrow raises
+        :class:`~libbpf_py.errors.PhaseError` while such records wait.
+        """
+        if max_records is not None and max_records < 0:
+            raise ValueError("max_records must be 0 or more")
+        self._inside.enter(self, "RingBuffer.borrow()")
+        try:
+            self._ready("RingBuffer.borrow()")
+            self._give_back("RingBuffer.borrow()")
+            if self._pending or self._current[0].count:
+                raise PhaseError(
+                    "RingBuffer.borrow(): records consumed earlier wait for drain() or "
+                    "iteration; take them first, so that records come in order",
+                    phase="execute",
+                    needed="execute",
+                )
+            rings = tuple(ring.core() for ring in self._rings)
+            batch: BorrowedBatch = _ringcore.borrow(
+                rings, _SIZE_MAX if max_records is None else max_records
+            )
+            batch._types = tuple(self._types())
+            self._borrowed = batch
+            return batch
         finally:
             self._inside.leave()
-        return self._finish(ret, "consuming a ring buffer")
 
     def _seal(self) -> None:
         """Move the records kept in C so far to the Python-side queue."""
@@ -545,6 +810,8 @@ class RingBuffer(Owner):
         self._inside.enter(self, "RingBuffer.drain()")
         try:
             self._ready("RingBuffer.drain()")
+            if self._borrowed is not None:
+                self._give_back("RingBuffer.drain()")
             return self._drain(max_records)
         finally:
             self._inside.leave()
@@ -574,6 +841,8 @@ class RingBuffer(Owner):
         return RecordBatch(memory, start, start + take, self._types())
 
     def _next_kept(self) -> tuple[bool, Any]:
+        if self._borrowed is not None:
+            self._give_back("iterating a RingBuffer")
         if not self._pending:
             self._seal()
         if not self._pending:
@@ -637,6 +906,10 @@ class RingBuffer(Owner):
         self._inside.release(self._free)
 
     def _free(self) -> None:
+        batch, self._borrowed = self._borrowed, None
+        if batch is not None:
+            with suppress(PhaseError):  # views alive: records stay in the ring, mapped
+                batch.release()
         rb, self._rb = self._rb, None
         if rb is not None:
             lib.ring_buffer__free(rb)
@@ -653,6 +926,8 @@ class RingBuffer(Owner):
 
 async def wait_fd_readable(fd: int, timeout: float | None) -> bool:
     """Wait until ``fd`` is readable on the running loop; the reader is removed after."""
+    import asyncio  # only the async API needs it: importing it costs ~10 ms
+
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
 

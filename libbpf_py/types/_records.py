@@ -128,6 +128,14 @@ class RecordType:
         return self._decode(data)
 
     @property
+    def decode_in_place(self) -> Callable[[Any], Any]:
+        """The decoder of a record of at least :attr:`size` bytes, without
+        :meth:`decode`'s length check: batched ring callbacks (csrc/ringcore.c) call it
+        on the record in the ring's pages, and :meth:`decode` for shorter ones. The
+        values it makes hold copies, never views."""
+        return self._decode
+
+    @property
     def trailing(self) -> str | None:
         """The name of the struct's trailing array, the one member a record may cut short
         (None: the type has none, and a record must hold every member)."""
