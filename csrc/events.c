@@ -1,5 +1,5 @@
 /* Event channels for libbpf_py: ring buffer records drained in C into one buffer, and
- * the trampolines that carry ring/perf buffer callbacks into Python.
+ * the trampoline that carries ring buffer callbacks into Python (perf buffers: perfcore.c).
  *
  * Why C: a Python call per record costs about a microsecond; copying a record costs
  * nanoseconds. drain() therefore copies every record into one growing buffer with an
@@ -15,8 +15,6 @@
 #include "events.h"
 
 static int lpy_on_ring_record(void *handle, void *data, size_t size);
-static void lpy_on_perf_sample(void *handle, int cpu, void *data, __u32 size);
-static void lpy_on_perf_lost(void *handle, int cpu, __u64 count);
 
 static struct lpy_batch *lpy_batch_new(void)
 {
@@ -203,21 +201,6 @@ static struct ring_buffer *lpy_ring_buffer_new(int map_fd, struct lpy_ring_ctx *
 static int lpy_ring_buffer_add(struct ring_buffer *rb, int map_fd, struct lpy_ring_ctx *ctx)
 {
     return ring_buffer__add(rb, map_fd, lpy_ring_sample, ctx);
-}
-
-static void lpy_perf_sample(void *ctx, int cpu, void *data, __u32 size)
-{
-    lpy_on_perf_sample(ctx, cpu, data, size);
-}
-
-static void lpy_perf_lost(void *ctx, int cpu, __u64 count)
-{
-    lpy_on_perf_lost(ctx, cpu, count);
-}
-
-static struct perf_buffer *lpy_perf_buffer_new(int map_fd, size_t page_cnt, void *handle)
-{
-    return perf_buffer__new(map_fd, page_cnt, lpy_perf_sample, lpy_perf_lost, handle, NULL);
 }
 
 static int lpy_test_run(int prog_fd, const char *data, __u32 data_len, void *data_out,

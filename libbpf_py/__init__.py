@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from libbpf_py.attach._perf_event import PerfEvent
     from libbpf_py.compiler import compile
     from libbpf_py.events.perfbuf import LostSamples, LostSamplesWarning, PerfBuffer, PerfSample
-    from libbpf_py.events.ringbuf import RecordBatch, RingBuffer, RingState
+    from libbpf_py.events.ringbuf import BorrowedBatch, RecordBatch, RingBuffer, RingState
     from libbpf_py.events.user_ringbuf import UserRingBuffer
     from libbpf_py.link._link import Link, LinkInfo
     from libbpf_py.linker import link_objects
@@ -76,6 +76,7 @@ __all__ = [
     "Arena",
     "ArenaPageError",
     "AttachType",
+    "BorrowedBatch",
     "BpfError",
     "CompileError",
     "KeyNotFound",
@@ -157,6 +158,7 @@ _LAZY = {
     "ProgramStats": "libbpf_py.program._program",
     "TestRunFlag": "libbpf_py.program._program",
     "TestRunResult": "libbpf_py.program._program",
+    "BorrowedBatch": "libbpf_py.events.ringbuf",
     "RecordBatch": "libbpf_py.events.ringbuf",
     "RingBuffer": "libbpf_py.events.ringbuf",
     "RingState": "libbpf_py.events.ringbuf",

@@ -1,5 +1,5 @@
-/* Event channels (csrc/events.c): ring buffers drained in batches, and the trampolines
- * that carry ring buffer and perf buffer callbacks into Python. */
+/* Event channels (csrc/events.c): ring buffers drained in batches, and the trampoline
+ * that carries ring buffer callbacks into Python (perf buffers: csrc/perfcore.c). */
 
 #include "events.h"
 
@@ -15,11 +15,8 @@ void lpy_batch_adopt(struct lpy_batch *batch, char *data, size_t capacity, __u64
 
 struct ring_buffer *lpy_ring_buffer_new(int map_fd, struct lpy_ring_ctx *ctx);
 int lpy_ring_buffer_add(struct ring_buffer *rb, int map_fd, struct lpy_ring_ctx *ctx);
-struct perf_buffer *lpy_perf_buffer_new(int map_fd, size_t page_cnt, void *handle);
 
 extern "Python" int lpy_on_ring_record(void *handle, void *data, size_t size);
-extern "Python" void lpy_on_perf_sample(void *handle, int cpu, void *data, __u32 size);
-extern "Python" void lpy_on_perf_lost(void *handle, int cpu, __u64 count);
 
 /* BPF_PROG_TEST_RUN with the fewest allocations: one call, results written to out.
  * data and ctx are char pointers so that Python bytes pass without a copy. */

@@ -1,4 +1,5 @@
-"""The Python ends of the C trampolines in csrc/events.c.
+"""The Python end of the ring buffer trampoline in csrc/events.c (perf buffers call
+Python from C directly: csrc/perfcore.c).
 
 libbpf calls a C function per record; these ``extern "Python"`` functions receive it with
 a handle to the Python object that wants it. A callback must never let an exception
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 
 from libbpf_py._lowlevel import ffi, lib
 
-__all__ = ["RecordSink", "SampleSink"]
+__all__ = ["RecordSink"]
 
 STOP = int(lib.LPY_STOP)
 
@@ -22,19 +23,6 @@ class RecordSink(Protocol):
 
     def deliver(self, data: Any, size: int) -> None:
         """Handle one record (``data`` is valid only during the call)."""
-
-    def fail(self, exc: BaseException) -> None:
-        """Keep ``exc`` to be re-raised once libbpf returns."""
-
-
-class SampleSink(Protocol):
-    """What a PerfBuffer offers to the sample and lost trampolines."""
-
-    def take_sample(self, cpu: int, data: Any, size: int) -> None:
-        """Handle one sample (``data`` is valid only during the call)."""
-
-    def take_lost(self, cpu: int, count: int) -> None:
-        """Handle a report of ``count`` samples lost on ``cpu``."""
 
     def fail(self, exc: BaseException) -> None:
         """Keep ``exc`` to be re-raised once libbpf returns."""
@@ -50,23 +38,3 @@ def lpy_on_ring_record(handle: Any, data: Any, size: int) -> int:
         sink.fail(exc)
         return STOP
     return 0
-
-
-@ffi.def_extern()  # type: ignore[untyped-decorator]
-def lpy_on_perf_sample(handle: Any, cpu: int, data: Any, size: int) -> None:
-    """One perf buffer sample."""
-    sink: SampleSink = ffi.from_handle(handle)
-    try:
-        sink.take_sample(cpu, data, size)
-    except BaseException as exc:
-        sink.fail(exc)
-
-
-@ffi.def_extern()  # type: ignore[untyped-decorator]
-def lpy_on_perf_lost(handle: Any, cpu: int, count: int) -> None:
-    """A perf buffer's report of lost samples."""
-    sink: SampleSink = ffi.from_handle(handle)
-    try:
-        sink.take_lost(cpu, count)
-    except BaseException as exc:
-        sink.fail(exc)
