@@ -10,6 +10,7 @@ object needs can be checked against it without booting that kernel:
 - **map types**, **attach types** and **helpers** the kernel version knows: the enums
   ``bpf_map_type``, ``bpf_attach_type`` and ``bpf_func_id`` (a type or helper may still
   be compiled out by configuration: these are what the version defines);
+- **variables**: its ``VAR`` types (the per-CPU variables typed ``__ksym`` externs name);
 - **functions** (``fentry``/``fexit`` targets, kfunc candidates): its ``FUNC`` types; the
   **kfuncs** are those tagged ``bpf_kfunc``, where the BTF carries the tags (newer
   pahole), else unknown;
@@ -58,6 +59,9 @@ class KernelFacts:
     attach_types: frozenset[str]
     helpers: frozenset[str]
     functions: frozenset[str]
+    #: The variables the BTF describes (the per-CPU ones: what typed ``__ksym`` externs
+    #: are resolved against).
+    variables: frozenset[str]
     #: The functions tagged ``bpf_kfunc``; None when this BTF carries no such tags (it
     #: was made by an older pahole), so kfuncs can only be told from functions by name.
     kfuncs: frozenset[str] | None
@@ -78,11 +82,14 @@ class KernelFacts:
                         if base != m.name and base.endswith(suffix):
                             programs.add(base.removesuffix(suffix))
         functions: set[str] = set()
+        variables: set[str] = set()
         tracepoints: set[str] = set()
         kfunc_ids: set[int] = set()
         for t in btf.types:
             if t.kind == BtfKind.FUNC:
                 functions.add(t.name)
+            elif t.kind == BtfKind.VAR:
+                variables.add(t.name)
             elif t.kind == BtfKind.TYPEDEF and t.name.startswith("btf_trace_"):
                 tracepoints.add(t.name.removeprefix("btf_trace_"))
             elif isinstance(t, DeclTag) and t.name == "bpf_kfunc" and t.component_idx == -1:
@@ -98,6 +105,7 @@ class KernelFacts:
             attach_types=_enum_names(btf, "bpf_attach_type", "BPF_"),
             helpers=_enum_names(btf, "bpf_func_id", "BPF_FUNC_") - {"unspec"},
             functions=frozenset(functions),
+            variables=frozenset(variables),
             kfuncs=kfuncs,
             tracepoints=frozenset(tracepoints),
             iterators=frozenset(

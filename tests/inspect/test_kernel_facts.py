@@ -44,6 +44,7 @@ def test_what_both_have(facts: dict[str, KernelFacts], version: str) -> None:
     assert {"task", "bpf_map_elem"} <= f.iterators and "num_new" not in f.iterators
     assert {"file_open", "bprm_check_security"} <= f.lsm_hooks
     assert "wake_up_new_task" in f.functions
+    assert {"runqueues", "bpf_prog_active"} <= f.variables
 
 
 def test_the_running_kernel() -> None:
